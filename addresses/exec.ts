@@ -1,0 +1,133 @@
+/**
+ * EXEC, SYSTEM, SHELL: start a program and relay to its stdin/stdout.
+ * EXEC splits its command line itself (socat's quoting); SYSTEM hands it to
+ * /bin/sh -c; SHELL to $SHELL -c.
+ */
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { PassThrough, type Readable } from 'node:stream';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import type { OpenContext } from '../src/engine/context.js';
+import { type ChildExit, makeEndpoint } from '../src/engine/endpoint.js';
+import { TsocatError } from '../src/errors.js';
+import { lex } from '../src/grammar/lexer.js';
+
+const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS'] as const;
+
+/** Splits an EXEC command line on spaces, honouring socat's quotes and escapes. */
+export function splitCommandLine(text: string): string[] {
+  const rules = { ends: [' '], hardQuotes: ["'"], softQuotes: ['"'], nests: [] };
+  const words: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (text[i] === ' ') i++;
+    if (i >= text.length) break;
+    const w = lex(text, i, rules, true, text);
+    words.push(w.token);
+    i = w.end;
+  }
+  return words;
+}
+
+/** stdout and stderr as one stream, ending when both have ended (socat's stderr option). */
+function merged(a: Readable, b: Readable): Readable {
+  const out = new PassThrough();
+  let open = 2;
+  for (const s of [a, b]) {
+    s.pipe(out, { end: false });
+    s.once('end', () => {
+      if (--open === 0) out.end();
+    });
+  }
+  return out;
+}
+
+function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
+  const o = req.options;
+  if (o.bool('nofork')) throw new TsocatError('option nofork is not supported: tsocat cannot replace itself with the program', 'EUSAGE');
+  const reads = req.mode !== 'w';
+  const writes = req.mode !== 'r';
+  // A direction the relay does not use stays connected to tsocat's own stdin/stdout, as in socat.
+  const stdio: StdioOptions = [writes ? 'pipe' : 'inherit', reads ? 'pipe' : 'inherit', reads && o.bool('stderr') ? 'pipe' : 'inherit'];
+  const env = o.has('path') ? { ...process.env, PATH: o.string('path') } : process.env;
+  const child: ChildProcess = spawn(file, args, {
+    argv0,
+    stdio,
+    env,
+    cwd: process.cwd(),
+    detached: o.bool('setsid') || o.bool('setpgid'),
+  });
+  return new Promise<ChildProcess>((resolve, reject) => {
+    child.once('spawn', () => resolve(child));
+    child.once('error', (err) => {
+      const code = (err as { code?: string }).code;
+      reject(new TsocatError(`execvp("${file}", ...): ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : err.message}`, code ?? 'EEXEC'));
+    });
+  }).then((c) => {
+    ctx.log.log('I', `forked off child process ${c.pid}`);
+    return c;
+  });
+}
+
+async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
+  const child = await startProgram(file, args, argv0, req, ctx);
+  const pid = child.pid as number;
+  let exitInfo: ChildExit | undefined;
+  const exited = new Promise<ChildExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exitInfo = { pid, code, signal };
+      resolve(exitInfo);
+    });
+  });
+  const readable = child.stdout && child.stderr ? merged(child.stdout, child.stderr) : (child.stdout ?? undefined);
+  const writable = child.stdin ?? undefined;
+  return makeEndpoint({
+    readable,
+    writable,
+    exited,
+    description: `${req.keyword} ${pid}`,
+    shutdownWrite: () => writable?.end(),
+    close: async () => {
+      writable?.destroy();
+      readable?.destroy();
+      // socat ends a program still running at close with SIGTERM, and does not count that as failure
+      if (!exitInfo) child.kill('SIGTERM');
+    },
+  });
+}
+
+export default [
+  defineAddress({
+    names: ['EXEC'],
+    params: ['command-line'],
+    groups: GROUPS,
+    features: ['EXEC'],
+    summary: 'run a program (split on spaces, no shell) and relay to its stdin/stdout',
+    async open(req, ctx) {
+      const words = splitCommandLine(req.params[0] as string);
+      const [file, ...args] = words;
+      if (!file) throw new TsocatError('EXEC: empty command line', 'EUSAGE');
+      return openProgram(file, args, file.split('/').pop() as string, req, ctx);
+    },
+  }),
+  defineAddress({
+    names: ['SYSTEM'],
+    params: ['shell-command'],
+    groups: GROUPS,
+    features: ['SYSTEM'],
+    summary: 'run a command with /bin/sh -c and relay to its stdin/stdout',
+    async open(req, ctx) {
+      return openProgram('/bin/sh', ['-c', req.params[0] as string], 'sh', req, ctx);
+    },
+  }),
+  defineAddress({
+    names: ['SHELL'],
+    params: ['shell-command'],
+    groups: GROUPS,
+    features: ['SHELL'],
+    summary: 'run a command with $SHELL -c (default /bin/sh) and relay to its stdin/stdout',
+    async open(req, ctx) {
+      const shell = process.env.SHELL || '/bin/sh';
+      return openProgram(shell, ['-c', req.params[0] as string], shell.split('/').pop() as string, req, ctx);
+    },
+  }),
+];

@@ -1,0 +1,39 @@
+/** FD:<num> (and a bare digit): an already open descriptor inherited from the caller. */
+import { defineAddress } from '../src/define.js';
+import { makeEndpoint } from '../src/engine/endpoint.js';
+import { applyFdOptions } from '../src/engine/fdopts.js';
+import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
+import { TsocatError, systemError } from '../src/errors.js';
+
+export default defineAddress({
+  names: ['FD', 'FDIN', 'FDOUT'],
+  params: ['fdnum'],
+  groups: ['FD', 'APPL', 'TERMIOS', 'SOCKET'],
+  features: ['FDNUM'],
+  summary: 'an inherited file descriptor: FD:3, or just 3',
+  async open(req) {
+    const text = req.params[0] as string;
+    if (!/^\d+$/.test(text)) throw new TsocatError(`FD: invalid file descriptor "${text}"`, 'EBADFD');
+    const fd = Number(text);
+    const mode = req.keyword === 'FDIN' ? 'r' : req.keyword === 'FDOUT' ? 'w' : req.mode;
+    let streams: ReturnType<typeof streamsForFd>;
+    try {
+      streams = streamsForFd(fd, mode, { autoClose: fd > 2, ignoreEof: req.options.bool('ignoreeof') });
+    } catch (err) {
+      throw systemError(`fstat(${fd})`, err);
+    }
+    await applyFdOptions(fd, req.options);
+    const { readable, writable, socket } = streams;
+    return makeEndpoint({
+      readable,
+      writable,
+      description: `FD ${fd}`,
+      shutdownWrite: () => (socket ? socket.end() : writable?.end()),
+      close: async () => {
+        readable?.destroy();
+        if (writable && (writable as unknown) !== readable) await endAndWait(writable);
+        socket?.destroy();
+      },
+    });
+  },
+});

@@ -1,0 +1,133 @@
+/**
+ * OPEN, CREATE, GOPEN and bare paths: files, devices and FIFOs opened with
+ * open(2) flags built from the access mode and the OPEN options.
+ */
+import { closeSync, constants, openSync, statSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { ResolvedOptions } from '../options/catalog.js';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
+import { applyFdOptions } from '../src/engine/fdopts.js';
+import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
+import { socketEndpoint } from '../src/engine/socket-endpoint.js';
+import { systemError, TsocatError } from '../src/errors.js';
+
+const GROUPS = ['FD', 'NAMED', 'OPEN', 'REG', 'FIFO', 'APPL', 'TERMIOS'] as const;
+
+const FLAG_OPTIONS: Array<[string, number]> = [
+  ['o-creat', constants.O_CREAT],
+  ['o-excl', constants.O_EXCL],
+  ['o-trunc', constants.O_TRUNC],
+  ['o-append', constants.O_APPEND],
+  ['o-nonblock', constants.O_NONBLOCK],
+  ['o-noctty', constants.O_NOCTTY],
+  ['o-sync', constants.O_SYNC],
+  ['o-noatime', constants.O_NOATIME ?? 0],
+  ['o-nofollow', constants.O_NOFOLLOW],
+  ['o-directory', constants.O_DIRECTORY],
+];
+
+function accessFlags(mode: AccessMode, options: ResolvedOptions): { flags: number; mode: AccessMode } {
+  if (options.bool('o-rdonly')) return { flags: constants.O_RDONLY, mode: 'r' };
+  if (options.bool('o-wronly')) return { flags: constants.O_WRONLY, mode: 'w' };
+  if (options.bool('o-rdwr')) return { flags: constants.O_RDWR, mode: 'rw' };
+  const flags = mode === 'r' ? constants.O_RDONLY : mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
+  return { flags, mode };
+}
+
+function removeEntry(path: string, when: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw systemError(`unlink("${path}") (${when})`, err);
+  }
+}
+
+/** Opens `path` with the given flags and wraps the descriptor; shared by all three keywords. */
+async function openPath(req: AddressRequest, path: string, baseFlags: number, access: { flags: number; mode: AccessMode }): Promise<Endpoint> {
+  const o = req.options;
+  if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path, 'unlink-early');
+  let flags = baseFlags | access.flags;
+  for (const [name, bit] of FLAG_OPTIONS) if (o.bool(name)) flags |= bit;
+  const perm = 0o666;
+  let fd: number;
+  try {
+    fd = openSync(path, flags, perm);
+  } catch (err) {
+    throw systemError(`open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`, err);
+  }
+  try {
+    await applyFdOptions(fd, o);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  if (o.bool('unlink-late')) removeEntry(path, 'unlink-late');
+  const { readable, writable } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek') });
+  return makeEndpoint({
+    readable,
+    writable,
+    description: path,
+    shutdownWrite: () => void endAndWait(writable),
+    close: async () => {
+      readable?.destroy();
+      await endAndWait(writable);
+      if (o.bool('unlink-close')) removeEntry(path, 'unlink-close');
+    },
+  });
+}
+
+/** GOPEN: a UNIX socket is connected to, anything else opened like OPEN. */
+async function openGeneric(req: AddressRequest): Promise<Endpoint> {
+  const path = req.params[0] as string;
+  let isSocket = false;
+  try {
+    isSocket = statSync(path).isSocket();
+  } catch {
+    // does not exist yet: open() below reports it, or creates it with creat
+  }
+  if (isSocket) {
+    const socket = connect({ path, allowHalfOpen: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (err) => reject(systemError(`connect("${path}")`, err)));
+    });
+    return socketEndpoint(socket, path, req.mode);
+  }
+  return openPath(req, path, 0, accessFlags(req.mode, req.options));
+}
+
+export default [
+  defineAddress({
+    names: ['OPEN'],
+    params: ['filename'],
+    groups: GROUPS,
+    features: ['FILE'],
+    summary: 'open an existing file (creat option to create it)',
+    async open(req) {
+      return openPath(req, req.params[0] as string, 0, accessFlags(req.mode, req.options));
+    },
+  }),
+  defineAddress({
+    names: ['CREATE', 'CREAT'],
+    params: ['filename'],
+    groups: GROUPS,
+    features: ['CREAT'],
+    directions: 'w',
+    summary: 'create or truncate a file and write to it',
+    async open(req) {
+      if (req.mode === 'r') throw new TsocatError('CREATE: address is write-only and cannot be read', 'EUSAGE');
+      return openPath(req, req.params[0] as string, constants.O_CREAT | constants.O_TRUNC, { flags: constants.O_WRONLY, mode: 'w' });
+    },
+  }),
+  defineAddress({
+    names: ['GOPEN'],
+    params: ['filename'],
+    groups: GROUPS,
+    features: ['GOPEN'],
+    summary: 'open a file, device or FIFO, or connect to a UNIX socket (also: any path with a slash)',
+    async open(req) {
+      return openGeneric(req);
+    },
+  }),
+];

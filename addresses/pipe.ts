@@ -1,0 +1,73 @@
+/**
+ * PIPE: without a name, an echo pipe (what is written comes back); with a
+ * name, a FIFO in the file system, created if missing.
+ */
+import { closeSync, constants, open, statSync, unlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { PassThrough } from 'node:stream';
+import { defineAddress } from '../src/define.js';
+import { makeEndpoint } from '../src/engine/endpoint.js';
+import { applyFdOptions } from '../src/engine/fdopts.js';
+import { streamsForFd } from '../src/engine/fdstreams.js';
+import { systemError } from '../src/errors.js';
+
+export default defineAddress({
+  names: ['PIPE', 'FIFO'],
+  params: ['filename'],
+  minParams: 0,
+  groups: ['FD', 'NAMED', 'OPEN', 'FIFO', 'APPL'],
+  features: ['PIPE'],
+  summary: 'PIPE: an echo pipe; PIPE:<filename>: a named FIFO, created when missing',
+  async open(req) {
+    const path = req.params[0];
+    if (path === undefined) {
+      // An unnamed pipe only talks to itself; an in-process buffer with the same
+      // byte order and EOF behaviour needs no descriptors at all.
+      const pipe = new PassThrough({ highWaterMark: 65536 });
+      return makeEndpoint({ readable: pipe, writable: pipe, description: 'PIPE', shutdownWrite: () => pipe.end() });
+    }
+    const o = req.options;
+    let exists = false;
+    try {
+      exists = statSync(path).isFIFO();
+    } catch {
+      exists = false;
+    }
+    if (!exists || o.bool('unlink-early')) {
+      const { mkfifo } = await import('../src/sys/libc.js');
+      if (o.bool('unlink-early')) {
+        try {
+          unlinkSync(path);
+        } catch {
+          // nothing to remove
+        }
+      }
+      mkfifo(path, o.number('perm') ?? 0o666);
+    }
+    // O_RDWR on a FIFO never blocks and keeps it open for both directions, as socat does for read-write use.
+    const flags = req.mode === 'r' ? constants.O_RDONLY : req.mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
+    let fd: number;
+    try {
+      // opened in the thread pool: a read-only or write-only FIFO blocks until the other end appears
+      fd = await promisify(open)(path, flags);
+    } catch (err) {
+      throw systemError(`open("${path}", 0${flags.toString(8)}, 0666)`, err);
+    }
+    try {
+      await applyFdOptions(fd, o);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    const { readable, writable, socket } = streamsForFd(fd, req.mode, { autoClose: true });
+    return makeEndpoint({
+      readable,
+      writable,
+      description: path,
+      shutdownWrite: () => socket?.end(),
+      close: async () => {
+        socket?.destroy();
+      },
+    });
+  },
+});

@@ -1,0 +1,67 @@
+/** STDIO (`-`), STDIN, STDOUT, STDERR: the relay's own standard descriptors, shared and never closed. */
+import type { Readable, Writable } from 'node:stream';
+import { defineAddress } from '../src/define.js';
+import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
+
+const GROUPS = ['FD', 'APPL', 'TERMIOS'] as const;
+
+/** One endpoint over process streams. Ending or closing it never closes the descriptor: other peers may share it. */
+function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string) {
+  return makeEndpoint({
+    readable,
+    writable,
+    description,
+    shutdownWrite: () => {},
+    close: async () => {
+      readable?.pause();
+    },
+  });
+}
+
+const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
+
+export default [
+  defineAddress({
+    names: ['STDIO', '-'],
+    params: [],
+    groups: GROUPS,
+    features: ['STDIO'],
+    summary: 'standard input and output of tsocat',
+    async open(req) {
+      return stdEndpoint(input(req.mode), req.mode === 'r' ? undefined : process.stdout, 'STDIO');
+    },
+  }),
+  defineAddress({
+    names: ['STDIN'],
+    params: [],
+    groups: GROUPS,
+    features: ['STDIO'],
+    directions: 'r',
+    summary: 'standard input of tsocat (read only)',
+    async open(req) {
+      return stdEndpoint(input(req.mode), undefined, 'STDIN');
+    },
+  }),
+  defineAddress({
+    names: ['STDOUT'],
+    params: [],
+    groups: GROUPS,
+    features: ['STDIO'],
+    directions: 'w',
+    summary: 'standard output of tsocat (write only)',
+    async open(req) {
+      return stdEndpoint(undefined, req.mode === 'r' ? undefined : process.stdout, 'STDOUT');
+    },
+  }),
+  defineAddress({
+    names: ['STDERR'],
+    params: [],
+    groups: GROUPS,
+    features: ['STDIO'],
+    directions: 'w',
+    summary: 'standard error of tsocat (write only)',
+    async open(req) {
+      return stdEndpoint(undefined, req.mode === 'r' ? undefined : process.stderr, 'STDERR');
+    },
+  }),
+];

@@ -1,0 +1,111 @@
+/** TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN: accept peers on <port>; with fork, any number of them. */
+import { BlockList, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import type { ResolvedOptions } from '../options/catalog.js';
+import { defineAddress } from '../src/define.js';
+import type { Endpoint, Listener } from '../src/engine/endpoint.js';
+import { chooseFamily, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { socketEndpoint } from '../src/engine/socket-endpoint.js';
+import { applySocketOptions } from '../src/engine/sockopts.js';
+import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
+
+/** socat's range: `addr/bits` or `addr:mask`, IPv6 in brackets; several may be given comma-separated. */
+export function parseRange(text: string): BlockList {
+  const list = new BlockList();
+  for (const part of text.replace(/^\{|\}$/g, '').split(/\s*[, ]\s*/).filter(Boolean)) {
+    const m = part.match(/^(\[[^\]]+\]|[^/:]+)(?:\/(\d+)|:([\d.]+))?$/);
+    if (!m) throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
+    const addr = unbracket(m[1] as string);
+    const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
+    let bits = m[2] !== undefined ? Number(m[2]) : type === 'ipv6' ? 128 : 32;
+    if (m[3] !== undefined) bits = m[3].split('.').reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, '').length, 0);
+    try {
+      list.addSubnet(addr, bits, type);
+    } catch {
+      throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
+    }
+  }
+  return list;
+}
+
+function listenHost(family: 4 | 6, o: ResolvedOptions): string {
+  const bind = o.has('bind') ? parseHostPort(o.string('bind') as string).host : undefined;
+  return bind || (family === 6 ? '::' : '0.0.0.0');
+}
+
+export default defineAddress({
+  names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L'],
+  params: ['port'],
+  groups: GROUPS,
+  features: ['TCP', 'LISTEN', 'IP4', 'IP6'],
+  summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
+  async open(req, ctx) {
+    const o = req.options;
+    const port = parsePort(req.params[0] as string, '');
+    const keywordFamily = req.keyword.startsWith('TCP4') ? 4 : req.keyword.startsWith('TCP6') ? 6 : 0;
+    const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
+    const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily, o.string('pf'));
+    const host = listenHost(family, o);
+    const range = o.has('range') ? parseRange(o.string('range') as string) : undefined;
+
+    const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    const queue: Socket[] = [];
+    const waiters: Array<{ resolve: (s: Socket) => void; reject: (e: Error) => void }> = [];
+    let failure: TsocatError | undefined;
+
+    server.on('connection', (socket: Socket) => {
+      const peer = formatSockaddr(socket.remoteAddress, socket.remotePort);
+      if (range && !range.check(socket.remoteAddress ?? '', isIPv6(socket.remoteAddress ?? '') ? 'ipv6' : 'ipv4')) {
+        ctx.log.log('W', `refusing connection from ${peer} due to range option`);
+        socket.destroy();
+        return;
+      }
+      ctx.log.log('N', `accepting connection from ${peer} on ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+      const waiter = waiters.shift();
+      if (waiter) waiter.resolve(socket);
+      else queue.push(socket);
+    });
+    server.on('error', (err: SystemError) => {
+      failure = new TsocatError(`accept(): ${strerror(err)}`, err.code ?? 'EACCEPT');
+      for (const w of waiters.splice(0)) w.reject(failure);
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: SystemError) => {
+        reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
+      });
+      server.listen({ port, host, backlog: o.number('backlog') ?? 511, ipv6Only: family === 6 && host !== '::' ? undefined : undefined }, () => resolve());
+    });
+    const addr = server.address();
+    const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
+    ctx.log.log('N', `listening on ${bound}`);
+
+    const nextSocket = () =>
+      new Promise<Socket>((resolve, reject) => {
+        if (failure) return reject(failure);
+        const s = queue.shift();
+        if (s) resolve(s);
+        else waiters.push({ resolve, reject });
+      });
+
+    const listener: Listener = {
+      kind: 'listener',
+      description: `TCP-LISTEN ${bound}`,
+      async accept(): Promise<Endpoint> {
+        const socket = await nextSocket();
+        await applySocketOptions(socket, o);
+        return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
+          resetOnClose: o.number('so-linger') === 0,
+        });
+      },
+      async close() {
+        failure ??= new TsocatError('listener closed', 'ECLOSED');
+        for (const w of waiters.splice(0)) w.reject(failure);
+        for (const s of queue.splice(0)) s.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
+    return listener;
+  },
+});

@@ -1,0 +1,60 @@
+/** TCP, TCP4, TCP6: connect to <host>:<port>. */
+import { connect, type Socket } from 'node:net';
+import { defineAddress } from '../src/define.js';
+import { chooseFamily, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { socketEndpoint } from '../src/engine/socket-endpoint.js';
+import { applySocketOptions } from '../src/engine/sockopts.js';
+import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'RETRY', 'APPL'] as const;
+
+const familyOf = (keyword: string): 4 | 6 | 0 => (keyword.endsWith('4') ? 4 : keyword.endsWith('6') ? 6 : 0);
+
+export default defineAddress({
+  names: ['TCP', 'TCP-CONNECT', 'TCP4', 'TCP4-CONNECT', 'TCP6', 'TCP6-CONNECT'],
+  params: ['host', 'port'],
+  groups: GROUPS,
+  features: ['TCP', 'IP4', 'IP6'],
+  summary: 'connect to a TCP server (TCP4/TCP6 force the IP version)',
+  async open(req, ctx) {
+    const o = req.options;
+    const host = unbracket(req.params[0] as string);
+    const port = parsePort(req.params[1] as string, host);
+    const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily, o.string('pf'));
+    const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
+    const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
+    const timeout = o.number('connect-timeout');
+    const socket: Socket = connect({
+      host,
+      port,
+      family,
+      localAddress: bind.host || undefined,
+      localPort,
+      allowHalfOpen: true,
+      noDelay: o.bool('tcp-nodelay'),
+      timeout: timeout ? timeout * 1000 : undefined,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: SystemError) => {
+        socket.destroy();
+        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+          reject(new TsocatError(`getaddrinfo("${host}", "${req.params[1]}", {}): ${strerror(err)}`, err.code));
+        } else {
+          reject(new TsocatError(`connect(${formatSockaddr(err.address ?? host, err.port ?? port)}): ${strerror(err)}`, err.code ?? 'ECONNECT'));
+        }
+      };
+      socket.once('error', fail);
+      socket.once('timeout', () => fail(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT', address: host, port })));
+      socket.once('connect', () => {
+        socket.off('error', fail);
+        socket.setTimeout(0);
+        resolve();
+      });
+    });
+    await applySocketOptions(socket, o);
+    ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+    return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
+      resetOnClose: o.number('so-linger') === 0,
+    });
+  },
+});

@@ -1,0 +1,186 @@
+/**
+ * The option catalog: every address option declared once, as data. Validation,
+ * typing, `-hh`/`-hhh` and docs/options.md all read these rows.
+ */
+import { TsocatError } from '../src/errors.js';
+import type { OptionSpec } from '../src/grammar/spec.js';
+
+/** socat's option groups; an address accepts the options of the groups it lists. */
+export type OptionGroup =
+  | 'ADDR'
+  | 'APPL'
+  | 'FD'
+  | 'NAMED'
+  | 'OPEN'
+  | 'REG'
+  | 'FIFO'
+  | 'PROCESS'
+  | 'EXEC'
+  | 'FORK'
+  | 'SOCKET'
+  | 'IP4'
+  | 'IP6'
+  | 'TCP'
+  | 'LISTEN'
+  | 'CHILD'
+  | 'RETRY'
+  | 'RANGE'
+  | 'TERMIOS';
+
+/** When an option takes effect while an address opens (socat's phases, coarsened). */
+export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';
+
+export type OptionType = 'bool' | 'const' | 'int' | 'uint' | 'size' | 'mode' | 'timeval' | 'string' | 'filename' | 'user' | 'group';
+
+export interface OptionDef {
+  name: string;
+  aliases?: readonly string[];
+  type: OptionType;
+  /** An address accepts the option when it lists any of these groups. */
+  groups: readonly OptionGroup[];
+  phase: Phase;
+  summary: string;
+}
+
+export type OptionValue = boolean | number | string;
+
+/** Options of one address after validation, keyed by canonical name. */
+export class ResolvedOptions {
+  private readonly values = new Map<string, OptionValue>();
+
+  set(name: string, value: OptionValue): void {
+    this.values.set(name, value);
+  }
+  has(name: string): boolean {
+    return this.values.has(name);
+  }
+  bool(name: string): boolean {
+    const v = this.values.get(name);
+    return v === undefined ? false : Boolean(v);
+  }
+  number(name: string): number | undefined {
+    const v = this.values.get(name);
+    return typeof v === 'number' ? v : undefined;
+  }
+  string(name: string): string | undefined {
+    const v = this.values.get(name);
+    return v === undefined ? undefined : String(v);
+  }
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+}
+
+const registry = new Map<string, OptionDef>();
+const all: OptionDef[] = [];
+
+/** Adds option rows to the catalog; each file in options/ calls this once. */
+export function defineOptions(defs: readonly OptionDef[]): readonly OptionDef[] {
+  for (const def of defs) {
+    for (const key of [def.name, ...(def.aliases ?? [])]) {
+      const k = key.toLowerCase();
+      const existing = registry.get(k);
+      if (existing && existing !== def) throw new Error(`option "${key}" declared twice`);
+      registry.set(k, def);
+    }
+    all.push(def);
+  }
+  return defs;
+}
+
+export function findOption(name: string): OptionDef | undefined {
+  return registry.get(name.toLowerCase());
+}
+
+export function allOptions(): readonly OptionDef[] {
+  return [...all].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** C's strtoul(…, 0): decimal, 0x hex or leading-0 octal; the whole text must be used. */
+export function parseCNumber(text: string, optionText: string, base = 0): number {
+  const t = text.trim();
+  if (t === '') throw new TsocatError(`parseopts(): missing numerical value of option "${optionText}"`, 'EOPTVALUE');
+  let m: RegExpMatchArray | null;
+  let n: number;
+  if (base === 8) {
+    m = t.match(/^([+-]?)([0-7]+)$/);
+    n = m ? Number.parseInt(m[2] as string, 8) : Number.NaN;
+  } else if ((m = t.match(/^([+-]?)0[xX]([0-9a-fA-F]+)$/))) {
+    n = Number.parseInt(m[2] as string, 16);
+  } else if ((m = t.match(/^([+-]?)0([0-7]+)$/))) {
+    n = Number.parseInt(m[2] as string, 8);
+  } else if ((m = t.match(/^([+-]?)(\d+)$/))) {
+    n = Number.parseInt(m[2] as string, 10);
+  } else {
+    n = Number.NaN;
+  }
+  if (!m || Number.isNaN(n)) {
+    throw new TsocatError(`parseopts(): trailing garbage in numerical arg of option "${optionText}"`, 'EOPTVALUE');
+  }
+  return m[1] === '-' ? -n : n;
+}
+
+function parseTimeval(text: string, optionText: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) {
+    throw new TsocatError(`parseopts(): invalid time value in option "${optionText}"`, 'EOPTVALUE');
+  }
+  return n;
+}
+
+function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
+  const text = spec.value === undefined ? spec.name : `${spec.name}=${spec.value}`;
+  const v = spec.value;
+  switch (def.type) {
+    case 'const':
+      if (v !== undefined) throw new TsocatError(`no value permitted for option "${def.name}"`, 'EOPTVALUE');
+      return true;
+    case 'bool':
+      if (v === undefined) return true;
+      if (/^(yes|true)$/i.test(v)) return true;
+      if (/^(no|false)$/i.test(v)) return false;
+      return parseCNumber(v, text) !== 0;
+    case 'int':
+    case 'uint':
+    case 'size': {
+      if (v === undefined) return 1;
+      const n = parseCNumber(v, text);
+      if (def.type !== 'int' && n < 0) throw new TsocatError(`parseopts(): negative value in option "${text}"`, 'EOPTVALUE');
+      return n;
+    }
+    case 'mode':
+      if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
+      return parseCNumber(v, text, 8);
+    case 'timeval':
+      if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
+      return parseTimeval(v, text);
+    case 'user':
+    case 'group':
+    case 'string':
+    case 'filename':
+      if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
+      return v;
+  }
+}
+
+/**
+ * Validates an address's option texts against the catalog: unknown names,
+ * options outside the address's groups (unless `ignoreGroups`, i.e. `-g`),
+ * and values of the wrong type are refused with socat's wording.
+ */
+export function resolveOptions(
+  specs: readonly OptionSpec[],
+  groups: readonly OptionGroup[],
+  ignoreGroups = false,
+): ResolvedOptions {
+  const out = new ResolvedOptions();
+  for (const spec of specs) {
+    const def = findOption(spec.name);
+    if (!def) throw new TsocatError(`parseopts_table(): unknown option "${spec.name}"`, 'ENOOPT');
+    if (!ignoreGroups && !def.groups.includes('ADDR') && !def.groups.some((g) => groups.includes(g))) {
+      throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
+    }
+    out.set(def.name, typedValue(def, spec));
+  }
+  return out;
+}

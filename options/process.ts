@@ -1,0 +1,16 @@
+import { defineOptions } from './catalog.js';
+
+/** Options for addresses that start a program (EXEC, SYSTEM, SHELL). */
+export default defineOptions([
+  { name: 'pipes', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through pipes instead of a socket pair' },
+  { name: 'socketpair', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through a UNIX socket pair (the default)' },
+  { name: 'stderr', type: 'bool', groups: ['FORK'], phase: 'fork', summary: "send the program's stderr into the relay too" },
+  { name: 'nofork', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'socat replaces itself with the program; refused here (see docs/differences.md)' },
+  { name: 'setsid', aliases: ['sid'], type: 'bool', groups: ['PROCESS'], phase: 'exec', summary: 'run the program in a new session' },
+  { name: 'setpgid', aliases: ['pgid'], type: 'bool', groups: ['PROCESS'], phase: 'exec', summary: 'run the program in its own process group' },
+  { name: 'path', type: 'string', groups: ['EXEC'], phase: 'exec', summary: 'search the program in this PATH' },
+  { name: 'su', aliases: ['substuser'], type: 'user', groups: ['PROCESS'], phase: 'exec', summary: 'run the program as this user' },
+  { name: 'sighup', type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'pass SIGHUP to the program' },
+  { name: 'sigint', type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'pass SIGINT to the program' },
+  { name: 'sigquit', type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'pass SIGQUIT to the program' },
+]);

@@ -1,0 +1,13 @@
+import { defineOptions } from './catalog.js';
+
+/** Options for sockets of any family. */
+export default defineOptions([
+  { name: 'bind', type: 'string', groups: ['SOCKET'], phase: 'bind', summary: 'bind the socket to this local address ([host][:port])' },
+  { name: 'so-reuseaddr', aliases: ['reuseaddr'], type: 'bool', groups: ['SOCKET'], phase: 'socket', summary: 'allow binding a port that is in TIME_WAIT' },
+  { name: 'so-keepalive', aliases: ['keepalive'], type: 'bool', groups: ['SOCKET'], phase: 'connect', summary: 'send TCP keepalive probes' },
+  { name: 'so-rcvbuf', aliases: ['rcvbuf'], type: 'size', groups: ['SOCKET'], phase: 'socket', summary: 'size of the receive buffer' },
+  { name: 'so-sndbuf', aliases: ['sndbuf'], type: 'size', groups: ['SOCKET'], phase: 'socket', summary: 'size of the send buffer' },
+  { name: 'so-linger', aliases: ['linger'], type: 'int', groups: ['SOCKET'], phase: 'connect', summary: 'on close, wait this many seconds for unsent data (0: reset)' },
+  { name: 'connect-timeout', type: 'timeval', groups: ['SOCKET'], phase: 'connect', summary: 'give up connecting after this many seconds' },
+  { name: 'pf', aliases: ['protocol-family'], type: 'string', groups: ['SOCKET'], phase: 'init', summary: 'use this protocol family: ip4 or ip6' },
+]);

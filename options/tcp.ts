@@ -1,0 +1,8 @@
+import { defineOptions } from './catalog.js';
+
+/** TCP-level options. */
+export default defineOptions([
+  { name: 'tcp-nodelay', aliases: ['nodelay'], type: 'bool', groups: ['TCP'], phase: 'connect', summary: 'send small segments at once (disable Nagle)' },
+  { name: 'keepidle', aliases: ['tcp-keepidle'], type: 'int', groups: ['TCP'], phase: 'connect', summary: 'idle seconds before the first keepalive probe' },
+  { name: 'sourceport', aliases: ['sp'], type: 'uint', groups: ['IP4', 'IP6'], phase: 'bind', summary: 'connect from this local port' },
+]);

@@ -1,0 +1,96 @@
+/**
+ * The tsocat command: flags → logger → relay → exit status. Every user error
+ * ends here as one socat-style log line and exit status 1; nothing else
+ * reaches the terminal.
+ */
+import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
+import { parseCommandLine } from './cli/flags.js';
+import { helpText, versionText } from './cli/help.js';
+import { relay } from './engine/relay.js';
+import { Statistics } from './engine/statistics.js';
+import { TsocatError } from './errors.js';
+import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
+
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, { level: 'W' | 'N'; number: number }>> = {
+  SIGTERM: { level: 'W', number: 15 },
+  SIGINT: { level: 'N', number: 2 },
+  SIGHUP: { level: 'N', number: 1 },
+};
+
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+}
+
+/** -L fails when the lock file exists; -W waits for it to go. */
+async function takeLock(path: string, wait: boolean, log: Logger): Promise<() => void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
+      return () => {
+        try {
+          unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw new TsocatError(`open("${path}"): ${(err as Error).message}`, 'ELOCK');
+      if (!wait) throw new TsocatError(`could not obtain lock "${path}"`, 'ELOCK');
+      if (tries === 0) log.log('N', `waiting for lock "${path}"`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
+  let releaseLock: (() => void) | undefined;
+  try {
+    const cmd = parseCommandLine(argv);
+    log = createLogger(cmd.log);
+    if (cmd.version) {
+      await writeStdout(await versionText());
+      return 0;
+    }
+    if (cmd.help) {
+      await writeStdout(await helpText(cmd.help));
+      return 0;
+    }
+    if (cmd.addresses.length !== 2) {
+      throw new TsocatError(`exactly 2 addresses required (there are ${cmd.addresses.length}); use option "-h" for help`, 'EUSAGE');
+    }
+    if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
+
+    const controller = new AbortController();
+    let signalled: { level: 'W' | 'N'; number: number } | undefined;
+    for (const [sig, how] of Object.entries(SIGNAL_EXIT) as Array<[NodeJS.Signals, { level: 'W' | 'N'; number: number }]>) {
+      process.on(sig, () => {
+        if (signalled) return;
+        signalled = how;
+        log.log(how.level, `exiting on signal ${how.number}`);
+        controller.abort();
+        // a relay that does not wind down promptly is ended anyway, as socat exits at once
+        setTimeout(() => process.exit(128 + how.number), 1000).unref();
+      });
+    }
+    const stats = new Statistics();
+    process.on('SIGUSR1', () => stats.report(log, true));
+    const [a1, a2] = cmd.addresses as [string, string];
+    const status = await relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats });
+    if (cmd.settings.statistics) stats.report(log, true);
+    if (signalled) return 128 + signalled.number;
+    log.log('N', `exiting with status ${status}`);
+    return status;
+  } catch (err) {
+    if (err instanceof TsocatError) {
+      log.log(err.level, err.message);
+      return err.exitStatus;
+    }
+    // A bug, not a user error: still one line, no stack, unless debugging.
+    log.log('E', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    if (process.env.TSOCAT_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+    return 1;
+  } finally {
+    releaseLock?.();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * socat's command-line flags, parsed the way socat parses them: flags come
+ * before the addresses, a lone `-` or `-,…` is an address, values may be
+ * attached (`-b8192`, `-lffile`) or separate (`-b 8192`, `-lf file`).
+ * A general-purpose parser (yargs) costs ~75 ms at start-up and cannot express
+ * -d0…-d4, -ly[facility] or -lm[facility]; this one is a table and a loop.
+ */
+import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
+import { TsocatError } from '../errors.js';
+import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
+
+export interface CommandLine {
+  settings: RelaySettings;
+  log: LogConfig;
+  /** -h = 1, -hh = 2, -hhh = 3. */
+  help: number;
+  version: boolean;
+  addresses: string[];
+  /** -L / -W lock file: fail, or wait. */
+  lock?: { path: string; wait: boolean };
+}
+
+function hint(a: string, b: string): TsocatError {
+  return new TsocatError(`Do not merge single character options, i.e. use "-${a} -${b}" instead of "-${a}${b}"`, 'EUSAGE');
+}
+
+function number(text: string, flag: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new TsocatError(`option ${flag}: invalid value "${text}"`, 'EUSAGE');
+  return n;
+}
+
+/** Parses argv (without node and script). Throws TsocatError with socat's wording. */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const settings: RelaySettings = { ...DEFAULT_SETTINGS };
+  const log: LogConfig = { ...DEFAULT_LOG_CONFIG };
+  let verbosity = 0;
+  const out: CommandLine = { settings, log, help: 0, version: false, addresses: [] };
+  let i = 0;
+  const valueOf = (arg: string, flag: string, attachedFrom = 2): string => {
+    if (arg.length > attachedFrom) return arg.slice(attachedFrom);
+    const next = argv[++i];
+    if (next === undefined) throw new TsocatError(`option ${flag} requires an argument; use option "-h" for help`, 'EUSAGE');
+    return next;
+  };
+  const noAttached = (arg: string) => {
+    if (arg.length > 2) throw hint(arg[1] as string, arg[2] as string);
+  };
+
+  for (; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('-') || arg === '-' || arg.startsWith('-,') || arg.startsWith('-!!')) break;
+    const c = arg[1] as string;
+    switch (c) {
+      case 'V':
+        noAttached(arg);
+        out.version = true;
+        break;
+      case 'h':
+      case '?':
+        if (!/^-(h{1,3}|\?{1,3})$/.test(arg)) throw new TsocatError(`unknown option "${arg}"; use option "-h" for help`, 'EUSAGE');
+        out.help = arg.length - 1;
+        break;
+      case 'd': {
+        const rest = arg.slice(2);
+        if (rest === '') verbosity++;
+        else if (/^d+$/.test(rest)) verbosity += rest.length + 1;
+        else if (/^[0-4]$/.test(rest)) verbosity = Number(rest);
+        else throw new TsocatError(`Invalid (trailing) character(s) "${rest[0]}" in "${arg}"option`, 'EUSAGE');
+        break;
+      }
+      case 'D':
+        noAttached(arg);
+        break; // descriptor analysis (filan) is not offered; accepted for compatibility and documented
+      case 'l': {
+        const kind = arg[2];
+        if (kind === 'y' || kind === 'm') {
+          const facility = arg.slice(3);
+          if (facility && !isSyslogFacility(facility)) throw new TsocatError(`unknown syslog facility "${facility}"`, 'EUSAGE');
+          if (kind === 'y') log.syslogFacility = facility || 'daemon';
+          else log.mixed = true;
+        } else if (kind === 'f') log.file = valueOf(arg, '-lf', 3);
+        else if (kind === 'p') log.program = valueOf(arg, '-lp', 3);
+        else if (kind === 's' && arg.length === 3) {
+          log.file = undefined;
+          log.syslogFacility = undefined;
+        } else if (kind === 'u' && arg.length === 3) log.micros = true;
+        else if (kind === 'h' && arg.length === 3) log.withHost = true;
+        else throw new TsocatError(`unknown log option "${arg}"; use option "-h" for help`, 'EUSAGE');
+        break;
+      }
+      case 'v':
+        noAttached(arg);
+        settings.verbose = true;
+        break;
+      case 'x':
+        noAttached(arg);
+        settings.hexDump = true;
+        break;
+      case 'r':
+        settings.rawLeftToRight = valueOf(arg, '-r');
+        break;
+      case 'R':
+        settings.rawRightToLeft = valueOf(arg, '-R');
+        break;
+      case 'b': {
+        const size = number(valueOf(arg, '-b'), '-b');
+        if (!Number.isInteger(size) || size < 1) throw new TsocatError(`option -b: invalid value "${size}"`, 'EUSAGE');
+        settings.blockSize = size;
+        settings.blockSizeGiven = true;
+        break;
+      }
+      case 's':
+        noAttached(arg);
+        break; // sloppy mode: see docs/differences.md
+      case 'S':
+        valueOf(arg, '-S'); // signal mask for logging; accepted, signals are always logged at their socat levels
+        break;
+      case 't':
+        settings.closeTimeout = number(valueOf(arg, '-t'), '-t');
+        break;
+      case 'T':
+        settings.inactivityTimeout = number(valueOf(arg, '-T'), '-T');
+        break;
+      case 'u':
+        noAttached(arg);
+        settings.direction = 'left-to-right';
+        break;
+      case 'U':
+        noAttached(arg);
+        settings.direction = 'right-to-left';
+        break;
+      case 'g':
+        noAttached(arg);
+        settings.ignoreGroups = true;
+        break;
+      case 'L':
+      case 'W':
+        if (out.lock) throw new TsocatError('only one -L and -W option allowed', 'EUSAGE');
+        out.lock = { path: valueOf(arg, `-${c}`), wait: c === 'W' };
+        break;
+      case '0':
+      case '4':
+      case '6':
+        noAttached(arg);
+        settings.preferredFamily = c === '0' ? 0 : c === '4' ? 4 : 6;
+        break;
+      case '-':
+        if (arg === '--statistics') settings.statistics = true;
+        else if (arg === '--experimental') {
+          // nothing is experimental here yet
+        } else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {
+          log.format = 'json';
+          if (arg === '--log-format') i++;
+        } else if (arg === '--log-format=text' || (arg === '--log-format' && argv[i + 1] === 'text')) {
+          log.format = 'text';
+          if (arg === '--log-format') i++;
+        } else throw new TsocatError(`unknown option "${arg}"; use option "-h" for help`, 'EUSAGE');
+        break;
+      default:
+        throw new TsocatError(`unknown option "${arg}"; use option "-h" for help`, 'EUSAGE');
+    }
+  }
+  out.addresses = argv.slice(i);
+  log.threshold = Math.max(LEVEL_NUMBER.D, LEVEL_NUMBER.E - verbosity);
+  return out;
+}

@@ -1,0 +1,73 @@
+import type { Readable, Writable } from 'node:stream';
+import type { LineTerm } from './lineterm.js';
+
+/** Relay-level settings of one address (socat's APPL group), applied by the pump. */
+export interface ApplSettings {
+  readBytes?: number;
+  readLineTerm: LineTerm;
+  writeLineTerm: LineTerm;
+}
+
+/** How an address is opened: socat's read-write, read-only (-u left) or write-only (-u right). */
+export type AccessMode = 'rw' | 'r' | 'w';
+
+/** How a program behind a process address ended. */
+export interface ChildExit {
+  pid: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/**
+ * What every address plugin hands the pump. The pump never asks what kind of
+ * address it holds; everything it needs is here.
+ */
+export interface Endpoint {
+  kind: 'endpoint';
+  /** Data coming from the address; absent when the address cannot be read (STDOUT, write-only files). */
+  readable?: Readable;
+  /** Data going to the address; absent when it cannot be written. */
+  writable?: Writable;
+  /** True when each chunk is one packet whose boundaries must be kept. */
+  datagram?: boolean;
+  /** Tell the address no more data will come (shutdown(SHUT_WR), closing a pipe's write end). */
+  shutdownWrite(): void;
+  /** Release everything; safe to call twice. */
+  close(): Promise<void>;
+  /** For process addresses: settles when the program has ended. */
+  exited?: Promise<ChildExit>;
+  /** Filled in by the engine from the address's options. */
+  appl?: ApplSettings;
+  /** A short human description for log lines, e.g. `TCP 127.0.0.1:4545`. */
+  description: string;
+}
+
+/** A listening address: hands out one endpoint per accepted peer. */
+export interface Listener {
+  kind: 'listener';
+  /** Waits for the next peer. Rejects with TsocatError when the listener fails or is closed. */
+  accept(): Promise<Endpoint>;
+  close(): Promise<void>;
+  description: string;
+}
+
+export type Opened = Endpoint | Listener;
+
+/** Builds an Endpoint from parts, filling in safe defaults. */
+export function makeEndpoint(parts: Omit<Endpoint, 'kind' | 'shutdownWrite' | 'close'> & Partial<Pick<Endpoint, 'shutdownWrite' | 'close'>>): Endpoint {
+  const { readable, writable } = parts;
+  let closed = false;
+  return {
+    kind: 'endpoint',
+    ...parts,
+    shutdownWrite: parts.shutdownWrite ?? (() => writable?.end()),
+    close:
+      parts.close ??
+      (async () => {
+        if (closed) return;
+        closed = true;
+        readable?.destroy();
+        if (writable && writable !== (readable as unknown)) writable.destroy();
+      }),
+  };
+}

@@ -1,0 +1,45 @@
+/** FD and NAMED group options that act on an open descriptor (socat's PH_FD / PH_LATE). */
+import { fchmodSync, fchownSync, readFileSync } from 'node:fs';
+import type { ResolvedOptions } from '../../options/catalog.js';
+import { TsocatError, systemError } from '../errors.js';
+
+/** Looks a user or group up by name in the local databases; numbers pass through. */
+export function lookupId(kind: 'user' | 'group', value: string): number {
+  if (/^\d+$/.test(value)) return Number(value);
+  const file = kind === 'user' ? '/etc/passwd' : '/etc/group';
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const fields = line.split(':');
+    if (fields[0] === value && fields[2] !== undefined) return Number(fields[2]);
+  }
+  throw new TsocatError(kind === 'user' ? `getpwnam("${value}"): no such user` : `getgrnam("${value}"): no such group`, 'ENOUSER');
+}
+
+/** Applies ownership, permissions and locks; throws TsocatError on failure. */
+export async function applyFdOptions(fd: number, options: ResolvedOptions): Promise<void> {
+  const perm = options.number('perm');
+  if (perm !== undefined) {
+    try {
+      fchmodSync(fd, perm);
+    } catch (err) {
+      throw systemError(`fchmod(${fd}, 0${perm.toString(8)})`, err);
+    }
+  }
+  const user = options.string('user');
+  const group = options.string('group');
+  if (user !== undefined || group !== undefined) {
+    const uid = user !== undefined ? lookupId('user', user) : -1;
+    const gid = group !== undefined ? lookupId('group', group) : -1;
+    try {
+      fchownSync(fd, uid, gid);
+    } catch (err) {
+      throw systemError(`fchown(${fd}, ${uid}, ${gid})`, err);
+    }
+  }
+  const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));
+  if (!wantsLock) return;
+  const { flockExclusive, setWriteLock } = await import('../sys/libc.js');
+  if (options.bool('flock-ex')) flockExclusive(fd, true);
+  if (options.bool('flock-ex-nb')) flockExclusive(fd, false);
+  if (options.bool('setlk')) setWriteLock(fd, false);
+  if (options.bool('setlkw')) setWriteLock(fd, true);
+}

@@ -1,0 +1,100 @@
+/**
+ * Node streams over raw descriptors. Sockets and FIFOs go through libuv
+ * (net.Socket), terminals through tty, everything else (regular files,
+ * character devices) through positional fs reads and writes.
+ */
+import { close, fstatSync, read, createWriteStream, type WriteStream } from 'node:fs';
+import { Socket } from 'node:net';
+import { Readable, type Writable } from 'node:stream';
+import { ReadStream as TtyReadStream, WriteStream as TtyWriteStream, isatty } from 'node:tty';
+import type { AccessMode } from './endpoint.js';
+
+export interface FdReaderOptions {
+  /** Keep polling at EOF (socat's ignoreeof) instead of ending. */
+  ignoreEof?: boolean;
+  /** Close the descriptor when the stream is destroyed. */
+  autoClose?: boolean;
+  chunkSize?: number;
+  /** Read from this byte offset on (socat's seek option) instead of the current position. */
+  start?: number;
+}
+
+const IGNOREEOF_POLL_MS = 100;
+
+/** A Readable over a file descriptor read with fs.read (blocking kinds only: files, devices). */
+export class FdReader extends Readable {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly chunk: number;
+  private position: number | null;
+
+  constructor(
+    private readonly fd: number,
+    private readonly opts: FdReaderOptions = {},
+  ) {
+    super({ highWaterMark: opts.chunkSize ?? 65536 });
+    this.chunk = opts.chunkSize ?? 65536;
+    this.position = opts.start ?? null;
+  }
+
+  override _read(): void {
+    const buf = Buffer.allocUnsafe(this.chunk);
+    read(this.fd, buf, 0, this.chunk, this.position, (err, n) => {
+      if (this.destroyed) return;
+      if (err) {
+        this.destroy(err);
+      } else if (n > 0) {
+        if (this.position !== null) this.position += n;
+        this.push(buf.subarray(0, n));
+      } else if (this.opts.ignoreEof) {
+        this.timer = setTimeout(() => this._read(), IGNOREEOF_POLL_MS);
+      } else {
+        this.push(null);
+      }
+    });
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    clearTimeout(this.timer);
+    if (this.opts.autoClose) close(this.fd, () => cb(err));
+    else cb(err);
+  }
+}
+
+export interface FdStreams {
+  readable?: Readable;
+  writable?: Writable;
+  /** When both sides share one object (a socket), ending writes must use shutdown, not close. */
+  socket?: Socket;
+}
+
+/** Picks the right stream kind for a descriptor and mode. */
+export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: boolean } & FdReaderOptions): FdStreams {
+  const st = fstatSync(fd);
+  const wantRead = mode !== 'w';
+  const wantWrite = mode !== 'r';
+  if (st.isSocket() || st.isFIFO()) {
+    const socket = new Socket({ fd, readable: wantRead, writable: wantWrite, allowHalfOpen: true });
+    return { readable: wantRead ? socket : undefined, writable: wantWrite ? socket : undefined, socket };
+  }
+  if (isatty(fd)) {
+    return {
+      readable: wantRead ? new TtyReadStream(fd) : undefined,
+      writable: wantWrite ? new TtyWriteStream(fd) : undefined,
+    };
+  }
+  const readable = wantRead ? new FdReader(fd, { ...opts, autoClose: opts.autoClose && !wantWrite }) : undefined;
+  const writable: WriteStream | undefined = wantWrite ? createWriteStream('', { fd, autoClose: opts.autoClose, flush: false }) : undefined;
+  return { readable, writable };
+}
+
+/** Resolves once a writable has flushed everything and closed (or failed). */
+export function endAndWait(w: Writable | undefined): Promise<void> {
+  if (!w || w.destroyed || w.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    w.once('finish', done);
+    w.once('close', done);
+    w.once('error', done);
+    if (!w.writableEnded) w.end();
+  });
+}

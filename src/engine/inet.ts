@@ -1,0 +1,64 @@
+/** Ports, service names, host literals and socat's `AF=2 1.2.3.4:80` notation. */
+import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { TsocatError } from '../errors.js';
+
+let services: Map<string, number> | undefined;
+
+function serviceTable(): Map<string, number> {
+  if (services) return services;
+  services = new Map();
+  try {
+    for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
+      const m = line.replace(/#.*/, '').trim().split(/\s+/);
+      const [name, portProto, ...aliases] = m;
+      const pm = portProto?.match(/^(\d+)\/(tcp|udp)$/);
+      if (!name || !pm) continue;
+      for (const n of [name, ...aliases]) {
+        const key = `${n}/${pm[2]}`;
+        if (!services.has(key)) services.set(key, Number(pm[1]));
+      }
+    }
+  } catch {
+    // no services database: only numeric ports work
+  }
+  return services;
+}
+
+/** A port number or service name, as getaddrinfo would take it. */
+export function parsePort(text: string, host: string, proto: 'tcp' | 'udp' = 'tcp'): number {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    if (n <= 65535) return n;
+  } else {
+    const p = serviceTable().get(`${text}/${proto}`);
+    if (p !== undefined) return p;
+  }
+  throw new TsocatError(`getaddrinfo("${host}", "${text}", {}): Servname not supported for ai_socktype`, 'EBADPORT');
+}
+
+/** Strips the brackets of `[::1]`. */
+export function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** socat's sockaddr_info text for an IP socket address. */
+export function formatSockaddr(address: string | undefined, port: number | undefined): string {
+  const a = address ?? '?';
+  return isIPv6(a) ? `AF=10 [${a}]:${port}` : `AF=2 ${a}:${port}`;
+}
+
+/** Picks 4 or 6: an explicit family from the keyword, then an IPv6 literal, then -4/-6/pf, then IPv4 as socat 1.8 does. */
+export function chooseFamily(keywordFamily: 4 | 6 | 0, host: string, preferred: 4 | 6 | 0, pf?: string): 4 | 6 {
+  if (keywordFamily) return keywordFamily;
+  if (isIPv6(unbracket(host))) return 6;
+  if (pf) return /6/.test(pf) ? 6 : 4;
+  return preferred || 4;
+}
+
+/** `host[:port]` of the bind option; brackets protect IPv6 colons. */
+export function parseHostPort(text: string): { host?: string; port?: string } {
+  const m = text.match(/^(\[[^\]]*\]|[^:]*)(?::(.*))?$/);
+  if (!m) return { host: text };
+  return { host: m[1] ? unbracket(m[1]) : undefined, port: m[2] };
+}

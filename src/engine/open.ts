@@ -1,0 +1,158 @@
+/**
+ * From an AddressSpec to an opened Endpoint or Listener: keyword lookup
+ * (with socat's fallbacks for bare digits and paths), parameter count,
+ * option validation, chdir/umask around the open, and retry.
+ */
+import { loadRegistry } from '../../addresses/index.js';
+import { type ResolvedOptions, resolveOptions } from '../../options/catalog.js';
+import { loadCatalog } from '../../options/index.js';
+import { type AddressPlugin, type AddressRequest, syntaxOf } from '../define.js';
+import { TsocatError } from '../errors.js';
+import type { AddressSpec, SingleAddressSpec } from '../grammar/spec.js';
+import type { OpenContext } from './context.js';
+import { type AccessMode, type ApplSettings, type Endpoint, type Opened, makeEndpoint } from './endpoint.js';
+import type { LineTerm } from './lineterm.js';
+
+/** Finds the plugin for a keyword; a lone digit means FD, a path means GOPEN, as in socat. */
+export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin: AddressPlugin; keyword: string; params: string[] }> {
+  const registry = await loadRegistry();
+  const keyword = spec.type.toUpperCase();
+  const plugin = registry.get(keyword);
+  if (plugin) return { plugin, keyword, params: spec.params };
+  if (/^[0-9]$/.test(spec.type) && registry.has('FD')) {
+    return { plugin: registry.get('FD') as AddressPlugin, keyword: 'FD', params: [spec.type, ...spec.params] };
+  }
+  if (spec.type.includes('/') && registry.has('GOPEN')) {
+    return { plugin: registry.get('GOPEN') as AddressPlugin, keyword: 'GOPEN', params: [spec.type, ...spec.params] };
+  }
+  throw new TsocatError(`unknown device/address "${spec.type}"`, 'ENOADDR');
+}
+
+/** Validates everything about one single address without opening it. */
+export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>) {
+  await loadCatalog();
+  const { plugin, keyword, params } = await resolveKeyword(spec);
+  const min = plugin.minParams ?? plugin.params.length;
+  if (params.length < min || params.length > plugin.params.length) {
+    const expected = params.length < min ? min : plugin.params.length;
+    throw new TsocatError(
+      `${spec.type}: wrong number of parameters (${params.length} instead of ${expected}): usage: ${keyword}${syntaxOf(plugin)}`,
+      'EPARAMS',
+    );
+  }
+  const options = resolveOptions(spec.options, plugin.groups, ctx.settings.ignoreGroups);
+  const request: AddressRequest = { keyword, params, options, mode, spec };
+  return { plugin, request };
+}
+
+/** Validates both halves of an address (single or dual) up front, so bad input fails before anything opens. */
+export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>): Promise<void> {
+  if (spec.kind === 'single') await prepareAddress(spec, mode, ctx);
+  else {
+    await prepareAddress(spec.read, 'r', ctx);
+    await prepareAddress(spec.write, 'w', ctx);
+  }
+}
+
+function sleep(seconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, seconds * 1000);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+}
+
+/** chdir and umask apply only while the address opens, as in socat. */
+async function withProcessState<T>(request: AddressRequest, fn: () => Promise<T>): Promise<T> {
+  const dir = request.options.string('chdir');
+  const mask = request.options.number('umask');
+  const oldDir = dir !== undefined ? process.cwd() : undefined;
+  const oldMask = mask !== undefined ? process.umask(mask) : undefined;
+  try {
+    if (dir !== undefined) {
+      try {
+        process.chdir(dir);
+      } catch (err) {
+        throw new TsocatError(`chdir("${dir}"): ${(err as { code?: string }).code === 'ENOENT' ? 'No such file or directory' : String((err as Error).message)}`, 'ECHDIR');
+      }
+    }
+    return await fn();
+  } finally {
+    if (oldDir !== undefined) process.chdir(oldDir);
+    if (oldMask !== undefined) process.umask(oldMask);
+  }
+}
+
+async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenContext): Promise<Opened> {
+  const { plugin, request } = await prepareAddress(spec, mode, ctx);
+  const retries = request.options.number('retry') ?? 0;
+  const forever = request.options.bool('forever');
+  const interval = request.options.number('interval') ?? 1;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return withAppl(await withProcessState(request, () => plugin.open(request, ctx)), applFrom(request.options));
+    } catch (err) {
+      const canRetry = !ctx.signal.aborted && err instanceof TsocatError && err.code !== 'EUSAGE' && (forever || attempt < retries);
+      if (!canRetry) throw err;
+      ctx.log.log('W', err.message);
+      ctx.log.log('N', `retrying in ${interval} second(s)`);
+      await sleep(interval, ctx.signal);
+    }
+  }
+}
+
+function applFrom(options: ResolvedOptions): ApplSettings {
+  const lineTerm: LineTerm = options.has('crnl') ? 'crnl' : options.has('cr') ? 'cr' : 'raw';
+  return { readBytes: options.number('readbytes'), readLineTerm: lineTerm, writeLineTerm: lineTerm };
+}
+
+/** Attaches APPL settings to an endpoint, or to every peer a listener hands out. */
+function withAppl(opened: Opened, appl: ApplSettings): Opened {
+  if (opened.kind === 'endpoint') {
+    opened.appl = appl;
+    return opened;
+  }
+  const accept = opened.accept.bind(opened);
+  opened.accept = async () => {
+    const peer = await accept();
+    peer.appl = appl;
+    return peer;
+  };
+  return opened;
+}
+
+function asEndpoint(opened: Opened, what: string): Endpoint {
+  if (opened.kind === 'endpoint') return opened;
+  throw new TsocatError(`${what}: a listening address cannot be one half of a dual address`, 'EUSAGE');
+}
+
+/** Opens a whole address; a dual address becomes one endpoint reading from one half and writing to the other. */
+export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: OpenContext): Promise<Opened> {
+  if (spec.kind === 'single') return openSingle(spec, mode, ctx);
+  if (mode !== 'rw') ctx.log.log('W', 'unidirectional open of dual address');
+  const reader = mode === 'w' ? undefined : asEndpoint(await openSingle(spec.read, 'r', ctx), spec.read.text);
+  let writer: Endpoint | undefined;
+  try {
+    writer = mode === 'r' ? undefined : asEndpoint(await openSingle(spec.write, 'w', ctx), spec.write.text);
+  } catch (err) {
+    await reader?.close();
+    throw err;
+  }
+  return makeEndpoint({
+    appl: {
+      readBytes: reader?.appl?.readBytes,
+      readLineTerm: reader?.appl?.readLineTerm ?? 'raw',
+      writeLineTerm: writer?.appl?.writeLineTerm ?? 'raw',
+    },
+    readable: reader?.readable,
+    writable: writer?.writable,
+    description: `${reader?.description ?? '-'}!!${writer?.description ?? '-'}`,
+    exited: reader?.exited ?? writer?.exited,
+    shutdownWrite: () => writer?.shutdownWrite(),
+    close: async () => {
+      await Promise.all([reader?.close(), writer?.close()]);
+    },
+  });
+}

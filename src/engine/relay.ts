@@ -1,0 +1,151 @@
+/**
+ * The whole relay: open address 1, then address 2 (socat's order), run one
+ * session; or, when address 1 listens with `fork`, one session per accepted
+ * peer, each with a freshly opened address 2.
+ */
+import { TsocatError } from '../errors.js';
+import { parseAddress } from '../grammar/parse.js';
+import type { AddressSpec } from '../grammar/spec.js';
+import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js';
+import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
+import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
+import { openAddress, prepareAddress, validateAddress } from './open.js';
+import { runSession } from './session.js';
+import { Statistics } from './statistics.js';
+
+export interface RelayOptions {
+  settings?: Partial<RelaySettings>;
+  log?: Logger;
+  /** Abort to stop the relay: listeners close, sessions end, children are stopped. */
+  signal?: AbortSignal;
+  /** Shared counters for --statistics / SIGUSR1. */
+  stats?: Statistics;
+}
+
+function modes(direction: RelaySettings['direction']): [AccessMode, AccessMode] {
+  if (direction === 'left-to-right') return ['r', 'w'];
+  if (direction === 'right-to-left') return ['w', 'r'];
+  return ['rw', 'rw'];
+}
+
+function toSpec(address: string | AddressSpec): AddressSpec {
+  return typeof address === 'string' ? parseAddress(address) : address;
+}
+
+/** Reads fork, max-children and accept-timeout from address 1 when it is a single address. */
+async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>) {
+  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0 };
+  const { request } = await prepareAddress(spec, mode, ctx);
+  const fork = request.options.bool('fork');
+  const maxChildren = request.options.number('max-children') ?? 0;
+  if (maxChildren && !fork) throw new TsocatError('option max-children not allowed without option fork', 'EUSAGE');
+  return { fork, maxChildren, acceptTimeout: request.options.number('accept-timeout') ?? 0 };
+}
+
+function acceptWithTimeout(listener: Listener, seconds: number): Promise<Endpoint> {
+  if (!seconds) return listener.accept();
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    listener.accept(),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TsocatError('accept: Connection timed out', 'ETIMEDOUT', { level: 'W' })), seconds * 1000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A listener used without fork serves exactly one peer, then stops listening. */
+async function single(opened: Opened, acceptTimeout = 0): Promise<Endpoint> {
+  if (opened.kind === 'endpoint') return opened;
+  try {
+    return await acceptWithTimeout(opened, acceptTimeout);
+  } finally {
+    await opened.close();
+  }
+}
+
+/**
+ * Runs a relay between two addresses and resolves with socat's exit status.
+ * User errors reject with TsocatError; the CLI turns those into a log line.
+ */
+export async function relay(address1: string | AddressSpec, address2: string | AddressSpec, options: RelayOptions = {}): Promise<number> {
+  const settings: RelaySettings = { ...DEFAULT_SETTINGS, ...options.settings };
+  const log = options.log ?? createLogger(DEFAULT_LOG_CONFIG);
+  const controller = new AbortController();
+  options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+  if (options.signal?.aborted) controller.abort();
+  const ctx: OpenContext = { settings, log, perPeer: false, signal: controller.signal };
+  const stats = options.stats ?? (settings.statistics ? new Statistics() : undefined);
+
+  const spec1 = toSpec(address1);
+  const spec2 = toSpec(address2);
+  const [mode1, mode2] = modes(settings.direction);
+  // Refuse bad input in either address before anything opens.
+  await validateAddress(spec1, mode1, ctx);
+  await validateAddress(spec2, mode2, ctx);
+  const { fork, maxChildren, acceptTimeout } = await listenerOptions(spec1, mode1, ctx);
+
+  const first = await openAddress(spec1, mode1, ctx);
+  if (first.kind === 'listener' && fork) {
+    return serveForever(first, spec2, mode2, { ...ctx, perPeer: true }, { maxChildren, acceptTimeout, stats });
+  }
+  const left = await single(first, acceptTimeout);
+  let right: Endpoint;
+  try {
+    right = await single(await openAddress(spec2, mode2, ctx));
+  } catch (err) {
+    await left.close();
+    throw err;
+  }
+  log.log('N', `starting data transfer loop with ${left.description} and ${right.description}`);
+  const status = await runSession(left, right, { settings, log, stats, signal: controller.signal });
+  return status;
+}
+
+/** The fork loop: accept, open address 2 afresh, relay; at most maxChildren at once. */
+async function serveForever(
+  listener: Listener,
+  spec2: AddressSpec,
+  mode2: AccessMode,
+  ctx: OpenContext,
+  opts: { maxChildren: number; acceptTimeout: number; stats?: Statistics },
+): Promise<number> {
+  const { log, settings, signal } = ctx;
+  const sessions = new Set<Promise<void>>();
+  let slotFreed: (() => void) | undefined;
+  signal.addEventListener('abort', () => void listener.close(), { once: true });
+
+  const serve = async (peer: Endpoint) => {
+    let right: Endpoint;
+    try {
+      right = await single(await openAddress(spec2, mode2, ctx));
+    } catch (err) {
+      log.log('E', err instanceof TsocatError ? err.message : String(err));
+      await peer.close();
+      return;
+    }
+    await runSession(peer, right, { settings, log, stats: opts.stats, signal });
+  };
+
+  try {
+    while (!signal.aborted) {
+      while (opts.maxChildren && sessions.size >= opts.maxChildren) {
+        await new Promise<void>((r) => {
+          slotFreed = r;
+        });
+      }
+      const peer = await acceptWithTimeout(listener, opts.acceptTimeout);
+      const s: Promise<void> = serve(peer).finally(() => {
+        sessions.delete(s);
+        slotFreed?.();
+        slotFreed = undefined;
+      });
+      sessions.add(s);
+    }
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  } finally {
+    await listener.close();
+    await Promise.all(sessions);
+  }
+  return 0;
+}

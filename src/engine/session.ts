@@ -1,0 +1,163 @@
+/**
+ * One relay between two open endpoints: pumps the active directions, handles
+ * half-close and the -t / -T timers, then closes both and yields an exit status
+ * (0 clean, 1 error, as socat).
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import type { Logger } from '../log/logger.js';
+import { makeDumper } from '../log/dump.js';
+import type { RelaySettings } from './context.js';
+import type { Endpoint } from './endpoint.js';
+import { lineTermConverter } from './lineterm.js';
+import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
+import type { Statistics } from './statistics.js';
+
+const noop = () => {};
+
+export interface SessionOptions {
+  settings: RelaySettings;
+  log: Logger;
+  stats?: Statistics;
+  /** Ends the session early (signal, relay closing). */
+  signal?: AbortSignal;
+}
+
+interface Direction {
+  leftToRight: boolean;
+  from: Endpoint;
+  to: Endpoint;
+}
+
+function activeDirections(left: Endpoint, right: Endpoint, settings: RelaySettings): Direction[] {
+  const out: Direction[] = [];
+  if (settings.direction !== 'right-to-left' && left.readable && right.writable) out.push({ leftToRight: true, from: left, to: right });
+  // `- -` reads one stdin through both addresses: socat reads it once, so only one direction may own it.
+  const sameSource = right.readable !== undefined && right.readable === left.readable && out.length > 0;
+  if (settings.direction !== 'left-to-right' && right.readable && left.writable && !sameSource) out.push({ leftToRight: false, from: right, to: left });
+  return out;
+}
+
+function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefined, onActivity?: () => void): DirectionPlan {
+  const { settings, stats } = opts;
+  const observers: Array<(d: Buffer) => void> = [];
+  if (raw) observers.push((d) => raw.write(d));
+  if (settings.verbose || settings.hexDump) {
+    observers.push(makeDumper(settings.verbose && settings.hexDump ? 'both' : settings.verbose ? 'text' : 'hex', dir.leftToRight));
+  }
+  if (stats) observers.push(stats.counter(dir.leftToRight));
+  const convert = lineTermConverter(dir.from.appl?.readLineTerm ?? 'raw', dir.to.appl?.writeLineTerm ?? 'raw') ?? undefined;
+  const cut = settings.blockSizeGiven || settings.verbose || settings.hexDump;
+  return {
+    readBytes: dir.from.appl?.readBytes,
+    blockSize: cut ? settings.blockSize : undefined,
+    convert,
+    observers,
+    onActivity,
+    sourceName: dir.from.description,
+    targetName: dir.to.description,
+  };
+}
+
+function quiet(stream: Readable | Writable | undefined): void {
+  // errors are reported through the pump; an unheard 'error' event must never crash the relay
+  stream?.on('error', noop);
+}
+
+/** Waits for a process endpoint's child for up to `seconds`; true when it ended cleanly or was not a process. */
+async function childOutcome(ep: Endpoint, seconds: number, log: Logger): Promise<boolean> {
+  if (!ep.exited) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([
+    ep.exited,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), seconds * 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!exit) return true; // still running: close() will end it, as socat's SIGTERM does, without counting it as failure
+  if (exit.signal) {
+    log.log('W', `waitpid(): child ${exit.pid} exited on signal ${signalNumber(exit.signal)}`);
+    return false;
+  }
+  if (exit.code !== 0) {
+    log.log('W', `waitpid(): child ${exit.pid} exited with status ${exit.code}`);
+    return false;
+  }
+  return true;
+}
+
+import { constants } from 'node:os';
+function signalNumber(signal: NodeJS.Signals): number {
+  return constants.signals[signal] ?? 0;
+}
+
+/** Relays between two endpoints until done; resolves with the exit status. Never rejects. */
+export async function runSession(left: Endpoint, right: Endpoint, opts: SessionOptions): Promise<number> {
+  const { settings, log } = opts;
+  for (const ep of [left, right]) {
+    quiet(ep.readable);
+    quiet(ep.writable);
+  }
+  const raws: WriteStream[] = [];
+  const openRaw = (path: string | undefined) => {
+    if (!path) return undefined;
+    const s = createWriteStream(path);
+    quiet(s);
+    raws.push(s);
+    return s;
+  };
+  const rawFor = (ltr: boolean) => openRaw(ltr ? settings.rawLeftToRight : settings.rawRightToLeft);
+
+  let status = 0;
+  let inactivity: NodeJS.Timeout | undefined;
+  let resolveEnd!: () => void;
+  const ended = new Promise<void>((r) => {
+    resolveEnd = r;
+  });
+  const armInactivity = settings.inactivityTimeout > 0
+    ? () => {
+        clearTimeout(inactivity);
+        inactivity = setTimeout(() => {
+          log.log('N', `inactivity timeout triggered`);
+          resolveEnd();
+        }, settings.inactivityTimeout * 1000);
+      }
+    : undefined;
+  armInactivity?.();
+
+  const directions = activeDirections(left, right, settings);
+  const pumps = directions.map((dir) => ({ dir, pump: pumpDirection(dir.from.readable as Readable, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)) }));
+
+  let closeTimer: NodeJS.Timeout | undefined;
+  let remaining = pumps.length;
+  const onDirectionEnd = (dir: Direction, end: DirectionEnd) => {
+    remaining--;
+    if (end.kind === 'error') {
+      log.log('E', end.error.message);
+      status = 1;
+      resolveEnd();
+      return;
+    }
+    log.log('I', `${dir.leftToRight ? 'left to right' : 'right to left'}: end of file, shutting down the other side's write`);
+    dir.to.shutdownWrite();
+    if (remaining === 0) resolveEnd();
+    else closeTimer = setTimeout(resolveEnd, settings.closeTimeout * 1000);
+  };
+  for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
+  if (pumps.length === 0) resolveEnd();
+  const onAbort = () => resolveEnd();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  await ended;
+  opts.signal?.removeEventListener('abort', onAbort);
+  clearTimeout(closeTimer);
+  clearTimeout(inactivity);
+  for (const { pump } of pumps) pump.stop();
+
+  const childrenOk = await Promise.all([left, right].map((ep) => childOutcome(ep, settings.closeTimeout, log)));
+  if (childrenOk.includes(false)) status = 1;
+  await Promise.all([left.close(), right.close()]);
+  await Promise.all(raws.map((s) => new Promise((r) => s.end(r))));
+  return status;
+}

@@ -1,0 +1,33 @@
+/** The one place a connected net.Socket becomes an Endpoint (TCP, UNIX, accepted peers). */
+import type { Socket } from 'node:net';
+import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
+
+export function socketEndpoint(socket: Socket, description: string, mode: AccessMode = 'rw', opts: { resetOnClose?: boolean } = {}): Endpoint {
+  return makeEndpoint({
+    readable: mode === 'w' ? undefined : socket,
+    writable: mode === 'r' ? undefined : socket,
+    description,
+    // end() after the queued writes is shutdown(SHUT_WR): the peer sees EOF, we can still read
+    shutdownWrite: () => {
+      if (!socket.destroyed && !socket.writableEnded) socket.end();
+    },
+    close: async () => {
+      if (socket.destroyed) return;
+      if (opts.resetOnClose) {
+        socket.resetAndDestroy();
+        return;
+      }
+      // hand queued data to the kernel before the descriptor goes; the kernel still delivers it after close
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        if (socket.writableFinished) {
+          socket.destroy();
+          return;
+        }
+        socket.once('finish', () => socket.destroy());
+        socket.end();
+        setTimeout(() => socket.destroy(), 2000).unref();
+      });
+    },
+  });
+}

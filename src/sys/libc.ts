@@ -1,0 +1,91 @@
+/**
+ * The few system calls Node lacks, through koffi (a maintained FFI package with
+ * prebuilt binaries) instead of a native addon of our own. Loaded on first use,
+ * so addresses that never need it never pay for it.
+ */
+import { createRequire } from 'node:module';
+import { TsocatError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+
+// Linux values (x86_64 and aarch64 agree on these)
+export const SOL_SOCKET = 1;
+export const SO_REUSEADDR = 2;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_KEEPALIVE = 9;
+export const SO_LINGER = 13;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
+export const TCP_KEEPIDLE = 4;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const F_SETLK = 6;
+const F_SETLKW = 7;
+const F_WRLCK = 1;
+const SEEK_SET = 0;
+
+interface Libc {
+  setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  flock: (fd: number, op: number) => number;
+  fcntlLock: (fd: number, cmd: number, lock: object) => number;
+  mkfifo: (path: string, mode: number) => number;
+  errno: () => number;
+  strerror: (errnum: number) => string;
+}
+
+let libc: Libc | undefined;
+
+function load(): Libc {
+  if (libc) return libc;
+  const koffi = require('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  const flockStruct = koffi.struct('tsocat_flock', { l_type: 'short', l_whence: 'short', l_start: 'int64', l_len: 'int64', l_pid: 'int' });
+  libc = {
+    setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32)'),
+    flock: lib.func('int flock(int, int)'),
+    fcntlLock: lib.func('int fcntl(int, int, ...)') as unknown as Libc['fcntlLock'],
+    mkfifo: lib.func('int mkfifo(const char *, uint32)'),
+    errno: () => koffi.errno(),
+    strerror: lib.func('const char *strerror(int)'),
+  };
+  // variadic fcntl needs the struct pointer type spelled at each call
+  const fcntl = lib.func('int fcntl(int, int, ...)');
+  libc.fcntlLock = (fd, cmd, lock) => fcntl(fd, cmd, koffi.pointer(flockStruct), lock) as number;
+  return libc;
+}
+
+function check(result: number, call: string): void {
+  if (result < 0) {
+    const l = load();
+    throw new TsocatError(`${call}: ${l.strerror(l.errno())}`, 'ESYS');
+  }
+}
+
+export function setIntSockopt(fd: number, level: number, name: number, value: number, call = 'setsockopt'): void {
+  const buf = Buffer.alloc(4);
+  buf.writeInt32LE(value);
+  check(load().setsockopt(fd, level, name, buf, 4), `${call}(${fd}, ${level}, ${name}, {${value}}, 4)`);
+}
+
+export function setLinger(fd: number, seconds: number): void {
+  const buf = Buffer.alloc(8);
+  buf.writeInt32LE(1, 0);
+  buf.writeInt32LE(seconds, 4);
+  check(load().setsockopt(fd, SOL_SOCKET, SO_LINGER, buf, 8), `setsockopt(${fd}, SOL_SOCKET, SO_LINGER, {1,${seconds}}, 8)`);
+}
+
+/** flock(LOCK_EX), optionally non-blocking. A blocking wait blocks the event loop, as socat blocks. */
+export function flockExclusive(fd: number, wait: boolean): void {
+  check(load().flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)), `flock(${fd}, LOCK_EX${wait ? '' : '|LOCK_NB'})`);
+}
+
+/** A whole-file POSIX write lock (fcntl F_SETLK / F_SETLKW). */
+export function setWriteLock(fd: number, wait: boolean): void {
+  const lock = { l_type: F_WRLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 };
+  check(load().fcntlLock(fd, wait ? F_SETLKW : F_SETLK, lock), `fcntl(${fd}, ${wait ? 'F_SETLKW' : 'F_SETLK'}, {type=F_WRLCK,whence=SEEK_SET,start=0,len=0})`);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check(load().mkfifo(path, mode), `mkfifo("${path}", 0${mode.toString(8)})`);
+}
