@@ -57,9 +57,9 @@ export function timestamp(date: Date, micros: boolean, hr?: bigint): string {
 
 /** Wall clock in microseconds, for timestamps finer than Date offers. */
 export function nowMicros(): { date: Date; micros: bigint } {
-  const ms = Date.now();
-  const micros = BigInt(ms) * 1000n + (process.hrtime.bigint() / 1000n) % 1000n;
-  return { date: new Date(ms), micros };
+  // timeOrigin + now() is wall-clock time with sub-millisecond steps that never go backwards
+  const exact = performance.timeOrigin + performance.now();
+  return { date: new Date(Math.floor(exact)), micros: BigInt(Math.floor(exact * 1000)) };
 }
 
 export function createLogger(config: LogConfig): Logger {
