@@ -75,7 +75,7 @@ export default defineAddress({
       server.once('error', (err: SystemError) => {
         reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
       });
-      server.listen({ port, host, backlog: o.number('backlog') ?? 511, ipv6Only: family === 6 && host !== '::' ? undefined : undefined }, () => resolve());
+      server.listen({ port, host, backlog: o.number('backlog') ?? 511 }, () => resolve());
     });
     const addr = server.address();
     const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
@@ -103,7 +103,8 @@ export default defineAddress({
         failure ??= new TsocatError('listener closed', 'ECLOSED');
         for (const w of waiters.splice(0)) w.reject(failure);
         for (const s of queue.splice(0)) s.destroy();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // close() stops listening at once; its callback would wait for every accepted peer to leave
+        server.close();
       },
     };
     return listener;

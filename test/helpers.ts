@@ -3,7 +3,7 @@
  * loopback ports, wait for listeners, make temp dirs. Every wait is bounded.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -89,22 +89,33 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls until something accepts TCP connections on the port (at most `timeoutMs`). */
-export async function waitForPort(port: number, timeoutMs = 5000, host = '127.0.0.1'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; i < 500 && Date.now() < deadline; i++) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect({ port, host });
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(20);
+/** True when a TCP socket is in LISTEN state on the port, read from /proc like ss does (no connection is made). */
+export function isListening(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[1]?.endsWith(`:${hex}`) && f[3] === '0A') return true;
+      }
+    } catch {
+      // no IPv6 table on this machine
+    }
   }
-  throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+  return false;
+}
+
+/**
+ * Polls until a listener is up on the port (at most `timeoutMs`). It never
+ * connects: a listener without fork would take the probe as its one peer.
+ */
+export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
+    if (isListening(port)) return;
+    await sleep(10);
+  }
+  throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms`);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -1,0 +1,131 @@
+/**
+ * The endpoint contract every address plugin must keep (../shared/STYLE.md §3):
+ * bytes round-trip intact, writes report backpressure, half-close reaches the
+ * far side, close() gives back every descriptor, and failures are TsocatErrors.
+ * Each family's test file supplies how to reach its far side and calls
+ * testEndpoint().
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Endpoint, Opened } from '../../src/engine/endpoint.js';
+import { TsocatError } from '../../src/errors.js';
+import { openAddress } from '../../src/index.js';
+
+export interface EndpointCase {
+  name: string;
+  /**
+   * Opens the endpoint under test and says how to see the bytes written to it:
+   * 'echo' when they come back on its own readable (PIPE, EXEC:cat, an echo peer),
+   * or a function returning everything the far side received once the endpoint has closed.
+   */
+  open(): Promise<{ endpoint: Endpoint; received: 'echo' | (() => Promise<Buffer>); cleanup?: () => Promise<void> }>;
+  /** An address text of this family that must fail to open. */
+  failing?: () => Promise<string> | string;
+  /** Bytes for the round trip (default 1 MiB). */
+  size?: number;
+  /** Skip the backpressure check (endpoints whose writes cannot block, e.g. an in-memory echo without a reader). */
+  noBackpressure?: boolean;
+}
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+export function collect(readable: Readable | undefined, timeoutMs = 10000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (!readable) return resolve(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    const t = setTimeout(() => reject(new Error('no end of data in time')), timeoutMs);
+    readable.on('data', (d: Buffer) => chunks.push(d));
+    readable.once('end', () => {
+      clearTimeout(t);
+      resolve(Buffer.concat(chunks));
+    });
+    readable.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    readable.resume();
+  });
+}
+
+/** Writes everything honouring backpressure, then half-closes. */
+export async function writeAll(endpoint: Endpoint, data: Buffer): Promise<void> {
+  const w = endpoint.writable;
+  if (!w) throw new Error('endpoint has no write side');
+  for (let at = 0; at < data.length; at += 65536) {
+    if (!w.write(data.subarray(at, at + 65536))) await new Promise((r) => w.once('drain', r));
+  }
+  endpoint.shutdownWrite();
+}
+
+export function asEndpoint(opened: Opened): Endpoint {
+  if (opened.kind !== 'endpoint') throw new Error('expected an endpoint');
+  return opened;
+}
+
+export function testEndpoint(c: EndpointCase): void {
+  describe(`endpoint contract: ${c.name}`, () => {
+    const cleanups: Array<() => Promise<void>> = [];
+    afterEach(async () => {
+      for (const f of cleanups.splice(0)) await f();
+    });
+
+    it('round-trips bytes intact, and half-close reaches the far side as end of data', async () => {
+      const { endpoint, received, cleanup } = await c.open();
+      if (cleanup) cleanups.push(cleanup);
+      const data = randomBytes(c.size ?? 1 << 20);
+      if (received === 'echo') {
+        const back = collect(endpoint.readable);
+        await writeAll(endpoint, data);
+        expect((await back).equals(data)).toBe(true);
+        await endpoint.close();
+      } else {
+        await writeAll(endpoint, data);
+        await endpoint.close();
+        expect((await received()).equals(data)).toBe(true);
+      }
+    });
+
+    it.skipIf(c.noBackpressure)('reports backpressure instead of buffering without bound', async () => {
+      const { endpoint, cleanup } = await c.open();
+      if (cleanup) cleanups.push(cleanup);
+      endpoint.readable?.pause();
+      const w = endpoint.writable;
+      expect(w).toBeDefined();
+      const block = Buffer.alloc(65536, 0x61);
+      let written = 0;
+      let refused = false;
+      // nobody reads the far side for now, so the kernel's or the stream's buffer must fill
+      for (let i = 0; i < 4096 && !refused; i++) {
+        refused = !w?.write(block);
+        written += block.length;
+      }
+      expect(refused).toBe(true);
+      expect(written).toBeLessThan(256 * 1024 * 1024);
+      await endpoint.close();
+    });
+
+    it('close() releases every descriptor it opened', async () => {
+      const before = openFds();
+      const { endpoint, cleanup } = await c.open();
+      await endpoint.close();
+      if (cleanup) await cleanup();
+      // descriptors close asynchronously in libuv; give them a moment
+      for (let i = 0; i < 50 && openFds() > before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(openFds()).toBeLessThanOrEqual(before);
+    });
+
+    it.skipIf(!c.failing)('fails with a TsocatError, never another error', async () => {
+      const text = await c.failing?.();
+      const err = await openAddress(text as string).then(
+        (ep) => ep,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(TsocatError);
+      expect((err as TsocatError).message).not.toMatch(/\n/);
+    });
+  });
+}

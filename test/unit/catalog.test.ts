@@ -1,0 +1,55 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { allOptions, findOption, parseCNumber, resolveOptions } from '../../options/catalog.js';
+import { loadCatalog } from '../../options/index.js';
+import { TsocatError } from '../../src/errors.js';
+
+beforeAll(() => loadCatalog());
+
+describe('option catalog', () => {
+  it('finds options by name and alias, case-insensitively', () => {
+    expect(findOption('reuseaddr')?.name).toBe('so-reuseaddr');
+    expect(findOption('NODELAY')?.name).toBe('tcp-nodelay');
+    expect(findOption('mode')?.name).toBe('perm');
+  });
+
+  it('declares every option the foundation needs', () => {
+    const names = ['cloexec', 'setlk', 'flock-ex', 'unlink-early', 'unlink-late', 'unlink-close', 'perm', 'user', 'group', 'creat', 'excl', 'trunc', 'append', 'rdonly', 'wronly', 'nonblock', 'ignoreeof', 'cr', 'crnl', 'readbytes', 'pipes', 'socketpair', 'stderr', 'setsid', 'nofork', 'path', 'chdir', 'umask', 'bind', 'reuseaddr', 'keepalive', 'rcvbuf', 'sndbuf', 'linger', 'nodelay', 'backlog', 'max-children', 'accept-timeout', 'fork', 'retry', 'forever', 'interval', 'range'];
+    for (const n of names) expect(findOption(n), n).toBeDefined();
+  });
+
+  it('types values', () => {
+    const o = resolveOptions([{ name: 'retry', value: '0x10' }, { name: 'perm', value: '640' }, { name: 'fork' }, { name: 'interval', value: '0.5' }], ['RETRY', 'NAMED', 'CHILD']);
+    expect(o.number('retry')).toBe(16);
+    expect(o.number('perm')).toBe(0o640);
+    expect(o.bool('fork')).toBe(true);
+    expect(o.number('interval')).toBe(0.5);
+  });
+
+  it('refuses unknown options, wrong groups and bad values with socat wording', () => {
+    expect(() => resolveOptions([{ name: 'frobnicate' }], ['FD'])).toThrow('parseopts_table(): unknown option "frobnicate"');
+    expect(() => resolveOptions([{ name: 'nodelay' }], ['FD'])).toThrow('option "nodelay" not supported with this address type');
+    expect(() => resolveOptions([{ name: 'retry', value: 'abc' }], ['RETRY'])).toThrow(/trailing garbage/);
+    expect(() => resolveOptions([{ name: 'crnl', value: '1' }], ['APPL'])).toThrow('no value permitted for option "crnl"');
+    expect(() => resolveOptions([{ name: 'perm', value: '9' }], ['NAMED'])).toThrow(TsocatError);
+    expect(() => resolveOptions([{ name: 'bind' }], ['SOCKET'])).toThrow('value required');
+  });
+
+  it('lets -g accept options of any group', () => {
+    expect(resolveOptions([{ name: 'nodelay' }], ['FD'], true).bool('tcp-nodelay')).toBe(true);
+  });
+
+  it('accepts ADDR-group options everywhere', () => {
+    expect(resolveOptions([{ name: 'umask', value: '022' }], ['FD']).number('umask')).toBe(0o22);
+  });
+
+  it('parses C numbers like strtoul(…, 0)', () => {
+    expect(parseCNumber('010', 'x')).toBe(8);
+    expect(parseCNumber('0x1f', 'x')).toBe(31);
+    expect(parseCNumber('42', 'x')).toBe(42);
+    expect(() => parseCNumber('', 'x')).toThrow(/missing numerical value/);
+  });
+
+  it('has a summary for every option', () => {
+    for (const def of allOptions()) expect(def.summary.length, def.name).toBeGreaterThan(5);
+  });
+});
