@@ -37,7 +37,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   let verbosity = 0;
   const out: CommandLine = { settings, log, help: 0, version: false, addresses: [] };
   let i = 0;
-  const valueOf = (arg: string, flag: string, attachedFrom = 2): string => {
+  const flagValue = (arg: string, flag: string, attachedFrom = 2): string => {
     if (arg.length > attachedFrom) return arg.slice(attachedFrom);
     const next = argv[++i];
     if (next === undefined) throw new TsocatError(`option ${flag} requires an argument; use option "-h" for help`, 'EUSAGE');
@@ -79,8 +79,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
           if (facility && !isSyslogFacility(facility)) throw new TsocatError(`unknown syslog facility "${facility}"`, 'EUSAGE');
           if (kind === 'y') log.syslogFacility = facility || 'daemon';
           else log.mixed = true;
-        } else if (kind === 'f') log.file = valueOf(arg, '-lf', 3);
-        else if (kind === 'p') log.program = valueOf(arg, '-lp', 3);
+        } else if (kind === 'f') log.file = flagValue(arg, '-lf', 3);
+        else if (kind === 'p') log.program = flagValue(arg, '-lp', 3);
         else if (kind === 's' && arg.length === 3) {
           log.file = undefined;
           log.syslogFacility = undefined;
@@ -98,13 +98,13 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         settings.hexDump = true;
         break;
       case 'r':
-        settings.rawLeftToRight = valueOf(arg, '-r');
+        settings.rawLeftToRight = flagValue(arg, '-r');
         break;
       case 'R':
-        settings.rawRightToLeft = valueOf(arg, '-R');
+        settings.rawRightToLeft = flagValue(arg, '-R');
         break;
       case 'b': {
-        const size = number(valueOf(arg, '-b'), '-b');
+        const size = number(flagValue(arg, '-b'), '-b');
         if (!Number.isInteger(size) || size < 1) throw new TsocatError(`option -b: invalid value "${size}"`, 'EUSAGE');
         settings.blockSize = size;
         settings.blockSizeGiven = true;
@@ -114,13 +114,13 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         noAttached(arg);
         break; // sloppy mode: see docs/differences.md
       case 'S':
-        valueOf(arg, '-S'); // signal mask for logging; accepted, signals are always logged at their socat levels
+        flagValue(arg, '-S'); // signal mask for logging; accepted, signals are always logged at their socat levels
         break;
       case 't':
-        settings.closeTimeout = number(valueOf(arg, '-t'), '-t');
+        settings.closeTimeout = number(flagValue(arg, '-t'), '-t');
         break;
       case 'T':
-        settings.inactivityTimeout = number(valueOf(arg, '-T'), '-T');
+        settings.inactivityTimeout = number(flagValue(arg, '-T'), '-T');
         break;
       case 'u':
         noAttached(arg);
@@ -137,7 +137,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case 'L':
       case 'W':
         if (out.lock) throw new TsocatError('only one -L and -W option allowed', 'EUSAGE');
-        out.lock = { path: valueOf(arg, `-${c}`), wait: c === 'W' };
+        out.lock = { path: flagValue(arg, `-${c}`), wait: c === 'W' };
         break;
       case '0':
       case '4':

@@ -1,0 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { addressesDoc, optionsDoc } from '../../src/docs/generate.js';
+import { ROOT } from '../helpers.js';
+
+describe('generated docs', () => {
+  it('docs/addresses.md matches the registry (run `npm run docs` after changing addresses/)', async () => {
+    expect(readFileSync(`${ROOT}/docs/addresses.md`, 'utf8')).toBe(await addressesDoc());
+  });
+  it('docs/options.md matches the catalog (run `npm run docs` after changing options/)', async () => {
+    expect(readFileSync(`${ROOT}/docs/options.md`, 'utf8')).toBe(await optionsDoc());
+  });
+});
