@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { makeDumper } from '../log/dump.js';
 import type { RelaySettings } from './context.js';
-import type { Endpoint } from './endpoint.js';
+import type { ChildExit, Endpoint } from './endpoint.js';
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
 import type { Statistics } from './statistics.js';
@@ -64,18 +64,8 @@ function quiet(stream: Readable | Writable | undefined): void {
   stream?.on('error', noop);
 }
 
-/** Waits for a process endpoint's child for up to `seconds`; true when it ended cleanly or was not a process. */
-async function childOutcome(ep: Endpoint, seconds: number, log: Logger): Promise<boolean> {
-  if (!ep.exited) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([
-    ep.exited,
-    new Promise<undefined>((r) => {
-      timer = setTimeout(() => r(undefined), seconds * 1000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!exit) return true; // still running: close() will end it, as socat's SIGTERM does, without counting it as failure
+/** socat's SIGCHLD report: a program that failed is a warning and makes the exit status 1. */
+function reportChildExit(exit: ChildExit, log: Logger): boolean {
   if (exit.signal) {
     log.log('W', `waitpid(): child ${exit.pid} exited on signal ${signalNumber(exit.signal)}`);
     return false;
@@ -84,7 +74,19 @@ async function childOutcome(ep: Endpoint, seconds: number, log: Logger): Promise
     log.log('W', `waitpid(): child ${exit.pid} exited with status ${exit.code}`);
     return false;
   }
+  log.log('I', `waitpid(): child ${exit.pid} exited with status 0`);
   return true;
+}
+
+/** Waits up to `seconds` for a program that is about to end, so its status is not lost to a race with its output's EOF. */
+function settledWithin<T>(promise: Promise<T>, seconds: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), seconds * 1000);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 import { constants } from 'node:os';
@@ -130,10 +132,19 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   const pumps = directions.map((dir) => ({ dir, pump: pumpDirection(dir.from.readable as Readable, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)) }));
 
   let closeTimer: NodeJS.Timeout | undefined;
+  // socat's "closing" state: one side is done; the rest gets -t seconds to finish
+  const startClosing = () => {
+    closeTimer ??= setTimeout(resolveEnd, settings.closeTimeout * 1000);
+  };
   let remaining = pumps.length;
-  const onDirectionEnd = (dir: Direction, end: DirectionEnd) => {
+  const childGone = new Set<Endpoint>();
+  const onDirectionEnd = async (dir: Direction, end: DirectionEnd) => {
     remaining--;
-    if (end.kind === 'error') {
+    // Writing to a program that has ended is the end of that direction, not an error: socat stops
+    // writing on SIGCHLD. The EPIPE can arrive just before the exit event, so give the exit a moment.
+    const writeToProgram = end.kind === 'error' && end.error.message.startsWith('write(') && dir.to.exited !== undefined;
+    if (writeToProgram && !childGone.has(dir.to)) await settledWithin(dir.to.exited as Promise<ChildExit>, 0.5);
+    if (end.kind === 'error' && !(writeToProgram && childGone.has(dir.to))) {
       log.log('E', end.error.message);
       status = 1;
       resolveEnd();
@@ -142,8 +153,19 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
     log.log('I', `${dir.leftToRight ? 'left to right' : 'right to left'}: end of file, shutting down the other side's write`);
     dir.to.shutdownWrite();
     if (remaining === 0) resolveEnd();
-    else closeTimer = setTimeout(resolveEnd, settings.closeTimeout * 1000);
+    else startClosing();
   };
+  let sessionOver = false;
+  const reported = new Set<Endpoint>();
+  for (const ep of [left, right]) {
+    void ep.exited?.then((exit) => {
+      childGone.add(ep);
+      if (sessionOver) return;
+      reported.add(ep);
+      if (!reportChildExit(exit, log)) status = 1;
+      startClosing();
+    });
+  }
   for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
   if (pumps.length === 0) resolveEnd();
   const onAbort = () => resolveEnd();
@@ -155,8 +177,16 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   clearTimeout(inactivity);
   for (const { pump } of pumps) pump.stop();
 
-  const childrenOk = await Promise.all([left, right].map((ep) => childOutcome(ep, settings.closeTimeout, log)));
-  if (childrenOk.includes(false)) status = 1;
+  // A program whose output just ended is usually exiting: wait briefly so its status counts.
+  for (const ep of [left, right]) {
+    if (!ep.exited || reported.has(ep)) continue;
+    const exit = await settledWithin(ep.exited, Math.min(settings.closeTimeout, 0.5));
+    if (exit && !reported.has(ep)) {
+      reported.add(ep);
+      if (!reportChildExit(exit, log)) status = 1;
+    }
+  }
+  sessionOver = true;
   await Promise.all([left.close(), right.close()]);
   await Promise.all(raws.map((s) => new Promise((r) => s.end(r))));
   return status;
