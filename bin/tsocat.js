@@ -9,5 +9,18 @@ process.on('unhandledRejection', (err) => {
 // Writing to a peer that went away must be an error we report, not a crash.
 process.on('SIGPIPE', () => {});
 
+/**
+ * Writes to a pipe are asynchronous in Node; process.exit() would drop whatever
+ * is still queued. An empty write's callback runs after every earlier write.
+ */
+function flushed(stream) {
+  if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.write('', () => resolve());
+    stream.once('error', () => resolve());
+  });
+}
+
 const status = await main(process.argv.slice(2));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(status);
