@@ -74,10 +74,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
     }
     const stats = new Statistics();
-    process.on('SIGUSR1', () => stats.report(log, true));
+    const directions = { leftToRight: cmd.settings.direction !== 'right-to-left', rightToLeft: cmd.settings.direction !== 'left-to-right' };
+    process.on('SIGUSR1', () => {
+      log.log('N', 'socat_signal_logstats(): handling signal 10');
+      stats.report(log, directions);
+      log.log('N', 'socat_signal_logstats(): finishing signal 10');
+    });
     const [a1, a2] = cmd.addresses as [string, string];
     const status = await relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats });
-    if (cmd.settings.statistics) stats.report(log, true);
+    if (cmd.settings.statistics) stats.report(log, directions);
     if (signalled) return 128 + signalled.number;
     log.log('N', `exiting with status ${status}`);
     return status;

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const TSOCAT = join(ROOT, 'bin', 'tsocat.js');
@@ -159,4 +160,20 @@ export function tcpExchange(port: number, data: string | Buffer, opts: { timeout
     s.write(data);
     if (opts.halfClose !== false) s.end();
   });
+}
+
+/**
+ * For a test file: a starter for background tsocat processes, each stopped
+ * (by its pid) after the test that started it.
+ */
+export function backgroundStarter(): (args: string[]) => ReturnType<typeof startTsocat> {
+  const started: Array<ReturnType<typeof startTsocat>> = [];
+  afterEach(async () => {
+    for (const p of started.splice(0)) await stop(p);
+  });
+  return (args) => {
+    const p = startTsocat(args);
+    started.push(p);
+    return p;
+  };
 }

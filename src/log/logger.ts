@@ -40,6 +40,8 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
 export interface Logger {
   enabled(level: Level): boolean;
   log(level: Level, message: string): void;
+  /** Logs whatever the -d threshold, as socat raises its level to print statistics. */
+  always(level: Level, message: string): void;
   config: LogConfig;
 }
 
@@ -82,7 +84,9 @@ export function createLogger(config: LogConfig): Logger {
     config,
     enabled: (level) => LEVEL_NUMBER[level] >= config.threshold,
     log(level, message) {
-      if (LEVEL_NUMBER[level] < config.threshold) return;
+      if (LEVEL_NUMBER[level] >= config.threshold) logger.always(level, message);
+    },
+    always(level, message) {
       if (config.format === 'json') {
         pinoLogger ??= createPino(config, fd);
         pinoLogger[PINO_LEVEL[level]]?.({ socatLevel: level }, message);

@@ -3,18 +3,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync, createWriteStream } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, sleep, startTsocat, stop, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, sleep, stop, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
-const started: Array<ReturnType<typeof startTsocat>> = [];
-afterEach(async () => {
-  for (const p of started.splice(0)) await stop(p);
-});
-function background(args: string[]) {
-  const p = startTsocat(args);
-  started.push(p);
-  return p;
-}
+const background = backgroundStarter();
 
 /** Children of a process, from /proc (bounded: one pass over the table). */
 function childrenOf(pid: number): number[] {
