@@ -27,10 +27,15 @@ const FLAG_OPTIONS: Array<[string, number]> = [
   ['o-directory', constants.O_DIRECTORY],
 ];
 
+/**
+ * rdonly/wronly/rdwr choose the open(2) flags only: the address keeps the
+ * directions the relay asked for, so writing to a file opened rdonly fails
+ * with EBADF as it does in socat, instead of being silently dropped.
+ */
 function accessFlags(mode: AccessMode, options: ResolvedOptions): { flags: number; mode: AccessMode } {
-  if (options.bool('o-rdonly')) return { flags: constants.O_RDONLY, mode: 'r' };
-  if (options.bool('o-wronly')) return { flags: constants.O_WRONLY, mode: 'w' };
-  if (options.bool('o-rdwr')) return { flags: constants.O_RDWR, mode: 'rw' };
+  if (options.bool('o-rdonly')) return { flags: constants.O_RDONLY, mode };
+  if (options.bool('o-wronly')) return { flags: constants.O_WRONLY, mode };
+  if (options.bool('o-rdwr')) return { flags: constants.O_RDWR, mode };
   const flags = mode === 'r' ? constants.O_RDONLY : mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
   return { flags, mode };
 }

@@ -32,6 +32,8 @@ function ioError(call: string, name: string, err: unknown): TsocatError {
  * Pumps until the source ends (or readbytes is reached). Resolves, never
  * rejects: the outcome says whether it ended cleanly. `stop()` detaches.
  */
+const EMPTY = Buffer.alloc(0);
+
 export function pumpDirection(source: Readable, target: Writable, plan: DirectionPlan): { done: Promise<DirectionEnd>; stop: () => void } {
   let finish!: (end: DirectionEnd) => void;
   const done = new Promise<DirectionEnd>((resolve) => {
@@ -80,8 +82,18 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
     }
   };
   const onEnd = () => {
-    cleanup();
-    finish({ kind: 'eof' });
+    source.off('data', onData);
+    if (target.writableLength === 0 || target.destroyed) {
+      cleanup();
+      finish({ kind: 'eof' });
+      return;
+    }
+    // Writes still in flight may yet fail (EBADF, EPIPE); socat writes
+    // synchronously and reports that, so the direction ends only once they land.
+    target.write(EMPTY, (err) => {
+      cleanup();
+      finish(err ? { kind: 'error', error: ioError('write', plan.targetName, err) } : { kind: 'eof' });
+    });
   };
   const onReadError = (err: Error) => {
     cleanup();

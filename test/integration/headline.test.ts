@@ -4,7 +4,7 @@ import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync, c
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, sleep, stop, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, sleep, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const background = backgroundStarter();
 
