@@ -2,13 +2,14 @@
  * OPEN, CREATE, GOPEN and bare paths: files, devices and FIFOs opened with
  * open(2) flags built from the access mode and the OPEN options.
  */
-import { closeSync, constants, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
+import { openPathAsync } from '../src/engine/open-path.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
@@ -49,7 +50,13 @@ function removeEntry(path: string, when: string): void {
 }
 
 /** Opens `path` with the given flags and wraps the descriptor; shared by all three keywords. */
-async function openPath(req: AddressRequest, path: string, baseFlags: number, access: { flags: number; mode: AccessMode }): Promise<Endpoint> {
+async function openPath(
+  req: AddressRequest,
+  path: string,
+  baseFlags: number,
+  access: { flags: number; mode: AccessMode },
+  signal: AbortSignal,
+): Promise<Endpoint> {
   const o = req.options;
   if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path, 'unlink-early');
   let flags = baseFlags | access.flags;
@@ -57,7 +64,7 @@ async function openPath(req: AddressRequest, path: string, baseFlags: number, ac
   const perm = 0o666;
   let fd: number;
   try {
-    fd = openSync(path, flags, perm);
+    fd = await openPathAsync(path, flags, perm, signal);
   } catch (err) {
     throw systemError(`open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`, err);
   }
@@ -83,7 +90,7 @@ async function openPath(req: AddressRequest, path: string, baseFlags: number, ac
 }
 
 /** GOPEN: a UNIX socket is connected to, anything else opened like OPEN. */
-async function openGeneric(req: AddressRequest): Promise<Endpoint> {
+async function openGeneric(req: AddressRequest, signal: AbortSignal): Promise<Endpoint> {
   const path = req.params[0] as string;
   let isSocket = false;
   try {
@@ -99,7 +106,7 @@ async function openGeneric(req: AddressRequest): Promise<Endpoint> {
     });
     return socketEndpoint(socket, path, req.mode);
   }
-  return openPath(req, path, 0, accessFlags(req.mode, req.options));
+  return openPath(req, path, 0, accessFlags(req.mode, req.options), signal);
 }
 
 export default [
@@ -109,8 +116,8 @@ export default [
     groups: GROUPS,
     features: ['FILE'],
     summary: 'open an existing file (creat option to create it)',
-    async open(req) {
-      return openPath(req, req.params[0] as string, 0, accessFlags(req.mode, req.options));
+    async open(req, ctx) {
+      return openPath(req, req.params[0] as string, 0, accessFlags(req.mode, req.options), ctx.signal);
     },
   }),
   defineAddress({
@@ -120,9 +127,9 @@ export default [
     features: ['CREAT'],
     directions: 'w',
     summary: 'create or truncate a file and write to it',
-    async open(req) {
+    async open(req, ctx) {
       if (req.mode === 'r') throw new TsocatError('CREATE: address is write-only and cannot be read', 'EUSAGE');
-      return openPath(req, req.params[0] as string, constants.O_CREAT | constants.O_TRUNC, { flags: constants.O_WRONLY, mode: 'w' });
+      return openPath(req, req.params[0] as string, constants.O_CREAT | constants.O_TRUNC, { flags: constants.O_WRONLY, mode: 'w' }, ctx.signal);
     },
   }),
   defineAddress({
@@ -131,8 +138,8 @@ export default [
     groups: GROUPS,
     features: ['GOPEN'],
     summary: 'open a file, device or FIFO, or connect to a UNIX socket (also: any path with a slash)',
-    async open(req) {
-      return openGeneric(req);
+    async open(req, ctx) {
+      return openGeneric(req, ctx.signal);
     },
   }),
 ];

@@ -2,13 +2,13 @@
  * PIPE: without a name, an echo pipe (what is written comes back); with a
  * name, a FIFO in the file system, created if missing.
  */
-import { closeSync, constants, open, statSync, unlinkSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, constants, statSync, unlinkSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
+import { openPathAsync } from '../src/engine/open-path.js';
 import { systemError } from '../src/errors.js';
 
 export default defineAddress({
@@ -18,7 +18,7 @@ export default defineAddress({
   groups: ['FD', 'NAMED', 'OPEN', 'FIFO', 'APPL'],
   features: ['PIPE'],
   summary: 'PIPE: an echo pipe; PIPE:<filename>: a named FIFO, created when missing',
-  async open(req) {
+  async open(req, ctx) {
     const path = req.params[0];
     if (path === undefined) {
       // An unnamed pipe only talks to itself; an in-process buffer with the same
@@ -45,11 +45,12 @@ export default defineAddress({
       mkfifo(path, o.number('perm') ?? 0o666);
     }
     // O_RDWR on a FIFO never blocks and keeps it open for both directions, as socat does for read-write use.
-    const flags = req.mode === 'r' ? constants.O_RDONLY : req.mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
+    let flags = req.mode === 'r' ? constants.O_RDONLY : req.mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
+    // nonblock applies to the open itself: a reader does not wait for a writer
+    if (o.bool('o-nonblock')) flags |= constants.O_NONBLOCK;
     let fd: number;
     try {
-      // opened in the thread pool: a read-only or write-only FIFO blocks until the other end appears
-      fd = await promisify(open)(path, flags);
+      fd = await openPathAsync(path, flags, 0o666, ctx.signal);
     } catch (err) {
       throw systemError(`open("${path}", 0${flags.toString(8)}, 0666)`, err);
     }

@@ -45,6 +45,7 @@ async function takeLock(path: string, wait: boolean, log: Logger): Promise<() =>
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
   let releaseLock: (() => void) | undefined;
+  let signalled: { level: 'W' | 'N'; number: number } | undefined;
   try {
     const cmd = parseCommandLine(argv);
     log = createLogger(cmd.log);
@@ -62,7 +63,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
 
     const controller = new AbortController();
-    let signalled: { level: 'W' | 'N'; number: number } | undefined;
     for (const [sig, how] of Object.entries(SIGNAL_EXIT) as Array<[NodeJS.Signals, { level: 'W' | 'N'; number: number }]>) {
       process.on(sig, () => {
         if (signalled) return;
@@ -87,6 +87,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     log.log('N', `exiting with status ${status}`);
     return status;
   } catch (err) {
+    // an open cut short by SIGTERM/SIGINT is part of exiting on the signal, not a new error
+    if (signalled) return 128 + signalled.number;
     if (err instanceof TsocatError) {
       log.log(err.level, err.message);
       return err.exitStatus;

@@ -2,6 +2,7 @@
  * Engine behaviour seen from outside: signals, statistics, log destinations
  * and formats, the inactivity timeout, text dumps, and the library entry points.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -23,6 +24,33 @@ describe('signals', () => {
     expect(status).toBe(143);
     await waitFor(() => p.errors().length > 0, 2000);
     expect(p.errors()).toMatch(/^\S+ \S+ tsocat\[\d+\] W exiting on signal 15\n$/);
+  });
+
+  it('SIGTERM ends tsocat while it waits to open a FIFO that has no writer', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const fifo = join(dir, 'fifo');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      const p = background(['-u', `OPEN:${fifo}`, 'STDOUT']);
+      await sleep(300);
+      expect(p.exitCode).toBeNull();
+      expect(await stop(p, 'SIGTERM')).toBe(143);
+      expect(p.errors()).toBe('');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a FIFO named twice in a dual address echoes (nonblock opens the reader without waiting)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const fifo = join(dir, 'p');
+      const r = await tsocat(['-t', '0.3', '-', `PIPE:${fifo},nonblock!!PIPE:${fifo}`], { input: 'twice\n', timeoutMs: 5000 });
+      expect(r).toMatchObject({ status: 0, stderr: '' });
+      expect(r.stdout.toString()).toBe('twice\n');
+    } finally {
+      cleanup();
+    }
   });
 
   it('SIGUSR1 logs the statistics so far without ending the relay', async () => {

@@ -1,0 +1,44 @@
+/**
+ * open(2) for paths that may be FIFOs or devices, without freezing tsocat.
+ *
+ * Opening a FIFO read-only or write-only blocks until the other end appears.
+ * On the main thread that would stop signals and timers, so the open runs in
+ * libuv's thread pool. A thread stuck there would also stop process exit
+ * (libuv joins its threads), so when the relay is aborted a pending FIFO open
+ * is released by briefly opening the FIFO's other end without blocking.
+ */
+import { close, closeSync, constants, open, openSync, statSync } from 'node:fs';
+
+export function openPathAsync(path: string, flags: number, perm: number, signal?: AbortSignal): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let aborted = false;
+    const release = () => {
+      aborted = true;
+      releaseFifoOpen(path, flags);
+    };
+    signal?.addEventListener('abort', release, { once: true });
+    open(path, flags, perm, (err, fd) => {
+      signal?.removeEventListener('abort', release);
+      if (err) return reject(err);
+      if (aborted) {
+        close(fd, () => {});
+        return reject(Object.assign(new Error('relay stopped while opening'), { code: 'EINTR' }));
+      }
+      resolve(fd);
+    });
+  });
+}
+
+/** The access-mode bits of open(2) flags (Node does not export O_ACCMODE). */
+const O_ACCMODE = 3;
+
+function releaseFifoOpen(path: string, flags: number): void {
+  try {
+    if (!statSync(path).isFIFO()) return;
+    const waitingForWriter = (flags & O_ACCMODE) === constants.O_RDONLY;
+    const other = (waitingForWriter ? constants.O_WRONLY : constants.O_RDONLY) | constants.O_NONBLOCK;
+    closeSync(openSync(path, other));
+  } catch {
+    // nothing waits on it, or it is gone: the open ends by itself
+  }
+}
