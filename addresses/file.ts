@@ -66,7 +66,9 @@ async function openPath(
   try {
     fd = await openPathAsync(path, flags, perm, signal);
   } catch (err) {
-    throw systemError(`open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`, err);
+    // CREATE is creat(2) in socat, and its errors say so
+    const call = baseFlags & constants.O_CREAT && baseFlags & constants.O_TRUNC ? `creat("${path}", 0${perm.toString(8)})` : `open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`;
+    throw systemError(call, err);
   }
   try {
     await applyFdOptions(fd, o);

@@ -96,36 +96,35 @@ export function allOptions(): readonly OptionDef[] {
   return [...all].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** C's strtoul(…, 0): decimal, 0x hex or leading-0 octal; the whole text must be used. */
+/**
+ * The two ways socat words a number it cannot use: nothing numeric at the
+ * start, or something left over after the number.
+ */
+function numericError(text: string, consumed: number, optionText: string): TsocatError | undefined {
+  if (consumed === 0) return new TsocatError(`parseopts(): missing numerical value of option "${optionText}"`, 'EOPTVALUE');
+  if (consumed < text.length) return new TsocatError(`parseopts(): trailing garbage in numerical arg of option "${optionText}"`, 'EOPTVALUE');
+  return undefined;
+}
+
+/** C's strtoul(…, 0) (or base 8): decimal, 0x hex or leading-0 octal; the whole text must be used. */
 export function parseCNumber(text: string, optionText: string, base = 0): number {
-  const t = text.trim();
-  if (t === '') throw new TsocatError(`parseopts(): missing numerical value of option "${optionText}"`, 'EOPTVALUE');
-  let m: RegExpMatchArray | null;
-  let n: number;
-  if (base === 8) {
-    m = t.match(/^([+-]?)([0-7]+)$/);
-    n = m ? Number.parseInt(m[2] as string, 8) : Number.NaN;
-  } else if ((m = t.match(/^([+-]?)0[xX]([0-9a-fA-F]+)$/))) {
-    n = Number.parseInt(m[2] as string, 16);
-  } else if ((m = t.match(/^([+-]?)0([0-7]+)$/))) {
-    n = Number.parseInt(m[2] as string, 8);
-  } else if ((m = t.match(/^([+-]?)(\d+)$/))) {
-    n = Number.parseInt(m[2] as string, 10);
-  } else {
-    n = Number.NaN;
-  }
-  if (!m || Number.isNaN(n)) {
-    throw new TsocatError(`parseopts(): trailing garbage in numerical arg of option "${optionText}"`, 'EOPTVALUE');
-  }
+  const m =
+    base === 8
+      ? text.match(/^\s*([+-]?)()([0-7]+)/)
+      : (text.match(/^\s*([+-]?)(0[xX])([0-9a-fA-F]+)/) ?? text.match(/^\s*([+-]?)(0)([0-7]+)/) ?? text.match(/^\s*([+-]?)()(\d+)/));
+  const error = numericError(text, m ? m[0].length : 0, optionText);
+  if (error || !m) throw error;
+  const radix = base === 8 || m[2] === '0' ? 8 : m[2] ? 16 : 10;
+  const n = Number.parseInt(m[3] as string, radix);
   return m[1] === '-' ? -n : n;
 }
 
-function parseTimeval(text: string, optionText: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) {
-    throw new TsocatError(`parseopts(): invalid time value in option "${optionText}"`, 'EOPTVALUE');
-  }
-  return n;
+/** strtod-like: seconds with an optional fraction. */
+export function parseTimeval(text: string, optionText: string): number {
+  const m = text.match(/^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/);
+  const error = numericError(text, m ? m[0].length : 0, optionText);
+  if (error || !m) throw error;
+  return Number(m[0]);
 }
 
 function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {

@@ -7,6 +7,7 @@
  */
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
+import { parseTimeval } from '../../options/catalog.js';
 import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
 
 export interface CommandLine {
@@ -24,17 +25,17 @@ function hint(a: string, b: string): TsocatError {
   return new TsocatError(`Do not merge single character options, i.e. use "-${a} -${b}" instead of "-${a}${b}"`, 'EUSAGE');
 }
 
+/** A flag's number, refused in socat's words (`-t abc`: missing numerical value of option "-t"). */
 function number(text: string, flag: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0) throw new TsocatError(`option ${flag}: invalid value "${text}"`, 'EUSAGE');
-  return n;
+  return parseTimeval(text, flag);
 }
 
 /** Parses argv (without node and script). Throws TsocatError with socat's wording. */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const settings: RelaySettings = { ...DEFAULT_SETTINGS };
   const log: LogConfig = { ...DEFAULT_LOG_CONFIG };
-  let verbosity = 0;
+  // socat 1.8 counts -d from 0 but shows warnings by default, so no -d and one -d both mean W; -d0 means errors only
+  let verbosity: number | undefined;
   const out: CommandLine = { settings, log, help: 0, version: false, addresses: [] };
   let i = 0;
   const flagValue = (arg: string, flag: string, attachedFrom = 2): string => {
@@ -63,8 +64,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case 'd': {
         const rest = arg.slice(2);
-        if (rest === '') verbosity++;
-        else if (/^d+$/.test(rest)) verbosity += rest.length + 1;
+        if (rest === '') verbosity = (verbosity ?? 0) + 1;
+        else if (/^d+$/.test(rest)) verbosity = (verbosity ?? 0) + rest.length + 1;
         else if (/^[0-4]$/.test(rest)) verbosity = Number(rest);
         else throw new TsocatError(`Invalid (trailing) character(s) "${rest[0]}" in "${arg}"option`, 'EUSAGE');
         break;
@@ -162,6 +163,6 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     }
   }
   out.addresses = argv.slice(i);
-  log.threshold = Math.max(LEVEL_NUMBER.D, LEVEL_NUMBER.E - verbosity);
+  log.threshold = Math.max(LEVEL_NUMBER.D, LEVEL_NUMBER.E - (verbosity ?? 1));
   return out;
 }

@@ -87,6 +87,10 @@ async function withProcessState<T>(request: AddressRequest, fn: () => Promise<T>
 
 async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenContext): Promise<Opened> {
   const { plugin, request } = await prepareAddress(spec, mode, ctx);
+  if (mode === 'rw' && plugin.directions && plugin.directions !== 'rw') {
+    // as socat: the relay goes on with the one direction the address has
+    ctx.log.log('W', `address is opened in read-write mode but only supports ${plugin.directions === 'r' ? 'read-only' : 'write-only'}`);
+  }
   const retries = request.options.number('retry') ?? 0;
   const forever = request.options.bool('forever');
   const interval = request.options.number('interval') ?? 1;

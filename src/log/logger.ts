@@ -29,7 +29,7 @@ export interface LogConfig {
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = {
-  threshold: LEVEL_NUMBER.E,
+  threshold: LEVEL_NUMBER.W,
   program: 'tsocat',
   micros: false,
   withHost: false,

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { allOptions, findOption, parseCNumber, resolveOptions } from '../../options/catalog.js';
+import { allOptions, findOption, parseCNumber, parseTimeval, resolveOptions } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { TsocatError } from '../../src/errors.js';
 
@@ -28,7 +28,7 @@ describe('option catalog', () => {
   it('refuses unknown options, wrong groups and bad values with socat wording', () => {
     expect(() => resolveOptions([{ name: 'frobnicate' }], ['FD'])).toThrow('parseopts_table(): unknown option "frobnicate"');
     expect(() => resolveOptions([{ name: 'nodelay' }], ['FD'])).toThrow('option "nodelay" not supported with this address type');
-    expect(() => resolveOptions([{ name: 'retry', value: 'abc' }], ['RETRY'])).toThrow(/trailing garbage/);
+    expect(() => resolveOptions([{ name: 'retry', value: 'abc' }], ['RETRY'])).toThrow(/missing numerical value/);
     expect(() => resolveOptions([{ name: 'crnl', value: '1' }], ['APPL'])).toThrow('no value permitted for option "crnl"');
     expect(() => resolveOptions([{ name: 'perm', value: '9' }], ['NAMED'])).toThrow(TsocatError);
     expect(() => resolveOptions([{ name: 'bind' }], ['SOCKET'])).toThrow('value required');
@@ -47,6 +47,16 @@ describe('option catalog', () => {
     expect(parseCNumber('0x1f', 'x')).toBe(31);
     expect(parseCNumber('42', 'x')).toBe(42);
     expect(() => parseCNumber('', 'x')).toThrow(/missing numerical value/);
+    expect(() => parseCNumber('abc', 'x')).toThrow(/missing numerical value/);
+    expect(() => parseCNumber('12x', 'x')).toThrow(/trailing garbage/);
+  });
+
+  it('parses times like strtod, in socat words when they are bad', () => {
+    expect(parseTimeval('0.5', 'x')).toBe(0.5);
+    expect(parseTimeval('.25', 'x')).toBe(0.25);
+    expect(parseTimeval('3', 'x')).toBe(3);
+    expect(() => parseTimeval('abc', '-t')).toThrow('parseopts(): missing numerical value of option "-t"');
+    expect(() => parseTimeval('1x', '-t')).toThrow('parseopts(): trailing garbage in numerical arg of option "-t"');
   });
 
   it('has a summary for every option', () => {

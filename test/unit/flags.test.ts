@@ -4,7 +4,8 @@ import { LEVEL_NUMBER } from '../../src/log/logger.js';
 
 describe('command-line flags, parsed as socat parses them', () => {
   it('counts -d like socat 1.8', () => {
-    expect(parseCommandLine(['-', '-']).log.threshold).toBe(LEVEL_NUMBER.E);
+    expect(parseCommandLine(['-', '-']).log.threshold).toBe(LEVEL_NUMBER.W); // socat 1.8 shows warnings by default
+    expect(parseCommandLine(['-d0', '-', '-']).log.threshold).toBe(LEVEL_NUMBER.E);
     expect(parseCommandLine(['-d', '-', '-']).log.threshold).toBe(LEVEL_NUMBER.W);
     expect(parseCommandLine(['-dd', '-', '-']).log.threshold).toBe(LEVEL_NUMBER.N);
     expect(parseCommandLine(['-d', '-d', '-d', '-', '-']).log.threshold).toBe(LEVEL_NUMBER.I);
