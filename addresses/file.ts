@@ -14,6 +14,8 @@ import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'NAMED', 'OPEN', 'REG', 'FIFO', 'APPL', 'TERMIOS'] as const;
+/** CREATE is creat(2): open flags are not its to choose, as in socat (FD, REG, NAMED). */
+const CREATE_GROUPS = ['FD', 'NAMED', 'REG', 'APPL'] as const;
 
 const FLAG_OPTIONS: Array<[string, number]> = [
   ['o-creat', constants.O_CREAT],
@@ -125,7 +127,7 @@ export default [
   defineAddress({
     names: ['CREATE', 'CREAT'],
     params: ['filename'],
-    groups: GROUPS,
+    groups: CREATE_GROUPS,
     features: ['CREAT'],
     directions: 'w',
     summary: 'create or truncate a file and write to it',

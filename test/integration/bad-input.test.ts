@@ -1,0 +1,76 @@
+/**
+ * Command lines a user can get wrong: each ends with exactly one socat-style
+ * log line naming the problem, exit status 1, no stack trace, nothing on
+ * stdout, and no file created or changed on the way.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { freePort, tempDir, tsocat } from '../helpers.js';
+
+const ONE_LOG_LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E (.*)\n$/;
+const CONTENT = 'keep me\n';
+
+interface BadLine {
+  args: (port: number) => string[];
+  /** The message after `E `, exactly. */
+  message: string | ((port: number) => string);
+}
+
+const BAD_LINES: Record<string, BadLine> = {
+  'unknown address type': { args: () => ['NOSUCH:x', '-'], message: 'unknown device/address "NOSUCH"' },
+  'unknown option': { args: () => ['-', 'PIPE,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
+  'option of another group': { args: () => ['-u', 'OPEN:existing,nodelay', 'STDOUT'], message: 'parseopts_table(): option "nodelay" not supported with this address type' },
+  'listener option on a client': { args: () => ['-', 'TCP:127.0.0.1:1,range=10.0.0.0/8'], message: 'parseopts_table(): option "range" not supported with this address type' },
+  'open flag on CREATE': { args: () => ['-u', 'STDIN', 'CREATE:existing,excl'], message: 'parseopts_table(): option "excl" not supported with this address type' },
+  'port out of range': { args: () => ['-', 'TCP:127.0.0.1:99999'], message: 'getaddrinfo("127.0.0.1", "99999", {}): Servname not supported for ai_socktype' },
+  'port that is not a number or service': { args: () => ['-', 'TCP:127.0.0.1:nosuchservice'], message: 'getaddrinfo("127.0.0.1", "nosuchservice", {}): Servname not supported for ai_socktype' },
+  'missing file': { args: () => ['-u', 'OPEN:missing', 'STDOUT'], message: 'open("missing", 00, 0666): No such file or directory' },
+  'directory opened as a file': { args: () => ['-', 'OPEN:dir'], message: 'open("dir", 02, 0666): Is a directory' },
+  'CREATE in a missing directory': { args: () => ['-u', 'STDIN', 'CREATE:nodir/file'], message: 'creat("nodir/file", 0666): No such file or directory' },
+  'refused connection': { args: (p) => ['-', `TCP:127.0.0.1:${p}`], message: (p) => `connect(AF=2 127.0.0.1:${p}): Connection refused` },
+  'not a number': { args: () => ['-', 'TCP:127.0.0.1:1,rcvbuf=abc'], message: 'parseopts(): missing numerical value of option "rcvbuf=abc"' },
+  'number with trailing garbage': { args: () => ['-', 'TCP:127.0.0.1:1,retry=1,interval=1x'], message: 'parseopts(): trailing garbage in numerical arg of option "interval=1x"' },
+  'bad backlog on a listener': { args: () => ['TCP-LISTEN:0,backlog=x', '-'], message: 'parseopts(): missing numerical value of option "backlog=x"' },
+  'bad octal permission on CREATE': { args: () => ['-u', 'STDIN', 'CREATE:newfile,perm=99x'], message: 'parseopts(): missing numerical value of option "perm=99x"' },
+  'bad range': { args: () => ['TCP-LISTEN:0,range=10.0.0.0/99', '-'], message: 'range option: invalid address range "10.0.0.0/99"' },
+  'value missing': { args: () => ['-', 'OPEN:existing,perm'], message: 'option "perm": value required' },
+  'unknown user': { args: () => ['-u', 'STDIN', 'OPEN:existing,user=nosuchuserx'], message: 'getpwnam("nosuchuserx"): no such user' },
+  'unbalanced single quote': { args: () => ['-', "SYSTEM:'echo"], message: 'unexpected end of address "SYSTEM:\'echo"' },
+  'unbalanced double quote': { args: () => ['-', 'SYSTEM:echo "x'], message: 'unexpected end of address "SYSTEM:echo "x"' },
+  'unbalanced bracket': { args: () => ['-', 'TCP6:[::1:80'], message: 'TCP6: wrong number of parameters (1 instead of 2): usage: TCP6:<host>:<port>' },
+  'too few parameters': { args: () => ['-', 'TCP:127.0.0.1'], message: 'TCP: wrong number of parameters (1 instead of 2): usage: TCP:<host>:<port>' },
+  'no parameter': { args: () => ['-', 'OPEN'], message: 'OPEN: wrong number of parameters (0 instead of 1): usage: OPEN:<filename>' },
+  'one address': { args: () => ['-'], message: 'exactly 2 addresses required (there are 1); use option "-h" for help' },
+  'three addresses': { args: () => ['-', '-', '-'], message: 'exactly 2 addresses required (there are 3); use option "-h" for help' },
+  'unknown flag': { args: () => ['-Q', '-', '-'], message: 'unknown option "-Q"; use option "-h" for help' },
+  'bad -t': { args: () => ['-t', 'abc', '-', '-'], message: 'parseopts(): missing numerical value of option "-t"' },
+  'bad -d': { args: () => ['-d9', '-', '-'], message: 'Invalid (trailing) character(s) "9" in "-d9"option' },
+  'program that does not exist': { args: () => ['-', 'EXEC:/nonexistent/prog'], message: 'execvp("/nonexistent/prog", ...): No such file or directory' },
+  'second address fails after the first opened': { args: () => ['-u', 'OPEN:existing', 'CREATE:/nonexistent/x'], message: 'creat("/nonexistent/x", 0666): No such file or directory' },
+  'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
+};
+
+describe('a bad command line gives one log line and status 1', () => {
+  it.concurrent.each(Object.entries(BAD_LINES))('%s', async (_name, bad) => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'existing'), CONTENT);
+      mkdirSync(join(dir, 'dir'));
+      const port = await freePort();
+      const r = await tsocat(bad.args(port), { cwd: dir, input: '', timeoutMs: 8000 });
+      expect(r.status).toBe(1);
+      expect(r.stdout.length).toBe(0);
+      expect(r.stderr).not.toMatch(/^\s+at |Error:|node:|\.js:\d+/m);
+      const line = r.stderr.match(ONE_LOG_LINE);
+      expect(line, r.stderr).not.toBeNull();
+      expect(line?.[1]).toBe(typeof bad.message === 'function' ? bad.message(port) : bad.message);
+      // nothing written or created on the way out
+      expect(readFileSync(join(dir, 'existing'), 'utf8')).toBe(CONTENT);
+      expect(readdirSync(dir).sort()).toEqual(['dir', 'existing']);
+      expect(existsSync('/nonexistent')).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+});
