@@ -1,0 +1,297 @@
+#!/usr/bin/env node
+/**
+ * tsocat against socat, side by side in one run: TCP→TCP relay throughput
+ * (and the relay's peak memory), fork connection rate (sequential and 20
+ * concurrent, relaying to a TCP echo server and to EXEC:cat), and start-up
+ * time. Prints absolute figures and tsocat/socat ratios.
+ *
+ *   npm run bench                 # SOCAT=/path/to/socat to pick another socat
+ *   BENCH_MB=256 BENCH_CONNS=300 npm run bench
+ *   npm run bench -- --json       # machine-readable
+ *
+ * Loopback only. The load generator is this process, the same for both tools.
+ * Every loop is bounded by a count and a deadline; only processes started
+ * here are stopped, by pid.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TSOCAT = [process.execPath, join(ROOT, 'bin', 'tsocat.js')];
+const SOCAT_PATH = process.env.SOCAT || spawnSync('sh', ['-c', 'command -v socat'], { encoding: 'utf8' }).stdout.trim();
+const MB = Number(process.env.BENCH_MB || 512);
+const CONNS = Number(process.env.BENCH_CONNS || 500);
+const STARTS = Number(process.env.BENCH_STARTS || 30);
+const REPEATS = 3;
+const JSON_OUT = process.argv.includes('--json');
+
+if (!SOCAT_PATH) {
+  console.error('bench: socat not found (install it, or set SOCAT=/path/to/socat)');
+  process.exit(1);
+}
+const TOOLS = { socat: [SOCAT_PATH], tsocat: TSOCAT };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Rejects if `promise` takes longer than `ms`: no measurement may hang the bench. */
+function deadline(promise, ms, what) {
+  let t;
+  return Promise.race([promise, new Promise((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(t),
+  );
+}
+
+function listen(server) {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+}
+
+async function reservePort() {
+  const srv = createServer();
+  const port = await listen(srv);
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** True when something is in LISTEN state on the port (read from /proc, no connection made). */
+function isListening(port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[1]?.endsWith(hex) && f[3] === '0A') return true;
+      }
+    } catch {
+      // no such table
+    }
+  }
+  return false;
+}
+
+async function waitListening(port, ms = 10000) {
+  const end = Date.now() + ms;
+  for (let i = 0; i < 2000 && Date.now() < end; i++) {
+    if (isListening(port)) return;
+    await sleep(5);
+  }
+  throw new Error(`nothing listens on ${port} after ${ms} ms`);
+}
+
+/** Starts a relay; returns it with a peak-memory reader and a stop() that waits for it to go. */
+function startRelay(tool, args) {
+  const [cmd, ...pre] = TOOLS[tool];
+  const child = spawn(cmd, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    child,
+    stderr: () => stderr,
+    exited,
+    peakRssKiB() {
+      try {
+        const m = readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
+        return m ? Number(m[1]) : Number.NaN;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** A server that discards what it gets and reports the byte count once a client closes. */
+async function sinkServer() {
+  let onDone;
+  const server = createServer((s) => {
+    let n = 0;
+    s.on('data', (d) => {
+      n += d.length;
+    });
+    s.on('end', () => {
+      s.end();
+      onDone?.(n);
+    });
+    s.on('error', () => {});
+  });
+  const port = await listen(server);
+  return { port, server, received: () => new Promise((r) => (onDone = r)) };
+}
+
+async function echoServer() {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  return { port: await listen(server), server };
+}
+
+/** Pushes `bytes` through the relay; MB/s from the first write to the sink's end. */
+async function throughputOnce(tool) {
+  const sink = await sinkServer();
+  const port = await reservePort();
+  const relay = startRelay(tool, [`TCP-LISTEN:${port},reuseaddr`, `TCP:127.0.0.1:${sink.port}`]);
+  try {
+    await waitListening(port);
+    const total = MB * 1024 * 1024;
+    const block = Buffer.alloc(256 * 1024, 0x61);
+    const received = sink.received();
+    // VmHWM is gone once the relay exits at the end of the transfer: sample it while it runs
+    let peak = 0;
+    const sampler = setInterval(() => {
+      const v = relay.peakRssKiB();
+      if (Number.isFinite(v)) peak = Math.max(peak, v);
+    }, 20);
+    const t0 = process.hrtime.bigint();
+    await new Promise((resolve, reject) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      s.on('error', reject);
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          sent += block.length;
+          if (!s.write(block)) return s.once('drain', pump);
+        }
+        s.end(resolve);
+      };
+      s.once('connect', pump);
+      s.resume(); // nothing comes back, but never let it block
+    });
+    const n = await deadline(received, 120000, `${tool} throughput`).finally(() => clearInterval(sampler));
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (n !== total) throw new Error(`${tool}: sink got ${n} of ${total} bytes`);
+    return { mbps: MB / secs, rssKiB: peak };
+  } finally {
+    await relay.stop();
+    sink.server.close();
+  }
+}
+
+async function throughput(tool) {
+  const runs = [];
+  for (let i = 0; i < REPEATS; i++) {
+    runs.push(await throughputOnce(tool));
+  }
+  return { mbps: median(runs.map((r) => r.mbps)), rssKiB: Math.max(...runs.map((r) => r.rssKiB).filter(Number.isFinite), 0) };
+}
+
+/** One client connection: send 16 bytes, wait for them back, close. */
+function oneExchange(port) {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    let got = 0;
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error('exchange timed out'));
+    }, 10000);
+    s.on('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+    s.on('data', (d) => {
+      got += d.length;
+      if (got >= 16) {
+        clearTimeout(t);
+        s.end();
+        s.destroy();
+        resolve();
+      }
+    });
+    s.write('0123456789abcdef');
+  });
+}
+
+/** Connections per second through a forking listener, `parallel` clients at a time. */
+async function connectionRate(tool, target, parallel) {
+  const port = await reservePort();
+  const relay = startRelay(tool, [`TCP-LISTEN:${port},reuseaddr,fork`, target]);
+  try {
+    await waitListening(port);
+    await oneExchange(port); // warm-up, not counted
+    let next = 0;
+    const t0 = process.hrtime.bigint();
+    const worker = async () => {
+      while (next < CONNS) {
+        next++;
+        await oneExchange(port);
+      }
+    };
+    await deadline(Promise.all(Array.from({ length: parallel }, worker)), 120000, `${tool} connection rate`);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return CONNS / secs;
+  } finally {
+    await relay.stop();
+  }
+}
+
+/** Median wall time of a complete trivial run (both ends /dev/null). */
+function startup(tool) {
+  const [cmd, ...pre] = TOOLS[tool];
+  const times = [];
+  for (let i = 0; i < STARTS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, [...pre, '-u', '/dev/null', '/dev/null'], { stdio: 'ignore', timeout: 10000 });
+    if (r.status !== 0) throw new Error(`${tool} start-up run failed (${r.status ?? r.signal})`);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
+function row(name, unit, socat, tsocat, higherIsBetter) {
+  const ratio = tsocat / socat;
+  return { name, unit, socat, tsocat, ratio, better: higherIsBetter ? 'higher' : 'lower' };
+}
+
+async function main() {
+  const echo = await echoServer();
+  const results = [];
+  const both = async (fn) => ({ socat: await fn('socat'), tsocat: await fn('tsocat') });
+  try {
+    const tp = await both(throughput);
+    results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
+    results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
+    const echoTarget = `TCP:127.0.0.1:${echo.port}`;
+    const seq = await both((t) => connectionRate(t, echoTarget, 1));
+    results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
+    const par = await both((t) => connectionRate(t, echoTarget, 20));
+    results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → TCP echo)`, 'conn/s', par.socat, par.tsocat, true));
+    const seqExec = await both((t) => connectionRate(t, 'EXEC:cat', 1));
+    results.push(row(`fork rate, sequential (${CONNS} conns, → EXEC:cat)`, 'conn/s', seqExec.socat, seqExec.tsocat, true));
+    const parExec = await both((t) => connectionRate(t, 'EXEC:cat', 20));
+    results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → EXEC:cat)`, 'conn/s', parExec.socat, parExec.tsocat, true));
+    const s = await both(async (t) => startup(t));
+    results.push(row(`start-up + trivial run (median of ${STARTS})`, 'ms', s.socat, s.tsocat, false));
+  } finally {
+    echo.server.close();
+  }
+
+  const socatVersion = spawnSync(SOCAT_PATH, ['-V'], { encoding: 'utf8' }).stdout.split('\n')[1]?.trim();
+  if (JSON_OUT) {
+    console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, results }, null, 2));
+    return;
+  }
+  console.log(`node ${process.version}; ${socatVersion}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+  console.log('ratio = tsocat / socat; the "better" column says which way is good for that row\n');
+  const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
+  const lines = [['measure', 'unit', 'socat', 'tsocat', 'ratio', 'better'], ...results.map((r) => [r.name, r.unit, fmt(r.socat), fmt(r.tsocat), r.ratio.toFixed(2), r.better])];
+  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+  for (const l of lines) console.log(l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.message}`);
+  process.exit(1);
+});
