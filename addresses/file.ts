@@ -115,7 +115,7 @@ async function openGeneric(req: AddressRequest, signal: AbortSignal): Promise<En
 
 export default [
   defineAddress({
-    names: ['OPEN'],
+    names: ['OPEN', 'FILE'],
     params: ['filename'],
     groups: GROUPS,
     features: ['FILE'],

@@ -12,7 +12,7 @@ import { openPathAsync } from '../src/engine/open-path.js';
 import { systemError } from '../src/errors.js';
 
 export default defineAddress({
-  names: ['PIPE', 'FIFO'],
+  names: ['PIPE', 'FIFO', 'ECHO'],
   params: ['filename'],
   minParams: 0,
   groups: ['FD', 'NAMED', 'OPEN', 'FIFO', 'APPL'],

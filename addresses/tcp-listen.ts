@@ -35,7 +35,7 @@ function listenHost(family: 4 | 6, o: ResolvedOptions): string {
 }
 
 export default defineAddress({
-  names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L'],
+  names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L', 'INET-LISTEN', 'INET-L', 'INET4-LISTEN', 'INET4-L', 'INET6-LISTEN', 'INET6-L'],
   params: ['port'],
   groups: GROUPS,
   features: ['TCP', 'LISTEN', 'IP4', 'IP6'],
@@ -43,7 +43,7 @@ export default defineAddress({
   async open(req, ctx) {
     const o = req.options;
     const port = parsePort(req.params[0] as string, '');
-    const keywordFamily = req.keyword.startsWith('TCP4') ? 4 : req.keyword.startsWith('TCP6') ? 6 : 0;
+    const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
     const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
     const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily, o.string('pf'));
     const host = listenHost(family, o);
