@@ -6,10 +6,11 @@ import { closeSync, constants, statSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
+import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
-import { openPathAsync } from '../src/engine/open-path.js';
+import { logOpening, openPathAsync } from '../src/engine/open-path.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
@@ -57,7 +58,7 @@ async function openPath(
   path: string,
   baseFlags: number,
   access: { flags: number; mode: AccessMode },
-  signal: AbortSignal,
+  { signal, log }: Pick<OpenContext, 'signal' | 'log'>,
 ): Promise<Endpoint> {
   const o = req.options;
   if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path, 'unlink-early');
@@ -65,6 +66,7 @@ async function openPath(
   for (const [name, bit] of FLAG_OPTIONS) if (o.bool(name)) flags |= bit;
   const perm = 0o666;
   let fd: number;
+  logOpening(log, path, flags);
   try {
     fd = await openPathAsync(path, flags, perm, signal);
   } catch (err) {
@@ -94,7 +96,7 @@ async function openPath(
 }
 
 /** GOPEN: a UNIX socket is connected to, anything else opened like OPEN. */
-async function openGeneric(req: AddressRequest, signal: AbortSignal): Promise<Endpoint> {
+async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const path = req.params[0] as string;
   let isSocket = false;
   try {
@@ -110,7 +112,7 @@ async function openGeneric(req: AddressRequest, signal: AbortSignal): Promise<En
     });
     return socketEndpoint(socket, path, req.mode);
   }
-  return openPath(req, path, 0, accessFlags(req.mode, req.options), signal);
+  return openPath(req, path, 0, accessFlags(req.mode, req.options), ctx);
 }
 
 export default [
@@ -121,7 +123,7 @@ export default [
     features: ['FILE'],
     summary: 'open an existing file (creat option to create it)',
     async open(req, ctx) {
-      return openPath(req, req.params[0] as string, 0, accessFlags(req.mode, req.options), ctx.signal);
+      return openPath(req, req.params[0] as string, 0, accessFlags(req.mode, req.options), ctx);
     },
   }),
   defineAddress({
@@ -133,7 +135,7 @@ export default [
     summary: 'create or truncate a file and write to it',
     async open(req, ctx) {
       if (req.mode === 'r') throw new TsocatError('CREATE: address is write-only and cannot be read', 'EUSAGE');
-      return openPath(req, req.params[0] as string, constants.O_CREAT | constants.O_TRUNC, { flags: constants.O_WRONLY, mode: 'w' }, ctx.signal);
+      return openPath(req, req.params[0] as string, constants.O_CREAT | constants.O_TRUNC, { flags: constants.O_WRONLY, mode: 'w' }, ctx);
     },
   }),
   defineAddress({
@@ -143,7 +145,7 @@ export default [
     features: ['GOPEN'],
     summary: 'open a file, device or FIFO, or connect to a UNIX socket (also: any path with a slash)',
     async open(req, ctx) {
-      return openGeneric(req, ctx.signal);
+      return openGeneric(req, ctx);
     },
   }),
 ];

@@ -8,7 +8,7 @@ import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
-import { openPathAsync } from '../src/engine/open-path.js';
+import { logOpening, openPathAsync } from '../src/engine/open-path.js';
 import { systemError } from '../src/errors.js';
 
 export default defineAddress({
@@ -49,6 +49,7 @@ export default defineAddress({
     // nonblock applies to the open itself: a reader does not wait for a writer
     if (o.bool('o-nonblock')) flags |= constants.O_NONBLOCK;
     let fd: number;
+    logOpening(ctx.log, path, flags);
     try {
       fd = await openPathAsync(path, flags, 0o666, ctx.signal);
     } catch (err) {

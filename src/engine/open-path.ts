@@ -8,6 +8,22 @@
  * is released by briefly opening the FIFO's other end without blocking.
  */
 import { close, closeSync, constants, open, openSync, statSync } from 'node:fs';
+import type { Logger } from '../log/logger.js';
+
+/** socat's notice before an open, e.g. `opening named pipe "p" for reading`. */
+export function logOpening(log: Logger, path: string, flags: number): void {
+  if (!log.enabled('N')) return;
+  let kind = 'new file';
+  try {
+    const st = statSync(path);
+    kind = st.isFIFO() ? 'named pipe' : st.isCharacterDevice() ? 'character device' : st.isBlockDevice() ? 'block device' : st.isDirectory() ? 'directory' : st.isSocket() ? 'socket' : 'regular file';
+  } catch {
+    // not there yet (creat)
+  }
+  const access = flags & O_ACCMODE;
+  const how = access === constants.O_RDONLY ? 'reading' : access === constants.O_WRONLY ? 'writing' : 'reading and writing';
+  log.log('N', `opening ${kind} "${path}" for ${how}`);
+}
 
 export function openPathAsync(path: string, flags: number, perm: number, signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -31,12 +31,13 @@ describe('signals', () => {
     try {
       const fifo = join(dir, 'fifo');
       expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
-      const p = background(['-u', `OPEN:${fifo}`, 'STDOUT']);
-      await sleep(300);
+      const p = background(['-dd', '-u', `OPEN:${fifo}`, 'STDOUT']);
+      await waitFor(() => p.errors().includes(`N opening named pipe "${fifo}" for reading`));
+      await sleep(100);
       expect(p.exitCode).toBeNull();
       expect(await stop(p, 'SIGTERM')).toBe(143);
-      await waitFor(() => p.errors().length > 0, 2000);
-      expect(p.errors()).toMatch(/^\S+ \S+ tsocat\[\d+\] W exiting on signal 15\n$/); // the cut-short open is not an error
+      await waitFor(() => p.errors().includes('exiting on signal 15'), 2000);
+      expect(p.errors()).not.toMatch(/ E /); // the cut-short open is not an error
     } finally {
       cleanup();
     }
