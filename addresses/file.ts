@@ -99,10 +99,11 @@ async function openPath(
 async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const path = req.params[0] as string;
   let isSocket = false;
+  let exists = true;
   try {
     isSocket = statSync(path).isSocket();
   } catch {
-    // does not exist yet: open() below reports it, or creates it with creat
+    exists = false;
   }
   if (isSocket) {
     const socket = connect({ path, allowHalfOpen: true });
@@ -112,7 +113,8 @@ async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpo
     });
     return socketEndpoint(socket, path, req.mode);
   }
-  return openPath(req, path, 0, accessFlags(req.mode, req.options), ctx);
+  // as socat's GOPEN: a missing file is created (in whatever mode it is opened)
+  return openPath(req, path, exists ? 0 : constants.O_CREAT, accessFlags(req.mode, req.options), ctx);
 }
 
 export default [

@@ -6,10 +6,18 @@ import { closeSync, constants, statSync, unlinkSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
+import { applyFdOptions, applyNamedOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
 import { logOpening, openPathAsync } from '../src/engine/open-path.js';
 import { systemError } from '../src/errors.js';
+
+function removeFifo(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
 
 export default defineAddress({
   names: ['PIPE', 'FIFO', 'ECHO'],
@@ -33,17 +41,18 @@ export default defineAddress({
     } catch {
       exists = false;
     }
-    if (!exists || o.bool('unlink-early')) {
+    const created = !exists || o.bool('unlink-early');
+    if (created) {
       const { mkfifo } = await import('../src/sys/libc.js');
-      if (o.bool('unlink-early')) {
-        try {
-          unlinkSync(path);
-        } catch {
-          // nothing to remove
-        }
-      }
+      if (o.bool('unlink-early')) removeFifo(path);
       mkfifo(path, o.number('perm') ?? 0o666);
     }
+    // Owner and mode go on the name before the open, which may wait long for the other end.
+    applyNamedOptions(path, o);
+    // socat removes a FIFO it made when the address closes, unless unlink-close=0
+    const cleanUp = () => {
+      if (created && (!o.has('unlink-close') || o.bool('unlink-close'))) removeFifo(path);
+    };
     // O_RDWR on a FIFO never blocks and keeps it open for both directions, as socat does for read-write use.
     let flags = req.mode === 'r' ? constants.O_RDONLY : req.mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
     // nonblock applies to the open itself: a reader does not wait for a writer
@@ -53,12 +62,14 @@ export default defineAddress({
     try {
       fd = await openPathAsync(path, flags, 0o666, ctx.signal);
     } catch (err) {
+      cleanUp();
       throw systemError(`open("${path}", 0${flags.toString(8)}, 0666)`, err);
     }
     try {
       await applyFdOptions(fd, o);
     } catch (err) {
       closeSync(fd);
+      cleanUp();
       throw err;
     }
     const { readable, writable, socket } = streamsForFd(fd, req.mode, { autoClose: true });
@@ -69,6 +80,7 @@ export default defineAddress({
       shutdownWrite: () => socket?.end(),
       close: async () => {
         socket?.destroy();
+        cleanUp();
       },
     });
   },

@@ -3,7 +3,7 @@ import { BlockList, createServer, isIPv6, type Server, type Socket } from 'node:
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { chooseFamily, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -45,7 +45,7 @@ export default defineAddress({
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
     const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
-    const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily, o.string('pf'));
+    const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
     const host = listenHost(family, o);
     const range = o.has('range') ? parseRange(o.string('range') as string) : undefined;
 

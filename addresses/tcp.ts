@@ -1,7 +1,7 @@
 /** TCP, TCP4, TCP6: connect to <host>:<port>. */
 import { connect, type Socket } from 'node:net';
 import { defineAddress } from '../src/define.js';
-import { chooseFamily, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -20,7 +20,7 @@ export default defineAddress({
     const o = req.options;
     const host = unbracket(req.params[0] as string);
     const port = parsePort(req.params[1] as string, host);
-    const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily, o.string('pf'));
+    const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
     const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
     const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
     const timeout = o.number('connect-timeout');

@@ -25,6 +25,8 @@ function hint(a: string, b: string): TsocatError {
   return new TsocatError(`Do not merge single character options, i.e. use "-${a} -${b}" instead of "-${a}${b}"`, 'EUSAGE');
 }
 
+const MAX_BLOCK_SIZE = 2 ** 31 - 1;
+
 /** A flag's number, refused in socat's words (`-t abc`: missing numerical value of option "-t"). */
 function number(text: string, flag: string): number {
   return parseTimeval(text, flag);
@@ -105,8 +107,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         settings.rawRightToLeft = flagValue(arg, '-R');
         break;
       case 'b': {
-        const size = number(flagValue(arg, '-b'), '-b');
+        const text = flagValue(arg, '-b');
+        const size = number(text, '-b');
         if (!Number.isInteger(size) || size < 1) throw new TsocatError(`option -b: invalid value "${size}"`, 'EUSAGE');
+        // a Node Buffer cannot be larger; socat refuses sizes past its own limit with the same words
+        if (size > MAX_BLOCK_SIZE) throw new TsocatError(`buffer size option (-b) to big - ${text} (max is ${MAX_BLOCK_SIZE})`, 'EUSAGE');
         settings.blockSize = size;
         settings.blockSizeGiven = true;
         break;

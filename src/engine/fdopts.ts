@@ -1,5 +1,5 @@
 /** FD and NAMED group options that act on an open descriptor (socat's PH_FD / PH_LATE). */
-import { fchmodSync, fchownSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, fchmodSync, fchownSync, ftruncateSync, readFileSync } from 'node:fs';
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { TsocatError, systemError } from '../errors.js';
 
@@ -14,6 +14,35 @@ export function lookupId(kind: 'user' | 'group', value: string): number {
   throw new TsocatError(kind === 'user' ? `getpwnam("${value}"): no such user` : `getgrnam("${value}"): no such group`, 'ENOUSER');
 }
 
+/** uid and gid from the user/group options (-1 keeps one unchanged); undefined when neither is given. */
+function ownerIds(options: ResolvedOptions): { uid: number; gid: number } | undefined {
+  const user = options.string('user');
+  const group = options.string('group');
+  if (user === undefined && group === undefined) return undefined;
+  return { uid: user !== undefined ? lookupId('user', user) : -1, gid: group !== undefined ? lookupId('group', group) : -1 };
+}
+
+/** NAMED options on a path (before it is opened): owner, group and mode of the entry. */
+export function applyNamedOptions(path: string, options: ResolvedOptions): void {
+  const owner = ownerIds(options);
+  if (owner) {
+    const { uid, gid } = owner;
+    try {
+      chownSync(path, uid, gid);
+    } catch (err) {
+      throw systemError(`chown("${path}", ${uid}, ${gid})`, err);
+    }
+  }
+  const perm = options.number('perm');
+  if (perm !== undefined) {
+    try {
+      chmodSync(path, perm);
+    } catch (err) {
+      throw systemError(`chmod("${path}", 0${perm.toString(8)})`, err);
+    }
+  }
+}
+
 /** Applies ownership, permissions and locks; throws TsocatError on failure. */
 export async function applyFdOptions(fd: number, options: ResolvedOptions): Promise<void> {
   const perm = options.number('perm');
@@ -24,15 +53,21 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
       throw systemError(`fchmod(${fd}, 0${perm.toString(8)})`, err);
     }
   }
-  const user = options.string('user');
-  const group = options.string('group');
-  if (user !== undefined || group !== undefined) {
-    const uid = user !== undefined ? lookupId('user', user) : -1;
-    const gid = group !== undefined ? lookupId('group', group) : -1;
+  const owner = ownerIds(options);
+  if (owner) {
+    const { uid, gid } = owner;
     try {
       fchownSync(fd, uid, gid);
     } catch (err) {
       throw systemError(`fchown(${fd}, ${uid}, ${gid})`, err);
+    }
+  }
+  const size = options.number('ftruncate');
+  if (size !== undefined) {
+    try {
+      ftruncateSync(fd, size);
+    } catch (err) {
+      throw systemError(`ftruncate(${fd}, ${size})`, err);
     }
   }
   const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));

@@ -48,7 +48,7 @@ function acceptWithTimeout(listener: Listener, seconds: number): Promise<Endpoin
   return Promise.race([
     listener.accept(),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TsocatError('accept: Connection timed out', 'ETIMEDOUT', { level: 'W' })), seconds * 1000);
+      timer = setTimeout(() => reject(new TsocatError('accept: Connection timed out', 'ETIMEDOUT', { level: 'W', exitStatus: 0 })), seconds * 1000);
     }),
   ]).finally(() => clearTimeout(timer));
 }

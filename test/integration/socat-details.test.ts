@@ -1,0 +1,75 @@
+/**
+ * Smaller socat behaviours found by socat's own test.sh, each pinned here so
+ * they stay: GOPEN creating a missing file, ftruncate, a named PIPE's owner
+ * and its removal, accept-timeout's exit status, the listen-family variable.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, stop, tempDir, tsocat, waitFor } from '../helpers.js';
+
+const background = backgroundStarter();
+
+describe('files and FIFOs', () => {
+  it('GOPEN (a bare path) creates a missing file, as socat does', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const r = await tsocat(['-u', '-', join(dir, 'new')], { input: 'made\n' });
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(dir, 'new'), 'utf8')).toBe('made\n');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('ftruncate cuts the file once it is open', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'f');
+      writeFileSync(file, 'abcdefgh');
+      const r = await tsocat(['-u', '-', `OPEN:${file},append,ftruncate=0`], { input: 'XY' });
+      expect(r.status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe('XY');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('PIPE:path sets owner on the FIFO before waiting, and removes the FIFO it made when ended', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const fifo = join(dir, 'p');
+      const p = background(['-u', `PIPE:${fifo},user=65534`, '/dev/null']);
+      await waitFor(() => existsSync(fifo) && statSync(fifo).uid === 65534);
+      expect(statSync(fifo).isFIFO()).toBe(true);
+      expect(await stop(p)).toBe(143);
+      expect(existsSync(fifo)).toBe(false);
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('listeners', () => {
+  it('accept-timeout ends with a warning and status 0, as socat', async () => {
+    const r = await tsocat([`TCP4-LISTEN:${await freePort()},accept-timeout=0.1`, 'PIPE']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/ W accept: Connection timed out\n$/);
+  });
+
+  it('SOCAT_DEFAULT_LISTEN_IP=6 makes TCP-LISTEN listen on IPv6', async () => {
+    const port = await freePort();
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    const listensIn = (table: string) => readFileSync(table, 'utf8').split('\n').some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex));
+    const run = tsocat([`TCP-LISTEN:${port},accept-timeout=2`, 'PIPE'], { env: { ...process.env, SOCAT_DEFAULT_LISTEN_IP: '6' } });
+    await waitFor(() => listensIn('/proc/net/tcp6'));
+    expect(listensIn('/proc/net/tcp')).toBe(false);
+    expect((await run).status).toBe(0);
+  });
+
+  it('-b beyond what a buffer can hold is refused', async () => {
+    const r = await tsocat(['-b', '9223372036854775808', '/dev/null', 'PIPE']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ E buffer size option \(-b\) to big - 9223372036854775808 \(max is 2147483647\)\n$/);
+  });
+});
