@@ -4,7 +4,7 @@
  * /bin/sh -c; SHELL to $SHELL -c.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, makeEndpoint } from '../src/engine/endpoint.js';
@@ -41,13 +41,27 @@ function merged(a: Readable, b: Readable): Readable {
   return out;
 }
 
+/** Which of the program's descriptors carry the relay: stdin/stdout unless fdin/fdout say otherwise. */
+function programFds(req: AddressRequest): { fdin: number; fdout: number } {
+  return { fdin: req.options.number('fdin') ?? 0, fdout: req.options.number('fdout') ?? 1 };
+}
+
+function programStdio(req: AddressRequest): StdioOptions {
+  const { fdin, fdout } = programFds(req);
+  const reads = req.mode !== 'w';
+  const writes = req.mode !== 'r';
+  // A descriptor the relay does not use stays tsocat's own (0-2) or stays closed (above), as in socat.
+  const stdio: Array<'pipe' | 'inherit' | 'ignore'> = Array.from({ length: Math.max(fdin, fdout, 2) + 1 }, (_, i) => (i <= 2 ? 'inherit' : 'ignore'));
+  if (writes) stdio[fdin] = 'pipe';
+  if (reads) stdio[fdout] = 'pipe';
+  if (reads && req.options.bool('stderr') && fdin !== 2 && fdout !== 2) stdio[2] = 'pipe';
+  return stdio;
+}
+
 function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
   const o = req.options;
   if (o.bool('nofork')) throw new TsocatError('option nofork is not supported: tsocat cannot replace itself with the program', 'EUSAGE');
-  const reads = req.mode !== 'w';
-  const writes = req.mode !== 'r';
-  // A direction the relay does not use stays connected to tsocat's own stdin/stdout, as in socat.
-  const stdio: StdioOptions = [writes ? 'pipe' : 'inherit', reads ? 'pipe' : 'inherit', reads && o.bool('stderr') ? 'pipe' : 'inherit'];
+  const stdio = programStdio(req);
   const env = o.has('path') ? { ...process.env, PATH: o.string('path') } : process.env;
   const child: ChildProcess = spawn(file, args, {
     argv0,
@@ -78,8 +92,11 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
       resolve(exitInfo);
     });
   });
-  const readable = child.stdout && child.stderr ? merged(child.stdout, child.stderr) : (child.stdout ?? undefined);
-  const writable = child.stdin ?? undefined;
+  const { fdin, fdout } = programFds(req);
+  const output = (child.stdio[fdout] as Readable | null) ?? undefined;
+  const errors = fdout !== 2 && fdin !== 2 ? (child.stderr ?? undefined) : undefined;
+  const readable = output && errors ? merged(output, errors) : output;
+  const writable = (child.stdio[fdin] as Writable | null) ?? undefined;
   return makeEndpoint({
     readable,
     writable,

@@ -1,5 +1,6 @@
 /** TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN: accept peers on <port>; with fork, any number of them. */
-import { BlockList, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { BlockList, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
@@ -10,13 +11,20 @@ import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
-/** socat's range: `addr/bits` or `addr:mask`, IPv6 in brackets; several may be given comma-separated. */
-export function parseRange(text: string): BlockList {
+/** socat's range: `addr/bits` or `addr:mask`, IPv6 in brackets, a host name for addr; several may be given comma-separated. */
+export async function parseRange(text: string): Promise<BlockList> {
   const list = new BlockList();
   for (const part of text.replace(/^\{|\}$/g, '').split(/\s*[, ]\s*/).filter(Boolean)) {
     const m = part.match(/^(\[[^\]]+\]|[^/:]+)(?:\/(\d+)|:([\d.]+))?$/);
     if (!m) throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
-    const addr = unbracket(m[1] as string);
+    let addr = unbracket(m[1] as string);
+    if (!isIP(addr)) {
+      try {
+        addr = (await lookup(addr, { family: m[3] !== undefined ? 4 : 0 })).address;
+      } catch {
+        throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
+      }
+    }
     const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
     let bits = m[2] !== undefined ? Number(m[2]) : type === 'ipv6' ? 128 : 32;
     if (m[3] !== undefined) bits = m[3].split('.').reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, '').length, 0);
@@ -47,7 +55,7 @@ export default defineAddress({
     const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
     const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
     const host = listenHost(family, o);
-    const range = o.has('range') ? parseRange(o.string('range') as string) : undefined;
+    const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
     const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
     const queue: Socket[] = [];

@@ -6,6 +6,7 @@ export default defineOptions([
   { name: 'cr', type: 'const', groups: ['APPL'], phase: 'late', summary: 'convert line ends: this side uses CR, the relay LF' },
   { name: 'crnl', aliases: ['crlf'], type: 'const', groups: ['APPL'], phase: 'late', summary: 'convert line ends: this side uses CR LF, the relay LF' },
   { name: 'readbytes', aliases: ['bytes'], type: 'size', groups: ['APPL'], phase: 'late', summary: 'read at most this many bytes from the address, then treat it as at EOF' },
+  { name: 'escape', type: 'uint', groups: ['APPL'], phase: 'late', summary: 'a byte value (e.g. 0x1b) that ends input from this address, as end of file does' },
   { name: 'chdir', aliases: ['cd'], type: 'filename', groups: ['ADDR'], phase: 'init', summary: 'change to this directory while the address opens' },
   { name: 'umask', type: 'mode', groups: ['ADDR'], phase: 'init', summary: 'use this umask while the address opens (octal)' },
 ]);

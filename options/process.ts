@@ -4,6 +4,8 @@ import { defineOptions } from './catalog.js';
 export default defineOptions([
   { name: 'pipes', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through pipes instead of a socket pair' },
   { name: 'socketpair', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through a UNIX socket pair (the default)' },
+  { name: 'fdin', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor that receives the relay's data (default 0)" },
+  { name: 'fdout', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor whose output the relay reads (default 1)" },
   { name: 'stderr', type: 'bool', groups: ['FORK'], phase: 'fork', summary: "send the program's stderr into the relay too" },
   { name: 'nofork', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'socat replaces itself with the program; refused here (see docs/differences.md)' },
   { name: 'setsid', aliases: ['sid'], type: 'bool', groups: ['PROCESS'], phase: 'exec', summary: 'run the program in a new session' },

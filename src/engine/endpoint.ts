@@ -4,6 +4,8 @@ import type { LineTerm } from './lineterm.js';
 /** Relay-level settings of one address (socat's APPL group), applied by the pump. */
 export interface ApplSettings {
   readBytes?: number;
+  /** A byte that ends this address's input like end of file (socat's escape option). */
+  escape?: number;
   readLineTerm: LineTerm;
   writeLineTerm: LineTerm;
 }

@@ -109,7 +109,7 @@ async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenCo
 
 function applFrom(options: ResolvedOptions): ApplSettings {
   const lineTerm: LineTerm = options.has('crnl') ? 'crnl' : options.has('cr') ? 'cr' : 'raw';
-  return { readBytes: options.number('readbytes'), readLineTerm: lineTerm, writeLineTerm: lineTerm };
+  return { readBytes: options.number('readbytes'), escape: options.number('escape'), readLineTerm: lineTerm, writeLineTerm: lineTerm };
 }
 
 /** Attaches APPL settings to an endpoint, or to every peer a listener hands out. */
@@ -147,6 +147,7 @@ export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: Open
   return makeEndpoint({
     appl: {
       readBytes: reader?.appl?.readBytes,
+      escape: reader?.appl?.escape,
       readLineTerm: reader?.appl?.readLineTerm ?? 'raw',
       writeLineTerm: writer?.appl?.writeLineTerm ?? 'raw',
     },

@@ -9,6 +9,8 @@ import { TsocatError, strerror, type SystemError } from '../errors.js';
 export interface DirectionPlan {
   /** Stop after this many bytes, as if the source had ended (readbytes). */
   readBytes?: number;
+  /** A byte that ends the direction as if the source had ended; it is not passed on. */
+  escape?: number;
   /** Cut blocks to at most this size (-b given, or dumps on). */
   blockSize?: number;
   /** Line-end conversion (cr, crnl). */
@@ -41,7 +43,7 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
   });
   let remaining = plan.readBytes ?? Number.POSITIVE_INFINITY;
   let waitingForDrain = false;
-  const simple = plan.readBytes === undefined && !plan.blockSize && !plan.convert && plan.observers.length === 0 && !plan.onActivity;
+  const simple = plan.readBytes === undefined && plan.escape === undefined && !plan.blockSize && !plan.convert && plan.observers.length === 0 && !plan.onActivity;
 
   const onDrain = () => {
     waitingForDrain = false;
@@ -60,6 +62,11 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
     } else {
       plan.onActivity?.();
       let data = chunk;
+      const escapeAt = plan.escape === undefined ? -1 : data.indexOf(plan.escape);
+      if (escapeAt >= 0) {
+        data = data.subarray(0, escapeAt);
+        remaining = Math.min(remaining, data.length);
+      }
       if (data.length >= remaining) data = data.subarray(0, remaining);
       remaining -= data.length;
       ok = true;

@@ -50,6 +50,7 @@ function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefi
   const cut = settings.blockSizeGiven || settings.verbose || settings.hexDump;
   return {
     readBytes: dir.from.appl?.readBytes,
+    escape: dir.from.appl?.escape,
     blockSize: cut ? settings.blockSize : undefined,
     convert,
     observers,

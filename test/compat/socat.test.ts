@@ -99,6 +99,9 @@ const SIMPLE: Record<string, Case> = {
   'SYSTEM runs a shell line': { args: ['-', 'SYSTEM:sort -r'], input: 'a\nc\nb\n' },
   'EXEC stderr joins the data stream': { args: ['-u', 'SYSTEM:echo out; echo err >&2,stderr', 'STDOUT'] },
   // (a program's exit status is left out: whether socat sees SIGCHLD before its own end is a race)
+  'SYSTEM with fdin and fdout': { args: ['-', 'SYSTEM:cat>&9 <&8,pipes,fdin=8,fdout=9'], input: 'other descriptors\n' },
+  'dual SYSTEM with fdout!!fdin': { args: ['SYSTEM:cat>&6,fdout=6!!SYSTEM:cat<&7,fdin=7', 'PIPE'], input: 'dual fds\n' },
+  'escape byte ends the input': { args: ['-u', '-,escape=27', 'STDOUT'], input: 'before\x1bafter' },
   'EXEC path': { args: ['-u', 'EXEC:printenv PATH,path=/tmp/none:/usr/bin:/bin', 'STDOUT'] },
   'dual STDIN!!STDOUT to a program': { args: ['STDIN!!STDOUT', 'SYSTEM:wc -c'], input: '12345' },
   // engine flags and appl options

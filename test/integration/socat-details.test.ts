@@ -67,6 +67,13 @@ describe('listeners', () => {
     expect((await run).status).toBe(0);
   });
 
+  it('range accepts a host name with a dotted mask', async () => {
+    const r = await tsocat([`TCP4-LISTEN:${await freePort()},range=localhost:255.255.255.255,accept-timeout=0.2`, 'PIPE']);
+    expect(r.status).toBe(0);
+    const bad = await tsocat([`TCP4-LISTEN:${await freePort()},range=nosuchhost.invalid/8`, 'PIPE']);
+    expect(bad.stderr).toMatch(/ E range option: invalid address range "nosuchhost.invalid\/8"\n$/);
+  });
+
   it('-b beyond what a buffer can hold is refused', async () => {
     const r = await tsocat(['-b', '9223372036854775808', '/dev/null', 'PIPE']);
     expect(r.status).toBe(1);
