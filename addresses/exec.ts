@@ -48,6 +48,8 @@ function programFds(req: AddressRequest): { fdin: number; fdout: number } {
 
 function programStdio(req: AddressRequest): StdioOptions {
   const { fdin, fdout } = programFds(req);
+  if (req.mode === 'w' && req.options.has('fdout')) throw new TsocatError('_xioopen_foxec(): option fdout is useless in write-only mode', 'EUSAGE');
+  if (req.mode === 'r' && req.options.has('fdin')) throw new TsocatError('_xioopen_foxec(): option fdin is useless in read-only mode', 'EUSAGE');
   const reads = req.mode !== 'w';
   const writes = req.mode !== 'r';
   // A descriptor the relay does not use stays tsocat's own (0-2) or stays closed (above), as in socat.

@@ -55,6 +55,7 @@ export default defineAddress({
     const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
     const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
     const host = listenHost(family, o);
+    const sourcePort = o.number('sourceport');
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
     const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
@@ -66,6 +67,12 @@ export default defineAddress({
       const peer = formatSockaddr(socket.remoteAddress, socket.remotePort);
       if (range && !range.check(socket.remoteAddress ?? '', isIPv6(socket.remoteAddress ?? '') ? 'ipv6' : 'ipv4')) {
         ctx.log.log('W', `refusing connection from ${peer} due to range option`);
+        socket.destroy();
+        return;
+      }
+      // on a listener, sourceport is a check on the client, as in socat; a peer from another port is turned away
+      if (sourcePort !== undefined && socket.remotePort !== sourcePort) {
+        ctx.log.log('W', `refusing connection from ${peer} due to wrong sourceport`);
         socket.destroy();
         return;
       }

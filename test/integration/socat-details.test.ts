@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, stop, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, freePort, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 
@@ -72,6 +72,25 @@ describe('listeners', () => {
     expect(r.status).toBe(0);
     const bad = await tsocat([`TCP4-LISTEN:${await freePort()},range=nosuchhost.invalid/8`, 'PIPE']);
     expect(bad.stderr).toMatch(/ E range option: invalid address range "nosuchhost.invalid\/8"\n$/);
+  });
+
+  it('sourceport on a listener turns away clients from any other port', async () => {
+    const port = await freePort();
+    const allowed = await freePort();
+    const p = background(['-dd', `TCP4-LISTEN:${port},reuseaddr,fork,sourceport=${allowed}`, 'PIPE']);
+    await waitFor(() => p.errors().includes('listening on'));
+    // turned away: the connection is reset or closed with nothing echoed
+    const stranger = await tcpExchange(port, 'let me in\n', { timeoutMs: 2000 }).catch((e: NodeJS.ErrnoException) => e.code);
+    expect(['ECONNRESET', '']).toContain(stranger.toString());
+    await waitFor(() => p.errors().includes('due to wrong sourceport'));
+    const friend = await tsocat(['-', `TCP4:127.0.0.1:${port},sourceport=${allowed}`], { input: 'friend\n' });
+    expect(friend.stdout.toString()).toBe('friend\n');
+  });
+
+  it('fdout on a write-only program is refused, as socat', async () => {
+    const r = await tsocat(['-u', '/dev/null', 'EXEC:cat,fdout=1']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ E _xioopen_foxec\(\): option fdout is useless in write-only mode\n$/);
   });
 
   it('-b beyond what a buffer can hold is refused', async () => {
