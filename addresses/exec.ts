@@ -8,6 +8,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, makeEndpoint } from '../src/engine/endpoint.js';
+import { lookupUser } from '../src/engine/fdopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 
@@ -71,6 +72,7 @@ function startProgram(file: string, args: string[], argv0: string, req: AddressR
     env,
     cwd: process.cwd(),
     detached: o.bool('setsid') || o.bool('setpgid'),
+    ...(o.has('su') ? lookupUser(o.string('su') as string) : {}),
   });
   return new Promise<ChildProcess>((resolve, reject) => {
     child.once('spawn', () => resolve(child));

@@ -12,7 +12,4 @@ export default defineOptions([
   { name: 'setpgid', aliases: ['pgid'], type: 'bool', groups: ['PROCESS'], phase: 'exec', summary: 'run the program in its own process group' },
   { name: 'path', type: 'string', groups: ['EXEC'], phase: 'exec', summary: 'search the program in this PATH' },
   { name: 'su', aliases: ['substuser'], type: 'user', groups: ['PROCESS'], phase: 'exec', summary: 'run the program as this user' },
-  { name: 'sighup', type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'pass SIGHUP to the program' },
-  { name: 'sigint', type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'pass SIGINT to the program' },
-  { name: 'sigquit', type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'pass SIGQUIT to the program' },
 ]);

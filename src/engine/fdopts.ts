@@ -14,6 +14,16 @@ export function lookupId(kind: 'user' | 'group', value: string): number {
   throw new TsocatError(kind === 'user' ? `getpwnam("${value}"): no such user` : `getgrnam("${value}"): no such group`, 'ENOUSER');
 }
 
+/** A user's uid and primary gid, for running a program as that user (socat's su option). */
+export function lookupUser(value: string): { uid: number; gid: number } {
+  for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+    const f = line.split(':');
+    if ((f[0] === value || f[2] === value) && f[3] !== undefined) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  if (/^\d+$/.test(value)) return { uid: Number(value), gid: Number(value) };
+  throw new TsocatError(`getpwnam("${value}"): no such user`, 'ENOUSER');
+}
+
 /** uid and gid from the user/group options (-1 keeps one unchanged); undefined when neither is given. */
 function ownerIds(options: ResolvedOptions): { uid: number; gid: number } | undefined {
   const user = options.string('user');

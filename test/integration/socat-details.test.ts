@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
+/** Changing owners and users needs root (CI runs as root). */
+const AS_ROOT = process.getuid?.() === 0;
 
 describe('files and FIFOs', () => {
   it('GOPEN (a bare path) creates a missing file, as socat does', async () => {
@@ -35,7 +37,7 @@ describe('files and FIFOs', () => {
     }
   });
 
-  it('PIPE:path sets owner on the FIFO before waiting, and removes the FIFO it made when ended', async () => {
+  it.skipIf(!AS_ROOT)('PIPE:path sets owner on the FIFO before waiting, and removes the FIFO it made when ended', async () => {
     const { dir, cleanup } = tempDir();
     try {
       const fifo = join(dir, 'p');
@@ -47,6 +49,14 @@ describe('files and FIFOs', () => {
     } finally {
       cleanup();
     }
+  });
+});
+
+describe('programs', () => {
+  it.skipIf(!AS_ROOT)('su runs the program as that user and its primary group', async () => {
+    const r = await tsocat(['-u', 'SYSTEM:id -u; id -g,su=nobody', 'STDOUT']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe('65534\n65534\n');
   });
 });
 
