@@ -43,6 +43,7 @@ function listenHost(family: 4 | 6, o: ResolvedOptions): string {
 }
 
 export default defineAddress({
+  listed: ['TCP-LISTEN', 'TCP4-LISTEN', 'TCP6-LISTEN'],
   names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L', 'INET-LISTEN', 'INET-L', 'INET4-LISTEN', 'INET4-L', 'INET6-LISTEN', 'INET6-L'],
   params: ['port'],
   groups: GROUPS,

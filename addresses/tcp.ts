@@ -11,6 +11,7 @@ const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'RETRY', 'APPL'] as const;
 const familyOf = (keyword: string): 4 | 6 | 0 => (keyword.endsWith('4') ? 4 : keyword.endsWith('6') ? 6 : 0);
 
 export default defineAddress({
+  listed: ['TCP-CONNECT', 'TCP4-CONNECT', 'TCP6-CONNECT'],
   names: ['TCP', 'TCP-CONNECT', 'TCP4', 'TCP4-CONNECT', 'TCP6', 'TCP6-CONNECT', 'INET', 'INET4', 'INET6'],
   params: ['host', 'port'],
   groups: GROUPS,

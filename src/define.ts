@@ -30,6 +30,11 @@ export interface AddressPlugin {
   features: readonly string[];
   /** Directions the address supports (socat warns when opened otherwise). */
   directions?: AccessMode;
+  /**
+   * The keywords `-h` lists as address types (socat lists one per variant,
+   * e.g. TCP4-CONNECT and TCP6-CONNECT); the other names are aliases. Default: the first name.
+   */
+  listed?: readonly string[];
   open(request: AddressRequest, ctx: OpenContext): Promise<Opened>;
 }
 
@@ -38,6 +43,10 @@ export function defineAddress(plugin: AddressPlugin): AddressPlugin {
 }
 
 /** `":<host>:<port>"` as socat's help prints it. */
+/** `:<a>:<b>` for help; parameters that may be left out are in brackets, as socat shows `PIPE[:<filename>]`. */
 export function syntaxOf(plugin: AddressPlugin): string {
-  return plugin.params.map((p) => `:<${p}>`).join('');
+  const required = plugin.minParams ?? plugin.params.length;
+  const head = plugin.params.slice(0, required).map((p) => `:<${p}>`).join('');
+  const optional = plugin.params.slice(required).map((p) => `:<${p}>`).join('');
+  return optional ? `${head}[${optional}]` : head;
 }

@@ -70,12 +70,15 @@ export async function helpText(level: number): Promise<string> {
   for (const name of names) {
     const plugin = registry.get(name);
     if (!plugin) continue;
-    const main = plugin.names[0] === name;
+    const listed = plugin.listed ?? [plugin.names[0] as string];
+    const main = listed.includes(name);
     if (main || level >= 3) {
       const head = main ? `      ${name}${syntaxOf(plugin)}` : `      ${name}`;
+      const family = name.match(/[46]/)?.[0];
+      const target = listed.find((l) => l.startsWith(name)) ?? listed.find((l) => family !== undefined && l.includes(family)) ?? listed[0];
       out += main
         ? `${head}${tabsTo(40, head.length)}\tgroups=${plugin.groups.join(',')}\n`
-        : `${head}${tabsTo(40, head.length)}\tis an alias name for ${plugin.names[0]}\n`;
+        : `${head}${tabsTo(40, head.length)}\tis an alias name for ${target}\n`;
     }
   }
   if (level >= 3) {
