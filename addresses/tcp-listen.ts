@@ -37,6 +37,11 @@ export async function parseRange(text: string): Promise<BlockList> {
   return list;
 }
 
+/** An IPv4 peer on an IPv6 socket shows as ::ffff:a.b.c.d; socat reports the IPv4 address. */
+function unmapped(address: string | undefined): string {
+  return (address ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+}
+
 function listenHost(family: 4 | 6, o: ResolvedOptions): string {
   const bind = o.has('bind') ? parseHostPort(o.string('bind') as string).host : undefined;
   return bind || (family === 6 ? '::' : '0.0.0.0');
@@ -111,9 +116,16 @@ export default defineAddress({
       async accept(): Promise<Endpoint> {
         const socket = await nextSocket();
         await applySocketOptions(socket, o);
-        return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
+        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
           resetOnClose: o.number('so-linger') === 0,
         });
+        endpoint.connectionInfo = {
+          SOCKADDR: unmapped(socket.localAddress),
+          SOCKPORT: String(socket.localPort ?? ''),
+          PEERADDR: unmapped(socket.remoteAddress),
+          PEERPORT: String(socket.remotePort ?? ''),
+        };
+        return endpoint;
       },
       async close() {
         failure ??= new TsocatError('listener closed', 'ECLOSED');

@@ -47,4 +47,6 @@ export interface OpenContext {
   perPeer: boolean;
   /** Aborted when the relay stops; long waits (connect, accept) should honour it. */
   signal: AbortSignal;
+  /** The first address's connectionInfo, for programs the second address starts. */
+  connectionInfo?: Record<string, string>;
 }

@@ -40,6 +40,11 @@ export interface Endpoint {
   exited?: Promise<ChildExit>;
   /** Filled in by the engine from the address's options. */
   appl?: ApplSettings;
+  /**
+   * What socat exports about an accepted connection for programs started
+   * for it, without the prefix: SOCKADDR, SOCKPORT, PEERADDR, PEERPORT.
+   */
+  connectionInfo?: Record<string, string>;
   /** A short human description for log lines, e.g. `TCP 127.0.0.1:4545`. */
   description: string;
 }

@@ -91,7 +91,7 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   const left = await single(first, acceptTimeout);
   let right: Endpoint;
   try {
-    right = await single(await openAddress(spec2, mode2, ctx));
+    right = await single(await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo }));
   } catch (err) {
     await left.close();
     throw err;
@@ -117,7 +117,7 @@ async function serveForever(
   const serve = async (peer: Endpoint) => {
     let right: Endpoint;
     try {
-      right = await single(await openAddress(spec2, mode2, ctx));
+      right = await single(await openAddress(spec2, mode2, { ...ctx, connectionInfo: peer.connectionInfo }));
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
       await peer.close();

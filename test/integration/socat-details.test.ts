@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, freePort, isListening, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 /** Changing owners and users needs root (CI runs as root). */
@@ -101,6 +101,17 @@ describe('listeners', () => {
     const r = await tsocat(['-u', '/dev/null', 'EXEC:cat,fdout=1']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/ E _xioopen_foxec\(\): option fdout is useless in write-only mode\n$/);
+  });
+
+  it('a program started for an accepted connection gets SOCAT_SOCKADDR/SOCKPORT/PEERADDR/PEERPORT', async () => {
+    const port = await freePort();
+    const p = background([`TCP4-LISTEN:${port},reuseaddr`, 'SYSTEM:echo $SOCAT_SOCKADDR $SOCAT_SOCKPORT $SOCAT_PEERADDR $SOCAT_PEERPORT']);
+    await waitFor(() => isListening(port));
+    const reply = await tcpExchange(port, '', { timeoutMs: 3000 });
+    const [sockAddr, sockPort, peerAddr, peerPort] = reply.toString().trim().split(' ');
+    expect([sockAddr, sockPort, peerAddr]).toEqual(['127.0.0.1', String(port), '127.0.0.1']);
+    expect(Number(peerPort)).toBeGreaterThan(0);
+    await stop(p);
   });
 
   it('-b beyond what a buffer can hold is refused', async () => {
