@@ -8,6 +8,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, makeEndpoint } from '../src/engine/endpoint.js';
+import { connectionEnvironment } from '../src/engine/connection-env.js';
 import { lookupUser } from '../src/engine/fdopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
@@ -61,21 +62,11 @@ function programStdio(req: AddressRequest): StdioOptions {
   return stdio;
 }
 
-/**
- * socat's variables about the connection, named after the program name
- * (-lp); tsocat's own default name keeps socat's SOCAT_ prefix so scripts work unchanged.
- */
-function connectionEnvironment(ctx: OpenContext): Record<string, string> {
-  const program = ctx.log.config.program;
-  const prefix = program === 'tsocat' ? 'SOCAT' : program.toUpperCase();
-  return Object.fromEntries(Object.entries(ctx.connectionInfo ?? {}).map(([k, v]) => [`${prefix}_${k}`, v]));
-}
-
 function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
   const o = req.options;
   if (o.bool('nofork')) throw new TsocatError('option nofork is not supported: tsocat cannot replace itself with the program', 'EUSAGE');
   const stdio = programStdio(req);
-  const env = { ...process.env, ...connectionEnvironment(ctx), ...(o.has('path') ? { PATH: o.string('path') } : {}) };
+  const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...(o.has('path') ? { PATH: o.string('path') } : {}) };
   const child: ChildProcess = spawn(file, args, {
     argv0,
     stdio,

@@ -6,16 +6,12 @@
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { parseCommandLine } from './cli/flags.js';
 import { helpText, versionText } from './cli/help.js';
+import { type ExitSignal, signalsInMask } from './cli/signals.js';
 import { relay } from './engine/relay.js';
 import { Statistics } from './engine/statistics.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
 
-const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, { level: 'W' | 'N'; number: number }>> = {
-  SIGTERM: { level: 'W', number: 15 },
-  SIGINT: { level: 'N', number: 2 },
-  SIGHUP: { level: 'N', number: 1 },
-};
 
 function writeStdout(text: string): Promise<void> {
   return new Promise((resolve) => process.stdout.write(text, () => resolve()));
@@ -45,7 +41,7 @@ async function takeLock(path: string, wait: boolean, log: Logger): Promise<() =>
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
   let releaseLock: (() => void) | undefined;
-  let signalled: { level: 'W' | 'N'; number: number } | undefined;
+  let signalled: ExitSignal | undefined;
   try {
     const cmd = parseCommandLine(argv);
     log = createLogger(cmd.log);
@@ -63,8 +59,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
 
     const controller = new AbortController();
-    for (const [sig, how] of Object.entries(SIGNAL_EXIT) as Array<[NodeJS.Signals, { level: 'W' | 'N'; number: number }]>) {
-      process.on(sig, () => {
+    for (const how of signalsInMask(cmd.logSignals)) {
+      process.on(how.name, () => {
         if (signalled) return;
         signalled = how;
         log.log(how.level, `exiting on signal ${how.number}`);
@@ -81,7 +77,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       log.log('N', 'socat_signal_logstats(): finishing signal 10');
     });
     const [a1, a2] = cmd.addresses as [string, string];
-    const status = await relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats });
+    // An in-memory relay (PIPE PIPE) leaves Node nothing to wait on; socat would wait for a signal, so do we.
+    const keepAlive = setInterval(() => {}, 2 ** 30);
+    const status = await relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats }).finally(() => clearInterval(keepAlive));
     if (cmd.settings.statistics) stats.report(log, directions);
     if (signalled) return 128 + signalled.number;
     log.log('N', `exiting with status ${status}`);

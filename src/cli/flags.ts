@@ -7,7 +7,8 @@
  */
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
-import { parseTimeval } from '../../options/catalog.js';
+import { parseCNumber, parseTimeval } from '../../options/catalog.js';
+import { DEFAULT_LOG_SIGNALS } from './signals.js';
 import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
 
 export interface CommandLine {
@@ -19,6 +20,8 @@ export interface CommandLine {
   addresses: string[];
   /** -L / -W lock file: fail, or wait. */
   lock?: { path: string; wait: boolean };
+  /** -S: bit n set = signal n ends tsocat with an "exiting on signal n" line. */
+  logSignals: number;
 }
 
 function hint(a: string, b: string): TsocatError {
@@ -38,7 +41,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const log: LogConfig = { ...DEFAULT_LOG_CONFIG };
   // socat 1.8 counts -d from 0 but shows warnings by default, so no -d and one -d both mean W; -d0 means errors only
   let verbosity: number | undefined;
-  const out: CommandLine = { settings, log, help: 0, version: false, addresses: [] };
+  const out: CommandLine = { settings, log, help: 0, version: false, addresses: [], logSignals: DEFAULT_LOG_SIGNALS };
   let i = 0;
   const flagValue = (arg: string, flag: string, attachedFrom = 2): string => {
     if (arg.length > attachedFrom) return arg.slice(attachedFrom);
@@ -120,7 +123,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         noAttached(arg);
         break; // sloppy mode: see docs/differences.md
       case 'S':
-        flagValue(arg, '-S'); // signal mask for logging; accepted, signals are always logged at their socat levels
+        out.logSignals = parseCNumber(flagValue(arg, '-S'), '-S');
         break;
       case 't':
         settings.closeTimeout = number(flagValue(arg, '-t'), '-t');

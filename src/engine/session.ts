@@ -3,9 +3,11 @@
  * half-close and the -t / -T timers, then closes both and yields an exit status
  * (0 clean, 1 error, as socat).
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '../log/logger.js';
+import { type Logger, nowMicros } from '../log/logger.js';
+import { connectionEnvironment } from './connection-env.js';
+import { openSniffFile } from './sniff-path.js';
 import { makeDumper } from '../log/dump.js';
 import type { RelaySettings } from './context.js';
 import type { ChildExit, Endpoint } from './endpoint.js';
@@ -102,15 +104,16 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
     quiet(ep.readable);
     quiet(ep.writable);
   }
-  const raws: WriteStream[] = [];
-  const openRaw = (path: string | undefined) => {
-    if (!path) return undefined;
-    const s = createWriteStream(path);
-    quiet(s);
-    raws.push(s);
-    return s;
-  };
-  const rawFor = (ltr: boolean) => openRaw(ltr ? settings.rawLeftToRight : settings.rawRightToLeft);
+  // socat opens both sniff files for every session, whichever directions run; one clock reading names both
+  const program = log.config.program;
+  const vars = { ...process.env, ...connectionEnvironment(program, left.connectionInfo ?? right.connectionInfo) };
+  const clock = nowMicros();
+  const sniff = (flag: '-r' | '-R', template: string | undefined) => (template ? openSniffFile(flag, template, vars, program, clock, log) : undefined);
+  const rawLeftToRight = sniff('-r', settings.rawLeftToRight);
+  const rawRightToLeft = sniff('-R', settings.rawRightToLeft);
+  const raws = [rawLeftToRight, rawRightToLeft].filter((s): s is WriteStream => s !== undefined);
+  for (const s of raws) quiet(s);
+  const rawFor = (ltr: boolean) => (ltr ? rawLeftToRight : rawRightToLeft);
 
   let status = 0;
   let inactivity: NodeJS.Timeout | undefined;

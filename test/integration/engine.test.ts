@@ -55,6 +55,22 @@ describe('signals', () => {
     }
   });
 
+  it('-S chooses the signals that end tsocat with a line: signal 31 as E, status 159 (socat\'s SIG31_LOG)', async () => {
+    // PIPE PIPE has no descriptor open; tsocat must still wait for a signal, as socat does
+    const p = background(['-dd', '-S', '0x80000000', 'PIPE', 'PIPE']);
+    await waitFor(() => p.errors().includes('N starting data transfer loop'));
+    expect(await stop(p, 'SIGSYS')).toBe(159);
+    expect(p.errors()).toMatch(/ E exiting on signal 31\n/);
+  });
+
+  it('-S 0 leaves SIGTERM to its default action: no line, killed by the signal', async () => {
+    const p = background(['-dd', '-S', '0', 'PIPE', 'PIPE']);
+    await waitFor(() => p.errors().includes('N starting data transfer loop'));
+    expect(await stop(p, 'SIGTERM')).toBeNull();
+    expect(p.signalCode).toBe('SIGTERM');
+    expect(p.errors()).not.toContain('exiting on signal');
+  });
+
   it('SIGUSR1 logs the statistics so far without ending the relay', async () => {
     const port = await freePort();
     const p = background([`TCP-LISTEN:${port},reuseaddr`, 'STDOUT']);

@@ -3,7 +3,7 @@
  * they stay: GOPEN creating a missing file, ftruncate, a named PIPE's owner
  * and its removal, accept-timeout's exit status, the listen-family variable.
  */
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, isListening, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
@@ -118,5 +118,41 @@ describe('listeners', () => {
     const r = await tsocat(['-b', '9223372036854775808', '/dev/null', 'PIPE']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/ E buffer size option \(-b\) to big - 9223372036854775808 \(max is 2147483647\)\n$/);
+  });
+});
+
+describe('sniff files', () => {
+  it('-r/-R names expand $PROGNAME, $TIMESTAMP, $MICROS, $$ and the connection\'s variables, once per session', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const port = await freePort();
+      const name = (suffix: string) => join(dir, `s.$PROGNAME-$TIMESTAMP.$MICROS-$SERVER0_PEERADDR-$$.${suffix}`);
+      const p = background(['-lp', 'server0', '-r', name('in'), '-R', name('out'), `TCP4-LISTEN:${port},reuseaddr,fork`, 'PIPE']);
+      await waitFor(() => isListening(port));
+      expect((await tcpExchange(port, 'one\n', { halfClose: true })).toString()).toBe('one\n');
+      expect((await tcpExchange(port, 'two\n', { halfClose: true })).toString()).toBe('two\n');
+      await stop(p);
+      const files = readdirSync(dir).sort();
+      expect(files).toHaveLength(4);
+      const pattern = new RegExp(`^s\\.server0-\\d{8}T\\d{6}\\.\\d+-127\\.0\\.0\\.1-${p.pid}\\.(in|out)$`);
+      for (const f of files) expect(f).toMatch(pattern);
+      const contents = files.map((f) => readFileSync(join(dir, f), 'utf8')).sort();
+      expect(contents).toEqual(['one\n', 'one\n', 'two\n', 'two\n']);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('a sniff file is appended to, not truncated, as socat opens it', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'sniff');
+      writeFileSync(file, 'before\n');
+      const r = await tsocat(['-u', '-r', file, '-', '/dev/null'], { input: 'after\n' });
+      expect(r.status).toBe(0);
+      expect(readFileSync(file, 'utf8')).toBe('before\nafter\n');
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { signalsInMask } from '../../src/cli/signals.js';
 import { parseCommandLine } from '../../src/cli/flags.js';
 import { LEVEL_NUMBER } from '../../src/log/logger.js';
 
@@ -23,6 +24,15 @@ describe('command-line flags, parsed as socat parses them', () => {
   it('stops at the first address; a lone - is an address', () => {
     expect(parseCommandLine(['-u', '-', 'TCP:h:1']).addresses).toEqual(['-', 'TCP:h:1']);
     expect(parseCommandLine(['-,crnl', '-']).addresses).toEqual(['-,crnl', '-']);
+  });
+
+  it('-S takes a C number as the mask of signals to log, bit n for signal n', () => {
+    expect(signalsInMask(parseCommandLine(['-S', '0x80000000', '-', '-']).logSignals)).toEqual([{ name: 'SIGSYS', number: 31, level: 'E' }]);
+    expect(signalsInMask(parseCommandLine(['-S0100000', '-', '-']).logSignals).map((s) => s.name)).toEqual(['SIGTERM']);
+    const byDefault = signalsInMask(parseCommandLine(['-', '-']).logSignals);
+    expect(byDefault.map((s) => s.number)).toEqual([1, 2, 3, 4, 6, 7, 8, 11, 15]);
+    expect(byDefault.filter((s) => s.level !== 'E').map((s) => `${s.name}:${s.level}`)).toEqual(['SIGHUP:N', 'SIGINT:N', 'SIGTERM:W']);
+    expect(() => parseCommandLine(['-S', '0xq', '-', '-'])).toThrow('parseopts(): trailing garbage in numerical arg of option "-S"');
   });
 
   it('refuses what socat refuses, in its words', () => {
