@@ -4,7 +4,7 @@ import { BlockList, createServer, isIP, isIPv6, type Server, type Socket } from 
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -35,11 +35,6 @@ export async function parseRange(text: string): Promise<BlockList> {
     }
   }
   return list;
-}
-
-/** An IPv4 peer on an IPv6 socket shows as ::ffff:a.b.c.d; socat reports the IPv4 address. */
-function unmapped(address: string | undefined): string {
-  return (address ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 }
 
 function listenHost(family: 4 | 6, o: ResolvedOptions): string {
@@ -120,9 +115,9 @@ export default defineAddress({
           resetOnClose: o.number('so-linger') === 0,
         });
         endpoint.connectionInfo = {
-          SOCKADDR: unmapped(socket.localAddress),
+          SOCKADDR: environmentAddress(socket.localAddress),
           SOCKPORT: String(socket.localPort ?? ''),
-          PEERADDR: unmapped(socket.remoteAddress),
+          PEERADDR: environmentAddress(socket.remoteAddress),
           PEERPORT: String(socket.remotePort ?? ''),
         };
         return endpoint;

@@ -42,6 +42,25 @@ export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
+/**
+ * An address as socat exports it in SOCAT_SOCKADDR/PEERADDR: IPv4 dotted,
+ * IPv6 (also an IPv4 peer on an IPv6 socket) as eight 4-digit groups in brackets.
+ */
+export function environmentAddress(address: string | undefined): string {
+  const a = address ?? '';
+  if (!isIPv6(a)) return a;
+  // an embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups
+  const hexOnly = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b1, b2, b3, b4) =>
+    `${((Number(b1) << 8) + Number(b2)).toString(16)}:${((Number(b3) << 8) + Number(b4)).toString(16)}`,
+  );
+  const [head = '', tail] = hexOnly.split('::');
+  const headGroups = head ? head.split(':') : [];
+  const tailGroups = tail ? tail.split(':') : [];
+  const zeros = Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
+  const groups = tail === undefined ? headGroups : [...headGroups, ...zeros, ...tailGroups];
+  return `[${groups.map((g) => g.toLowerCase().padStart(4, '0')).join(':')}]`;
+}
+
 /** socat's sockaddr_info text for an IP socket address. */
 export function formatSockaddr(address: string | undefined, port: number | undefined): string {
   const a = address ?? '?';

@@ -114,6 +114,15 @@ describe('listeners', () => {
     await stop(p);
   });
 
+  it('on IPv6 the addresses are exported in socat\'s bracketed 4-digit form', async () => {
+    const port = await freePort();
+    const p = background([`TCP6-LISTEN:${port},reuseaddr`, 'SYSTEM:echo $SOCAT_SOCKADDR $SOCAT_PEERADDR']);
+    await waitFor(() => isListening(port));
+    const r = await tsocat(['-', `TCP6:[::1]:${port}`], { input: '' });
+    expect(r.stdout.toString()).toBe('[0000:0000:0000:0000:0000:0000:0000:0001] [0000:0000:0000:0000:0000:0000:0000:0001]\n');
+    await stop(p);
+  });
+
   it('-b beyond what a buffer can hold is refused', async () => {
     const r = await tsocat(['-b', '9223372036854775808', '/dev/null', 'PIPE']);
     expect(r.status).toBe(1);
