@@ -111,8 +111,9 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
     close: async () => {
       writable?.destroy();
       readable?.destroy();
-      // socat ends a program still running at close with SIGTERM, and does not count that as failure
-      if (!exitInfo) child.kill('SIGTERM');
+      // socat ends a program still running at close with SIGTERM, and does not count that as failure;
+      // with end-close it only closes the descriptors and leaves the program be
+      if (!exitInfo && !req.options.bool('end-close')) child.kill('SIGTERM');
     },
   });
 }

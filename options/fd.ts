@@ -9,5 +9,10 @@ export default defineOptions([
   { name: 'flock-ex-nb', aliases: ['flock-nb'], type: 'bool', groups: ['FD'], phase: 'fd', summary: 'take an exclusive flock(2) lock, failing when it is held' },
   { name: 'user', aliases: ['uid', 'owner'], type: 'user', groups: ['FD', 'NAMED'], phase: 'fd', summary: 'change the owner of the file or socket (name or number)' },
   { name: 'group', aliases: ['gid'], type: 'group', groups: ['FD', 'NAMED'], phase: 'fd', summary: 'change the group of the file or socket (name or number)' },
+  { name: 'end-close', aliases: ['close'], type: 'const', groups: ['FD'], phase: 'late', summary: 'at the end just close the address: do not shut a connection down or stop its program (which keeps running)' },
+  { name: 'shut-none', type: 'const', groups: ['FD'], phase: 'late', summary: 'when the other side reaches end of file, do nothing to this address' },
+  { name: 'shut-down', type: 'const', groups: ['FD'], phase: 'late', summary: 'when the other side reaches end of file, shut down this side\'s writing (shutdown(SHUT_WR) on sockets)' },
+  { name: 'shut-close', type: 'const', groups: ['FD'], phase: 'late', summary: 'when the other side reaches end of file, close this side\'s writing' },
+  { name: 'shut-null', type: 'const', groups: ['FD'], phase: 'late', summary: 'when the other side reaches end of file, send an empty packet instead of shutting down' },
   { name: 'perm', aliases: ['mode'], type: 'mode', groups: ['FD', 'NAMED'], phase: 'fd', summary: 'set the permission bits (octal)' },
 ]);

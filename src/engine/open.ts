@@ -96,7 +96,8 @@ async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenCo
   const interval = request.options.number('interval') ?? 1;
   for (let attempt = 0; ; attempt++) {
     try {
-      return withAppl(await withProcessState(request, () => plugin.open(request, ctx)), applFrom(request.options));
+      const opened = await withProcessState(request, () => plugin.open(request, ctx));
+      return withAppl(opened, applFrom(request.options), shutMethod(request.options));
     } catch (err) {
       const canRetry = !ctx.signal.aborted && err instanceof TsocatError && err.code !== 'EUSAGE' && (forever || attempt < retries);
       if (!canRetry) throw err;
@@ -112,16 +113,37 @@ function applFrom(options: ResolvedOptions): ApplSettings {
   return { readBytes: options.number('readbytes'), escape: options.number('escape'), readLineTerm: lineTerm, writeLineTerm: lineTerm };
 }
 
-/** Attaches APPL settings to an endpoint, or to every peer a listener hands out. */
-function withAppl(opened: Opened, appl: ApplSettings): Opened {
+type ShutMethod = 'none' | 'down' | 'close' | 'null' | undefined;
+
+/** socat's shut-* options: what reaching the other side's end of file does to this address. */
+function shutMethod(options: ResolvedOptions): ShutMethod {
+  for (const m of ['none', 'null', 'close', 'down'] as const) if (options.has(`shut-${m}`)) return m;
+  return undefined;
+}
+
+/** Replaces an endpoint's half-close as a shut-* option asks; shut-down and shut-close keep the address's own way. */
+function applyShutMethod(ep: Endpoint, method: ShutMethod): void {
+  if (method === 'none') ep.shutdownWrite = () => {};
+  if (method === 'null') {
+    // an empty packet tells a datagram peer "end"; on a stream it writes nothing
+    ep.shutdownWrite = () => {
+      if (ep.writable && !ep.writable.writableEnded) ep.writable.write(Buffer.alloc(0));
+    };
+  }
+}
+
+/** Attaches APPL settings and the shut-* method to an endpoint, or to every peer a listener hands out. */
+function withAppl(opened: Opened, appl: ApplSettings, shut: ShutMethod): Opened {
   if (opened.kind === 'endpoint') {
     opened.appl = appl;
+    applyShutMethod(opened, shut);
     return opened;
   }
   const accept = opened.accept.bind(opened);
   opened.accept = async () => {
     const peer = await accept();
     peer.appl = appl;
+    applyShutMethod(peer, shut);
     return peer;
   };
   return opened;

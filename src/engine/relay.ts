@@ -1,7 +1,8 @@
 /**
  * The whole relay: open address 1, then address 2 (socat's order), run one
  * session; or, when address 1 listens with `fork`, one session per accepted
- * peer, each with a freshly opened address 2.
+ * peer, each with a freshly opened address 2; or, when address 2 listens with
+ * `fork`, one session per peer, all sharing the address 1 already open.
  */
 import { TsocatError } from '../errors.js';
 import { parseAddress } from '../grammar/parse.js';
@@ -11,6 +12,7 @@ import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './contex
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from './open.js';
 import { runSession } from './session.js';
+import { shareEndpoint } from './shared-endpoint.js';
 import { Statistics } from './statistics.js';
 
 export interface RelayOptions {
@@ -86,12 +88,19 @@ export async function relay(address1: string | AddressSpec, address2: string | A
 
   const first = await openAddress(spec1, mode1, ctx);
   if (first.kind === 'listener' && fork) {
-    return serveForever(first, spec2, mode2, { ...ctx, perPeer: true }, { maxChildren, acceptTimeout, stats });
+    const pairFor = async (peer: Endpoint): Promise<[Endpoint, Endpoint]> => [
+      peer,
+      await single(await openAddress(spec2, mode2, { ...ctx, perPeer: true, connectionInfo: peer.connectionInfo })),
+    ];
+    return serveForever(first, pairFor, ctx, { maxChildren, acceptTimeout, stats });
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;
   try {
-    right = await single(await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo }));
+    const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo });
+    const forkOn2 = await listenerOptions(spec2, mode2, ctx);
+    if (second.kind === 'listener' && forkOn2.fork) return await serveWithShared(left, second, ctx, { ...forkOn2, stats });
+    right = await single(second, forkOn2.acceptTimeout);
   } catch (err) {
     await left.close();
     throw err;
@@ -101,11 +110,28 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   return status;
 }
 
-/** The fork loop: accept, open address 2 afresh, relay; at most maxChildren at once. */
+/**
+ * `fork` on address 2: address 1 is already open and every accepted peer
+ * relays with it, as socat's children share the descriptor they inherit.
+ */
+async function serveWithShared(
+  left: Endpoint,
+  listener: Listener,
+  ctx: OpenContext,
+  opts: { maxChildren: number; acceptTimeout: number; stats?: Statistics },
+): Promise<number> {
+  const shared = shareEndpoint(left);
+  try {
+    return await serveForever(listener, async (peer) => [shared.view(), peer], ctx, opts);
+  } finally {
+    await shared.close();
+  }
+}
+
+/** The fork loop: accept, pair the peer with the other address, relay; at most maxChildren at once. */
 async function serveForever(
   listener: Listener,
-  spec2: AddressSpec,
-  mode2: AccessMode,
+  pairFor: (peer: Endpoint) => Promise<[Endpoint, Endpoint]>,
   ctx: OpenContext,
   opts: { maxChildren: number; acceptTimeout: number; stats?: Statistics },
 ): Promise<number> {
@@ -115,15 +141,16 @@ async function serveForever(
   signal.addEventListener('abort', () => void listener.close(), { once: true });
 
   const serve = async (peer: Endpoint) => {
-    let right: Endpoint;
+    let pair: [Endpoint, Endpoint];
     try {
-      right = await single(await openAddress(spec2, mode2, { ...ctx, connectionInfo: peer.connectionInfo }));
+      pair = await pairFor(peer);
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
       await peer.close();
       return;
     }
-    await runSession(peer, right, { settings, log, stats: opts.stats, signal });
+    log.log('N', `starting data transfer loop with ${pair[0].description} and ${pair[1].description}`);
+    await runSession(pair[0], pair[1], { settings, log, stats: opts.stats, signal });
   };
 
   try {

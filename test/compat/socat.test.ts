@@ -70,7 +70,7 @@ const SIMPLE: Record<string, Case> = {
   'leading digit is FD': { args: ['-u', '0', '1'], input: 'fd numbers\n' },
   'single quotes keep a comma in a command': { args: ['-u', '-', "SYSTEM:'tr a-z A-Z; echo x,y'"], input: 'quoted\n' },
   'double quotes keep a colon': { args: ['-u', 'SYSTEM:"echo a:b,c"', 'STDOUT'] },
-  'parentheses nest a comma': { args: ['-u', 'SYSTEM:echo (a,b)', 'STDOUT'] },
+  'parentheses nest a comma': { args: ['-u', 'SYSTEM:(echo a,b)', 'STDOUT'] },
   'brackets nest a comma': { args: ['-u', 'SYSTEM:echo [1,2]', 'STDOUT'] },
   'backslash escapes a comma': { args: ['-u', 'SYSTEM:echo one\\,two', 'STDOUT'] },
   'option value with equals inside quotes': { args: ['-u', "SYSTEM:echo 'k=v'", 'STDOUT'] },

@@ -4,6 +4,7 @@
  * and its removal, accept-timeout's exit status, the listen-family variable.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, isListening, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
@@ -117,7 +118,8 @@ describe('listeners', () => {
   it('on IPv6 the addresses are exported in socat\'s bracketed 4-digit form', async () => {
     const port = await freePort();
     const p = background([`TCP6-LISTEN:${port},reuseaddr`, 'SYSTEM:echo $SOCAT_SOCKADDR $SOCAT_PEERADDR']);
-    await waitFor(() => isListening(port));
+    await waitFor(() => isListening(port) || p.exitCode !== null);
+    expect(p.errors()).toBe('');
     const r = await tsocat(['-', `TCP6:[::1]:${port}`], { input: '' });
     expect(r.stdout.toString()).toBe('[0000:0000:0000:0000:0000:0000:0000:0001] [0000:0000:0000:0000:0000:0000:0000:0001]\n');
     await stop(p);
@@ -163,5 +165,54 @@ describe('sniff files', () => {
     } finally {
       cleanup();
     }
+  });
+});
+
+describe('fork on address 2 and the end of an address', () => {
+  it('address 2 listening with fork: each peer relays with the one address 1 already open (test.sh TCP4ENDCLOSE)', async () => {
+    const collectorPort = await freePort();
+    const port = await freePort();
+    const collector = background(['-u', `TCP4-LISTEN:${collectorPort},reuseaddr,bind=127.0.0.1`, '-']);
+    await waitFor(() => isListening(collectorPort));
+    const forker = background(['-U', `TCP4:127.0.0.1:${collectorPort},end-close`, `TCP4-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`]);
+    await waitFor(() => isListening(port));
+    for (const line of ['first\n', 'second\n']) {
+      const r = await tsocat(['-u', '-', `TCP4:127.0.0.1:${port}`], { input: line });
+      expect(r.status).toBe(0);
+    }
+    await waitFor(() => collector.output() === 'first\nsecond\n');
+    expect(forker.exitCode).toBeNull();
+  });
+
+  it('a program as address 1 serves every peer of a forking address 2 and outlives each session', async () => {
+    const port = await freePort();
+    const p = background(['EXEC:cat,end-close', `TCP4-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`]);
+    await waitFor(() => isListening(port));
+    for (const line of ['one\n', 'two\n']) {
+      const r = await tsocat(['-', `TCP4:127.0.0.1:${port}`], { input: line });
+      expect(r.stdout.toString()).toBe(line);
+    }
+    expect(p.exitCode).toBeNull();
+  });
+
+  it('shut-none keeps the connection open for writing when the other side ends; the default shuts it down', async () => {
+    // the server answers "eof" when it sees the client's half-close, and "close" when the client is gone
+    const answers: string[] = [];
+    const server = createServer({ allowHalfOpen: true }, (s) => {
+      s.on('error', () => {});
+      s.on('data', () => {});
+      s.on('end', () => s.end('eof\n'));
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      for (const opt of ['', ',shut-none']) {
+        const r = await tsocat(['-t', '0.3', '-', `TCP4:127.0.0.1:${port}${opt}`], { input: 'x' });
+        answers.push(`${r.status}:${r.stdout.toString()}`);
+      }
+    } finally {
+      server.close();
+    }
+    expect(answers).toEqual(['0:eof\n', '0:']);
   });
 });
