@@ -7,7 +7,7 @@ import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process'
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { type ChildExit, makeEndpoint } from '../src/engine/endpoint.js';
+import { type ChildExit, type HandOver, makeEndpoint } from '../src/engine/endpoint.js';
 import { connectionEnvironment } from '../src/engine/connection-env.js';
 import { lookupUser } from '../src/engine/fdopts.js';
 import { TsocatError } from '../src/errors.js';
@@ -48,24 +48,39 @@ function programFds(req: AddressRequest): { fdin: number; fdout: number } {
   return { fdin: req.options.number('fdin') ?? 0, fdout: req.options.number('fdout') ?? 1 };
 }
 
-function programStdio(req: AddressRequest): StdioOptions {
+/**
+ * nofork: the program gets address 1's own descriptors instead of pipes to
+ * tsocat. socat exec()s the program in its own process; Node cannot, so the
+ * program runs as a child holding those descriptors and tsocat relays nothing.
+ */
+function descriptorsToTakeOver(req: AddressRequest, ctx: OpenContext): HandOver | undefined {
+  if (!req.options.bool('nofork')) return undefined;
+  const first = ctx.firstAddress;
+  if (!first) throw new TsocatError('option nofork is not allowed here', 'EUSAGE');
+  const h = first.handOver;
+  if (!h || (req.mode !== 'r' && h.read === undefined) || (req.mode !== 'w' && h.write === undefined)) {
+    throw new TsocatError(`option nofork: ${first.description} has no descriptor the program could take over`, 'EUSAGE');
+  }
+  return h;
+}
+
+function programStdio(req: AddressRequest, takeOver: HandOver | undefined): StdioOptions {
   const { fdin, fdout } = programFds(req);
   if (req.mode === 'w' && req.options.has('fdout')) throw new TsocatError('_xioopen_foxec(): option fdout is useless in write-only mode', 'EUSAGE');
   if (req.mode === 'r' && req.options.has('fdin')) throw new TsocatError('_xioopen_foxec(): option fdin is useless in read-only mode', 'EUSAGE');
   const reads = req.mode !== 'w';
   const writes = req.mode !== 'r';
   // A descriptor the relay does not use stays tsocat's own (0-2) or stays closed (above), as in socat.
-  const stdio: Array<'pipe' | 'inherit' | 'ignore'> = Array.from({ length: Math.max(fdin, fdout, 2) + 1 }, (_, i) => (i <= 2 ? 'inherit' : 'ignore'));
-  if (writes) stdio[fdin] = 'pipe';
-  if (reads) stdio[fdout] = 'pipe';
-  if (reads && req.options.bool('stderr') && fdin !== 2 && fdout !== 2) stdio[2] = 'pipe';
+  const stdio: Array<'pipe' | 'inherit' | 'ignore' | number> = Array.from({ length: Math.max(fdin, fdout, 2) + 1 }, (_, i) => (i <= 2 ? 'inherit' : 'ignore'));
+  if (writes) stdio[fdin] = takeOver?.read ?? 'pipe';
+  if (reads) stdio[fdout] = takeOver?.write ?? 'pipe';
+  if (!takeOver && reads && req.options.bool('stderr') && fdin !== 2 && fdout !== 2) stdio[2] = 'pipe';
   return stdio;
 }
 
-function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
+function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined) {
   const o = req.options;
-  if (o.bool('nofork')) throw new TsocatError('option nofork is not supported: tsocat cannot replace itself with the program', 'EUSAGE');
-  const stdio = programStdio(req);
+  const stdio = programStdio(req, takeOver);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...(o.has('path') ? { PATH: o.string('path') } : {}) };
   const child: ChildProcess = spawn(file, args, {
     argv0,
@@ -88,7 +103,8 @@ function startProgram(file: string, args: string[], argv0: string, req: AddressR
 }
 
 async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
-  const child = await startProgram(file, args, argv0, req, ctx);
+  const takeOver = descriptorsToTakeOver(req, ctx);
+  const child = await startProgram(file, args, argv0, req, ctx, takeOver);
   const pid = child.pid as number;
   let exitInfo: ChildExit | undefined;
   const exited = new Promise<ChildExit>((resolve) => {
@@ -97,6 +113,16 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
       resolve(exitInfo);
     });
   });
+  if (takeOver) {
+    return makeEndpoint({
+      exited,
+      handedOver: true,
+      description: `${req.keyword} ${pid}`,
+      close: async () => {
+        if (!exitInfo) child.kill('SIGTERM');
+      },
+    });
+  }
   const { fdin, fdout } = programFds(req);
   const output = (child.stdio[fdout] as Readable | null) ?? undefined;
   const errors = fdout !== 2 && fdin !== 2 ? (child.stderr ?? undefined) : undefined;

@@ -23,10 +23,11 @@ export default defineAddress({
       throw systemError(`fstat(${fd})`, err);
     }
     await applyFdOptions(fd, req.options);
-    const { readable, writable, socket } = streams;
+    const { readable, writable, socket, handOver } = streams;
     return makeEndpoint({
       readable,
       writable,
+      handOver,
       description: `FD ${fd}`,
       shutdownWrite: () => (socket ? socket.end() : writable?.end()),
       close: async () => {

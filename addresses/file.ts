@@ -81,10 +81,11 @@ async function openPath(
     throw err;
   }
   if (o.bool('unlink-late')) removeEntry(path, 'unlink-late');
-  const { readable, writable } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek') });
+  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek') });
   return makeEndpoint({
     readable,
     writable,
+    handOver,
     description: path,
     shutdownWrite: () => void endAndWait(writable),
     close: async () => {

@@ -6,11 +6,13 @@ import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
 const GROUPS = ['FD', 'APPL', 'TERMIOS'] as const;
 
 /** One endpoint over process streams. Ending or closing it never closes the descriptor: other peers may share it. */
-function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string) {
+function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
   return makeEndpoint({
     readable,
     writable,
     description,
+    // process.stdin reads nothing until asked; tsocat keeps its own 0-2 after a program takes them over
+    handOver: { read: readable ? 0 : undefined, write: writable ? writeFd : undefined, release: () => {} },
     shutdownWrite: () => {},
     close: async () => {
       readable?.pause();
@@ -61,7 +63,7 @@ export default [
     directions: 'w',
     summary: 'standard error of tsocat (write only)',
     async open(req) {
-      return stdEndpoint(undefined, req.mode === 'r' ? undefined : process.stderr, 'STDERR');
+      return stdEndpoint(undefined, req.mode === 'r' ? undefined : process.stderr, 'STDERR', 2);
     },
   }),
 ];

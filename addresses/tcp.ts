@@ -35,6 +35,9 @@ export default defineAddress({
       noDelay: o.bool('tcp-nodelay'),
       timeout: timeout ? timeout * 1000 : undefined,
     });
+    // Node starts reading as soon as it connects unless the socket is paused; nothing may be read
+    // before a consumer asks, so a program can still take the descriptor over (nofork) with no byte lost
+    socket.pause();
     await new Promise<void>((resolve, reject) => {
       const fail = (err: SystemError) => {
         socket.destroy();
@@ -49,6 +52,8 @@ export default defineAddress({
       socket.once('connect', () => {
         socket.off('error', fail);
         socket.setTimeout(0);
+        // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
+        (socket as { readableFlowing: boolean | null }).readableFlowing = null;
         resolve();
       });
     });

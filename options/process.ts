@@ -7,7 +7,7 @@ export default defineOptions([
   { name: 'fdin', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor that receives the relay's data (default 0)" },
   { name: 'fdout', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor whose output the relay reads (default 1)" },
   { name: 'stderr', type: 'bool', groups: ['FORK'], phase: 'fork', summary: "send the program's stderr into the relay too" },
-  { name: 'nofork', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'socat replaces itself with the program; refused here (see docs/differences.md)' },
+  { name: 'nofork', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'the program takes over address 1\'s descriptors directly; tsocat relays nothing and ends with the program\'s status (only on address 2)' },
   { name: 'setsid', aliases: ['sid'], type: 'bool', groups: ['PROCESS'], phase: 'exec', summary: 'run the program in a new session' },
   { name: 'setpgid', aliases: ['pgid'], type: 'bool', groups: ['PROCESS'], phase: 'exec', summary: 'run the program in its own process group' },
   { name: 'path', type: 'string', groups: ['EXEC'], phase: 'exec', summary: 'search the program in this PATH' },

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/logger.js';
+import type { Endpoint } from './endpoint.js';
 
 /** Settings from the command line that addresses and the engine consult. */
 export interface RelaySettings {
@@ -49,4 +50,6 @@ export interface OpenContext {
   signal: AbortSignal;
   /** The first address's connectionInfo, for programs the second address starts. */
   connectionInfo?: Record<string, string>;
+  /** When opening address 2: address 1, already open (its descriptors for nofork). */
+  firstAddress?: Endpoint;
 }

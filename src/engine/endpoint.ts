@@ -1,6 +1,17 @@
 import type { Readable, Writable } from 'node:stream';
 import type { LineTerm } from './lineterm.js';
 
+/**
+ * An address's own descriptors, for a program that takes them over (EXEC's
+ * nofork). Only offered while nothing has been read from them.
+ */
+export interface HandOver {
+  read?: number;
+  write?: number;
+  /** Lets go of tsocat's copies once the program holds its own, without shutting anything down. */
+  release(): void;
+}
+
 /** Relay-level settings of one address (socat's APPL group), applied by the pump. */
 export interface ApplSettings {
   readBytes?: number;
@@ -47,6 +58,13 @@ export interface Endpoint {
   connectionInfo?: Record<string, string>;
   /** A short human description for log lines, e.g. `TCP 127.0.0.1:4545`. */
   description: string;
+  /** The descriptors a program may take over (nofork); absent where there are none (PIPE, TEXT, dual addresses). */
+  handOver?: HandOver;
+  /**
+   * Set on a program that took over the other address's descriptors: nothing
+   * is relayed, the relay waits for `exited` and ends with the program's status.
+   */
+  handedOver?: boolean;
 }
 
 /** A listening address: hands out one endpoint per accepted peer. */

@@ -7,7 +7,7 @@ import { close, fstatSync, read, createWriteStream, type WriteStream } from 'nod
 import { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { ReadStream as TtyReadStream, WriteStream as TtyWriteStream, isatty } from 'node:tty';
-import type { AccessMode } from './endpoint.js';
+import type { AccessMode, HandOver } from './endpoint.js';
 
 export interface FdReaderOptions {
   /** Keep polling at EOF (socat's ignoreeof) instead of ending. */
@@ -65,6 +65,8 @@ export interface FdStreams {
   writable?: Writable;
   /** When both sides share one object (a socket), ending writes must use shutdown, not close. */
   socket?: Socket;
+  /** Files, devices and terminals read nothing until asked, so a program can take the descriptor over. */
+  handOver?: HandOver;
 }
 
 /** Picks the right stream kind for a descriptor and mode. */
@@ -76,15 +78,22 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
     const socket = new Socket({ fd, readable: wantRead, writable: wantWrite, allowHalfOpen: true });
     return { readable: wantRead ? socket : undefined, writable: wantWrite ? socket : undefined, socket };
   }
+  const handOverOf = (readable: Readable | undefined, writable: Writable | undefined): HandOver => ({
+    read: wantRead ? fd : undefined,
+    write: wantWrite ? fd : undefined,
+    release: () => {
+      readable?.destroy();
+      writable?.destroy();
+    },
+  });
   if (isatty(fd)) {
-    return {
-      readable: wantRead ? new TtyReadStream(fd) : undefined,
-      writable: wantWrite ? new TtyWriteStream(fd) : undefined,
-    };
+    const readable = wantRead ? new TtyReadStream(fd) : undefined;
+    const writable = wantWrite ? new TtyWriteStream(fd) : undefined;
+    return { readable, writable, handOver: handOverOf(readable, writable) };
   }
   const readable = wantRead ? new FdReader(fd, { ...opts, autoClose: opts.autoClose && !wantWrite }) : undefined;
   const writable: WriteStream | undefined = wantWrite ? createWriteStream('', { fd, autoClose: opts.autoClose, flush: false }) : undefined;
-  return { readable, writable };
+  return { readable, writable, handOver: handOverOf(readable, writable) };
 }
 
 /** Resolves once a writable has flushed everything and closed (or failed). */

@@ -11,6 +11,7 @@ import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js'
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from './open.js';
+import { runHandedOver } from './handover.js';
 import { runSession } from './session.js';
 import { shareEndpoint } from './shared-endpoint.js';
 import { Statistics } from './statistics.js';
@@ -90,14 +91,14 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   if (first.kind === 'listener' && fork) {
     const pairFor = async (peer: Endpoint): Promise<[Endpoint, Endpoint]> => [
       peer,
-      await single(await openAddress(spec2, mode2, { ...ctx, perPeer: true, connectionInfo: peer.connectionInfo })),
+      await single(await openAddress(spec2, mode2, { ...ctx, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
     ];
     return serveForever(first, pairFor, ctx, { maxChildren, acceptTimeout, stats });
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;
   try {
-    const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo });
+    const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo, firstAddress: left });
     const forkOn2 = await listenerOptions(spec2, mode2, ctx);
     if (second.kind === 'listener' && forkOn2.fork) return await serveWithShared(left, second, ctx, { ...forkOn2, stats });
     right = await single(second, forkOn2.acceptTimeout);
@@ -105,6 +106,7 @@ export async function relay(address1: string | AddressSpec, address2: string | A
     await left.close();
     throw err;
   }
+  if (right.handedOver) return runHandedOver(left, right, controller.signal);
   log.log('N', `starting data transfer loop with ${left.description} and ${right.description}`);
   const status = await runSession(left, right, { settings, log, stats, signal: controller.signal });
   return status;
@@ -147,6 +149,10 @@ async function serveForever(
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
       await peer.close();
+      return;
+    }
+    if (pair[1].handedOver) {
+      await runHandedOver(pair[0], pair[1], signal);
       return;
     }
     log.log('N', `starting data transfer loop with ${pair[0].description} and ${pair[1].description}`);

@@ -2,11 +2,20 @@
 import type { Socket } from 'node:net';
 import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
 
+/** The socket's descriptor; Node keeps it on the internal handle and offers no public getter. */
+function descriptorOf(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
 export function socketEndpoint(socket: Socket, description: string, mode: AccessMode = 'rw', opts: { resetOnClose?: boolean } = {}): Endpoint {
+  const fd = descriptorOf(socket);
   return makeEndpoint({
     readable: mode === 'w' ? undefined : socket,
     writable: mode === 'r' ? undefined : socket,
     description,
+    // destroy() only closes tsocat's descriptor: the program keeps the connection, no FIN is sent
+    handOver: fd === undefined ? undefined : { read: fd, write: fd, release: () => socket.destroy() },
     // end() after the queued writes is shutdown(SHUT_WR): the peer sees EOF, we can still read
     shutdownWrite: () => {
       if (!socket.destroyed && !socket.writableEnded) socket.end();

@@ -101,6 +101,10 @@ const SIMPLE: Record<string, Case> = {
   // (a program's exit status is left out: whether socat sees SIGCHLD before its own end is a race)
   'SYSTEM with fdin and fdout': { args: ['-', 'SYSTEM:cat>&9 <&8,pipes,fdin=8,fdout=9'], input: 'other descriptors\n' },
   'dual SYSTEM with fdout!!fdin': { args: ['SYSTEM:cat>&6,fdout=6!!SYSTEM:cat<&7,fdin=7', 'PIPE'], input: 'dual fds\n' },
+  'nofork: the program takes over stdin and stdout': { args: ['-', 'EXEC:tr a-z A-Z,nofork'], input: 'nofork\n' },
+  'nofork with -u: the program reads address 1, writes to stdout': { args: ['-u', './src', 'EXEC:cat,nofork'], files: { src: 'unidirectional\n' } },
+  'nofork with -U: the program writes to address 1': { args: ['-U', '-', 'SYSTEM:echo back,nofork'], input: 'unread\n' },
+  'nofork: the exit status is the program\'s': { args: ['-', 'SYSTEM:cat; exit 3,nofork'], input: 'three\n' },
   'escape byte ends the input': { args: ['-u', '-,escape=27', 'STDOUT'], input: 'before\x1bafter' },
   'EXEC path': { args: ['-u', 'EXEC:printenv PATH,path=/tmp/none:/usr/bin:/bin', 'STDOUT'] },
   'dual STDIN!!STDOUT to a program': { args: ['STDIN!!STDOUT', 'SYSTEM:wc -c'], input: '12345' },
@@ -143,6 +147,11 @@ describe.skipIf(!SOCAT)('same outcome as socat', () => {
       server: (p) => [`TCP4-LISTEN:${p},bind=127.0.0.1,reuseaddr`, 'EXEC:cat'],
       client: (p) => ['-', `TCP4:127.0.0.1:${p},nodelay`],
       input: 'echoed by cat\n',
+    },
+    'TCP4-LISTEN with EXEC nofork: the program holds the connection': {
+      server: (p) => [`TCP4-LISTEN:${p},bind=127.0.0.1,reuseaddr`, 'EXEC:tr a-z A-Z,nofork'],
+      client: (p) => ['STDIN!!STDOUT', `TCP4:127.0.0.1:${p}`],
+      input: 'taken over\n',
     },
     'TCP6 over ::1': {
       server: (p) => [`TCP6-LISTEN:${p},reuseaddr`, 'SYSTEM:tr a-z A-Z'],

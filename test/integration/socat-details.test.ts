@@ -98,6 +98,45 @@ describe('listeners', () => {
     expect(friend.stdout.toString()).toBe('friend\n');
   });
 
+  it('nofork behind a forking listener: each peer\'s program holds that peer\'s connection itself', async () => {
+    const port = await freePort();
+    const p = background([`TCP4-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:tr a-z A-Z; ls -l /proc/$$/fd/0,nofork']);
+    await waitFor(() => isListening(port));
+    for (const word of ['one', 'two']) {
+      const reply = (await tcpExchange(port, `${word}\n`)).toString();
+      expect(reply.split('\n')[0]).toBe(word.toUpperCase());
+      expect(reply).toMatch(/-> socket:\[\d+\]/); // stdin is the connection, not a pipe from tsocat
+    }
+    expect(p.exitCode).toBeNull();
+  });
+
+  it('nofork after TCP connect: the program talks to the server itself, greeting included', async () => {
+    let reply = '';
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (d) => {
+        reply += d.toString();
+      });
+      s.write('banner\n');
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const r = await tsocat([`TCP:127.0.0.1:${port}`, 'SYSTEM:read line; echo "got $line",nofork']);
+      expect(r.status).toBe(0);
+      await waitFor(() => reply !== '');
+      expect(reply).toBe('got banner\n');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('nofork on address 1 is refused, as socat', async () => {
+    const r = await tsocat(['EXEC:cat,nofork', '-']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ E option nofork is not allowed here\n$/);
+  });
+
   it('fdout on a write-only program is refused, as socat', async () => {
     const r = await tsocat(['-u', '/dev/null', 'EXEC:cat,fdout=1']);
     expect(r.status).toBe(1);
