@@ -1,9 +1,11 @@
 /** STDIO (`-`), STDIN, STDOUT, STDERR: the relay's own standard descriptors, shared and never closed. */
 import type { Readable, Writable } from 'node:stream';
-import { defineAddress } from '../src/define.js';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import { applyFdOptions } from '../src/engine/fdopts.js';
+import { applyProcessOptionsToSelf } from '../src/engine/self-process.js';
 import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
 
-const GROUPS = ['FD', 'APPL', 'TERMIOS'] as const;
+const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
 
 /** One endpoint over process streams. Ending or closing it never closes the descriptor: other peers may share it. */
 function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
@@ -22,6 +24,18 @@ function stdEndpoint(readable: Readable | undefined, writable: Writable | undefi
 
 const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
 
+/**
+ * FD options act on the descriptors the address uses (socat would chmod or lock
+ * the file behind stdin); PROCESS options act on tsocat itself.
+ */
+async function openStd(req: AddressRequest, readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
+  for (const fd of new Set([readable ? 0 : undefined, writable ? writeFd : undefined])) {
+    if (fd !== undefined) await applyFdOptions(fd, req.options);
+  }
+  await applyProcessOptionsToSelf(req.options);
+  return stdEndpoint(readable, writable, description, writeFd);
+}
+
 export default [
   defineAddress({
     names: ['STDIO', '-'],
@@ -29,9 +43,7 @@ export default [
     groups: GROUPS,
     features: ['STDIO'],
     summary: 'standard input and output of tsocat',
-    async open(req) {
-      return stdEndpoint(input(req.mode), req.mode === 'r' ? undefined : process.stdout, 'STDIO');
-    },
+    open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : process.stdout, 'STDIO'),
   }),
   defineAddress({
     names: ['STDIN'],
@@ -40,9 +52,7 @@ export default [
     features: ['STDIO'],
     directions: 'r',
     summary: 'standard input of tsocat (read only)',
-    async open(req) {
-      return stdEndpoint(input(req.mode), undefined, 'STDIN');
-    },
+    open: (req) => openStd(req, input(req.mode), undefined, 'STDIN'),
   }),
   defineAddress({
     names: ['STDOUT'],
@@ -51,9 +61,7 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard output of tsocat (write only)',
-    async open(req) {
-      return stdEndpoint(undefined, req.mode === 'r' ? undefined : process.stdout, 'STDOUT');
-    },
+    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : process.stdout, 'STDOUT'),
   }),
   defineAddress({
     names: ['STDERR'],
@@ -62,8 +70,6 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard error of tsocat (write only)',
-    async open(req) {
-      return stdEndpoint(undefined, req.mode === 'r' ? undefined : process.stderr, 'STDERR', 2);
-    },
+    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : process.stderr, 'STDERR', 2),
   }),
 ];

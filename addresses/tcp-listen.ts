@@ -37,6 +37,19 @@ export async function parseRange(text: string): Promise<BlockList> {
   return list;
 }
 
+/** Privileged ports, below IPPORT_RESERVED: what lowport asks of a client. */
+const RESERVED_PORTS = 1024;
+
+/** Why a peer is turned away (socat's wording after "due to"), or undefined to accept it. */
+function refusalReason(socket: Socket, range: BlockList | undefined, sourcePort: number | undefined, lowport: boolean): string | undefined {
+  const address = socket.remoteAddress ?? '';
+  if (range && !range.check(address, isIPv6(address) ? 'ipv6' : 'ipv4')) return 'range option';
+  // on a listener, sourceport and lowport are checks on the client's port, as in socat
+  if (sourcePort !== undefined) return socket.remotePort === sourcePort ? undefined : 'wrong sourceport';
+  if (lowport && (socket.remotePort ?? RESERVED_PORTS) >= RESERVED_PORTS) return 'lowport option';
+  return undefined;
+}
+
 function listenHost(family: 4 | 6, o: ResolvedOptions): string {
   const bind = o.has('bind') ? parseHostPort(o.string('bind') as string).host : undefined;
   return bind || (family === 6 ? '::' : '0.0.0.0');
@@ -66,15 +79,12 @@ export default defineAddress({
 
     server.on('connection', (socket: Socket) => {
       const peer = formatSockaddr(socket.remoteAddress, socket.remotePort);
-      if (range && !range.check(socket.remoteAddress ?? '', isIPv6(socket.remoteAddress ?? '') ? 'ipv6' : 'ipv4')) {
-        ctx.log.log('W', `refusing connection from ${peer} due to range option`);
-        socket.destroy();
-        return;
-      }
-      // on a listener, sourceport is a check on the client, as in socat; a peer from another port is turned away
-      if (sourcePort !== undefined && socket.remotePort !== sourcePort) {
-        ctx.log.log('W', `refusing connection from ${peer} due to wrong sourceport`);
-        socket.destroy();
+      const refusal = refusalReason(socket, range, sourcePort, o.bool('lowport'));
+      if (refusal) {
+        ctx.log.log('W', `refusing connection from ${peer} due to ${refusal}`);
+        // shutdown first, then close, as socat: the client sees end of file rather than only a reset
+        socket.on('error', () => {});
+        socket.end(() => socket.destroy());
         return;
       }
       ctx.log.log('N', `accepting connection from ${peer} on ${formatSockaddr(socket.localAddress, socket.localPort)}`);

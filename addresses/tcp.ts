@@ -8,6 +8,68 @@ import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'RETRY', 'APPL'] as const;
 
+const LOW_PORT_FIRST = 640;
+const LOW_PORT_COUNT = 1024 - LOW_PORT_FIRST;
+
+interface ConnectTarget {
+  host: string;
+  port: number;
+  family: 4 | 6;
+  localAddress?: string;
+  localPort?: number;
+  noDelay: boolean;
+  timeoutMs?: number;
+}
+
+/** One connect(); failures come back in socat's words. */
+function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
+  const socket: Socket = connect({
+    host: t.host,
+    port: t.port,
+    family: t.family,
+    localAddress: t.localAddress,
+    localPort: t.localPort,
+    allowHalfOpen: true,
+    noDelay: t.noDelay,
+    timeout: t.timeoutMs,
+  });
+  // Node starts reading as soon as it connects unless the socket is paused; nothing may be read
+  // before a consumer asks, so a program can still take the descriptor over (nofork) with no byte lost
+  socket.pause();
+  return new Promise<Socket>((resolve, reject) => {
+    const fail = (err: SystemError) => {
+      socket.destroy();
+      if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+        reject(new TsocatError(`getaddrinfo("${t.host}", "${service}", {}): ${strerror(err)}`, err.code));
+      } else {
+        reject(new TsocatError(`connect(${formatSockaddr(err.address ?? t.host, err.port ?? t.port)}): ${strerror(err)}`, err.code ?? 'ECONNECT'));
+      }
+    };
+    socket.once('error', fail);
+    socket.once('timeout', () => fail(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT', address: t.host, port: t.port })));
+    socket.once('connect', () => {
+      socket.off('error', fail);
+      socket.setTimeout(0);
+      // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
+      (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+      resolve(socket);
+    });
+  });
+}
+
+/** socat's lowport: the first free privileged port from 640 to 1023, tried from a random start. */
+async function connectFromLowPort(attempt: (localPort: number) => Promise<Socket>): Promise<Socket> {
+  const offset = Math.floor(Math.random() * LOW_PORT_COUNT);
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt(LOW_PORT_FIRST + ((offset + i) % LOW_PORT_COUNT));
+    } catch (err) {
+      const portTaken = err instanceof TsocatError && err.code === 'EADDRINUSE';
+      if (!portTaken || i === LOW_PORT_COUNT - 1) throw err;
+    }
+  }
+}
+
 const familyOf = (keyword: string): 4 | 6 | 0 => (keyword.endsWith('4') ? 4 : keyword.endsWith('6') ? 6 : 0);
 
 export default defineAddress({
@@ -25,38 +87,9 @@ export default defineAddress({
     const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
     const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
     const timeout = o.number('connect-timeout');
-    const socket: Socket = connect({
-      host,
-      port,
-      family,
-      localAddress: bind.host || undefined,
-      localPort,
-      allowHalfOpen: true,
-      noDelay: o.bool('tcp-nodelay'),
-      timeout: timeout ? timeout * 1000 : undefined,
-    });
-    // Node starts reading as soon as it connects unless the socket is paused; nothing may be read
-    // before a consumer asks, so a program can still take the descriptor over (nofork) with no byte lost
-    socket.pause();
-    await new Promise<void>((resolve, reject) => {
-      const fail = (err: SystemError) => {
-        socket.destroy();
-        if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
-          reject(new TsocatError(`getaddrinfo("${host}", "${req.params[1]}", {}): ${strerror(err)}`, err.code));
-        } else {
-          reject(new TsocatError(`connect(${formatSockaddr(err.address ?? host, err.port ?? port)}): ${strerror(err)}`, err.code ?? 'ECONNECT'));
-        }
-      };
-      socket.once('error', fail);
-      socket.once('timeout', () => fail(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT', address: host, port })));
-      socket.once('connect', () => {
-        socket.off('error', fail);
-        socket.setTimeout(0);
-        // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
-        (socket as { readableFlowing: boolean | null }).readableFlowing = null;
-        resolve();
-      });
-    });
+    const attempt = (localPort: number | undefined) =>
+      connectOnce({ host, port, family, localAddress: bind.host || undefined, localPort, noDelay: o.bool('tcp-nodelay'), timeoutMs: timeout ? timeout * 1000 : undefined }, req.params[1] as string);
+    const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
     await applySocketOptions(socket, o);
     ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
     return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {

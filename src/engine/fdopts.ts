@@ -1,5 +1,5 @@
 /** FD and NAMED group options that act on an open descriptor (socat's PH_FD / PH_LATE). */
-import { chmodSync, chownSync, fchmodSync, fchownSync, ftruncateSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, constants, fchmodSync, fchownSync, ftruncateSync, readFileSync } from 'node:fs';
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { TsocatError, systemError } from '../errors.js';
 
@@ -54,6 +54,14 @@ export function applyNamedOptions(path: string, options: ResolvedOptions): void 
 }
 
 /** Applies ownership, permissions and locks; throws TsocatError on failure. */
+/** Open flags that socat also sets on descriptors it did not open (STDIO, FD, sockets), with fcntl(F_SETFL). */
+const STATUS_FLAGS: Array<[string, number, string]> = [
+  ['o-append', constants.O_APPEND, 'O_APPEND'],
+  ['o-nonblock', constants.O_NONBLOCK, 'O_NONBLOCK'],
+  ['o-sync', constants.O_SYNC, 'O_SYNC'],
+  ['o-noatime', constants.O_NOATIME ?? 0, 'O_NOATIME'],
+];
+
 export async function applyFdOptions(fd: number, options: ResolvedOptions): Promise<void> {
   const perm = options.number('perm');
   if (perm !== undefined) {
@@ -80,9 +88,13 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
       throw systemError(`ftruncate(${fd}, ${size})`, err);
     }
   }
+  const flags = STATUS_FLAGS.filter(([name]) => options.bool(name));
   const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));
-  if (!wantsLock) return;
-  const { flockExclusive, setWriteLock } = await import('../sys/libc.js');
+  if (!wantsLock && flags.length === 0 && !options.has('cloexec')) return;
+  const { addStatusFlags, flockExclusive, setCloseOnExec, setWriteLock } = await import('../sys/libc.js');
+  // on a descriptor tsocat opened itself these were open() flags already; setting them again changes nothing
+  if (flags.length) addStatusFlags(fd, flags.reduce((all, [, bit]) => all | bit, 0), flags.map(([, , name]) => name).join('|'));
+  if (options.has('cloexec')) setCloseOnExec(fd, options.bool('cloexec'));
   if (options.bool('flock-ex')) flockExclusive(fd, true);
   if (options.bool('flock-ex-nb')) flockExclusive(fd, false);
   if (options.bool('setlk')) setWriteLock(fd, false);

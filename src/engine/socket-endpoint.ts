@@ -1,12 +1,7 @@
 /** The one place a connected net.Socket becomes an Endpoint (TCP, UNIX, accepted peers). */
 import type { Socket } from 'node:net';
 import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
-
-/** The socket's descriptor; Node keeps it on the internal handle and offers no public getter. */
-function descriptorOf(socket: Socket): number | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
+import { descriptorOf } from './sockopts.js';
 
 export function socketEndpoint(socket: Socket, description: string, mode: AccessMode = 'rw', opts: { resetOnClose?: boolean } = {}): Endpoint {
   const fd = descriptorOf(socket);

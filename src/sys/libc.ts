@@ -23,6 +23,10 @@ const LOCK_NB = 4;
 const F_SETLK = 6;
 const F_SETLKW = 7;
 const F_WRLCK = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
 const SEEK_SET = 0;
 
 interface Libc {
@@ -30,6 +34,9 @@ interface Libc {
   flock: (fd: number, op: number) => number;
   fcntlLock: (fd: number, cmd: number, lock: object) => number;
   mkfifo: (path: string, mode: number) => number;
+  fcntlInt: (fd: number, cmd: number, arg: number) => number;
+  setsid: () => number;
+  setpgid: (pid: number, pgid: number) => number;
   errno: () => number;
   strerror: (errnum: number) => string;
 }
@@ -46,12 +53,16 @@ function load(): Libc {
     flock: lib.func('int flock(int, int)'),
     fcntlLock: lib.func('int fcntl(int, int, ...)') as unknown as Libc['fcntlLock'],
     mkfifo: lib.func('int mkfifo(const char *, uint32)'),
+    fcntlInt: () => -1,
+    setsid: lib.func('int setsid()'),
+    setpgid: lib.func('int setpgid(int, int)'),
     errno: () => koffi.errno(),
     strerror: lib.func('const char *strerror(int)'),
   };
   // variadic fcntl needs the struct pointer type spelled at each call
   const fcntl = lib.func('int fcntl(int, int, ...)');
   libc.fcntlLock = (fd, cmd, lock) => fcntl(fd, cmd, koffi.pointer(flockStruct), lock) as number;
+  libc.fcntlInt = (fd, cmd, arg) => fcntl(fd, cmd, 'int', arg) as number;
   return libc;
 }
 
@@ -88,4 +99,26 @@ export function setWriteLock(fd: number, wait: boolean): void {
 
 export function mkfifo(path: string, mode: number): void {
   check(load().mkfifo(path, mode), `mkfifo("${path}", 0${mode.toString(8)})`);
+}
+
+/** Adds status flags (O_APPEND, O_NONBLOCK, O_SYNC, O_NOATIME) to an open descriptor, as socat does for descriptors it did not open itself. */
+export function addStatusFlags(fd: number, flags: number, names: string): void {
+  const l = load();
+  const current = l.fcntlInt(fd, F_GETFL, 0);
+  check(current, `fcntl(${fd}, F_GETFL)`);
+  check(l.fcntlInt(fd, F_SETFL, current | flags), `fcntl(${fd}, F_SETFL, ${names})`);
+}
+
+export function setCloseOnExec(fd: number, on: boolean): void {
+  check(load().fcntlInt(fd, F_SETFD, on ? FD_CLOEXEC : 0), `fcntl(${fd}, F_SETFD, ${on ? 'FD_CLOEXEC' : '0'})`);
+}
+
+/** tsocat itself becomes a session leader (setsid on STDIO). */
+export function newSession(): void {
+  check(load().setsid(), 'setsid()');
+}
+
+/** tsocat itself leads a new process group (setpgid on STDIO). */
+export function newProcessGroup(): void {
+  check(load().setpgid(0, 0), 'setpgid(0, 0)');
 }

@@ -3,11 +3,11 @@
  * they stay: GOPEN creating a missing file, ftruncate, a named PIPE's owner
  * and its removal, accept-timeout's exit status, the listen-family variable.
  */
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, isListening, stop, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, freePort, isListening, run, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 /** Changing owners and users needs root (CI runs as root). */
@@ -253,5 +253,47 @@ describe('fork on address 2 and the end of an address', () => {
       server.close();
     }
     expect(answers).toEqual(['0:eof\n', '0:']);
+  });
+});
+
+describe('options on tsocat\'s own descriptors and process', () => {
+  it('o-noatime on STDIO reads the file behind stdin without touching its access time (test.sh O_NOATIME_FD)', async (ctx) => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const past = Date.now() / 1000 - 100;
+      const files = ['with', 'without'].map((name) => {
+        const f = join(dir, name);
+        writeFileSync(f, 'content\n');
+        utimesSync(f, past, past);
+        return f;
+      });
+      const readThrough = (file: string, opt: string) => run('/bin/sh', ['-c', `"${process.execPath}" "${TSOCAT}" -u -${opt} /dev/null < "${file}"`]);
+      expect((await readThrough(files[0] as string, ',o-noatime')).status).toBe(0);
+      expect((await readThrough(files[1] as string, '')).status).toBe(0);
+      // a filesystem that records no access times at all cannot show the difference
+      if (statSync(files[1] as string).atimeMs / 1000 - past < 1) ctx.skip();
+      expect(Math.round(statSync(files[0] as string).atimeMs / 1000)).toBe(Math.round(past));
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('setsid on STDIO makes tsocat itself a session leader (test.sh MAINSETSID)', async () => {
+    // field 6 of /proc/<pid>/stat is the session id; the program's parent is tsocat
+    const r = await tsocat(['-U', '-,setsid', 'SYSTEM:echo $PPID $(cut -d" " -f6 /proc/$PPID/stat)']);
+    expect(r.status).toBe(0);
+    const [parent, session] = r.stdout.toString().trim().split(' ');
+    expect(session).toBe(parent);
+  });
+
+  it('lowport: a listener turns away clients from ports above 1023; a client with lowport gets through', async () => {
+    const port = await freePort();
+    const p = background([`TCP4-LISTEN:${port},reuseaddr,fork,lowport`, 'PIPE']);
+    await waitFor(() => isListening(port));
+    const high = await tsocat(['-', `TCP4:127.0.0.1:${port}`], { input: 'high\n' });
+    expect(high).toMatchObject({ status: 0, stdout: Buffer.from('') });
+    await waitFor(() => p.errors().includes('due to lowport option'));
+    const low = await tsocat(['-', `TCP4:127.0.0.1:${port},lowport`], { input: 'low\n' });
+    expect(low.stdout.toString()).toBe('low\n');
   });
 });
