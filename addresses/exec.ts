@@ -4,12 +4,14 @@
  * /bin/sh -c; SHELL to $SHELL -c.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, type HandOver, makeEndpoint } from '../src/engine/endpoint.js';
 import { connectionEnvironment } from '../src/engine/connection-env.js';
-import { lookupUser } from '../src/engine/fdopts.js';
+import { applyFdOptions, lookupUser } from '../src/engine/fdopts.js';
+import { descriptorOf } from '../src/engine/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 
@@ -128,6 +130,17 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
   const errors = fdout !== 2 && fdin !== 2 ? (child.stderr ?? undefined) : undefined;
   const readable = output && errors ? merged(output, errors) : output;
   const writable = (child.stdio[fdin] as Writable | null) ?? undefined;
+  // FD options act on tsocat's ends of the pipes to the program, as socat applies them to its ends
+  for (const end of new Set([child.stdio[fdin], child.stdio[fdout]])) {
+    const fd = end instanceof Socket ? descriptorOf(end) : undefined;
+    if (fd === undefined) continue;
+    try {
+      await applyFdOptions(fd, req.options);
+    } catch (err) {
+      child.kill('SIGTERM');
+      throw err;
+    }
+  }
   return makeEndpoint({
     readable,
     writable,
