@@ -6,7 +6,7 @@ import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 
-const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'RETRY', 'APPL'] as const;
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
 
 const LOW_PORT_FIRST = 640;
 const LOW_PORT_COUNT = 1024 - LOW_PORT_FIRST;

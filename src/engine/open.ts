@@ -54,7 +54,8 @@ export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: 
   }
 }
 
-function sleep(seconds: number, signal: AbortSignal): Promise<void> {
+/** Waits, or stops waiting as soon as the relay is aborted. */
+export function sleep(seconds: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, seconds * 1000);
     signal.addEventListener('abort', () => {

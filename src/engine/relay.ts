@@ -11,6 +11,7 @@ import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js'
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from './open.js';
+import { connectLoop } from './connect-loop.js';
 import { runHandedOver } from './handover.js';
 import { runSession } from './session.js';
 import { shareEndpoint } from './shared-endpoint.js';
@@ -35,14 +36,14 @@ function toSpec(address: string | AddressSpec): AddressSpec {
   return typeof address === 'string' ? parseAddress(address) : address;
 }
 
-/** Reads fork, max-children and accept-timeout from address 1 when it is a single address. */
+/** Reads fork, max-children, accept-timeout and interval from an address when it is a single address. */
 async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>) {
-  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0 };
+  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1 };
   const { request } = await prepareAddress(spec, mode, ctx);
   const fork = request.options.bool('fork');
   const maxChildren = request.options.number('max-children') ?? 0;
   if (maxChildren && !fork) throw new TsocatError('option max-children not allowed without option fork', 'EUSAGE');
-  return { fork, maxChildren, acceptTimeout: request.options.number('accept-timeout') ?? 0 };
+  return { fork, maxChildren, acceptTimeout: request.options.number('accept-timeout') ?? 0, interval: request.options.number('interval') ?? 1 };
 }
 
 function acceptWithTimeout(listener: Listener, seconds: number): Promise<Endpoint> {
@@ -85,15 +86,18 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   // Refuse bad input in either address before anything opens.
   await validateAddress(spec1, mode1, ctx);
   await validateAddress(spec2, mode2, ctx);
-  const { fork, maxChildren, acceptTimeout } = await listenerOptions(spec1, mode1, ctx);
+  const { fork, maxChildren, acceptTimeout, interval } = await listenerOptions(spec1, mode1, ctx);
 
   const first = await openAddress(spec1, mode1, ctx);
-  if (first.kind === 'listener' && fork) {
+  if (fork) {
     const pairFor = async (peer: Endpoint): Promise<[Endpoint, Endpoint]> => [
       peer,
       await single(await openAddress(spec2, mode2, { ...ctx, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
     ];
-    return serveForever(first, pairFor, ctx, { maxChildren, acceptTimeout, stats });
+    // a listener hands out accepted peers; an address that connects hands out one connection after another
+    const reconnect = async () => single(await openAddress(spec1, mode1, ctx));
+    const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
+    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, stats });
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;

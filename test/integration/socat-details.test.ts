@@ -256,6 +256,26 @@ describe('fork on address 2 and the end of an address', () => {
   });
 });
 
+describe('fork on an address that connects (socat 1.8)', () => {
+  it('connects again after each connection, at most max-children at once (test.sh TCP_CONNECT_MAXCHILDREN)', async () => {
+    const port = await freePort();
+    const reader = background(['-u', `TCP4-LISTEN:${port},reuseaddr,fork`, 'STDOUT']);
+    await waitFor(() => isListening(port));
+    const forker = background(['-U', `TCP4:127.0.0.1:${port},fork,max-children=2,interval=0.05`, 'SYSTEM:echo start; sleep 0.4; echo end']);
+    const count = (word: string) => reader.output().split('\n').filter((l) => l === word).length;
+    await waitFor(() => count('start') >= 5, 10000);
+    await stop(forker);
+    let open = 0;
+    let most = 0;
+    for (const line of reader.output().split('\n')) {
+      if (line === 'start') open++;
+      if (line === 'end') open--;
+      most = Math.max(most, open);
+    }
+    expect(most).toBe(2);
+  });
+});
+
 describe('options on tsocat\'s own descriptors and process', () => {
   it('o-noatime on STDIO reads the file behind stdin without touching its access time (test.sh O_NOATIME_FD)', async (ctx) => {
     const { dir, cleanup } = tempDir();
