@@ -9,6 +9,8 @@ export default defineOptions([
   { name: 'flock-ex-nb', aliases: ['flock-nb'], type: 'bool', groups: ['FD'], phase: 'fd', summary: 'take an exclusive flock(2) lock, failing when it is held' },
   { name: 'user', aliases: ['uid', 'owner'], type: 'user', groups: ['FD', 'NAMED'], phase: 'fd', summary: 'change the owner of the file or socket (name or number)' },
   { name: 'group', aliases: ['gid'], type: 'group', groups: ['FD', 'NAMED'], phase: 'fd', summary: 'change the group of the file or socket (name or number)' },
+  { name: 'cool-write', aliases: ['coolwrite'], type: 'bool', groups: ['FD'], phase: 'late', summary: 'a reader that went away while writing (EPIPE, ECONNRESET) ends the relay with a notice, not an error' },
+  { name: 'f-setpipe-sz', aliases: ['pipesz'], type: 'int', groups: ['FD'], phase: 'fd', summary: 'set the kernel buffer size of a pipe (fails on anything else)' },
   { name: 'end-close', aliases: ['close'], type: 'const', groups: ['FD'], phase: 'late', summary: 'at the end just close the address: do not shut a connection down or stop its program (which keeps running)' },
   { name: 'shut-none', type: 'const', groups: ['FD'], phase: 'late', summary: 'when the other side reaches end of file, do nothing to this address' },
   { name: 'shut-down', type: 'const', groups: ['FD'], phase: 'late', summary: 'when the other side reaches end of file, shut down this side\'s writing (shutdown(SHUT_WR) on sockets)' },

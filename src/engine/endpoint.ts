@@ -19,6 +19,8 @@ export interface ApplSettings {
   escape?: number;
   readLineTerm: LineTerm;
   writeLineTerm: LineTerm;
+  /** socat's cool-write: a peer that went away while we write (EPIPE, ECONNRESET) ends the relay quietly, not as an error. */
+  coolWrite?: boolean;
 }
 
 /** How an address is opened: socat's read-write, read-only (-u left) or write-only (-u right). */

@@ -90,8 +90,10 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
   }
   const flags = STATUS_FLAGS.filter(([name]) => options.bool(name));
   const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));
-  if (!wantsLock && flags.length === 0 && !options.has('cloexec')) return;
-  const { addStatusFlags, flockExclusive, setCloseOnExec, setWriteLock } = await import('../sys/libc.js');
+  const pipeSize = options.number('f-setpipe-sz');
+  if (!wantsLock && flags.length === 0 && !options.has('cloexec') && pipeSize === undefined) return;
+  const { addStatusFlags, flockExclusive, setCloseOnExec, setPipeSize, setWriteLock } = await import('../sys/libc.js');
+  if (pipeSize !== undefined) setPipeSize(fd, pipeSize);
   // on a descriptor tsocat opened itself these were open() flags already; setting them again changes nothing
   if (flags.length) addStatusFlags(fd, flags.reduce((all, [, bit]) => all | bit, 0), flags.map(([, , name]) => name).join('|'));
   if (options.has('cloexec')) setCloseOnExec(fd, options.bool('cloexec'));

@@ -10,7 +10,7 @@ import { type AddressPlugin, type AddressRequest, syntaxOf } from '../define.js'
 import { TsocatError } from '../errors.js';
 import type { AddressSpec, SingleAddressSpec } from '../grammar/spec.js';
 import type { OpenContext } from './context.js';
-import { type AccessMode, type ApplSettings, type Endpoint, type Opened, makeEndpoint } from './endpoint.js';
+import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, type Opened, makeEndpoint } from './endpoint.js';
 import type { LineTerm } from './lineterm.js';
 
 /** Finds the plugin for a keyword; a lone digit means FD, a path means GOPEN, as in socat. */
@@ -111,7 +111,7 @@ async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenCo
 
 function applFrom(options: ResolvedOptions): ApplSettings {
   const lineTerm: LineTerm = options.has('crnl') ? 'crnl' : options.has('cr') ? 'cr' : 'raw';
-  return { readBytes: options.number('readbytes'), escape: options.number('escape'), readLineTerm: lineTerm, writeLineTerm: lineTerm };
+  return { readBytes: options.number('readbytes'), escape: options.number('escape'), readLineTerm: lineTerm, writeLineTerm: lineTerm, coolWrite: options.bool('cool-write') };
 }
 
 type ShutMethod = 'none' | 'down' | 'close' | 'null' | undefined;
@@ -155,6 +155,21 @@ function asEndpoint(opened: Opened, what: string): Endpoint {
   throw new TsocatError(`${what}: a listening address cannot be one half of a dual address`, 'EUSAGE');
 }
 
+/** A dual address hands over its read half's reading descriptor and its write half's writing one. */
+function dualHandOver(reader: Endpoint | undefined, writer: Endpoint | undefined): HandOver | undefined {
+  const read = reader?.handOver;
+  const write = writer?.handOver;
+  if ((reader && !read) || (writer && !write)) return undefined;
+  return {
+    read: read?.read,
+    write: write?.write,
+    release: () => {
+      read?.release();
+      write?.release();
+    },
+  };
+}
+
 /** Opens a whole address; a dual address becomes one endpoint reading from one half and writing to the other. */
 export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: OpenContext): Promise<Opened> {
   if (spec.kind === 'single') return openSingle(spec, mode, ctx);
@@ -173,9 +188,11 @@ export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: Open
       escape: reader?.appl?.escape,
       readLineTerm: reader?.appl?.readLineTerm ?? 'raw',
       writeLineTerm: writer?.appl?.writeLineTerm ?? 'raw',
+      coolWrite: writer?.appl?.coolWrite,
     },
     readable: reader?.readable,
     writable: writer?.writable,
+    handOver: dualHandOver(reader, writer),
     description: `${reader?.description ?? '-'}!!${writer?.description ?? '-'}`,
     exited: reader?.exited ?? writer?.exited,
     shutdownWrite: () => writer?.shutdownWrite(),

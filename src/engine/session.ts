@@ -97,6 +97,12 @@ function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal] ?? 0;
 }
 
+/** A write that failed because the reader went away: what cool-write makes quiet. */
+function isPeerGone(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return error.message.startsWith('write(') && (code === 'EPIPE' || code === 'ECONNRESET');
+}
+
 /** Relays between two endpoints until done; resolves with the exit status. Never rejects. */
 export async function runSession(left: Endpoint, right: Endpoint, opts: SessionOptions): Promise<number> {
   const { settings, log } = opts;
@@ -148,6 +154,11 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
     // writing on SIGCHLD. The EPIPE can arrive just before the exit event, so give the exit a moment.
     const writeToProgram = end.kind === 'error' && end.error.message.startsWith('write(') && dir.to.exited !== undefined;
     if (writeToProgram && !childGone.has(dir.to)) await settledWithin(dir.to.exited as Promise<ChildExit>, 0.5);
+    if (end.kind === 'error' && dir.to.appl?.coolWrite && isPeerGone(end.error)) {
+      log.log('N', end.error.message);
+      resolveEnd();
+      return;
+    }
     if (end.kind === 'error' && !(writeToProgram && childGone.has(dir.to))) {
       log.log('E', end.error.message);
       status = 1;

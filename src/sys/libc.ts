@@ -27,6 +27,7 @@ const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const FD_CLOEXEC = 1;
+const F_SETPIPE_SZ = 1031;
 const SEEK_SET = 0;
 
 interface Libc {
@@ -121,4 +122,9 @@ export function newSession(): void {
 /** tsocat itself leads a new process group (setpgid on STDIO). */
 export function newProcessGroup(): void {
   check(load().setpgid(0, 0), 'setpgid(0, 0)');
+}
+
+/** The kernel buffer size of a pipe (F_SETPIPE_SZ); fails on anything that is not a pipe. */
+export function setPipeSize(fd: number, size: number): void {
+  check(load().fcntlInt(fd, F_SETPIPE_SZ, size), `fcntl(${fd}, F_SETPIPE_SZ, ${size})`);
 }

@@ -277,6 +277,40 @@ describe('fork on an address that connects (socat 1.8)', () => {
 });
 
 describe('options on tsocat\'s own descriptors and process', () => {
+  it('f-setpipe-sz resizes the pipe behind STDIN, seen by a program that took it over (test.sh STDIN_F_SETPIPE_SZ)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const probe = join(dir, 'pipesize');
+      // F_GETPIPE_SZ is 1032; perl is part of every Debian system
+      writeFileSync(probe, "#!/bin/sh\nexec perl -e 'print fcntl(STDIN, 1032, 0)'\n", { mode: 0o755 });
+      const viaPipe = (opt: string) => run('/bin/sh', ['-c', `echo | "${process.execPath}" "${TSOCAT}" 'STDIN${opt}!!STDOUT' 'EXEC:${probe},nofork'`]);
+      const before = await viaPipe('');
+      const after = await viaPipe(',f-setpipe-sz=262144');
+      expect(after).toMatchObject({ status: 0, stdout: Buffer.from('262144') });
+      expect(before.stdout.toString()).not.toBe('262144');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('cool-write: a reader that went away ends the relay quietly with status 0; without it, an error (test.sh COOLWRITE)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const statuses: Array<number | null> = [];
+      for (const opt of [',cool-write', '']) {
+        const fifo = join(dir, `p${statuses.length}`);
+        const reader = background(['-u', `PIPE:${fifo},readbytes=1`, '/dev/null']);
+        await waitFor(() => existsSync(fifo));
+        const r = await run('/bin/sh', ['-c', `(echo .; sleep 0.5; echo) | "${process.execPath}" "${TSOCAT}" -u - 'OPEN:${fifo}${opt}'`]);
+        statuses.push(r.status);
+        await stop(reader);
+      }
+      expect(statuses).toEqual([0, 1]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('o-noatime on STDIO reads the file behind stdin without touching its access time (test.sh O_NOATIME_FD)', async (ctx) => {
     const { dir, cleanup } = tempDir();
     try {
