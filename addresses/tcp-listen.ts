@@ -67,7 +67,9 @@ export default defineAddress({
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
     const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
-    const family = chooseFamily(keywordFamily, bindText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
+    // -0 with nothing else deciding: [::], which takes IPv4 peers too on Linux
+    const eitherFamily = ctx.settings.anyFamily && !keywordFamily && !bindText && !o.has('pf') ? 6 : 0;
+    const family = chooseFamily(keywordFamily, bindText, eitherFamily || ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
     const host = listenHost(family, o);
     const sourcePort = o.number('sourceport');
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;

@@ -1,4 +1,5 @@
 /** TCP, TCP4, TCP6: connect to <host>:<port>. */
+import { ADDRCONFIG } from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import { defineAddress } from '../src/define.js';
 import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
@@ -19,6 +20,8 @@ interface ConnectTarget {
   localPort?: number;
   noDelay: boolean;
   timeoutMs?: number;
+  /** getaddrinfo flags for the name lookup (ai-addrconfig). */
+  hints?: number;
 }
 
 /** One connect(); failures come back in socat's words. */
@@ -32,6 +35,7 @@ function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
     allowHalfOpen: true,
     noDelay: t.noDelay,
     timeout: t.timeoutMs,
+    hints: t.hints,
   });
   // Node starts reading as soon as it connects unless the socket is paused; nothing may be read
   // before a consumer asks, so a program can still take the descriptor over (nofork) with no byte lost
@@ -88,7 +92,19 @@ export default defineAddress({
     const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
     const timeout = o.number('connect-timeout');
     const attempt = (localPort: number | undefined) =>
-      connectOnce({ host, port, family, localAddress: bind.host || undefined, localPort, noDelay: o.bool('tcp-nodelay'), timeoutMs: timeout ? timeout * 1000 : undefined }, req.params[1] as string);
+      connectOnce(
+        {
+          host,
+          port,
+          family,
+          localAddress: bind.host || undefined,
+          localPort,
+          noDelay: o.bool('tcp-nodelay'),
+          timeoutMs: timeout ? timeout * 1000 : undefined,
+          hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
+        },
+        req.params[1] as string,
+      );
     const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
     await applySocketOptions(socket, o);
     ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);

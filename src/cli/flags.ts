@@ -153,6 +153,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       case '6':
         noAttached(arg);
         settings.preferredFamily = c === '0' ? 0 : c === '4' ? 4 : 6;
+        settings.anyFamily = c === '0';
         break;
       case '-':
         if (arg === '--statistics') settings.statistics = true;

@@ -23,6 +23,8 @@ export interface RelaySettings {
   ignoreGroups: boolean;
   /** -4 / -6: default IP version for names. */
   preferredFamily: 4 | 6 | 0;
+  /** -0: no IP version preferred; a listener without one serves both (an IPv6 socket that takes IPv4 too). */
+  anyFamily: boolean;
   /** -S / --statistics. */
   statistics: boolean;
 }
@@ -37,6 +39,7 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   hexDump: false,
   ignoreGroups: false,
   preferredFamily: 0,
+  anyFamily: false,
   statistics: false,
 };
 

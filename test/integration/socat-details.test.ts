@@ -68,6 +68,20 @@ describe('listeners', () => {
     expect(r.stderr).toMatch(/ W accept: Connection timed out\n$/);
   });
 
+  it('-0 lets TCP-LISTEN serve IPv6 and IPv4 peers alike; without it, IPv6 is refused (test.sh LISTEN_6)', async () => {
+    const replies: string[] = [];
+    for (const flags of [['-0'], []]) {
+      const port = await freePort();
+      const p = background([...flags, `TCP-LISTEN:${port},reuseaddr,fork,ai-addrconfig=0`, 'PIPE']);
+      await waitFor(() => isListening(port));
+      for (const client of [`TCP6:[::1]:${port}`, `TCP4:127.0.0.1:${port}`]) {
+        replies.push((await tsocat(['-', client], { input: 'x\n' })).stdout.toString());
+      }
+      await stop(p);
+    }
+    expect(replies).toEqual(['x\n', 'x\n', '', 'x\n']);
+  });
+
   it('SOCAT_DEFAULT_LISTEN_IP=6 makes TCP-LISTEN listen on IPv6', async () => {
     const port = await freePort();
     const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
