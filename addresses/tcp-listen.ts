@@ -6,7 +6,7 @@ import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
 import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { applySocketOptions } from '../src/engine/sockopts.js';
+import { applySocketOptions, descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
@@ -103,8 +103,18 @@ export default defineAddress({
       server.once('error', (err: SystemError) => {
         reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
       });
-      server.listen({ port, host, backlog: o.number('backlog') ?? 511 }, () => resolve());
+      server.listen({ port, host, backlog: o.number('backlog') ?? 511, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
     });
+    const listenOpt = o.string('setsockopt-listen');
+    const listenFd = descriptorOf(server);
+    if (listenOpt !== undefined && listenFd !== undefined) {
+      try {
+        await setRawSockopt(listenFd, 'setsockopt-listen', listenOpt);
+      } catch (err) {
+        server.close();
+        throw err;
+      }
+    }
     const addr = server.address();
     const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
     ctx.log.log('N', `listening on ${bound}`);

@@ -9,5 +9,9 @@ export default defineOptions([
   { name: 'so-sndbuf', aliases: ['sndbuf'], type: 'size', groups: ['SOCKET'], phase: 'socket', summary: 'size of the send buffer' },
   { name: 'so-linger', aliases: ['linger'], type: 'int', groups: ['SOCKET'], phase: 'connect', summary: 'on close, wait this many seconds for unsent data (0: reset)' },
   { name: 'connect-timeout', type: 'timeval', groups: ['SOCKET'], phase: 'connect', summary: 'give up connecting after this many seconds' },
+  { name: 'setsockopt', aliases: ['sockopt'], type: 'string', groups: ['SOCKET'], phase: 'connect', summary: 'setsockopt(level, optname, value) on the connected socket: <level>:<optname>:<dalan value, e.g. i512 or x0a0b>' },
+  { name: 'setsockopt-int', aliases: ['sockopt-int'], type: 'string', groups: ['SOCKET'], phase: 'connect', summary: 'like setsockopt, the value an int: <level>:<optname>:<int>' },
+  { name: 'setsockopt-bin', aliases: ['sockopt-bin'], type: 'string', groups: ['SOCKET'], phase: 'connect', summary: 'like setsockopt: <level>:<optname>:<dalan value>' },
+  { name: 'setsockopt-string', aliases: ['sockopt-string'], type: 'string', groups: ['SOCKET'], phase: 'connect', summary: 'like setsockopt, the value a string passed with its trailing NUL' },
   { name: 'pf', aliases: ['protocol-family'], type: 'string', groups: ['SOCKET'], phase: 'init', summary: 'use this protocol family: ip4 or ip6' },
 ]);

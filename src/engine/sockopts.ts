@@ -1,6 +1,9 @@
 /** SOCKET, IP and TCP options on a connected or listening Node socket. */
 import type { Server, Socket } from 'node:net';
 import type { ResolvedOptions } from '../../options/catalog.js';
+import { parseCNumber } from '../../options/catalog.js';
+import { TsocatError } from '../errors.js';
+import { parseDalan } from './dalan.js';
 import { applyFdOptions } from './fdopts.js';
 
 /** libuv keeps the descriptor on the handle; Node exposes it there on Unix. */
@@ -9,7 +12,29 @@ export function descriptorOf(handleOwner: Socket | Server): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
-const NEEDS_SETSOCKOPT = ['so-rcvbuf', 'so-sndbuf', 'so-linger', 'keepidle'];
+/** socat's generic socket options, <level>:<optname>:<value>, each with its way of reading the value. */
+const RAW_SOCKOPTS: Array<[string, (value: string) => Buffer]> = [
+  ['setsockopt', parseDalan],
+  ['setsockopt-bin', parseDalan],
+  ['setsockopt-int', (v) => parseDalan(`i${v}`)],
+  ['setsockopt-string', (v) => Buffer.from(`${v}\0`, 'latin1')],
+];
+
+const NEEDS_SETSOCKOPT = ['so-rcvbuf', 'so-sndbuf', 'so-linger', 'keepidle', ...RAW_SOCKOPTS.map(([name]) => name)];
+
+/** Splits `level:optname:value` (the value may hold colons of its own). */
+export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
+  const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
+  if (!m) throw new TsocatError(`option "${option}": expected <level>:<optname>:<value>, got "${text}"`, 'EOPTVALUE');
+  return { level: parseCNumber(m[1] as string, option), name: parseCNumber(m[2] as string, option), value: readValue(m[3] as string) };
+}
+
+/** Sets one generic socket option on a descriptor, worded as socat's setsockopt() failure. */
+export async function setRawSockopt(fd: number, option: string, text: string, readValue?: (v: string) => Buffer): Promise<void> {
+  const { level, name, value } = rawSockoptValue(option, text, readValue);
+  const sys = await import('../sys/libc.js');
+  sys.setBufferSockopt(fd, level, name, value, `setsockopt(${fd}, ${level}, ${name}, {0x${value.toString('hex')}}, ${value.length})`);
+}
 
 /** Applies options to a socket once it is connected (or accepted). */
 export async function applySocketOptions(socket: Socket, options: ResolvedOptions): Promise<void> {
@@ -29,4 +54,8 @@ export async function applySocketOptions(socket: Socket, options: ResolvedOption
   if (linger !== undefined) sys.setLinger(fd, linger);
   const idle = options.number('keepidle');
   if (idle !== undefined) sys.setIntSockopt(fd, sys.IPPROTO_TCP, sys.TCP_KEEPIDLE, idle);
+  for (const [option, readValue] of RAW_SOCKOPTS) {
+    const text = options.string(option);
+    if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
+  }
 }

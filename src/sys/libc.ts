@@ -128,3 +128,8 @@ export function newProcessGroup(): void {
 export function setPipeSize(fd: number, size: number): void {
   check(load().fcntlInt(fd, F_SETPIPE_SZ, size), `fcntl(${fd}, F_SETPIPE_SZ, ${size})`);
 }
+
+/** setsockopt() with a value already laid out as bytes (socat's setsockopt=…). */
+export function setBufferSockopt(fd: number, level: number, name: number, value: Buffer, call: string): void {
+  check(load().setsockopt(fd, level, name, value, value.length), call);
+}

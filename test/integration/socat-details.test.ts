@@ -82,6 +82,18 @@ describe('listeners', () => {
     expect(replies).toEqual(['x\n', 'x\n', '', 'x\n']);
   });
 
+  it('ipv6-v6only on an IPv6 listener decides whether IPv4 peers get in (test.sh IPV6ONLY0/1)', async () => {
+    const replies: string[] = [];
+    for (const only of ['0', '1']) {
+      const port = await freePort();
+      const p = background([`TCP6-LISTEN:${port},ipv6-v6only=${only},reuseaddr`, 'PIPE']);
+      await waitFor(() => isListening(port));
+      replies.push((await tsocat(['-', `TCP4:127.0.0.1:${port}`], { input: 'v4\n' })).stdout.toString());
+      await stop(p);
+    }
+    expect(replies).toEqual(['v4\n', '']);
+  });
+
   it('SOCAT_DEFAULT_LISTEN_IP=6 makes TCP-LISTEN listen on IPv6', async () => {
     const port = await freePort();
     const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -175,6 +187,19 @@ describe('listeners', () => {
     expect(p.errors()).toBe('');
     const r = await tsocat(['-', `TCP6:[::1]:${port}`], { input: '' });
     expect(r.stdout.toString()).toBe('[0000:0000:0000:0000:0000:0000:0000:0001] [0000:0000:0000:0000:0000:0000:0000:0001]\n');
+    await stop(p);
+  });
+
+  it('setsockopt sets a raw socket option; the kernel\'s refusal is an error (test.sh SETSOCKOPT, SETSOCKOPT_LISTEN)', async () => {
+    const port = await freePort();
+    const p = background([`TCP4-LISTEN:${port},reuseaddr,fork,setsockopt-listen=1:2:1`, 'PIPE']);
+    await waitFor(() => isListening(port));
+    // TCP_MAXSEG (6:2) takes 512 but not 1
+    const good = await tsocat(['-', `TCP4:127.0.0.1:${port},setsockopt=6:2:512`], { input: 'mss\n' });
+    expect(good).toMatchObject({ status: 0, stdout: Buffer.from('mss\n') });
+    const bad = await tsocat(['-', `TCP4:127.0.0.1:${port},setsockopt-int=6:2:1`], { input: 'mss\n' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/ E setsockopt\(\d+, 6, 2, \{0x01000000\}, 4\): Invalid argument\n$/);
     await stop(p);
   });
 
