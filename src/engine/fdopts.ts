@@ -1,6 +1,7 @@
 /** FD and NAMED group options that act on an open descriptor (socat's PH_FD / PH_LATE). */
 import { chmodSync, chownSync, constants, fchmodSync, fchownSync, ftruncateSync, readFileSync } from 'node:fs';
 import type { ResolvedOptions } from '../../options/catalog.js';
+import { INODE_FLAGS } from '../../options/reg.js';
 import { TsocatError, systemError } from '../errors.js';
 
 /** Looks a user or group up by name in the local databases; numbers pass through. */
@@ -91,9 +92,14 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
   const flags = STATUS_FLAGS.filter(([name]) => options.bool(name));
   const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));
   const pipeSize = options.number('f-setpipe-sz');
-  if (!wantsLock && flags.length === 0 && !options.has('cloexec') && pipeSize === undefined) return;
-  const { addStatusFlags, flockExclusive, setCloseOnExec, setPipeSize, setWriteLock } = await import('../sys/libc.js');
+  const inodeFlags = INODE_FLAGS.filter(([name]) => options.has(name));
+  if (!wantsLock && flags.length === 0 && !options.has('cloexec') && pipeSize === undefined && inodeFlags.length === 0) return;
+  const { addStatusFlags, changeInodeFlags, flockExclusive, setCloseOnExec, setPipeSize, setWriteLock } = await import('../sys/libc.js');
   if (pipeSize !== undefined) setPipeSize(fd, pipeSize);
+  if (inodeFlags.length) {
+    const bits = (on: boolean) => inodeFlags.filter(([name]) => options.bool(name) === on).reduce((all, [, bit]) => all | bit, 0);
+    changeInodeFlags(fd, bits(true), bits(false));
+  }
   // on a descriptor tsocat opened itself these were open() flags already; setting them again changes nothing
   if (flags.length) addStatusFlags(fd, flags.reduce((all, [, bit]) => all | bit, 0), flags.map(([, , name]) => name).join('|'));
   if (options.has('cloexec')) setCloseOnExec(fd, options.bool('cloexec'));

@@ -37,6 +37,7 @@ interface Libc {
   mkfifo: (path: string, mode: number) => number;
   fcntlInt: (fd: number, cmd: number, arg: number) => number;
   setsid: () => number;
+  ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
   setpgid: (pid: number, pgid: number) => number;
   errno: () => number;
   strerror: (errnum: number) => string;
@@ -56,6 +57,7 @@ function load(): Libc {
     mkfifo: lib.func('int mkfifo(const char *, uint32)'),
     fcntlInt: () => -1,
     setsid: lib.func('int setsid()'),
+    ioctlPtr: () => -1,
     setpgid: lib.func('int setpgid(int, int)'),
     errno: () => koffi.errno(),
     strerror: lib.func('const char *strerror(int)'),
@@ -64,6 +66,8 @@ function load(): Libc {
   const fcntl = lib.func('int fcntl(int, int, ...)');
   libc.fcntlLock = (fd, cmd, lock) => fcntl(fd, cmd, koffi.pointer(flockStruct), lock) as number;
   libc.fcntlInt = (fd, cmd, arg) => fcntl(fd, cmd, 'int', arg) as number;
+  const ioctl = lib.func('int ioctl(int, unsigned long, ...)');
+  libc.ioctlPtr = (fd, request, arg) => ioctl(fd, request, 'void *', arg) as number;
   return libc;
 }
 
@@ -132,4 +136,17 @@ export function setPipeSize(fd: number, size: number): void {
 /** setsockopt() with a value already laid out as bytes (socat's setsockopt=…). */
 export function setBufferSockopt(fd: number, level: number, name: number, value: Buffer, call: string): void {
   check(load().setsockopt(fd, level, name, value, value.length), call);
+}
+
+const FS_IOC_GETFLAGS = 0x80086601;
+const FS_IOC_SETFLAGS = 0x40086602;
+
+/** Sets and clears inode flags (chattr's +A, +i, …) with FS_IOC_GETFLAGS / FS_IOC_SETFLAGS. */
+export function changeInodeFlags(fd: number, set: number, clear: number): void {
+  const l = load();
+  const flags = Buffer.alloc(8);
+  check(l.ioctlPtr(fd, FS_IOC_GETFLAGS, flags), `ioctl(${fd}, FS_IOC_GETFLAGS, {})`);
+  const value = (flags.readInt32LE(0) | set) & ~clear;
+  flags.writeInt32LE(value, 0);
+  check(l.ioctlPtr(fd, FS_IOC_SETFLAGS, flags), `ioctl(${fd}, FS_IOC_SETFLAGS, {0x${value.toString(16)}})`);
 }

@@ -3,6 +3,7 @@
  * they stay: GOPEN creating a missing file, ftruncate, a named PIPE's owner
  * and its removal, accept-timeout's exit status, the listen-family variable.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -20,6 +21,23 @@ describe('files and FIFOs', () => {
       const r = await tsocat(['-u', '-', join(dir, 'new')], { input: 'made\n' });
       expect(r.status).toBe(0);
       expect(readFileSync(join(dir, 'new'), 'utf8')).toBe('made\n');
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('fs-noatime sets the inode flag chattr +A would, fs-noatime=0 clears it (test.sh FS_NOATIME)', async (ctx) => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'attrs');
+      const made = await tsocat(['-u', '/dev/null', `CREATE:${file},fs-noatime`]);
+      // tmpfs and some overlays have no inode flags at all; lsattr comes with e2fsprogs
+      if (/Inappropriate ioctl|Operation not supported/.test(made.stderr) || spawnSync('lsattr', ['-v']).error) ctx.skip();
+      expect(made.status).toBe(0);
+      const attrs = () => spawnSync('lsattr', [file]).stdout.toString().split(' ')[0] as string;
+      expect(attrs()).toContain('A');
+      expect((await tsocat(['-u', '/dev/null', `OPEN:${file},fs-noatime=0`])).status).toBe(0);
+      expect(attrs()).not.toContain('A');
     } finally {
       cleanup();
     }
