@@ -4,6 +4,7 @@
  * /bin/sh -c; SHELL to $SHELL -c.
  */
 import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
@@ -11,6 +12,7 @@ import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, type HandOver, makeEndpoint } from '../src/engine/endpoint.js';
 import { connectionEnvironment } from '../src/engine/connection-env.js';
 import { applyFdOptions, lookupUser } from '../src/engine/fdopts.js';
+import { streamsForFd } from '../src/engine/fdstreams.js';
 import { descriptorOf } from '../src/engine/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
@@ -66,7 +68,30 @@ function descriptorsToTakeOver(req: AddressRequest, ctx: OpenContext): HandOver 
   return h;
 }
 
-function programStdio(req: AddressRequest, takeOver: HandOver | undefined): StdioOptions {
+/**
+ * socat's `pipes`: kernel pipes to the program (Node's own child stdio is a
+ * socketpair per direction). The child's ends are closed here once it has them.
+ */
+interface OwnPipes {
+  childIn?: number;
+  childOut?: number;
+  parentWrite?: number;
+  parentRead?: number;
+}
+
+async function openPipes(req: AddressRequest): Promise<OwnPipes | undefined> {
+  if (!req.options.bool('pipes')) return undefined;
+  const { makePipe } = await import('../src/sys/libc.js');
+  const toChild = req.mode !== 'r' ? makePipe() : undefined;
+  const fromChild = req.mode !== 'w' ? makePipe() : undefined;
+  return { childIn: toChild?.[0], parentWrite: toChild?.[1], childOut: fromChild?.[1], parentRead: fromChild?.[0] };
+}
+
+function closeAll(fds: Array<number | undefined>): void {
+  for (const fd of fds) if (fd !== undefined) closeSync(fd);
+}
+
+function programStdio(req: AddressRequest, takeOver: HandOver | undefined, pipes: OwnPipes | undefined): StdioOptions {
   const { fdin, fdout } = programFds(req);
   if (req.mode === 'w' && req.options.has('fdout')) throw new TsocatError('_xioopen_foxec(): option fdout is useless in write-only mode', 'EUSAGE');
   if (req.mode === 'r' && req.options.has('fdin')) throw new TsocatError('_xioopen_foxec(): option fdin is useless in read-only mode', 'EUSAGE');
@@ -74,15 +99,15 @@ function programStdio(req: AddressRequest, takeOver: HandOver | undefined): Stdi
   const writes = req.mode !== 'r';
   // A descriptor the relay does not use stays tsocat's own (0-2) or stays closed (above), as in socat.
   const stdio: Array<'pipe' | 'inherit' | 'ignore' | number> = Array.from({ length: Math.max(fdin, fdout, 2) + 1 }, (_, i) => (i <= 2 ? 'inherit' : 'ignore'));
-  if (writes) stdio[fdin] = takeOver?.read ?? 'pipe';
-  if (reads) stdio[fdout] = takeOver?.write ?? 'pipe';
+  if (writes) stdio[fdin] = takeOver?.read ?? pipes?.childIn ?? 'pipe';
+  if (reads) stdio[fdout] = takeOver?.write ?? pipes?.childOut ?? 'pipe';
   if (!takeOver && reads && req.options.bool('stderr') && fdin !== 2 && fdout !== 2) stdio[2] = 'pipe';
   return stdio;
 }
 
-function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined) {
+function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined) {
   const o = req.options;
-  const stdio = programStdio(req, takeOver);
+  const stdio = programStdio(req, takeOver, pipes);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...(o.has('path') ? { PATH: o.string('path') } : {}) };
   const child: ChildProcess = spawn(file, args, {
     argv0,
@@ -106,7 +131,17 @@ function startProgram(file: string, args: string[], argv0: string, req: AddressR
 
 async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
   const takeOver = descriptorsToTakeOver(req, ctx);
-  const child = await startProgram(file, args, argv0, req, ctx, takeOver);
+  const pipes = takeOver ? undefined : await openPipes(req);
+  let child: ChildProcess;
+  try {
+    child = await startProgram(file, args, argv0, req, ctx, takeOver, pipes);
+  } catch (err) {
+    closeAll([pipes?.parentRead, pipes?.parentWrite]);
+    throw err;
+  } finally {
+    // the program has its own copies now (or never started)
+    closeAll([pipes?.childIn, pipes?.childOut]);
+  }
   const pid = child.pid as number;
   let exitInfo: ChildExit | undefined;
   const exited = new Promise<ChildExit>((resolve) => {
@@ -126,13 +161,14 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
     });
   }
   const { fdin, fdout } = programFds(req);
-  const output = (child.stdio[fdout] as Readable | null) ?? undefined;
+  const ownEnd = (fd: number | undefined, mode: 'r' | 'w') => (fd === undefined ? undefined : streamsForFd(fd, mode, { autoClose: true }));
+  const output = ownEnd(pipes?.parentRead, 'r')?.readable ?? (child.stdio[fdout] as Readable | null) ?? undefined;
   const errors = fdout !== 2 && fdin !== 2 ? (child.stderr ?? undefined) : undefined;
   const readable = output && errors ? merged(output, errors) : output;
-  const writable = (child.stdio[fdin] as Writable | null) ?? undefined;
+  const writable = ownEnd(pipes?.parentWrite, 'w')?.writable ?? (child.stdio[fdin] as Writable | null) ?? undefined;
   // FD options act on tsocat's ends of the pipes to the program, as socat applies them to its ends
-  for (const end of new Set([child.stdio[fdin], child.stdio[fdout]])) {
-    const fd = end instanceof Socket ? descriptorOf(end) : undefined;
+  const ends = pipes ? [pipes.parentWrite, pipes.parentRead] : [child.stdio[fdin], child.stdio[fdout]].map((s) => (s instanceof Socket ? descriptorOf(s) : undefined));
+  for (const fd of new Set(ends)) {
     if (fd === undefined) continue;
     try {
       await applyFdOptions(fd, req.options);
@@ -146,7 +182,8 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
     writable,
     exited,
     description: `${req.keyword} ${pid}`,
-    shutdownWrite: () => writable?.end(),
+    // a kernel pipe has no shutdown(): the program sees end of file only when our end is closed
+    shutdownWrite: () => (pipes ? writable?.end(() => writable.destroy()) : writable?.end()),
     close: async () => {
       writable?.destroy();
       readable?.destroy();

@@ -37,6 +37,7 @@ interface Libc {
   mkfifo: (path: string, mode: number) => number;
   fcntlInt: (fd: number, cmd: number, arg: number) => number;
   setsid: () => number;
+  pipe2: (fds: Buffer, flags: number) => number;
   ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
   setpgid: (pid: number, pgid: number) => number;
   errno: () => number;
@@ -57,6 +58,7 @@ function load(): Libc {
     mkfifo: lib.func('int mkfifo(const char *, uint32)'),
     fcntlInt: () => -1,
     setsid: lib.func('int setsid()'),
+    pipe2: lib.func('int pipe2(void *, int)'),
     ioctlPtr: () => -1,
     setpgid: lib.func('int setpgid(int, int)'),
     errno: () => koffi.errno(),
@@ -149,4 +151,13 @@ export function changeInodeFlags(fd: number, set: number, clear: number): void {
   const value = (flags.readInt32LE(0) | set) & ~clear;
   flags.writeInt32LE(value, 0);
   check(l.ioctlPtr(fd, FS_IOC_SETFLAGS, flags), `ioctl(${fd}, FS_IOC_SETFLAGS, {0x${value.toString(16)}})`);
+}
+
+const O_CLOEXEC = 0o2000000;
+
+/** A kernel pipe, [read end, write end], both close-on-exec (Node has no pipe(2)). */
+export function makePipe(): [number, number] {
+  const fds = Buffer.alloc(8);
+  check(load().pipe2(fds, O_CLOEXEC), 'pipe2()');
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
 }

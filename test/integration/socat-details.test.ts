@@ -11,6 +11,13 @@ import { describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, isListening, run, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
+
+/** A program that prints the kernel buffer size of the pipe on its stdin (F_GETPIPE_SZ is 1032; perl is on every Debian system). */
+function pipeSizeProbe(dir: string): string {
+  const probe = join(dir, 'pipesize');
+  writeFileSync(probe, "#!/bin/sh\nexec perl -e 'print fcntl(STDIN, 1032, 0)'\n", { mode: 0o755 });
+  return probe;
+}
 /** Changing owners and users needs root (CI runs as root). */
 const AS_ROOT = process.getuid?.() === 0;
 
@@ -172,6 +179,21 @@ describe('listeners', () => {
       expect(reply).toBe('got banner\n');
     } finally {
       server.close();
+    }
+  });
+
+  it('pipes gives the program kernel pipes, sized by f-setpipe-sz; without it a socketpair (test.sh EXEC_F_SETPIPE_SZ)', async () => {
+    const kinds = async (opts: string) =>
+      (await tsocat(['-', `SYSTEM:readlink /proc/$$/fd/0 /proc/$$/fd/1 | cut -c1-4${opts}`], { input: '' })).stdout.toString();
+    expect(await kinds(',pipes')).toBe('pipe\npipe\n');
+    expect(await kinds('')).toBe('sock\nsock\n');
+    const { dir, cleanup } = tempDir();
+    try {
+      const probe = pipeSizeProbe(dir);
+      const size = await tsocat(['-', `EXEC:${probe},pipes,f-setpipe-sz=262144`], { input: '' });
+      expect(size).toMatchObject({ status: 0, stdout: Buffer.from('262144') });
+    } finally {
+      cleanup();
     }
   });
 
@@ -337,9 +359,7 @@ describe('options on tsocat\'s own descriptors and process', () => {
   it('f-setpipe-sz resizes the pipe behind STDIN, seen by a program that took it over (test.sh STDIN_F_SETPIPE_SZ)', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const probe = join(dir, 'pipesize');
-      // F_GETPIPE_SZ is 1032; perl is part of every Debian system
-      writeFileSync(probe, "#!/bin/sh\nexec perl -e 'print fcntl(STDIN, 1032, 0)'\n", { mode: 0o755 });
+      const probe = pipeSizeProbe(dir);
       const viaPipe = (opt: string) => run('/bin/sh', ['-c', `echo | "${process.execPath}" "${TSOCAT}" 'STDIN${opt}!!STDOUT' 'EXEC:${probe},nofork'`]);
       const before = await viaPipe('');
       const after = await viaPipe(',f-setpipe-sz=262144');
