@@ -87,6 +87,10 @@ async function openPipes(req: AddressRequest): Promise<OwnPipes | undefined> {
   return { childIn: toChild?.[0], parentWrite: toChild?.[1], childOut: fromChild?.[1], parentRead: fromChild?.[0] };
 }
 
+async function applyFdOptionsToEach(fds: Array<number | undefined>, req: AddressRequest): Promise<void> {
+  for (const fd of new Set(fds)) if (fd !== undefined) await applyFdOptions(fd, req.options);
+}
+
 function closeAll(fds: Array<number | undefined>): void {
   for (const fd of fds) if (fd !== undefined) closeSync(fd);
 }
@@ -134,6 +138,8 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
   const pipes = takeOver ? undefined : await openPipes(req);
   let child: ChildProcess;
   try {
+    // on our own pipes the options take effect before the program can look at them (f-setpipe-sz)
+    if (pipes) await applyFdOptionsToEach([pipes.parentWrite, pipes.parentRead], req);
     child = await startProgram(file, args, argv0, req, ctx, takeOver, pipes);
   } catch (err) {
     closeAll([pipes?.parentRead, pipes?.parentWrite]);
@@ -166,12 +172,11 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
   const errors = fdout !== 2 && fdin !== 2 ? (child.stderr ?? undefined) : undefined;
   const readable = output && errors ? merged(output, errors) : output;
   const writable = ownEnd(pipes?.parentWrite, 'w')?.writable ?? (child.stdio[fdin] as Writable | null) ?? undefined;
-  // FD options act on tsocat's ends of the pipes to the program, as socat applies them to its ends
-  const ends = pipes ? [pipes.parentWrite, pipes.parentRead] : [child.stdio[fdin], child.stdio[fdout]].map((s) => (s instanceof Socket ? descriptorOf(s) : undefined));
-  for (const fd of new Set(ends)) {
-    if (fd === undefined) continue;
+  // FD options act on tsocat's ends of the channels to the program, as socat applies them to its ends;
+  // Node's socketpairs exist only once the program has started
+  if (!pipes) {
     try {
-      await applyFdOptions(fd, req.options);
+      await applyFdOptionsToEach([child.stdio[fdin], child.stdio[fdout]].map((s) => (s instanceof Socket ? descriptorOf(s) : undefined)), req);
     } catch (err) {
       child.kill('SIGTERM');
       throw err;
