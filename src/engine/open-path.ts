@@ -25,20 +25,36 @@ export function logOpening(log: Logger, path: string, flags: number): void {
   log.log('N', `opening ${kind} "${path}" for ${how}`);
 }
 
+const stoppedWhileOpening = () => Object.assign(new Error('relay stopped while opening'), { code: 'EINTR' });
+
+/** How often, and how many times, an aborted FIFO open is offered the other end (about 5 s in all). */
+const RELEASE_INTERVAL_MS = 20;
+const RELEASE_TRIES = 250;
+
 export function openPathAsync(path: string, flags: number, perm: number, signal?: AbortSignal): Promise<number> {
+  // an abort listener added to a signal that already fired never runs: the open would block for good
+  if (signal?.aborted) return Promise.reject(stoppedWhileOpening());
   return new Promise((resolve, reject) => {
     let aborted = false;
+    let retry: NodeJS.Timeout | undefined;
     const release = () => {
       aborted = true;
+      // the open may not have reached its thread yet, and then the other end finds nobody waiting: offer it again
+      let tries = 0;
       releaseFifoOpen(path, flags);
+      retry = setInterval(() => {
+        if (++tries >= RELEASE_TRIES) clearInterval(retry);
+        releaseFifoOpen(path, flags);
+      }, RELEASE_INTERVAL_MS);
     };
     signal?.addEventListener('abort', release, { once: true });
     open(path, flags, perm, (err, fd) => {
       signal?.removeEventListener('abort', release);
+      clearInterval(retry);
       if (err) return reject(err);
       if (aborted) {
         close(fd, () => {});
-        return reject(Object.assign(new Error('relay stopped while opening'), { code: 'EINTR' }));
+        return reject(stoppedWhileOpening());
       }
       resolve(fd);
     });
