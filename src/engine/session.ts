@@ -112,9 +112,13 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   }
   // socat opens both sniff files for every session, whichever directions run; one clock reading names both
   const program = log.config.program;
-  const vars = { ...process.env, ...connectionEnvironment(program, left.connectionInfo ?? right.connectionInfo) };
-  const clock = nowMicros();
-  const sniff = (flag: '-r' | '-R', template: string | undefined) => (template ? openSniffFile(flag, template, vars, program, clock, log) : undefined);
+  let names: { vars: Record<string, string | undefined>; clock: ReturnType<typeof nowMicros> } | undefined;
+  const sniff = (flag: '-r' | '-R', template: string | undefined) => {
+    if (!template) return undefined;
+    // copying process.env costs a call into C++ per variable: only for sessions that name sniff files
+    names ??= { vars: { ...process.env, ...connectionEnvironment(program, left.connectionInfo ?? right.connectionInfo) }, clock: nowMicros() };
+    return openSniffFile(flag, template, names.vars, program, names.clock, log);
+  };
   const rawLeftToRight = sniff('-r', settings.rawLeftToRight);
   const rawRightToLeft = sniff('-R', settings.rawRightToLeft);
   const raws = [rawLeftToRight, rawRightToLeft].filter((s): s is WriteStream => s !== undefined);
