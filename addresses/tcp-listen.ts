@@ -4,7 +4,7 @@ import { BlockList, createServer, isIP, isIPv6, type Server, type Socket } from 
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions, descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -55,6 +55,14 @@ function listenHost(family: 4 | 6, o: ResolvedOptions): string {
   return bind || (family === 6 ? '::' : '0.0.0.0');
 }
 
+/** so-reuseport: a socket bound by tsocat itself, since Node 20 binds before any option could be set. */
+async function reusePortSocket(host: string, port: number, family: 4 | 6, o: ResolvedOptions): Promise<number> {
+  const address = isIP(host) ? host : (await lookup(host, { family })).address;
+  const { boundReusePortSocket } = await import('../src/sys/libc.js');
+  const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
+  return boundReusePortSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), v6only);
+}
+
 export default defineAddress({
   listed: ['TCP-LISTEN', 'TCP4-LISTEN', 'TCP6-LISTEN'],
   names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L', 'INET-LISTEN', 'INET-L', 'INET4-LISTEN', 'INET4-L', 'INET6-LISTEN', 'INET6-L'],
@@ -99,11 +107,14 @@ export default defineAddress({
       for (const w of waiters.splice(0)) w.reject(failure);
     });
 
+    const reusePort = o.bool('so-reuseport') ? await reusePortSocket(host, port, family, o) : undefined;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: SystemError) => {
         reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
       });
-      server.listen({ port, host, backlog: o.number('backlog') ?? 511, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
+      const backlog = o.number('backlog') ?? 511;
+      if (!reusePort) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
+      else server.listen({ fd: reusePort, backlog }, () => resolve());
     });
     const listenOpt = o.string('setsockopt-listen');
     const listenFd = descriptorOf(server);

@@ -4,6 +4,7 @@ import { defineOptions } from './catalog.js';
 export default defineOptions([
   { name: 'bind', type: 'string', groups: ['SOCKET'], phase: 'bind', summary: 'bind the socket to this local address ([host][:port])' },
   { name: 'so-reuseaddr', aliases: ['reuseaddr'], type: 'bool', groups: ['SOCKET'], phase: 'socket', summary: 'allow binding a port that is in TIME_WAIT' },
+  { name: 'so-reuseport', aliases: ['reuseport'], type: 'bool', groups: ['LISTEN'], phase: 'bind', summary: 'let several listeners bind the same address and port; the kernel shares the connections among them' },
   { name: 'so-keepalive', aliases: ['keepalive'], type: 'bool', groups: ['SOCKET'], phase: 'connect', summary: 'send TCP keepalive probes' },
   { name: 'so-rcvbuf', aliases: ['rcvbuf'], type: 'size', groups: ['SOCKET'], phase: 'socket', summary: 'size of the receive buffer' },
   { name: 'so-sndbuf', aliases: ['sndbuf'], type: 'size', groups: ['SOCKET'], phase: 'socket', summary: 'size of the send buffer' },

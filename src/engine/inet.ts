@@ -42,15 +42,9 @@ export function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/**
- * An address as socat exports it in SOCAT_SOCKADDR/PEERADDR: IPv4 dotted,
- * IPv6 (also an IPv4 peer on an IPv6 socket) as eight 4-digit groups in brackets.
- */
-export function environmentAddress(address: string | undefined): string {
-  const a = address ?? '';
-  if (!isIPv6(a)) return a;
-  // an embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups
-  const hexOnly = a.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b1, b2, b3, b4) =>
+/** The eight 16-bit groups of an IPv6 literal, '::' expanded and an embedded IPv4 tail (::ffff:1.2.3.4) as two groups. */
+function ipv6Groups(address: string): number[] {
+  const hexOnly = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, b1, b2, b3, b4) =>
     `${((Number(b1) << 8) + Number(b2)).toString(16)}:${((Number(b3) << 8) + Number(b4)).toString(16)}`,
   );
   const [head = '', tail] = hexOnly.split('::');
@@ -58,8 +52,37 @@ export function environmentAddress(address: string | undefined): string {
   const tailGroups = tail ? tail.split(':') : [];
   const zeros = Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
   const groups = tail === undefined ? headGroups : [...headGroups, ...zeros, ...tailGroups];
-  return `[${groups.map((g) => g.toLowerCase().padStart(4, '0')).join(':')}]`;
+  return groups.map((g) => Number.parseInt(g, 16));
 }
+
+/**
+ * An address as socat exports it in SOCAT_SOCKADDR/PEERADDR: IPv4 dotted,
+ * IPv6 (also an IPv4 peer on an IPv6 socket) as eight 4-digit groups in brackets.
+ */
+export function environmentAddress(address: string | undefined): string {
+  const a = address ?? '';
+  if (!isIPv6(a)) return a;
+  return `[${ipv6Groups(a).map((g) => g.toString(16).padStart(4, '0')).join(':')}]`;
+}
+
+/** struct sockaddr_in / sockaddr_in6 for an IP literal and port, laid out as Linux expects. */
+export function sockaddrBytes(address: string, port: number): Buffer {
+  if (isIPv6(address)) {
+    const sa = Buffer.alloc(28); // family, port, flowinfo, 16 address bytes, scope id
+    sa.writeUInt16LE(AF_INET6, 0);
+    sa.writeUInt16BE(port, 2);
+    ipv6Groups(address).forEach((g, i) => sa.writeUInt16BE(g, 8 + 2 * i));
+    return sa;
+  }
+  const sa = Buffer.alloc(16); // family, port, 4 address bytes, padding
+  sa.writeUInt16LE(AF_INET, 0);
+  sa.writeUInt16BE(port, 2);
+  address.split('.').forEach((octet, i) => sa.writeUInt8(Number(octet), 4 + i));
+  return sa;
+}
+
+export const AF_INET = 2;
+export const AF_INET6 = 10;
 
 /** socat's sockaddr_info text for an IP socket address. */
 export function formatSockaddr(address: string | undefined, port: number | undefined): string {

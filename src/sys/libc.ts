@@ -3,6 +3,7 @@
  * prebuilt binaries) instead of a native addon of our own. Loaded on first use,
  * so addresses that never need it never pay for it.
  */
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { TsocatError } from '../errors.js';
 
@@ -15,6 +16,12 @@ export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_KEEPALIVE = 9;
 export const SO_LINGER = 13;
+export const SO_REUSEPORT = 15;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const IPPROTO_IPV6 = 41;
+const IPV6_V6ONLY = 26;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 export const TCP_KEEPIDLE = 4;
@@ -32,6 +39,8 @@ const SEEK_SET = 0;
 
 interface Libc {
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
+  socket: (domain: number, type: number, protocol: number) => number;
+  bind: (fd: number, address: Buffer, len: number) => number;
   flock: (fd: number, op: number) => number;
   fcntlLock: (fd: number, cmd: number, lock: object) => number;
   mkfifo: (path: string, mode: number) => number;
@@ -53,6 +62,8 @@ function load(): Libc {
   const flockStruct = koffi.struct('tsocat_flock', { l_type: 'short', l_whence: 'short', l_start: 'int64', l_len: 'int64', l_pid: 'int' });
   libc = {
     setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32)'),
+    socket: lib.func('int socket(int, int, int)'),
+    bind: lib.func('int bind(int, void *, uint32)'),
     flock: lib.func('int flock(int, int)'),
     fcntlLock: lib.func('int fcntl(int, int, ...)') as unknown as Libc['fcntlLock'],
     mkfifo: lib.func('int mkfifo(const char *, uint32)'),
@@ -160,4 +171,25 @@ export function makePipe(): [number, number] {
   const fds = Buffer.alloc(8);
   check(load().pipe2(fds, O_CLOEXEC), 'pipe2()');
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+/**
+ * A TCP socket with SO_REUSEADDR and SO_REUSEPORT, bound to `sockaddr` and
+ * ready for Node's listen({ fd }). Node 20's listen() binds before any option
+ * can be set, and SO_REUSEPORT only counts when it is set before bind.
+ */
+export function boundReusePortSocket(family: number, sockaddr: Buffer, described: string, v6only?: boolean): number {
+  const l = load();
+  const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  check(fd, `socket(${family}, SOCK_STREAM, 0)`);
+  try {
+    setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    setIntSockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (v6only !== undefined) setIntSockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only ? 1 : 0);
+    check(l.bind(fd, sockaddr, sockaddr.length), `bind(${described})`);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
 }

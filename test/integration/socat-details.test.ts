@@ -417,6 +417,27 @@ describe('options on tsocat\'s own descriptors and process', () => {
     expect(session).toBe(parent);
   });
 
+  it('so-reuseport lets two listeners share a port and the kernel splits the clients; a third without it is refused (test.sh SO_REUSEPORT)', async () => {
+    const port = await freePort();
+    const a = background(['-d', '-d', `TCP4-LISTEN:${port},reuseaddr,fork,so-reuseport`, 'SYSTEM:echo A']);
+    await waitFor(() => a.errors().includes('listening on'));
+    const b = background(['-d', '-d', `TCP4-LISTEN:${port},reuseaddr,fork,so-reuseport`, 'SYSTEM:echo B']);
+    await waitFor(() => b.errors().includes('listening on') || b.exitCode !== null);
+    const plain = await tsocat([`TCP4-LISTEN:${port}`, 'PIPE']);
+    expect(plain.status).toBe(1);
+    expect(plain.stderr).toMatch(/ E bind\(AF=2 0\.0\.0\.0:\d+\): Address already in use\n$/);
+    const seen = new Set<string>();
+    // the kernel picks a listener by a hash of the client's address and port: a few clients reach both
+    for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((await tcpExchange(port, '', { timeoutMs: 3000 })).toString().trim());
+    expect([...seen].sort()).toEqual(['A', 'B']);
+  });
+
+  it('so-reuseport belongs to listeners: a connecting address refuses it', async () => {
+    const r = await tsocat(['-', 'TCP4:127.0.0.1:1,so-reuseport']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ E parseopts_table\(\): option "so-reuseport" not supported with this address type\n$/);
+  });
+
   it('lowport: a listener turns away clients from ports above 1023; a client with lowport gets through', async () => {
     const port = await freePort();
     const p = background([`TCP4-LISTEN:${port},reuseaddr,fork,lowport`, 'PIPE']);
