@@ -71,13 +71,13 @@ export function sockaddrBytes(address: string, port: number): Buffer {
     const sa = Buffer.alloc(28); // family, port, flowinfo, 16 address bytes, scope id
     sa.writeUInt16LE(AF_INET6, 0);
     sa.writeUInt16BE(port, 2);
-    ipv6Groups(address).forEach((g, i) => sa.writeUInt16BE(g, 8 + 2 * i));
+    for (const [i, g] of ipv6Groups(address).entries()) sa.writeUInt16BE(g, 8 + 2 * i);
     return sa;
   }
   const sa = Buffer.alloc(16); // family, port, 4 address bytes, padding
   sa.writeUInt16LE(AF_INET, 0);
   sa.writeUInt16BE(port, 2);
-  address.split('.').forEach((octet, i) => sa.writeUInt8(Number(octet), 4 + i));
+  for (const [i, octet] of address.split('.').entries()) sa.writeUInt8(Number(octet), 4 + i);
   return sa;
 }
 
