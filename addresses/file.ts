@@ -29,6 +29,7 @@ const FLAG_OPTIONS: Array<[string, number]> = [
   ['o-noatime', constants.O_NOATIME ?? 0],
   ['o-nofollow', constants.O_NOFOLLOW],
   ['o-directory', constants.O_DIRECTORY],
+  ['o-direct', constants.O_DIRECT],
 ];
 
 /**
@@ -81,7 +82,9 @@ async function openPath(
     throw err;
   }
   if (o.bool('unlink-late')) removeEntry(path, 'unlink-late');
-  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek') });
+  // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
+  const allocate = o.bool('o-direct') ? (await import('../src/sys/libc.js')).pageAlignedBuffer : undefined;
+  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek'), allocate });
   return makeEndpoint({
     readable,
     writable,

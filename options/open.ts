@@ -15,5 +15,6 @@ export default defineOptions([
   { name: 'o-noatime', aliases: ['noatime'], type: 'bool', groups: ['OPEN', 'FD'], phase: 'open', summary: 'do not update the access time' },
   { name: 'o-nofollow', aliases: ['nofollow'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'fail if the path is a symbolic link' },
   { name: 'o-directory', aliases: ['directory'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'fail if the path is not a directory' },
+  { name: 'o-direct', aliases: ['direct'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'bypass the page cache (reads use page-aligned buffers; writes must be whole blocks)' },
   { name: 'seek', aliases: ['lseek', 'seek-set'], type: 'size', groups: ['REG'], phase: 'late', summary: 'start at this byte offset of a regular file' },
 ]);

@@ -17,6 +17,8 @@ export interface FdReaderOptions {
   chunkSize?: number;
   /** Read from this byte offset on (socat's seek option) instead of the current position. */
   start?: number;
+  /** Where each read lands, when plain Buffers will not do (O_DIRECT wants aligned memory). */
+  allocate?: (size: number) => Buffer;
 }
 
 const IGNOREEOF_POLL_MS = 100;
@@ -37,7 +39,7 @@ export class FdReader extends Readable {
   }
 
   override _read(): void {
-    const buf = Buffer.allocUnsafe(this.chunk);
+    const buf = this.opts.allocate ? this.opts.allocate(this.chunk) : Buffer.allocUnsafe(this.chunk);
     read(this.fd, buf, 0, this.chunk, this.position, (err, n) => {
       if (this.destroyed) return;
       if (err) {

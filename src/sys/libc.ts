@@ -193,3 +193,14 @@ export function boundReusePortSocket(family: number, sockaddr: Buffer, described
   }
   return fd;
 }
+
+const PAGE_SIZE = 4096;
+
+/** A buffer whose memory starts on a page boundary, as O_DIRECT reads need. Its memory lives off V8's heap and never moves. */
+export function pageAlignedBuffer(size: number): Buffer {
+  const koffi = require('koffi') as typeof import('koffi');
+  const raw = Buffer.allocUnsafeSlow(size + PAGE_SIZE);
+  const misalignment = Number(koffi.address(raw) % BigInt(PAGE_SIZE));
+  const start = misalignment === 0 ? 0 : PAGE_SIZE - misalignment;
+  return raw.subarray(start, start + size);
+}

@@ -117,6 +117,8 @@ const SIMPLE: Record<string, Case> = {
   'crnl turns line ends to CRLF on write': { args: ['-u', 'STDIN', 'STDOUT,crnl'], input: 'a\nb\n' },
   'crnl turns CRLF to line ends on read': { args: ['-u', 'STDIN,crnl', 'STDOUT'], input: 'a\r\nb\r\n' },
   'cr on write': { args: ['-u', 'STDIN', 'STDOUT,cr'], input: 'a\nb\n' },
+  'o-direct reads a file through page-aligned memory': { args: ['-u', 'OPEN:in,o-direct', 'STDOUT'], files: { in: 'past the page cache\n' } },
+  'o-direct write of a partial block fails': { args: ['-u', '-', 'OPEN:out,o-direct,creat'], input: 'not a block\n' },
   'ignoreeof ended by -T': { args: ['-T', '0.5', '-u', 'OPEN:in,ignoreeof', 'STDOUT'], files: { in: 'abcdefgh' } },
   '-T ends an idle transfer': { args: ['-T', '0.2', '-', 'SYSTEM:exec sleep 3 2>/dev/null'], quiet: true },
   // bad invocations
