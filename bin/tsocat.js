@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI and exits with its status once output is flushed.
-import { main } from '../dist/src/cli.js';
+// Entry point: runs the bundled CLI (scripts/bundle.mjs) and exits with its status once output is flushed.
+import { main } from '../dist/tsocat.mjs';
 
 process.on('unhandledRejection', (err) => {
   process.stderr.write(`tsocat: internal error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -7,8 +7,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { allOptions } from '../../options/catalog.js';
+import { loadCatalog } from '../../options/index.js';
 import { allPlugins } from '../../src/index.js';
-import { ROOT } from '../helpers.js';
+import { ROOT, tsocat } from '../helpers.js';
 
 const HERE = join(ROOT, 'test', 'conformance');
 
@@ -29,5 +31,16 @@ describe('conformance coverage', () => {
       .filter((plugin) => !plugin.names.some((keyword) => names.some((n) => new RegExp(`(^|[^A-Z-])${keyword}([^A-Z-]|$)`).test(n))))
       .map((plugin) => plugin.names[0]);
     expect(uncovered).toEqual([]);
+  });
+});
+
+describe('the bundled command (bin/tsocat.js runs dist/tsocat.mjs)', () => {
+  it('knows every address keyword and option the library has: the build-time plugin table left none out', async () => {
+    const help = (await tsocat(['-hhh'])).stdout.toString();
+    const listed = new Set(help.split('\n').map((line) => line.trim().split(/[\s:[]/)[0]));
+    const keywords = (await allPlugins()).flatMap((p) => p.names).filter((n) => n !== '-');
+    await loadCatalog();
+    const options = allOptions().flatMap((o) => [o.name, ...(o.aliases ?? [])]);
+    expect([...keywords, ...options].filter((name) => !listed.has(name))).toEqual([]);
   });
 });
