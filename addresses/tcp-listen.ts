@@ -57,7 +57,14 @@ function listenHost(family: 4 | 6, o: ResolvedOptions): string {
 
 /** so-reuseport: a socket bound by tsocat itself, since Node 20 binds before any option could be set. */
 async function reusePortSocket(host: string, port: number, family: 4 | 6, o: ResolvedOptions): Promise<number> {
-  const address = isIP(host) ? host : (await lookup(host, { family })).address;
+  let address = host;
+  if (!isIP(host)) {
+    try {
+      address = (await lookup(host, { family })).address;
+    } catch (err) {
+      throw new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err as SystemError)}`, 'EBIND');
+    }
+  }
   const { boundReusePortSocket } = await import('../src/sys/libc.js');
   const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
   return boundReusePortSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), v6only);

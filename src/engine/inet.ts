@@ -65,6 +65,9 @@ export function environmentAddress(address: string | undefined): string {
   return `[${ipv6Groups(a).map((g) => g.toString(16).padStart(4, '0')).join(':')}]`;
 }
 
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
 /** struct sockaddr_in / sockaddr_in6 for an IP literal and port, laid out as Linux expects. */
 export function sockaddrBytes(address: string, port: number): Buffer {
   if (isIPv6(address)) {
@@ -80,9 +83,6 @@ export function sockaddrBytes(address: string, port: number): Buffer {
   for (const [i, octet] of address.split('.').entries()) sa.writeUInt8(Number(octet), 4 + i);
   return sa;
 }
-
-export const AF_INET = 2;
-export const AF_INET6 = 10;
 
 /** socat's sockaddr_info text for an IP socket address. */
 export function formatSockaddr(address: string | undefined, port: number | undefined): string {
