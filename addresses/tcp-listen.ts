@@ -4,7 +4,7 @@ import { BlockList, createServer, isIP, isIPv6, type Server, type Socket } from 
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, sockaddrBytes, unbracket } from '../src/engine/inet.js';
+import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions, descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -56,15 +56,7 @@ function listenHost(family: 4 | 6, o: ResolvedOptions): string {
 }
 
 /** so-reuseport: a socket bound by tsocat itself, since Node 20 binds before any option could be set. */
-async function reusePortSocket(host: string, port: number, family: 4 | 6, o: ResolvedOptions): Promise<number> {
-  let address = host;
-  if (!isIP(host)) {
-    try {
-      address = (await lookup(host, { family })).address;
-    } catch (err) {
-      throw new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err as SystemError)}`, 'EBIND');
-    }
-  }
+async function reusePortSocket(address: string, port: number, o: ResolvedOptions): Promise<number> {
   const { boundReusePortSocket } = await import('../src/sys/libc.js');
   const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
   return boundReusePortSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), v6only);
@@ -85,7 +77,8 @@ export default defineAddress({
     // -0 with nothing else deciding: [::], which takes IPv4 peers too on Linux
     const eitherFamily = ctx.settings.anyFamily && !keywordFamily && !bindText && !o.has('pf') ? 6 : 0;
     const family = chooseFamily(keywordFamily, bindText, eitherFamily || ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
-    const host = listenHost(family, o);
+    // resolved here so a name that does not resolve is reported as socat does, before anything is bound
+    const host = await resolveHost(listenHost(family, o), 'NULL', family);
     const sourcePort = o.number('sourceport');
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
@@ -114,7 +107,7 @@ export default defineAddress({
       for (const w of waiters.splice(0)) w.reject(failure);
     });
 
-    const reusePort = o.bool('so-reuseport') ? await reusePortSocket(host, port, family, o) : undefined;
+    const reusePort = o.bool('so-reuseport') ? await reusePortSocket(host, port, o) : undefined;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: SystemError) => {
         reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));

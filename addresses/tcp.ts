@@ -2,7 +2,7 @@
 import { ADDRCONFIG } from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import { defineAddress } from '../src/define.js';
-import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, unbracket } from '../src/engine/inet.js';
+import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -90,6 +90,8 @@ export default defineAddress({
     const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
     const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
     const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
+    // Node takes only an IP literal as the local address; socat resolves a name
+    const localAddress = bind.host ? await resolveHost(bind.host, bind.port ?? 'NULL', family) : undefined;
     const timeout = o.number('connect-timeout');
     const attempt = (localPort: number | undefined) =>
       connectOnce(
@@ -97,7 +99,7 @@ export default defineAddress({
           host,
           port,
           family,
-          localAddress: bind.host || undefined,
+          localAddress,
           localPort,
           noDelay: o.bool('tcp-nodelay'),
           timeoutMs: timeout ? timeout * 1000 : undefined,

@@ -1,7 +1,8 @@
 /** Ports, service names, host literals and socat's `AF=2 1.2.3.4:80` notation. */
+import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
-import { isIPv6 } from 'node:net';
-import { TsocatError } from '../errors.js';
+import { isIP, isIPv6 } from 'node:net';
+import { systemError, TsocatError } from '../errors.js';
 
 let services: Map<string, number> | undefined;
 
@@ -109,4 +110,14 @@ export function parseHostPort(text: string): { host?: string; port?: string } {
   const m = text.match(/^(\[[^\]]*\]|[^:]*)(?::(.*))?$/);
   if (!m) return { host: text };
   return { host: m[1] ? unbracket(m[1]) : undefined, port: m[2] };
+}
+
+/** A host name or IP literal as an IP literal of the family, for addresses Node will not resolve itself (bind). */
+export async function resolveHost(host: string, service: string, family: 4 | 6): Promise<string> {
+  if (isIP(host)) return host;
+  try {
+    return (await lookup(host, { family })).address;
+  } catch (err) {
+    throw systemError(`getaddrinfo("${host}", "${service}", {})`, err);
+  }
 }

@@ -33,9 +33,17 @@ const BAD_LINES: Record<string, BadLine> = {
   'number with trailing garbage': { args: () => ['-', 'TCP:127.0.0.1:1,retry=1,interval=1x'], message: 'parseopts(): trailing garbage in numerical arg of option "interval=1x"' },
   'bad backlog on a listener': { args: () => ['TCP-LISTEN:0,backlog=x', '-'], message: 'parseopts(): missing numerical value of option "backlog=x"' },
   'bad octal permission on CREATE': { args: () => ['-u', 'STDIN', 'CREATE:newfile,perm=99x'], message: 'parseopts(): missing numerical value of option "perm=99x"' },
+  'listener bind host that does not resolve': {
+    args: (p) => [`TCP4-LISTEN:${p},bind=nosuchhost.invalid`, '-'],
+    message: /^getaddrinfo\("nosuchhost\.invalid", "NULL", \{\}\): (Name or service not known|Temporary failure in name resolution)$/,
+  },
   'so-reuseport with a bind host that does not resolve': {
     args: (p) => [`TCP4-LISTEN:${p},bind=nosuchhost.invalid,so-reuseport`, '-'],
-    message: (p) => new RegExp(`^bind\\(AF=2 nosuchhost\\.invalid:${p}\\): (Name or service not known|Temporary failure in name resolution)$`),
+    message: /^getaddrinfo\("nosuchhost\.invalid", "NULL", \{\}\): (Name or service not known|Temporary failure in name resolution)$/,
+  },
+  'client bind host that does not resolve': {
+    args: (p) => ['-', `TCP4:127.0.0.1:${p},bind=nosuchhost.invalid`],
+    message: /^getaddrinfo\("nosuchhost\.invalid", "NULL", \{\}\): (Name or service not known|Temporary failure in name resolution)$/,
   },
   'bad range': { args: () => ['TCP-LISTEN:0,range=10.0.0.0/99', '-'], message: 'range option: invalid address range "10.0.0.0/99"' },
   'value missing': { args: () => ['-', 'OPEN:existing,perm'], message: 'option "perm": value required' },
