@@ -432,6 +432,14 @@ describe('options on tsocat\'s own descriptors and process', () => {
     expect([...seen].sort()).toEqual(['A', 'B']);
   });
 
+  it('bind takes a host name on a client, resolved as socat resolves it', async () => {
+    const port = await freePort();
+    background([`TCP4-LISTEN:${port},reuseaddr`, 'SYSTEM:echo $SOCAT_PEERADDR']);
+    await waitFor(() => isListening(port));
+    const r = await tsocat(['-', `TCP4:127.0.0.1:${port},bind=localhost`], { input: '' });
+    expect(r).toMatchObject({ status: 0, stdout: Buffer.from('127.0.0.1\n') });
+  });
+
   it('so-reuseport belongs to listeners: a connecting address refuses it', async () => {
     const r = await tsocat(['-', 'TCP4:127.0.0.1:1,so-reuseport']);
     expect(r.status).toBe(1);
