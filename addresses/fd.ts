@@ -22,7 +22,7 @@ export default defineAddress({
     } catch (err) {
       throw systemError(`fstat(${fd})`, err);
     }
-    await applyFdOptions(fd, req.options);
+    const restoreTerminal = await applyFdOptions(fd, req.options);
     const { readable, writable, socket, handOver } = streams;
     return makeEndpoint({
       readable,
@@ -31,6 +31,7 @@ export default defineAddress({
       description: `FD ${fd}`,
       shutdownWrite: () => (socket ? socket.end() : writable?.end()),
       close: async () => {
+        restoreTerminal?.();
         readable?.destroy();
         if (writable && (writable as unknown) !== readable) await endAndWait(writable);
         socket?.destroy();

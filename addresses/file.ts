@@ -75,8 +75,9 @@ async function openPath(
     const call = baseFlags & constants.O_CREAT && baseFlags & constants.O_TRUNC ? `creat("${path}", 0${perm.toString(8)})` : `open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`;
     throw systemError(call, err);
   }
+  let restoreTerminal: (() => void) | undefined;
   try {
-    await applyFdOptions(fd, o);
+    restoreTerminal = await applyFdOptions(fd, o);
   } catch (err) {
     closeSync(fd);
     throw err;
@@ -92,6 +93,7 @@ async function openPath(
     description: path,
     shutdownWrite: () => void endAndWait(writable),
     close: async () => {
+      restoreTerminal?.();
       readable?.destroy();
       await endAndWait(writable);
       if (o.bool('unlink-close')) removeEntry(path, 'unlink-close');

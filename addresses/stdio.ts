@@ -8,7 +8,7 @@ import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
 const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
 
 /** One endpoint over process streams. Ending or closing it never closes the descriptor: other peers may share it. */
-function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
+function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd: number, restoreTerminals: Array<() => void>) {
   return makeEndpoint({
     readable,
     writable,
@@ -18,6 +18,7 @@ function stdEndpoint(readable: Readable | undefined, writable: Writable | undefi
     shutdownWrite: () => {},
     close: async () => {
       readable?.pause();
+      for (const restore of restoreTerminals) restore();
     },
   });
 }
@@ -29,11 +30,13 @@ const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
  * the file behind stdin); PROCESS options act on tsocat itself.
  */
 async function openStd(req: AddressRequest, readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
+  const restoreTerminals: Array<() => void> = [];
   for (const fd of new Set([readable ? 0 : undefined, writable ? writeFd : undefined])) {
-    if (fd !== undefined) await applyFdOptions(fd, req.options);
+    const restore = fd === undefined ? undefined : await applyFdOptions(fd, req.options);
+    if (restore) restoreTerminals.push(restore);
   }
   await applyProcessOptionsToSelf(req.options);
-  return stdEndpoint(readable, writable, description, writeFd);
+  return stdEndpoint(readable, writable, description, writeFd, restoreTerminals);
 }
 
 export default [

@@ -3,6 +3,7 @@ import { chmodSync, chownSync, constants, fchmodSync, fchownSync, ftruncateSync,
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { INODE_FLAGS } from '../../options/reg.js';
 import { TsocatError, systemError } from '../errors.js';
+import { applyTermiosOptions } from './termios.js';
 
 /** Looks a user or group up by name in the local databases; numbers pass through. */
 export function lookupId(kind: 'user' | 'group', value: string): number {
@@ -54,7 +55,6 @@ export function applyNamedOptions(path: string, options: ResolvedOptions): void 
   }
 }
 
-/** Applies ownership, permissions and locks; throws TsocatError on failure. */
 /** Open flags that socat also sets on descriptors it did not open (STDIO, FD, sockets), with fcntl(F_SETFL). */
 const STATUS_FLAGS: Array<[string, number, string]> = [
   ['o-append', constants.O_APPEND, 'O_APPEND'],
@@ -63,7 +63,12 @@ const STATUS_FLAGS: Array<[string, number, string]> = [
   ['o-noatime', constants.O_NOATIME ?? 0, 'O_NOATIME'],
 ];
 
-export async function applyFdOptions(fd: number, options: ResolvedOptions): Promise<void> {
+/**
+ * Applies the FD options (and TERMIOS ones on a terminal) to a descriptor the
+ * address uses. Returns what puts the terminal back at close, when its
+ * settings were changed.
+ */
+export async function applyFdOptions(fd: number, options: ResolvedOptions): Promise<(() => void) | undefined> {
   const perm = options.number('perm');
   if (perm !== undefined) {
     try {
@@ -93,7 +98,8 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
   const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));
   const pipeSize = options.number('f-setpipe-sz');
   const inodeFlags = INODE_FLAGS.filter(([name]) => options.has(name));
-  if (!wantsLock && flags.length === 0 && !options.has('cloexec') && pipeSize === undefined && inodeFlags.length === 0) return;
+  // terminal settings last: nothing after them can fail and leave the terminal changed
+  if (!wantsLock && flags.length === 0 && !options.has('cloexec') && pipeSize === undefined && inodeFlags.length === 0) return applyTermiosOptions(fd, options);
   const { addStatusFlags, changeInodeFlags, flockExclusive, setCloseOnExec, setPipeSize, setWriteLock } = await import('../sys/libc.js');
   if (pipeSize !== undefined) setPipeSize(fd, pipeSize);
   if (inodeFlags.length) {
@@ -107,4 +113,5 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
   if (options.bool('flock-ex-nb')) flockExclusive(fd, false);
   if (options.bool('setlk')) setWriteLock(fd, false);
   if (options.bool('setlkw')) setWriteLock(fd, true);
+  return applyTermiosOptions(fd, options);
 }

@@ -40,6 +40,10 @@ const SEEK_SET = 0;
 interface Libc {
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
   socket: (domain: number, type: number, protocol: number) => number;
+  tcgetattr: (fd: number, termios: Buffer) => number;
+  tcsetattr: (fd: number, when: number, termios: Buffer) => number;
+  cfsetispeed: (termios: Buffer, speed: number) => number;
+  cfsetospeed: (termios: Buffer, speed: number) => number;
   bind: (fd: number, address: Buffer, len: number) => number;
   flock: (fd: number, op: number) => number;
   fcntlLock: (fd: number, cmd: number, lock: object) => number;
@@ -63,6 +67,10 @@ function load(): Libc {
   libc = {
     setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32)'),
     socket: lib.func('int socket(int, int, int)'),
+    tcgetattr: lib.func('int tcgetattr(int, void *)'),
+    tcsetattr: lib.func('int tcsetattr(int, int, void *)'),
+    cfsetispeed: lib.func('int cfsetispeed(void *, uint32)'),
+    cfsetospeed: lib.func('int cfsetospeed(void *, uint32)'),
     bind: lib.func('int bind(int, void *, uint32)'),
     flock: lib.func('int flock(int, int)'),
     fcntlLock: lib.func('int fcntl(int, int, ...)') as unknown as Libc['fcntlLock'],
@@ -203,4 +211,27 @@ export function pageAlignedBuffer(size: number): Buffer {
   const misalignment = Number(koffi.address(raw) % BigInt(PAGE_SIZE));
   const start = misalignment === 0 ? 0 : PAGE_SIZE - misalignment;
   return raw.subarray(start, start + size);
+}
+
+/** sizeof(struct termios) on Linux (glibc). */
+const TERMIOS_SIZE = 60;
+const TCSADRAIN = 1;
+
+/** The terminal settings of `fd` as raw struct termios bytes; fails on anything that is not a terminal. */
+export function getTermios(fd: number): Buffer {
+  const termios = Buffer.alloc(TERMIOS_SIZE);
+  check(load().tcgetattr(fd, termios), `tcgetattr(${fd})`);
+  return termios;
+}
+
+/** Writes terminal settings once pending output has drained (TCSADRAIN), as socat does. */
+export function setTermios(fd: number, termios: Buffer): void {
+  check(load().tcsetattr(fd, TCSADRAIN, termios), `tcsetattr(${fd}, TCSADRAIN)`);
+}
+
+/** Sets the input, output or both line speeds in a struct termios (a B<rate> constant). */
+export function setTermiosSpeed(termios: Buffer, which: 'in' | 'out' | 'both', speed: number): void {
+  const l = load();
+  if (which !== 'out') check(l.cfsetispeed(termios, speed), `cfsetispeed(${speed})`);
+  if (which !== 'in') check(l.cfsetospeed(termios, speed), `cfsetospeed(${speed})`);
 }

@@ -45,6 +45,7 @@ const BAD_LINES: Record<string, BadLine> = {
     args: (p) => ['-', `TCP4:127.0.0.1:${p},bind=nosuchhost.invalid`],
     message: /^getaddrinfo\("nosuchhost\.invalid", "NULL", \{\}\): (Name or service not known|Temporary failure in name resolution)$/,
   },
+  'a terminal option on a pipe': { args: () => ['-u', 'STDIN,raw,echo=0', 'STDOUT'], message: 'tcgetattr(0): Inappropriate ioctl for device' },
   'bad range': { args: () => ['TCP-LISTEN:0,range=10.0.0.0/99', '-'], message: 'range option: invalid address range "10.0.0.0/99"' },
   'value missing': { args: () => ['-', 'OPEN:existing,perm'], message: 'option "perm": value required' },
   'unknown user': { args: () => ['-u', 'STDIN', 'OPEN:existing,user=nosuchuserx'], message: 'getpwnam("nosuchuserx"): no such user' },

@@ -1,0 +1,79 @@
+import { defineOptions, type OptionDef } from './catalog.js';
+
+/** Which word of struct termios a flag lives in. */
+export type TermiosField = 'iflag' | 'oflag' | 'cflag' | 'lflag';
+
+/**
+ * Terminal flags as stty names them, by option name; value 1 sets the flag,
+ * 0 clears it. Bits are Linux's (asm-generic/termbits.h).
+ */
+export const TERMIOS_FLAGS: Array<[name: string, field: TermiosField, bit: number, summary: string]> = [
+  ['ignbrk', 'iflag', 0o1, 'ignore a break condition'],
+  ['brkint', 'iflag', 0o2, 'a break flushes the queues and sends SIGINT'],
+  ['ignpar', 'iflag', 0o4, 'ignore bytes with framing or parity errors'],
+  ['parmrk', 'iflag', 0o10, 'mark bytes with parity errors'],
+  ['inpck', 'iflag', 0o20, 'check the parity of input'],
+  ['istrip', 'iflag', 0o40, 'strip the eighth bit of input'],
+  ['inlcr', 'iflag', 0o100, 'turn NL into CR on input'],
+  ['igncr', 'iflag', 0o200, 'ignore CR on input'],
+  ['icrnl', 'iflag', 0o400, 'turn CR into NL on input'],
+  ['ixon', 'iflag', 0o2000, 'XON/XOFF flow control on output'],
+  ['ixany', 'iflag', 0o4000, 'any byte restarts stopped output'],
+  ['ixoff', 'iflag', 0o10000, 'XON/XOFF flow control on input'],
+  ['imaxbel', 'iflag', 0o20000, 'ring the bell when the input queue is full'],
+  ['opost', 'oflag', 0o1, 'process output (turns on onlcr and the like)'],
+  ['onlcr', 'oflag', 0o4, 'turn NL into CR-NL on output'],
+  ['ocrnl', 'oflag', 0o10, 'turn CR into NL on output'],
+  ['onocr', 'oflag', 0o20, 'send no CR at column 0'],
+  ['onlret', 'oflag', 0o40, 'NL also returns the carriage'],
+  ['cstopb', 'cflag', 0o100, 'two stop bits instead of one'],
+  ['cread', 'cflag', 0o200, 'enable the receiver'],
+  ['parenb', 'cflag', 0o400, 'generate and check parity'],
+  ['parodd', 'cflag', 0o1000, 'odd parity instead of even'],
+  ['hupcl', 'cflag', 0o2000, 'hang up when the last process closes the device'],
+  ['clocal', 'cflag', 0o4000, 'ignore modem control lines'],
+  ['crtscts', 'cflag', 0o20000000000, 'RTS/CTS hardware flow control'],
+  ['isig', 'lflag', 0o1, 'INTR, QUIT and SUSP characters send signals'],
+  ['icanon', 'lflag', 0o2, 'canonical (line by line) input'],
+  ['echo', 'lflag', 0o10, 'echo input'],
+  ['echoe', 'lflag', 0o20, 'ERASE erases the previous character'],
+  ['echok', 'lflag', 0o40, 'KILL erases the line'],
+  ['echonl', 'lflag', 0o100, 'echo NL even without echo'],
+  ['noflsh', 'lflag', 0o200, 'do not flush queues on INTR and QUIT'],
+  ['tostop', 'lflag', 0o400, 'background jobs that write get SIGTTOU'],
+  ['echoctl', 'lflag', 0o1000, 'echo control characters as ^X'],
+  ['echoprt', 'lflag', 0o2000, 'print erased characters'],
+  ['echoke', 'lflag', 0o4000, 'KILL erases each character of the line'],
+  ['iexten', 'lflag', 0o100000, 'implementation-defined input processing'],
+];
+
+/** Line speeds: the B<rate> constant of each baud rate Linux knows. */
+export const TERMIOS_SPEEDS: Array<[baud: number, constant: number]> = [
+  [0, 0o0], [50, 0o1], [75, 0o2], [110, 0o3], [134, 0o4], [150, 0o5], [200, 0o6], [300, 0o7], [600, 0o10],
+  [1200, 0o11], [1800, 0o12], [2400, 0o13], [4800, 0o14], [9600, 0o15], [19200, 0o16], [38400, 0o17],
+  [57600, 0o10001], [115200, 0o10002], [230400, 0o10003], [460800, 0o10004], [500000, 0o10005], [576000, 0o10006],
+  [921600, 0o10007], [1000000, 0o10010], [1152000, 0o10011], [1500000, 0o10012], [2000000, 0o10013],
+  [2500000, 0o10014], [3000000, 0o10015], [3500000, 0o10016], [4000000, 0o10017],
+];
+
+const flagOptions: OptionDef[] = TERMIOS_FLAGS.map(([name, , , summary]) => ({ name, type: 'bool', groups: ['TERMIOS'], phase: 'fd', summary }));
+const speedOptions: OptionDef[] = TERMIOS_SPEEDS.map(([baud]) => ({ name: `b${baud}`, type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: `line speed ${baud} baud, both ways` }));
+
+/** Terminal options; socat's TERMIOS group. tsocat puts the terminal back as it found it when the address closes. */
+export default defineOptions([
+  ...flagOptions,
+  ...speedOptions,
+  { name: 'raw', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'raw input: no signals, no line editing, no input or output translation (echo stays as it is)' },
+  { name: 'termios-rawer', aliases: ['rawer'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'rawer than raw: every flag off but cread and cs8, echo too' },
+  { name: 'termios-cfmakeraw', aliases: ['cfmakeraw'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'what cfmakeraw(3) does' },
+  { name: 'sane', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'reasonable interactive settings, as stty sane' },
+  { name: 'csize', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'character size: 0 to 3 for 5 to 8 bits' },
+  { name: 'cs5', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '5 bit characters' },
+  { name: 'cs6', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '6 bit characters' },
+  { name: 'cs7', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '7 bit characters' },
+  { name: 'cs8', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '8 bit characters' },
+  { name: 'ispeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'input line speed in baud' },
+  { name: 'ospeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'output line speed in baud' },
+  { name: 'vmin', aliases: ['min'], type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'without icanon: a read waits for at least this many bytes' },
+  { name: 'vtime', aliases: ['time'], type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'without icanon: a read waits at most this many tenths of a second' },
+]);

@@ -1,0 +1,130 @@
+/**
+ * TERMIOS options on a terminal descriptor (STDIO on a tty, OPEN:/dev/tty…):
+ * read the settings, change what the options say, write them back once, and
+ * hand back a function that puts the terminal back as it was, as socat does
+ * when the address closes (so `STDIO,raw,echo=0` leaves a usable shell).
+ */
+import type { ResolvedOptions } from '../../options/catalog.js';
+import { TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
+import { TsocatError } from '../errors.js';
+
+/** struct termios on Linux: four flag words, c_line, c_cc[32], then the two speeds. */
+const OFFSET: Record<TermiosField, number> = { iflag: 0, oflag: 4, cflag: 8, lflag: 12 };
+const CC_OFFSET = 17;
+const VTIME = 5;
+const VMIN = 6;
+const CSIZE = 0o60;
+
+// bits the combined options touch (Linux values)
+const I = { IGNBRK: 0o1, BRKINT: 0o2, IGNPAR: 0o4, PARMRK: 0o10, INPCK: 0o20, ISTRIP: 0o40, INLCR: 0o100, IGNCR: 0o200, ICRNL: 0o400, IUCLC: 0o1000, IXON: 0o2000, IXANY: 0o4000, IXOFF: 0o10000, IMAXBEL: 0o20000 };
+const O = { OPOST: 0o1, OLCUC: 0o2, ONLCR: 0o4, OCRNL: 0o10, ONOCR: 0o20, ONLRET: 0o40, OFILL: 0o100, OFDEL: 0o200, DELAYS: 0o177400 };
+const C = { CS8: 0o60, CREAD: 0o200, PARENB: 0o400 };
+const L = { ISIG: 0o1, ICANON: 0o2, XCASE: 0o4, ECHO: 0o10, ECHOE: 0o20, ECHOK: 0o40, ECHONL: 0o100, NOFLSH: 0o200, TOSTOP: 0o400, ECHOCTL: 0o1000, ECHOPRT: 0o2000, ECHOKE: 0o4000, IEXTEN: 0o100000 };
+
+const COMBINED = ['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane'];
+const NUMERIC = ['csize', 'cs5', 'cs6', 'cs7', 'cs8', 'ispeed', 'ospeed', 'vmin', 'vtime'];
+
+/** True when any TERMIOS option is given, so descriptors without them never touch termios. */
+export function hasTermiosOptions(options: ResolvedOptions): boolean {
+  return options.names().some((n) => COMBINED.includes(n) || NUMERIC.includes(n) || /^b\d+$/.test(n) || TERMIOS_FLAGS.some(([flag]) => flag === n));
+}
+
+class TermiosWords {
+  constructor(readonly raw: Buffer) {}
+  get(field: TermiosField): number {
+    return this.raw.readUInt32LE(OFFSET[field]);
+  }
+  set(field: TermiosField, value: number): void {
+    this.raw.writeUInt32LE(value >>> 0, OFFSET[field]);
+  }
+  change(field: TermiosField, clear: number, add = 0): void {
+    this.set(field, (this.get(field) & ~clear) | add);
+  }
+  cc(index: number, value: number): void {
+    this.raw.writeUInt8(value, CC_OFFSET + index);
+  }
+}
+
+function applyCombined(name: string, t: TermiosWords): void {
+  if (name === 'raw') {
+    // what socat's raw clears; echo is left to echo=0
+    t.change('iflag', I.IGNBRK | I.BRKINT | I.IGNPAR | I.PARMRK | I.INPCK | I.ISTRIP | I.INLCR | I.IGNCR | I.ICRNL | I.IXON | I.IXOFF | I.IUCLC | I.IXANY | I.IMAXBEL);
+    t.change('oflag', O.OPOST);
+    t.change('lflag', L.ISIG | L.ICANON | L.XCASE);
+  } else if (name === 'termios-rawer') {
+    t.set('iflag', 0);
+    t.set('oflag', 0);
+    t.set('lflag', 0);
+    t.set('cflag', (t.get('cflag') & 0o10017) | C.CREAD | C.CS8); // keeps the speed bits
+  } else if (name === 'termios-cfmakeraw') {
+    t.change('iflag', I.IGNBRK | I.BRKINT | I.PARMRK | I.ISTRIP | I.INLCR | I.IGNCR | I.ICRNL | I.IXON);
+    t.change('oflag', O.OPOST);
+    t.change('lflag', L.ECHO | L.ECHONL | L.ICANON | L.ISIG | L.IEXTEN);
+    t.change('cflag', CSIZE | C.PARENB, C.CS8);
+  } else if (name === 'sane') {
+    t.change('iflag', I.IGNBRK | I.INLCR | I.IGNCR | I.IXOFF | I.IUCLC | I.IXANY, I.BRKINT | I.ICRNL | I.IMAXBEL);
+    t.change('oflag', O.OLCUC | O.OCRNL | O.ONOCR | O.ONLRET | O.OFILL | O.OFDEL | O.DELAYS, O.OPOST | O.ONLCR);
+    t.change('cflag', 0, C.CREAD);
+    t.change('lflag', L.ECHONL | L.NOFLSH | L.XCASE | L.TOSTOP | L.ECHOPRT, L.ISIG | L.ICANON | L.IEXTEN | L.ECHO | L.ECHOE | L.ECHOK | L.ECHOCTL | L.ECHOKE);
+  }
+  if (name !== 'sane') {
+    t.cc(VMIN, 1);
+    t.cc(VTIME, 0);
+  }
+}
+
+function speedConstant(baud: number, option: string): number {
+  const found = TERMIOS_SPEEDS.find(([b]) => b === baud);
+  // socat hands the number to cfset[io]speed(), which refuses a rate it has no constant for
+  if (!found) throw new TsocatError(`cfset${option === 'ispeed' ? 'i' : 'o'}speed(${baud}): Invalid argument`, 'EINVAL');
+  return found[1];
+}
+
+/**
+ * Applies the TERMIOS options to `fd`. Returns the function that restores the
+ * settings found, or undefined when no TERMIOS option was given.
+ */
+export async function applyTermiosOptions(fd: number, options: ResolvedOptions): Promise<(() => void) | undefined> {
+  if (!hasTermiosOptions(options)) return undefined;
+  const { getTermios, setTermios, setTermiosSpeed } = await import('../sys/libc.js');
+  const saved = getTermios(fd);
+  const t = new TermiosWords(Buffer.from(saved));
+  for (const name of COMBINED) if (options.has(name)) applyCombined(name, t);
+  const csize = options.number('csize') ?? ['cs5', 'cs6', 'cs7', 'cs8'].findIndex((n) => options.has(n));
+  if (csize > 3) throw new TsocatError(`csize=${csize}: must be 0 to 3`, 'EOPTVALUE');
+  if (csize >= 0) t.change('cflag', CSIZE, csize << 4);
+  for (const [name, field, bit] of TERMIOS_FLAGS) {
+    if (options.has(name)) t.change(field, bit, options.bool(name) ? bit : 0);
+  }
+  const both = TERMIOS_SPEEDS.find(([baud]) => options.has(`b${baud}`));
+  const ispeed = options.number('ispeed');
+  const ospeed = options.number('ospeed');
+  if (both) setTermiosSpeed(t.raw, 'both', both[1]);
+  if (ispeed !== undefined) setTermiosSpeed(t.raw, 'in', speedConstant(ispeed, 'ispeed'));
+  if (ospeed !== undefined) setTermiosSpeed(t.raw, 'out', speedConstant(ospeed, 'ospeed'));
+  const vmin = options.number('vmin');
+  const vtime = options.number('vtime');
+  if (vmin !== undefined) t.cc(VMIN, vmin);
+  if (vtime !== undefined) t.cc(VTIME, vtime);
+  setTermios(fd, t.raw);
+  const restore = () => {
+    if (!unrestored.delete(restore)) return;
+    try {
+      setTermios(fd, saved);
+    } catch {
+      // the terminal went away (a hung-up line): nothing left to restore
+    }
+  };
+  if (!exitHookInstalled) process.once('exit', restoreAll);
+  exitHookInstalled = true;
+  unrestored.add(restore);
+  return restore;
+}
+
+/** Terminals changed and not yet put back; a terminal left raw is a broken shell, so exit restores them too. */
+const unrestored = new Set<() => void>();
+let exitHookInstalled = false;
+
+function restoreAll(): void {
+  for (const restore of [...unrestored]) restore();
+}
