@@ -44,7 +44,8 @@ export default [
     names: ['STDIO', '-'],
     params: [],
     groups: GROUPS,
-    features: ['STDIO'],
+    // TERMIOS options work on any terminal descriptor; STDIO is where they are used most
+    features: ['STDIO', 'TERMIOS'],
     summary: 'standard input and output of tsocat',
     open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : process.stdout, 'STDIO'),
   }),
