@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openAddress, relay } from '../../src/index.js';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
-import { backgroundStarter, freePort, sleep, stop, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, ROOT, run, sleep, stop, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const LOG_LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] [FEWNID] /;
 
@@ -184,6 +184,18 @@ describe('library', () => {
     await ep.close();
     controller.abort();
     expect(await serving).toBe(0);
+  });
+
+  it('the package entry (import from \'tsocat\', the built dist) runs a relay as the README shows', async () => {
+    const program = [
+      "import { relay, openAddress, parseAddress, TsocatError } from 'tsocat';",
+      "const status = await relay('TEXT:from the library\\n', 'STDOUT', { settings: { direction: 'left-to-right' } });",
+      "const refused = await openAddress('NOSUCH:x').catch((e) => e);",
+      "console.log(status, parseAddress('TCP:h:1,nodelay').kind, refused instanceof TsocatError, refused.message);",
+    ].join('\n');
+    const r = await run(process.execPath, ['--input-type=module', '-e', program], { cwd: ROOT });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.toString()).toBe('from the library\n0 single true unknown device/address "NOSUCH"\n');
   });
 
   it('a user error rejects with TsocatError carrying socat\'s wording and status', async () => {
