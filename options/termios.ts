@@ -56,6 +56,28 @@ export const TERMIOS_SPEEDS: Array<[baud: number, constant: number]> = [
   [2500000, 0o10014], [3000000, 0o10015], [3500000, 0o10016], [4000000, 0o10017],
 ];
 
+/** Special characters, by option name and socat's short alias: their index in c_cc[] (Linux). */
+export const TERMIOS_CHARS: Array<[name: string, alias: string, index: number, summary: string]> = [
+  ['vintr', 'intr', 0, 'the character that sends SIGINT'],
+  ['vquit', 'quit', 1, 'the character that sends SIGQUIT'],
+  ['verase', 'erase', 2, 'the character that erases the previous one'],
+  ['vkill', 'kill', 3, 'the character that erases the line'],
+  ['veof', 'eof', 4, 'the character that ends input'],
+  ['vtime', 'time', 5, 'without icanon: a read waits at most this many tenths of a second'],
+  ['vmin', 'min', 6, 'without icanon: a read waits for at least this many bytes'],
+  ['vswtc', 'swtc', 7, 'the switch character'],
+  ['vstart', 'start', 8, 'the character that restarts output (XON)'],
+  ['vstop', 'stop', 9, 'the character that stops output (XOFF)'],
+  ['vsusp', 'susp', 10, 'the character that sends SIGTSTP'],
+  ['veol', 'eol', 11, 'an extra end-of-line character'],
+  ['vreprint', 'reprint', 12, 'the character that reprints the line'],
+  ['vdiscard', 'discard', 13, 'the character that toggles discarding output'],
+  ['vwerase', 'werase', 14, 'the character that erases a word'],
+  ['vlnext', 'lnext', 15, 'the character that quotes the next one'],
+  ['veol2', 'eol2', 16, 'a second extra end-of-line character'],
+];
+
+const charOptions: OptionDef[] = TERMIOS_CHARS.map(([name, alias, , summary]) => ({ name, aliases: [alias], type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: `${summary} (a byte value)` }));
 const flagOptions: OptionDef[] = TERMIOS_FLAGS.map(([name, , , summary]) => ({ name, type: 'bool', groups: ['TERMIOS'], phase: 'fd', summary }));
 const speedOptions: OptionDef[] = TERMIOS_SPEEDS.map(([baud]) => ({ name: `b${baud}`, type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: `line speed ${baud} baud, both ways` }));
 
@@ -63,6 +85,7 @@ const speedOptions: OptionDef[] = TERMIOS_SPEEDS.map(([baud]) => ({ name: `b${ba
 export default defineOptions([
   ...flagOptions,
   ...speedOptions,
+  ...charOptions,
   { name: 'raw', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'raw input: no signals, no line editing, no input or output translation (echo stays as it is)' },
   { name: 'termios-rawer', aliases: ['rawer'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'rawer than raw: every flag off but cread and cs8, echo too' },
   { name: 'termios-cfmakeraw', aliases: ['cfmakeraw'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'what cfmakeraw(3) does' },
@@ -74,6 +97,4 @@ export default defineOptions([
   { name: 'cs8', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '8 bit characters' },
   { name: 'ispeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'input line speed in baud' },
   { name: 'ospeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'output line speed in baud' },
-  { name: 'vmin', aliases: ['min'], type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'without icanon: a read waits for at least this many bytes' },
-  { name: 'vtime', aliases: ['time'], type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'without icanon: a read waits at most this many tenths of a second' },
 ]);

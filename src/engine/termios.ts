@@ -5,7 +5,7 @@
  * when the address closes (so `STDIO,raw,echo=0` leaves a usable shell).
  */
 import type { ResolvedOptions } from '../../options/catalog.js';
-import { TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
+import { TERMIOS_CHARS, TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
 import { TsocatError } from '../errors.js';
 
 /** struct termios on Linux: four flag words, c_line, c_cc[32], then the two speeds. */
@@ -22,11 +22,11 @@ const C = { CS8: 0o60, CREAD: 0o200, PARENB: 0o400 };
 const L = { ISIG: 0o1, ICANON: 0o2, XCASE: 0o4, ECHO: 0o10, ECHOE: 0o20, ECHOK: 0o40, ECHONL: 0o100, NOFLSH: 0o200, TOSTOP: 0o400, ECHOCTL: 0o1000, ECHOPRT: 0o2000, ECHOKE: 0o4000, IEXTEN: 0o100000 };
 
 const COMBINED = ['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane'];
-const NUMERIC = ['csize', 'cs5', 'cs6', 'cs7', 'cs8', 'ispeed', 'ospeed', 'vmin', 'vtime'];
+const NUMERIC = ['csize', 'cs5', 'cs6', 'cs7', 'cs8', 'ispeed', 'ospeed'];
 
 /** True when any TERMIOS option is given, so descriptors without them never touch termios. */
 export function hasTermiosOptions(options: ResolvedOptions): boolean {
-  return options.names().some((n) => COMBINED.includes(n) || NUMERIC.includes(n) || /^b\d+$/.test(n) || TERMIOS_FLAGS.some(([flag]) => flag === n));
+  return options.names().some((n) => COMBINED.includes(n) || NUMERIC.includes(n) || /^b\d+$/.test(n) || TERMIOS_FLAGS.some(([flag]) => flag === n) || TERMIOS_CHARS.some(([char]) => char === n));
 }
 
 class TermiosWords {
@@ -102,10 +102,12 @@ export async function applyTermiosOptions(fd: number, options: ResolvedOptions):
   if (both) setTermiosSpeed(t.raw, 'both', both[1]);
   if (ispeed !== undefined) setTermiosSpeed(t.raw, 'in', speedConstant(ispeed, 'ispeed'));
   if (ospeed !== undefined) setTermiosSpeed(t.raw, 'out', speedConstant(ospeed, 'ospeed'));
-  const vmin = options.number('vmin');
-  const vtime = options.number('vtime');
-  if (vmin !== undefined) t.cc(VMIN, vmin);
-  if (vtime !== undefined) t.cc(VTIME, vtime);
+  for (const [name, , index] of TERMIOS_CHARS) {
+    const value = options.number(name);
+    if (value === undefined) continue;
+    if (value > 255) throw new TsocatError(`${name}=${value}: a terminal character is one byte (0 to 255)`, 'EOPTVALUE');
+    t.cc(index, value);
+  }
   setTermios(fd, t.raw);
   const restore = () => {
     if (!unrestored.delete(restore)) return;

@@ -52,7 +52,7 @@ describe.skipIf(!HAVE_SCRIPT)('TERMIOS options on a terminal', () => {
 
   it.skipIf(!SOCAT)('sets the terminal exactly as socat does, and leaves it as socat does', async () => {
     // (rawer is left out: socat's clears the line speed to B0, a hang-up on a serial line; tsocat keeps the speed)
-    for (const address of ['STDIO,raw,echo=0', 'STDIO,cfmakeraw', 'STDIO,raw,sane', 'STDIO,icanon=0,min=2,time=5,b19200', 'STDIO,crnl,onlcr=0']) {
+    for (const address of ['STDIO,raw,echo=0', 'STDIO,cfmakeraw', 'STDIO,raw,sane', 'STDIO,icanon=0,min=2,time=5,b19200', 'STDIO,crnl,onlcr=0', 'STDIO,intr=1,erase=8,veol=10']) {
       const ours = await terminalAround([process.execPath, TSOCAT], address);
       const theirs = await terminalAround([SOCAT as string], address);
       // the exit status is left out: a byte script(1) forwards can reach socat after the program ended (EPIPE, a race)
