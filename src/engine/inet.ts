@@ -94,9 +94,17 @@ export function formatSockaddr(address: string | undefined, port: number | undef
 /** Picks 4 or 6: an explicit family from the keyword, then an IPv6 literal, then -4/-6/pf, then IPv4 as socat 1.8 does. */
 /** socat's environment defaults, SOCAT_DEFAULT_LISTEN_IP and SOCAT_PREFERRED_RESOLVE_IP: '4' or '6'. */
 export function familyFromEnv(name: 'SOCAT_DEFAULT_LISTEN_IP' | 'SOCAT_PREFERRED_RESOLVE_IP'): 4 | 6 | 0 {
-  const v = process.env[name];
-  return v === '6' ? 6 : v === '4' ? 4 : 0;
+  // read once: a lookup in process.env is a call into C++, and a forking relay would pay it per connection
+  let family = envFamilies.get(name);
+  if (family === undefined) {
+    const v = process.env[name];
+    family = v === '6' ? 6 : v === '4' ? 4 : 0;
+    envFamilies.set(name, family);
+  }
+  return family;
 }
+
+const envFamilies = new Map<string, 4 | 6 | 0>();
 
 export function chooseFamily(keywordFamily: 4 | 6 | 0, host: string, preferred: 4 | 6 | 0, pf?: string): 4 | 6 {
   if (keywordFamily) return keywordFamily;

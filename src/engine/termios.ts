@@ -24,9 +24,18 @@ const L = { ISIG: 0o1, ICANON: 0o2, XCASE: 0o4, ECHO: 0o10, ECHOE: 0o20, ECHOK: 
 const COMBINED = ['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane'];
 const NUMERIC = ['csize', 'cs5', 'cs6', 'cs7', 'cs8', 'ispeed', 'ospeed'];
 
+/** Every TERMIOS option name; every descriptor of every connection is checked against it. */
+const TERMIOS_NAMES = new Set([
+  ...COMBINED,
+  ...NUMERIC,
+  ...TERMIOS_SPEEDS.map(([baud]) => `b${baud}`),
+  ...TERMIOS_FLAGS.map(([name]) => name),
+  ...TERMIOS_CHARS.map(([name]) => name),
+]);
+
 /** True when any TERMIOS option is given, so descriptors without them never touch termios. */
 export function hasTermiosOptions(options: ResolvedOptions): boolean {
-  return options.names().some((n) => COMBINED.includes(n) || NUMERIC.includes(n) || /^b\d+$/.test(n) || TERMIOS_FLAGS.some(([flag]) => flag === n) || TERMIOS_CHARS.some(([char]) => char === n));
+  return options.names().some((n) => TERMIOS_NAMES.has(n));
 }
 
 class TermiosWords {
