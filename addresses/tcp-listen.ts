@@ -55,6 +55,16 @@ function listenHost(family: 4 | 6, o: ResolvedOptions): string {
   return bind || (family === 6 ? '::' : '0.0.0.0');
 }
 
+/**
+ * ipv6-v6only exists only on IPv6 sockets. socat refuses it on TCP4-LISTEN
+ * (not in that address's option groups) and fails setting it on a TCP-LISTEN
+ * that turned out IPv4; tsocat says the same instead of ignoring it.
+ */
+function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
+  if (ipv4Keyword) throw new TsocatError('parseopts_table(): option "ipv6-v6only" not supported with this address type', 'EOPTGROUP');
+  throw new TsocatError(`setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, {${value ? 1 : 0}}): Protocol not available`, 'ENOPROTOOPT');
+}
+
 /** so-reuseport: a socket bound by tsocat itself, since Node 20 binds before any option could be set. */
 async function reusePortSocket(address: string, port: number, o: ResolvedOptions): Promise<number> {
   const { boundReusePortSocket } = await import('../src/sys/libc.js');
@@ -77,6 +87,7 @@ export default defineAddress({
     // -0 with nothing else deciding: [::], which takes IPv4 peers too on Linux
     const eitherFamily = ctx.settings.anyFamily && !keywordFamily && !bindText && !o.has('pf') ? 6 : 0;
     const family = chooseFamily(keywordFamily, bindText, eitherFamily || ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
+    if (o.has('ipv6-v6only') && family === 4) refuseV6onlyOnIPv4(keywordFamily === 4, o.bool('ipv6-v6only'));
     // resolved here so a name that does not resolve is reported as socat does, before anything is bound
     const host = await resolveHost(listenHost(family, o), 'NULL', family);
     const sourcePort = o.number('sourceport');

@@ -45,6 +45,8 @@ const BAD_LINES: Record<string, BadLine> = {
     args: (p) => ['-', `TCP4:127.0.0.1:${p},bind=nosuchhost.invalid`],
     message: /^getaddrinfo\("nosuchhost\.invalid", "NULL", \{\}\): (Name or service not known|Temporary failure in name resolution)$/,
   },
+  'ipv6-v6only on TCP4-LISTEN': { args: () => ['TCP4-LISTEN:0,ipv6-v6only=1', '-'], message: 'parseopts_table(): option "ipv6-v6only" not supported with this address type' },
+  'ipv6-v6only on a listener that is IPv4': { args: () => ['TCP-LISTEN:0,ipv6-v6only=1', '-'], message: 'setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, {1}): Protocol not available' },
   'a terminal option on a pipe': { args: () => ['-u', 'STDIN,raw,echo=0', 'STDOUT'], message: 'tcgetattr(0): Inappropriate ioctl for device' },
   'bad range': { args: () => ['TCP-LISTEN:0,range=10.0.0.0/99', '-'], message: 'range option: invalid address range "10.0.0.0/99"' },
   'value missing': { args: () => ['-', 'OPEN:existing,perm'], message: 'option "perm": value required' },
