@@ -1,0 +1,43 @@
+/**
+ * STALL keeps a contract of its own: where other endpoints round-trip bytes,
+ * it must never deliver data or end of file and never take a write, so only
+ * timeouts end a relay with it.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openAddress } from '../../src/index.js';
+import { sleep, tempDir, tsocat } from '../helpers.js';
+import { asEndpoint } from './suite.js';
+
+describe('endpoint contract: STALL', () => {
+  it('delivers neither data nor end of file, and reports backpressure on the first write', async () => {
+    const ep = asEndpoint(await openAddress('STALL'));
+    let events = 0;
+    ep.readable?.on('data', () => events++);
+    ep.readable?.on('end', () => events++);
+    expect(ep.writable?.write('x')).toBe(false);
+    let drained = false;
+    ep.writable?.once('drain', () => {
+      drained = true;
+    });
+    await sleep(300);
+    expect({ events, drained }).toEqual({ events: 0, drained: false });
+    await ep.close();
+    expect(ep.readable?.destroyed && ep.writable?.destroyed).toBe(true);
+  });
+
+  it('-u -T 0.3 STALL CREATE:f ends on inactivity with status 0 and an empty file (test.sh STALL_RD)', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const out = join(dir, 'f');
+      const started = Date.now();
+      const r = await tsocat(['-u', '-T', '0.3', 'STALL', `CREATE:${out}`], { timeoutMs: 5000 });
+      expect(r.status).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(existsSync(out) && statSync(out).size).toBe(0);
+    } finally {
+      cleanup();
+    }
+  });
+});
