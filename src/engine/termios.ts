@@ -5,7 +5,7 @@
  * when the address closes (so `STDIO,raw,echo=0` leaves a usable shell).
  */
 import type { ResolvedOptions } from '../../options/catalog.js';
-import { TERMIOS_CHARS, TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
+import termiosOptions, { TERMIOS_CHARS, TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
 import { TsocatError } from '../errors.js';
 
 /** struct termios on Linux: four flag words, c_line, c_cc[32], then the two speeds. */
@@ -21,17 +21,11 @@ const O = { OPOST: 0o1, OLCUC: 0o2, ONLCR: 0o4, OCRNL: 0o10, ONOCR: 0o20, ONLRET
 const C = { CS8: 0o60, CREAD: 0o200, PARENB: 0o400 };
 const L = { ISIG: 0o1, ICANON: 0o2, XCASE: 0o4, ECHO: 0o10, ECHOE: 0o20, ECHOK: 0o40, ECHONL: 0o100, NOFLSH: 0o200, TOSTOP: 0o400, ECHOCTL: 0o1000, ECHOPRT: 0o2000, ECHOKE: 0o4000, IEXTEN: 0o100000 };
 
+/** The combined settings, applied before single flags so that e.g. `rawer,echo=1` ends with echo on. */
 const COMBINED = ['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane'];
-const NUMERIC = ['csize', 'cs5', 'cs6', 'cs7', 'cs8', 'ispeed', 'ospeed'];
 
-/** Every TERMIOS option name; every descriptor of every connection is checked against it. */
-const TERMIOS_NAMES = new Set([
-  ...COMBINED,
-  ...NUMERIC,
-  ...TERMIOS_SPEEDS.map(([baud]) => `b${baud}`),
-  ...TERMIOS_FLAGS.map(([name]) => name),
-  ...TERMIOS_CHARS.map(([name]) => name),
-]);
+/** Every TERMIOS option name, from the catalog rows themselves; every descriptor of every connection is checked against it. */
+const TERMIOS_NAMES = new Set(termiosOptions.map((def) => def.name));
 
 /** True when any TERMIOS option is given, so descriptors without them never touch termios. */
 export function hasTermiosOptions(options: ResolvedOptions): boolean {
