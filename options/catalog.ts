@@ -2,6 +2,7 @@
  * The option catalog: every address option declared once, as data. Validation,
  * typing, `-hh`/`-hhh` and docs/options.md all read these rows.
  */
+import { isAblated, traceUse } from '../src/ablation.js';
 import { TsocatError } from '../src/errors.js';
 import type { OptionSpec } from '../src/grammar/spec.js';
 
@@ -179,7 +180,11 @@ export function resolveOptions(
     if (!ignoreGroups && !def.groups.includes('ADDR') && !def.groups.some((g) => groups.includes(g))) {
       throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
     }
-    out.set(def.name, typedValue(def, spec));
+    const value = typedValue(def, spec);
+    traceUse(def.name);
+    // the ablation check: validated as usual, then treated as absent
+    if (isAblated(def.name)) continue;
+    out.set(def.name, value);
   }
   return out;
 }

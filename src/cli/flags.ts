@@ -5,6 +5,7 @@
  * A general-purpose parser (yargs) costs ~75 ms at start-up and cannot express
  * -d0…-d4, -ly[facility] or -lm[facility]; this one is a table and a loop.
  */
+import { isAblated, traceUse } from '../ablation.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
 import { parseCNumber, parseTimeval } from '../../options/catalog.js';
@@ -35,6 +36,26 @@ function number(text: string, flag: string): number {
   return parseTimeval(text, flag);
 }
 
+/** The name a flag goes by in the ablation check and its trace: `-d` for -dd/-d2, `-lf` for -lf<file>, `--log-format` for its forms. */
+function flagKey(arg: string): string {
+  if (arg.startsWith('--')) return arg.split('=')[0] as string;
+  if (arg[1] === 'l' && arg.length >= 3) return arg.slice(0, 3);
+  if (arg[1] === '?') return '-h';
+  return arg.slice(0, 2);
+}
+
+/** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
+export const FLAG_KEYS: readonly string[] = [
+  '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format',
+];
+
+/** Puts an object back as a snapshot had it, dropping fields set since. */
+function restore<T extends object>(target: T, snapshot: T): void {
+  for (const k of Object.keys(target)) if (!(k in snapshot)) delete (target as Record<string, unknown>)[k];
+  Object.assign(target, snapshot);
+}
+
 /** Parses argv (without node and script). Throws TsocatError with socat's wording. */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   const settings: RelaySettings = { ...DEFAULT_SETTINGS };
@@ -57,6 +78,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     const arg = argv[i] as string;
     if (!arg.startsWith('-') || arg === '-' || arg.startsWith('-,') || arg.startsWith('-!!')) break;
     const c = arg[1] as string;
+    const key = flagKey(arg);
+    traceUse(key);
+    // the ablation check: the flag is parsed (and refused if wrong) as usual, then its effect is undone
+    const before = isAblated(key) ? structuredClone({ settings, log, out: { ...out, settings: undefined, log: undefined }, verbosity }) : undefined;
     switch (c) {
       case 'V':
         noAttached(arg);
@@ -169,6 +194,12 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       default:
         throw new TsocatError(`unknown option "${arg}"; use option "-h" for help`, 'EUSAGE');
+    }
+    if (before) {
+      restore(settings, before.settings);
+      restore(log, before.log);
+      restore(out, { ...before.out, settings, log });
+      verbosity = before.verbosity;
     }
   }
   out.addresses = argv.slice(i);
