@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 30000,
     // integration tests spawn many processes; two workers match CI's two cores
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
