@@ -2,10 +2,6 @@
 // Entry point: runs the bundled CLI (scripts/bundle.mjs) and exits with its status once output is flushed.
 import { main } from '../dist/tsocat.mjs';
 
-process.on('unhandledRejection', (err) => {
-  process.stderr.write(`tsocat: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
 // Writing to a peer that went away must be an error we report, not a crash.
 process.on('SIGPIPE', () => {});
 

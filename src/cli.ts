@@ -6,6 +6,7 @@
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { parseCommandLine } from './cli/flags.js';
 import { helpText, versionText } from './cli/help.js';
+import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
 import { relay } from './engine/relay.js';
 import { Statistics } from './engine/statistics.js';
@@ -40,11 +41,13 @@ async function takeLock(path: string, wait: boolean, log: Logger): Promise<() =>
 
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
+  routeProcessOutput(log);
   let releaseLock: (() => void) | undefined;
   let signalled: ExitSignal | undefined;
   try {
     const cmd = parseCommandLine(argv);
     log = createLogger(cmd.log);
+    routeProcessOutput(log);
     if (cmd.version) {
       await writeStdout(await versionText());
       return 0;

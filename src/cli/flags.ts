@@ -47,7 +47,7 @@ function flagKey(arg: string): string {
 /** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
-  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -182,6 +182,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case '-':
         if (arg === '--statistics') settings.statistics = true;
+        // the Node command-line convention; socat itself knows only -h and -V
+        else if (arg === '--help') out.help = 1;
+        else if (arg === '--version') out.version = true;
         else if (arg === '--experimental') {
           // nothing is experimental here yet
         } else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {

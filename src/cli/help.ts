@@ -17,8 +17,8 @@ function tabsTo(width: number, used: number): string {
 const USAGE = `Usage:
 tsocat [options] <bi-address> <bi-address>
    options (general command line options):
-      -V     print version and feature information to stdout, and exit
-      -h|-?  print a help text describing command line options and addresses
+      -V|--version   print version and feature information to stdout, and exit
+      -h|-?|--help   print a help text describing command line options and addresses
       -hh    like -h, plus a list of all common address option names
       -hhh   like -hh, plus a list of all available address option names
       -d[ddd]        increase verbosity (use up to 4 times; 2 are recommended)

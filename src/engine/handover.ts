@@ -3,6 +3,7 @@
  * nofork): tsocat lets go of its own copies, relays nothing, and ends with
  * the program's status, as socat does when it has become the program.
  */
+import { onAbort } from './abort.js';
 import { constants } from 'node:os';
 import type { ChildExit, Endpoint } from './endpoint.js';
 
@@ -15,11 +16,12 @@ export function exitStatusOf(exit: ChildExit): number {
 export async function runHandedOver(first: Endpoint, program: Endpoint, signal: AbortSignal): Promise<number> {
   // the program holds its own copies now; ours would keep the peer from seeing the program's end
   first.handOver?.release();
+  let stopListening = () => {};
   const aborted = new Promise<undefined>((resolve) => {
-    if (signal.aborted) resolve(undefined);
-    signal.addEventListener('abort', () => resolve(undefined), { once: true });
+    stopListening = onAbort(signal, () => resolve(undefined));
   });
   const exit = await Promise.race([program.exited as Promise<ChildExit>, aborted]);
+  stopListening();
   // tsocat was told to stop: the program goes with it, as it would have been socat itself
   await program.close();
   return exit ? exitStatusOf(exit) : 0;

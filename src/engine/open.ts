@@ -3,6 +3,7 @@
  * (with socat's fallbacks for bare digits and paths), parameter count,
  * option validation, chdir/umask around the open, and retry.
  */
+import { onAbort } from './abort.js';
 import { loadRegistry } from '../../addresses/index.js';
 import { type ResolvedOptions, resolveOptions } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
@@ -57,11 +58,14 @@ export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: 
 /** Waits, or stops waiting as soon as the relay is aborted. */
 export function sleep(seconds: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, seconds * 1000);
-    signal.addEventListener('abort', () => {
+    const stopListening = onAbort(signal, () => {
       clearTimeout(t);
       resolve();
-    }, { once: true });
+    });
+    const t = setTimeout(() => {
+      stopListening();
+      resolve();
+    }, seconds * 1000);
   });
 }
 

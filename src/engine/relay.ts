@@ -4,12 +4,14 @@
  * peer, each with a freshly opened address 2; or, when address 2 listens with
  * `fork`, one session per peer, all sharing the address 1 already open.
  */
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { TsocatError } from '../errors.js';
 import { parseAddress } from '../grammar/parse.js';
 import type { AddressSpec } from '../grammar/spec.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js';
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
+import { onAbort } from './abort.js';
 import { openAddress, prepareAddress, validateAddress } from './open.js';
 import { connectLoop } from './connect-loop.js';
 import { runHandedOver } from './handover.js';
@@ -75,10 +77,26 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   const settings: RelaySettings = { ...DEFAULT_SETTINGS, ...options.settings };
   const log = options.log ?? createLogger(DEFAULT_LOG_CONFIG);
   const controller = new AbortController();
-  options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  if (options.signal?.aborted) controller.abort();
+  // Each running session (and retry pause, FIFO open) listens here and takes its listener off when it ends,
+  // so the count follows the sessions running at once, which a forking listener does not bound: no limit, no warning.
+  setMaxListeners(0, controller.signal);
+  const stopFollowing = onAbort(options.signal, () => controller.abort());
   const ctx: OpenContext = { settings, log, perPeer: false, signal: controller.signal };
-  const stats = options.stats ?? (settings.statistics ? new Statistics() : undefined);
+  try {
+    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined));
+  } finally {
+    stopFollowing();
+  }
+}
+
+async function relayWith(
+  address1: string | AddressSpec,
+  address2: string | AddressSpec,
+  ctx: OpenContext,
+  controller: AbortController,
+  stats: Statistics | undefined,
+): Promise<number> {
+  const { settings, log } = ctx;
 
   const spec1 = toSpec(address1);
   const spec2 = toSpec(address2);
@@ -134,6 +152,11 @@ async function serveWithShared(
   }
 }
 
+/** At -d -d -d -d: how many sessions run and how many listeners the relay's signal holds (one per running session, plus the relay's own). */
+function logListeners(log: Logger, running: number, signal: AbortSignal): void {
+  log.log('D', `${running} sessions running, ${getEventListeners(signal, 'abort').length} abort listeners on the relay's signal`);
+}
+
 /** The fork loop: accept, pair the peer with the other address, relay; at most maxChildren at once. */
 async function serveForever(
   listener: Listener,
@@ -163,6 +186,7 @@ async function serveForever(
     await runSession(pair[0], pair[1], { settings, log, stats: opts.stats, signal });
   };
 
+  if (log.enabled('D')) logListeners(log, 0, signal);
   try {
     while (!signal.aborted) {
       while (opts.maxChildren && sessions.size >= opts.maxChildren) {
@@ -175,8 +199,10 @@ async function serveForever(
         sessions.delete(s);
         slotFreed?.();
         slotFreed = undefined;
+        if (log.enabled('D')) logListeners(log, sessions.size, signal);
       });
       sessions.add(s);
+      if (log.enabled('D')) logListeners(log, sessions.size, signal);
     }
   } catch (err) {
     if (!signal.aborted) throw err;

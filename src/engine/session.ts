@@ -3,6 +3,8 @@
  * half-close and the -t / -T timers, then closes both and yields an exit status
  * (0 clean, 1 error, as socat).
  */
+import { getEventListeners } from 'node:events';
+import { onAbort } from './abort.js';
 import type { WriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { type Logger, nowMicros } from '../log/logger.js';
@@ -187,11 +189,11 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   }
   for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
   if (pumps.length === 0) resolveEnd();
-  const onAbort = () => resolveEnd();
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const stopListening = onAbort(opts.signal, resolveEnd);
+  if (opts.signal && log.enabled('D')) log.log('D', `relaying; ${getEventListeners(opts.signal, 'abort').length} abort listeners on the relay's signal`);
 
   await ended;
-  opts.signal?.removeEventListener('abort', onAbort);
+  stopListening();
   clearTimeout(closeTimer);
   clearTimeout(inactivity);
   for (const { pump } of pumps) pump.stop();

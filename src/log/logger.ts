@@ -64,6 +64,29 @@ export function nowMicros(): { date: Date; micros: bigint } {
   return { date: new Date(Math.floor(exact)), micros: BigInt(Math.floor(exact * 1000)) };
 }
 
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+/** How long a full stderr pipe may hold up one log line before it is dropped (1 ms steps). */
+const MAX_PAUSES = 5000;
+
+/**
+ * Writes a whole line. stderr may be a non-blocking pipe that a slow reader lets fill up;
+ * then the rest of the line waits for room (bounded) instead of being lost or cut.
+ */
+function writeWhole(fd: number, line: string): void {
+  const bytes = Buffer.from(line);
+  let done = 0;
+  for (let pauses = 0; done < bytes.length && pauses < MAX_PAUSES; ) {
+    try {
+      done += writeSync(fd, bytes, done);
+    } catch (err) {
+      // stderr gone (closed pipe): nothing sensible left to report to
+      if ((err as { code?: string }).code !== 'EAGAIN') return;
+      pauses++;
+      Atomics.wait(PAUSE, 0, 0, 1);
+    }
+  }
+}
+
 export function createLogger(config: LogConfig): Logger {
   const host = config.withHost ? hostname().split('.')[0] : '';
   let fd = 2;
@@ -72,13 +95,7 @@ export function createLogger(config: LogConfig): Logger {
     fd = openSync(config.file, 'a');
   }
   let pinoLogger: { [k: string]: (obj: object, msg: string) => void } | undefined;
-  const writeLine = (line: string) => {
-    try {
-      writeSync(fd, line);
-    } catch {
-      // stderr gone (closed pipe): nothing sensible left to report to
-    }
-  };
+  const writeLine = (line: string) => writeWhole(fd, line);
 
   const logger: Logger = {
     config,

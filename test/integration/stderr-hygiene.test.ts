@@ -1,0 +1,180 @@
+/**
+ * Nothing but tsocat's own log lines on stderr (issue 11): a thousand
+ * concurrent sessions through a forking listener, Node's process warnings and
+ * uncaught errors, in text and in JSON.
+ */
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, ROOT, startTsocat, stop, TSOCAT, waitFor, waitForPort } from '../helpers.js';
+
+const TEXT_LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] [FEWNID] \S/;
+const SESSIONS = 1000;
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function echoServer(port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const srv = createServer((s) => s.pipe(s));
+    srv.listen(port, '127.0.0.1', () => resolve(srv));
+  });
+}
+
+/** Opens `count` clients (in batches), each sends a line and waits for it back; all stay open. */
+async function openClients(port: number, count: number): Promise<Socket[]> {
+  const clients: Socket[] = [];
+  const one = (i: number) =>
+    new Promise<Socket>((resolve, reject) => {
+      const s = connect({ port, host: '127.0.0.1' });
+      const want = `client ${i}\n`;
+      let got = '';
+      const timer = setTimeout(() => reject(new Error(`client ${i}: no echo in 20 s`)), 20000);
+      s.on('error', reject);
+      s.on('data', (d) => {
+        got += d;
+        if (got === want) {
+          clearTimeout(timer);
+          resolve(s);
+        }
+      });
+      s.write(want);
+    });
+  for (let i = 0; i < count; i += 100) {
+    const batch = await Promise.all(Array.from({ length: Math.min(100, count - i) }, (_, j) => one(i + j)));
+    clients.push(...batch);
+  }
+  return clients;
+}
+
+function closeAll(clients: Socket[]): Promise<void> {
+  return Promise.all(clients.map((s) => new Promise<void>((r) => {
+    s.once('close', () => r());
+    s.end();
+  }))).then(() => undefined);
+}
+
+/** The fork loop's lines at -d4: [sessions running, abort listeners] as it starts and as each session comes and goes. */
+function listenerCounts(stderr: string): Array<[number, number]> {
+  return [...stderr.matchAll(/(\d+) sessions running, (\d+) abort listeners/g)].map((m) => [Number(m[1]), Number(m[2])]);
+}
+
+/** The abort listeners each session sees once it relays (its own included). */
+function relayingCounts(stderr: string): number[] {
+  return [...stderr.matchAll(/relaying; (\d+) abort listeners/g)].map((m) => Number(m[1]));
+}
+
+describe('stderr carries only tsocat lines', () => {
+  it(`${SESSIONS} concurrent sessions through TCP-LISTEN,fork TCP: no Node warning; the signal's listeners go back to idle`, async () => {
+    const [port, echoPort] = [await freePort(), await freePort()];
+    const echo = await echoServer(echoPort);
+    cleanups.push(() => new Promise((r) => echo.close(r)));
+    const p = startTsocat(['-d', '-d', '-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork,backlog=1024`, `TCP:127.0.0.1:${echoPort}`]);
+    cleanups.push(() => stop(p));
+    await waitForPort(port);
+    const clients = await openClients(port, SESSIONS);
+    await closeAll(clients);
+    await waitFor(() => listenerCounts(p.errors()).at(-1)?.[0] === 0 && listenerCounts(p.errors()).length > 2 * SESSIONS, 30000).catch((e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(listenerCounts(p.errors()).slice(-3))} of ${listenerCounts(p.errors()).length}`);
+    });
+
+    const counts = listenerCounts(p.errors());
+    // the first line is logged as the fork loop starts; no client leaves before all have echoed,
+    // so the last session to start relaying sees every session's listener
+    const idle = counts[0]?.[1];
+    const peak = Math.max(...relayingCounts(p.errors()));
+    const final = counts.at(-1)?.[1];
+    process.stdout.write(`abort listeners on the relay's signal: before ${idle}, peak ${peak}, after ${final}\n`);
+    expect(counts[0]?.[0]).toBe(0);
+    expect(relayingCounts(p.errors())).toHaveLength(SESSIONS);
+    expect(peak).toBe((idle ?? 0) + SESSIONS);
+    expect(final).toBe(idle);
+    const lines = p.errors().trimEnd().split('\n');
+    expect(lines.filter((l) => !TEXT_LINE.test(l))).toEqual([]);
+    // sized for any number of sessions: not even as a log line
+    expect(p.errors()).not.toMatch(/MaxListenersExceeded/);
+  }, 120000);
+
+  it(`${SESSIONS} concurrent sessions through fork EXEC:cat with --log-format json (at -d -d -d, to see each child's exit): every stderr line is JSON`, async () => {
+    const port = await freePort();
+    const p = startTsocat(['-d', '-d', '-d', '--log-format', 'json', `TCP-LISTEN:${port},reuseaddr,fork,backlog=1024`, 'EXEC:cat']);
+    cleanups.push(() => stop(p));
+    await waitForPort(port);
+    const clients = await openClients(port, SESSIONS);
+    await closeAll(clients);
+    // each session ends with the child's exit being noticed; wait until every cat is gone
+    await waitFor(() => (p.errors().match(/exited with status 0/g) ?? []).length >= SESSIONS, 60000);
+    const lines = p.errors().trimEnd().split('\n');
+    const notJson = lines.filter((l) => {
+      try {
+        return typeof JSON.parse(l) !== 'object';
+      } catch {
+        return true;
+      }
+    });
+    expect(notJson).toEqual([]);
+    expect(lines.length).toBeGreaterThan(SESSIONS);
+    expect(p.errors()).not.toMatch(/MaxListenersExceeded/);
+  }, 180000);
+
+  it.each([
+    ['text', [], TEXT_LINE],
+    ['json', ['--log-format', 'json'], /^\{.*"msg":"DeprecationWarning: tsocat test warning".*\}$/],
+  ] as const)('a Node process warning becomes one W log line (%s)', async (_format, flags, pattern) => {
+    // a warning raised inside the running command: the bundled main() with a relay that waits (STALL) until -T ends it
+    const script = `import { main } from ${JSON.stringify(`${ROOT}/dist/tsocat.mjs`)};
+      setTimeout(() => process.emitWarning('tsocat test warning', 'DeprecationWarning'), 100);
+      process.exitCode = await main(${JSON.stringify([...flags, '-T', '0.5', 'STALL', 'STALL'])});`;
+    const r = await runNode(['--input-type=module', '-e', script]);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(pattern);
+    if (_format === 'text') expect(lines[0]).toMatch(/ W DeprecationWarning: tsocat test warning$/);
+    expect(r.status).toBe(0);
+  });
+
+  it('an error nobody caught is one E line and status 1, no stack', async () => {
+    const script = `import { main } from ${JSON.stringify(`${ROOT}/dist/tsocat.mjs`)};
+      setTimeout(() => Promise.reject(new Error('nobody caught this')), 100);
+      process.exitCode = await main(['-T', '2', 'STALL', 'STALL']);`;
+    const r = await runNode(['--input-type=module', '-e', script]);
+    expect(r.stderr).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E internal error: nobody caught this\n$/);
+    expect(r.status).toBe(1);
+  });
+
+  it('--help and --version work as -h and -V', async () => {
+    const [help, h, version, v] = await Promise.all([runNode([TSOCAT, '--help']), runNode([TSOCAT, '-h']), runNode([TSOCAT, '--version']), runNode([TSOCAT, '-V'])]);
+    expect(help.stdout).toBe(h.stdout);
+    expect(help.stdout).toMatch(/^Usage:/m);
+    expect(version.stdout).toBe(v.stdout);
+    expect(version.stdout).toMatch(/tsocat version/);
+    for (const r of [help, version]) {
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+    }
+  });
+});
+
+function runNode(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node ${args.join(' ')}: still running after 10 s`));
+    }, 10000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
