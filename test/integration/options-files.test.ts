@@ -381,6 +381,49 @@ describe('open(2) flags', () => {
   }
 });
 
+/** A fresh pseudo-terminal nobody has as controlling terminal: its master descriptor and the slave's path. */
+async function freshPty(): Promise<{ master: number; slave: string }> {
+  const { createRequire } = await import('node:module');
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const libc = koffi.load('libc.so.6');
+  const O_RDWR_NOCTTY = 0o2 | 0o400;
+  const master = libc.func('int posix_openpt(int)')(O_RDWR_NOCTTY) as number;
+  if (master < 0 || libc.func('int grantpt(int)')(master) < 0 || libc.func('int unlockpt(int)')(master) < 0) throw new Error('no pseudo-terminal');
+  return { master, slave: libc.func('const char *ptsname(int)')(master) as string };
+}
+
+/** Field 7 of /proc/<pid>/stat: the controlling terminal's device number, 0 when there is none. */
+function controllingTty(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[4]);
+}
+
+describe('o-noctty', () => {
+  it('a session leader opening a terminal with noctty does not make it its controlling terminal', async () => {
+    const { master, slave } = await freshPty();
+    try {
+      // STDIO,setsid makes tsocat a session leader without a terminal before the second address opens;
+      // -U opens that one for reading, as the kernel hands a terminal over only to a reader
+      const p = start(['-U', 'STDIO,setsid', `OPEN:${slave},noctty`]);
+      await waitFor(() => fdOf(p.pid as number, slave) !== undefined);
+      expect(controllingTty(p.pid as number)).toBe(0);
+    } finally {
+      closeSync(master);
+    }
+  });
+
+  it('without noctty the same open makes the terminal the controlling one (the kernel\'s default)', async () => {
+    const { master, slave } = await freshPty();
+    try {
+      const p = start(['-U', 'STDIO,setsid', `OPEN:${slave}`]);
+      await waitFor(() => fdOf(p.pid as number, slave) !== undefined);
+      expect(controllingTty(p.pid as number)).not.toBe(0);
+    } finally {
+      closeSync(master);
+    }
+  });
+});
+
 describe.skipIf(!HAVE_LSATTR)('inode flags (chattr) on an ext2/3/4-like file system', () => {
   /** `lsattr` letters of a path, or undefined when the file system has none. */
   function attrs(path: string, isDir = false): string | undefined {
