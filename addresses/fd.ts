@@ -22,7 +22,8 @@ export default defineAddress({
     } catch (err) {
       throw systemError(`fstat(${fd})`, err);
     }
-    const restoreTerminal = await applyFdOptions(fd, req.options);
+    // as socat: an inherited descriptor is not passed on to a child program unless cloexec=0
+    const restoreTerminal = await applyFdOptions(fd, req.options, { closeOnExecByDefault: true });
     const { readable, writable, socket, handOver } = streams;
     return makeEndpoint({
       readable,

@@ -10,7 +10,7 @@ import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
-import { logOpening, openPathAsync } from '../src/engine/open-path.js';
+import { logOpening, O_ACCMODE, openPathAsync } from '../src/engine/open-path.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
@@ -45,15 +45,25 @@ function accessFlags(mode: AccessMode, options: ResolvedOptions): { flags: numbe
   return { flags, mode };
 }
 
-function removeEntry(path: string, when: string): void {
+/** unlink(2) as socat's NAMED options do it: an entry that is already gone is no error. */
+function removeEntry(path: string): void {
   try {
     unlinkSync(path);
   } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw systemError(`unlink("${path}") (${when})`, err);
+    if ((err as { code?: string }).code !== 'ENOENT') throw systemError(`unlink("${path}")`, err);
   }
 }
 
-/** Opens `path` with the given flags and wraps the descriptor; shared by all three keywords. */
+/** socat's default creation mode; umask applies to it, as to any open(2)/creat(2). */
+const DEFAULT_CREATION_MODE = 0o666;
+
+/**
+ * Opens `path` with the given flags and wraps the descriptor; shared by all three keywords.
+ * The NAMED options follow socat's phases: unlink-early and unlink remove the entry before
+ * the open, unlink-late right after it (the relay goes on with the open descriptor),
+ * unlink-close when the address closes. perm is the mode a new file is created with
+ * (umask applies, and an existing file keeps its mode), as socat passes it to open(2).
+ */
 async function openPath(
   req: AddressRequest,
   path: string,
@@ -62,10 +72,10 @@ async function openPath(
   { signal, log }: Pick<OpenContext, 'signal' | 'log'>,
 ): Promise<Endpoint> {
   const o = req.options;
-  if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path, 'unlink-early');
+  if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path);
   let flags = baseFlags | access.flags;
   for (const [name, bit] of FLAG_OPTIONS) if (o.bool(name)) flags |= bit;
-  const perm = 0o666;
+  const perm = o.number('perm') ?? DEFAULT_CREATION_MODE;
   let fd: number;
   logOpening(log, path, flags);
   try {
@@ -77,15 +87,15 @@ async function openPath(
   }
   let restoreTerminal: (() => void) | undefined;
   try {
-    restoreTerminal = await applyFdOptions(fd, o);
+    if (o.bool('unlink-late')) removeEntry(path);
+    restoreTerminal = await applyFdOptions(fd, o, { permAtOpen: true });
   } catch (err) {
     closeSync(fd);
     throw err;
   }
-  if (o.bool('unlink-late')) removeEntry(path, 'unlink-late');
   // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
   const allocate = o.bool('o-direct') ? (await import('../src/sys/libc.js')).pageAlignedBuffer : undefined;
-  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek'), allocate });
+  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate });
   return makeEndpoint({
     readable,
     writable,
@@ -96,7 +106,7 @@ async function openPath(
       restoreTerminal?.();
       readable?.destroy();
       await endAndWait(writable);
-      if (o.bool('unlink-close')) removeEntry(path, 'unlink-close');
+      if (o.bool('unlink-close')) removeEntry(path);
     },
   });
 }
@@ -119,8 +129,11 @@ async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpo
     });
     return socketEndpoint(socket, path, req.mode);
   }
-  // as socat's GOPEN: a missing file is created (in whatever mode it is opened)
-  return openPath(req, path, exists ? 0 : constants.O_CREAT, accessFlags(req.mode, req.options), ctx);
+  // as socat's GOPEN: a missing file is created (in whatever mode it is opened), and
+  // writing to one that exists appends unless append=0 (so a log file is never overwritten)
+  const access = accessFlags(req.mode, req.options);
+  const appends = exists && (access.flags & O_ACCMODE) !== constants.O_RDONLY && (!req.options.has('o-append') || req.options.bool('o-append'));
+  return openPath(req, path, exists ? (appends ? constants.O_APPEND : 0) : constants.O_CREAT, access, ctx);
 }
 
 export default [

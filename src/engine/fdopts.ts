@@ -63,13 +63,21 @@ const STATUS_FLAGS: Array<[string, number, string]> = [
   ['o-noatime', constants.O_NOATIME ?? 0, 'O_NOATIME'],
 ];
 
+/** How an address's own way of opening changes what the FD options do. */
+export interface FdOptionContext {
+  /** perm was already the creation mode of open(2)/creat(2) (OPEN, CREATE, GOPEN): no fchmod afterwards, as in socat. */
+  permAtOpen?: boolean;
+  /** close-on-exec unless cloexec=0 (socat's FD address, so inherited descriptors do not leak into a child program). */
+  closeOnExecByDefault?: boolean;
+}
+
 /**
  * Applies the FD options (and TERMIOS ones on a terminal) to a descriptor the
  * address uses. Returns what puts the terminal back at close, when its
  * settings were changed.
  */
-export async function applyFdOptions(fd: number, options: ResolvedOptions): Promise<(() => void) | undefined> {
-  const perm = options.number('perm');
+export async function applyFdOptions(fd: number, options: ResolvedOptions, context: FdOptionContext = {}): Promise<(() => void) | undefined> {
+  const perm = context.permAtOpen ? undefined : options.number('perm');
   if (perm !== undefined) {
     try {
       fchmodSync(fd, perm);
@@ -91,16 +99,22 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
     try {
       ftruncateSync(fd, size);
     } catch (err) {
-      throw systemError(`ftruncate(${fd}, ${size})`, err);
+      throw systemError(`ftruncate64(${fd}, ${size})`, err);
     }
   }
   const flags = STATUS_FLAGS.filter(([name]) => options.bool(name));
   const wantsLock = ['flock-ex', 'flock-ex-nb', 'setlk', 'setlkw'].some((n) => options.bool(n));
   const pipeSize = options.number('f-setpipe-sz');
   const inodeFlags = INODE_FLAGS.filter(([name]) => options.has(name));
+  const closeOnExec = options.has('cloexec') ? options.bool('cloexec') : context.closeOnExecByDefault ? true : undefined;
+  const offset = options.number('seek');
   // terminal settings last: nothing after them can fail and leave the terminal changed
-  if (!wantsLock && flags.length === 0 && !options.has('cloexec') && pipeSize === undefined && inodeFlags.length === 0) return applyTermiosOptions(fd, options);
-  const { addStatusFlags, changeInodeFlags, flockExclusive, setCloseOnExec, setPipeSize, setWriteLock } = await import('../sys/libc.js');
+  if (!wantsLock && flags.length === 0 && closeOnExec === undefined && pipeSize === undefined && inodeFlags.length === 0 && offset === undefined) {
+    return applyTermiosOptions(fd, options);
+  }
+  const { addStatusFlags, changeInodeFlags, flockExclusive, seekTo, setCloseOnExec, setPipeSize, setWriteLock } = await import('../sys/libc.js');
+  // the descriptor's own offset, as socat's lseek: reads and writes (and a program handed the descriptor) start there
+  if (offset !== undefined) seekTo(fd, offset);
   if (pipeSize !== undefined) setPipeSize(fd, pipeSize);
   if (inodeFlags.length) {
     const bits = (on: boolean) => inodeFlags.filter(([name]) => options.bool(name) === on).reduce((all, [, bit]) => all | bit, 0);
@@ -108,7 +122,7 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions): Prom
   }
   // on a descriptor tsocat opened itself these were open() flags already; setting them again changes nothing
   if (flags.length) addStatusFlags(fd, flags.reduce((all, [, bit]) => all | bit, 0), flags.map(([, , name]) => name).join('|'));
-  if (options.has('cloexec')) setCloseOnExec(fd, options.bool('cloexec'));
+  if (closeOnExec !== undefined) setCloseOnExec(fd, closeOnExec);
   if (options.bool('flock-ex')) flockExclusive(fd, true);
   if (options.bool('flock-ex-nb')) flockExclusive(fd, false);
   if (options.bool('setlk')) setWriteLock(fd, false);

@@ -15,8 +15,6 @@ export interface FdReaderOptions {
   /** Close the descriptor when the stream is destroyed. */
   autoClose?: boolean;
   chunkSize?: number;
-  /** Read from this byte offset on (socat's seek option) instead of the current position. */
-  start?: number;
   /** Where each read lands, when plain Buffers will not do (O_DIRECT wants aligned memory). */
   allocate?: (size: number) => Buffer;
 }
@@ -27,7 +25,6 @@ const IGNOREEOF_POLL_MS = 100;
 export class FdReader extends Readable {
   private timer: NodeJS.Timeout | undefined;
   private readonly chunk: number;
-  private position: number | null;
 
   constructor(
     private readonly fd: number,
@@ -35,17 +32,16 @@ export class FdReader extends Readable {
   ) {
     super({ highWaterMark: opts.chunkSize ?? 65536 });
     this.chunk = opts.chunkSize ?? 65536;
-    this.position = opts.start ?? null;
   }
 
   override _read(): void {
     const buf = this.opts.allocate ? this.opts.allocate(this.chunk) : Buffer.allocUnsafe(this.chunk);
-    read(this.fd, buf, 0, this.chunk, this.position, (err, n) => {
+    // position null: read at (and move) the descriptor's own offset, which seek may have set
+    read(this.fd, buf, 0, this.chunk, null, (err, n) => {
       if (this.destroyed) return;
       if (err) {
         this.destroy(err);
       } else if (n > 0) {
-        if (this.position !== null) this.position += n;
         this.push(buf.subarray(0, n));
       } else if (this.opts.ignoreEof) {
         this.timer = setTimeout(() => this._read(), IGNOREEOF_POLL_MS);

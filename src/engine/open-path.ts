@@ -10,6 +10,9 @@
 import { close, closeSync, constants, open, openSync, statSync } from 'node:fs';
 import type { Logger } from '../log/logger.js';
 
+/** The access-mode bits of open(2) flags (Node does not export O_ACCMODE). */
+export const O_ACCMODE = 3;
+
 /** socat's notice before an open, e.g. `opening named pipe "p" for reading`. */
 export function logOpening(log: Logger, path: string, flags: number): void {
   if (!log.enabled('N')) return;
@@ -61,8 +64,6 @@ export function openPathAsync(path: string, flags: number, perm: number, signal?
   });
 }
 
-/** The access-mode bits of open(2) flags (Node does not export O_ACCMODE). */
-const O_ACCMODE = 3;
 
 function releaseFifoOpen(path: string, flags: number): void {
   try {

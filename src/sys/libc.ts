@@ -35,6 +35,7 @@ const F_GETFL = 3;
 const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 const SEEK_SET = 0;
 
 interface Libc {
@@ -53,6 +54,7 @@ interface Libc {
   pipe2: (fds: Buffer, flags: number) => number;
   ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
   setpgid: (pid: number, pgid: number) => number;
+  lseek: (fd: number, offset: number, whence: number) => number;
   errno: () => number;
   strerror: (errnum: number) => string;
 }
@@ -80,6 +82,7 @@ function load(): Libc {
     pipe2: lib.func('int pipe2(void *, int)'),
     ioctlPtr: () => -1,
     setpgid: lib.func('int setpgid(int, int)'),
+    lseek: lib.func('int64 lseek(int, int64, int)'),
     errno: () => koffi.errno(),
     strerror: lib.func('const char *strerror(int)'),
   };
@@ -139,6 +142,11 @@ export function setCloseOnExec(fd: number, on: boolean): void {
   check(load().fcntlInt(fd, F_SETFD, on ? FD_CLOEXEC : 0), `fcntl(${fd}, F_SETFD, ${on ? 'FD_CLOEXEC' : '0'})`);
 }
 
+/** Moves the descriptor's file offset to `offset` from the start (lseek SEEK_SET), as socat's seek option. */
+export function seekTo(fd: number, offset: number): void {
+  check(Number(load().lseek(fd, offset, SEEK_SET)), `lseek64(${fd}, ${offset}, SEEK_SET)`);
+}
+
 /** tsocat itself becomes a session leader (setsid on STDIO). */
 export function newSession(): void {
   check(load().setsid(), 'setsid()');
@@ -152,6 +160,13 @@ export function newProcessGroup(): void {
 /** The kernel buffer size of a pipe (F_SETPIPE_SZ); fails on anything that is not a pipe. */
 export function setPipeSize(fd: number, size: number): void {
   check(load().fcntlInt(fd, F_SETPIPE_SZ, size), `fcntl(${fd}, F_SETPIPE_SZ, ${size})`);
+}
+
+/** The kernel buffer size of a pipe (F_GETPIPE_SZ), e.g. to see what f-setpipe-sz did. */
+export function getPipeSize(fd: number): number {
+  const size = load().fcntlInt(fd, F_GETPIPE_SZ, 0);
+  check(size, `fcntl(${fd}, F_GETPIPE_SZ)`);
+  return size;
 }
 
 /** setsockopt() with a value already laid out as bytes (socat's setsockopt=…). */
