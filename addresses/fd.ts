@@ -23,9 +23,10 @@ export default defineAddress({
       throw systemError(`fstat(${fd})`, err);
     }
     const restoreTerminal = await applyFdOptions(fd, req.options);
-    const { readable, writable, socket, handOver } = streams;
+    const { readable, readFd, writable, socket, handOver } = streams;
     return makeEndpoint({
       readable,
+      readFd,
       writable,
       handOver,
       description: `FD ${fd}`,

@@ -85,9 +85,10 @@ async function openPath(
   if (o.bool('unlink-late')) removeEntry(path, 'unlink-late');
   // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
   const allocate = o.bool('o-direct') ? (await import('../src/sys/libc.js')).pageAlignedBuffer : undefined;
-  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek'), allocate });
+  const { readable, readFd, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), start: o.number('seek'), allocate });
   return makeEndpoint({
     readable,
+    readFd,
     writable,
     handOver,
     description: path,
