@@ -24,9 +24,10 @@ export default defineAddress({
     }
     // as socat: an inherited descriptor is not passed on to a child program unless cloexec=0
     const restoreTerminal = await applyFdOptions(fd, req.options, { closeOnExecByDefault: true });
-    const { readable, writable, socket, handOver } = streams;
+    const { readable, readFd, writable, socket, handOver } = streams;
     return makeEndpoint({
       readable,
+      readFd,
       writable,
       handOver,
       description: `FD ${fd}`,

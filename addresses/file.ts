@@ -95,9 +95,10 @@ async function openPath(
   }
   // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
   const allocate = o.bool('o-direct') ? (await import('../src/sys/libc.js')).pageAlignedBuffer : undefined;
-  const { readable, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate });
+  const { readable, readFd, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate });
   return makeEndpoint({
     readable,
+    readFd,
     writable,
     handOver,
     description: path,

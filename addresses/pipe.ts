@@ -72,9 +72,11 @@ export default defineAddress({
       cleanUp();
       throw err;
     }
-    const { readable, writable, socket } = streamsForFd(fd, req.mode, { autoClose: true });
+    const { readable, readFd, writable, socket } = streamsForFd(fd, req.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof') });
     return makeEndpoint({
       readable,
+      // ignoreeof reads on after a writer left, and a new writer may come
+      readFd,
       writable,
       description: path,
       shutdownWrite: () => socket?.end(),

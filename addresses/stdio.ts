@@ -11,6 +11,8 @@ const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
 function stdEndpoint(readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd: number, restoreTerminals: Array<() => void>) {
   return makeEndpoint({
     readable,
+    // libuv never closes descriptor 0, whatever becomes of process.stdin
+    readFd: readable ? 0 : undefined,
     writable,
     description,
     // process.stdin reads nothing until asked; tsocat keeps its own 0-2 after a program takes them over

@@ -19,6 +19,8 @@ export interface ApplSettings {
   escape?: number;
   readLineTerm: LineTerm;
   writeLineTerm: LineTerm;
+  /** socat's ignoreeof: end of file on this address's input means "no data yet". */
+  ignoreEof?: boolean;
   /** socat's cool-write: a peer that went away while we write (EPIPE, ECONNRESET) ends the relay quietly, not as an error. */
   coolWrite?: boolean;
 }
@@ -41,6 +43,11 @@ export interface Endpoint {
   kind: 'endpoint';
   /** Data coming from the address; absent when the address cannot be read (STDOUT, write-only files). */
   readable?: Readable;
+  /**
+   * The descriptor `readable` reads from, when it stays open until close():
+   * with ignoreeof, reading goes on from it after the stream has ended.
+   */
+  readFd?: number;
   /** Data going to the address; absent when it cannot be written. */
   writable?: Writable;
   /** True when each chunk is one packet whose boundaries must be kept. */

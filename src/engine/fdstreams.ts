@@ -8,6 +8,7 @@ import { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { ReadStream as TtyReadStream, WriteStream as TtyWriteStream, isatty } from 'node:tty';
 import type { AccessMode, HandOver } from './endpoint.js';
+import { IGNOREEOF_POLL_MS } from './past-eof.js';
 
 export interface FdReaderOptions {
   /** Keep polling at EOF (socat's ignoreeof) instead of ending. */
@@ -18,8 +19,6 @@ export interface FdReaderOptions {
   /** Where each read lands, when plain Buffers will not do (O_DIRECT wants aligned memory). */
   allocate?: (size: number) => Buffer;
 }
-
-const IGNOREEOF_POLL_MS = 100;
 
 /** A Readable over a file descriptor read with fs.read (blocking kinds only: files, devices). */
 export class FdReader extends Readable {
@@ -61,6 +60,12 @@ export class FdReader extends Readable {
 export interface FdStreams {
   readable?: Readable;
   writable?: Writable;
+  /**
+   * The descriptor to read on after the stream ended (ignoreeof), where it stays
+   * open until the stream is destroyed: sockets and FIFOs, which are half-open
+   * here. (A terminal's stream closes its descriptor at EOF; a file's reader polls by itself.)
+   */
+  readFd?: number;
   /** When both sides share one object (a socket), ending writes must use shutdown, not close. */
   socket?: Socket;
   /** Files, devices and terminals read nothing until asked, so a program can take the descriptor over. */
@@ -73,8 +78,12 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
   const wantRead = mode !== 'w';
   const wantWrite = mode !== 'r';
   if (st.isSocket() || st.isFIFO()) {
-    const socket = new Socket({ fd, readable: wantRead, writable: wantWrite, allowHalfOpen: true });
-    return { readable: wantRead ? socket : undefined, writable: wantWrite ? socket : undefined, socket };
+    // Node destroys a socket (closing its descriptor) once reading ended and writing is off; with
+    // ignoreeof the descriptor must outlive end of file, so the socket is left with a writing side
+    // that is never handed out.
+    const keepOpen = wantRead && opts.ignoreEof === true;
+    const socket = new Socket({ fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true });
+    return { readable: wantRead ? socket : undefined, readFd: wantRead ? fd : undefined, writable: wantWrite ? socket : undefined, socket };
   }
   const handOverOf = (readable: Readable | undefined, writable: Writable | undefined): HandOver => ({
     read: wantRead ? fd : undefined,

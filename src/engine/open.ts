@@ -115,7 +115,7 @@ async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenCo
 
 function applFrom(options: ResolvedOptions): ApplSettings {
   const lineTerm: LineTerm = options.has('crnl') ? 'crnl' : options.has('cr') ? 'cr' : 'raw';
-  return { readBytes: options.number('readbytes'), escape: options.number('escape'), readLineTerm: lineTerm, writeLineTerm: lineTerm, coolWrite: options.bool('cool-write') };
+  return { readBytes: options.number('readbytes'), escape: options.number('escape'), ignoreEof: options.bool('ignoreeof'), readLineTerm: lineTerm, writeLineTerm: lineTerm, coolWrite: options.bool('cool-write') };
 }
 
 type ShutMethod = 'none' | 'down' | 'close' | 'null' | undefined;
@@ -190,11 +190,13 @@ export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: Open
     appl: {
       readBytes: reader?.appl?.readBytes,
       escape: reader?.appl?.escape,
+      ignoreEof: reader?.appl?.ignoreEof,
       readLineTerm: reader?.appl?.readLineTerm ?? 'raw',
       writeLineTerm: writer?.appl?.writeLineTerm ?? 'raw',
       coolWrite: writer?.appl?.coolWrite,
     },
     readable: reader?.readable,
+    readFd: reader?.readFd,
     writable: writer?.writable,
     handOver: dualHandOver(reader, writer),
     description: `${reader?.description ?? '-'}!!${writer?.description ?? '-'}`,

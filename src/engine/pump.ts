@@ -5,6 +5,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { TsocatError, strerror, type SystemError } from '../errors.js';
+import { type PastEofReader, readPastEof } from './past-eof.js';
 
 export interface DirectionPlan {
   /** Stop after this many bytes, as if the source had ended (readbytes). */
@@ -17,6 +18,12 @@ export interface DirectionPlan {
   convert?: (data: Buffer) => Buffer;
   /** Observers of each block as written: dumps, raw copies, statistics. */
   observers: Array<(data: Buffer) => void>;
+  /**
+   * socat's ignoreeof: end of file is "no data yet". Reading goes on from this
+   * descriptor (undefined: nothing can follow, so the direction just never ends),
+   * `size` bytes at a time.
+   */
+  ignoreEof?: { fd: number | undefined; size: number };
   /** Called on every block, for the inactivity timer. */
   onActivity?: () => void;
   /** Names for error messages. */
@@ -30,13 +37,15 @@ function ioError(call: string, name: string, err: unknown): TsocatError {
   return new TsocatError(`${call}(${name}): ${strerror(err as SystemError)}`, (err as SystemError)?.code ?? 'EIO', { cause: err });
 }
 
-/**
- * Pumps until the source ends (or readbytes is reached). Resolves, never
- * rejects: the outcome says whether it ended cleanly. `stop()` detaches.
- */
 const EMPTY = Buffer.alloc(0);
 
-export function pumpDirection(source: Readable, target: Writable, plan: DirectionPlan): { done: Promise<DirectionEnd>; stop: () => void } {
+/**
+ * Pumps until the source ends (or readbytes is reached). Resolves, never
+ * rejects: the outcome says whether it ended cleanly. `stop()` detaches;
+ * `endOnEof()` says the relay is closing, so end of file now ends this
+ * direction even with ignoreeof (as in socat).
+ */
+export function pumpDirection(source: Readable, target: Writable, plan: DirectionPlan): { done: Promise<DirectionEnd>; stop: () => void; endOnEof: () => void } {
   let finish!: (end: DirectionEnd) => void;
   const done = new Promise<DirectionEnd>((resolve) => {
     finish = resolve;
@@ -45,9 +54,12 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
   let waitingForDrain = false;
   const simple = plan.readBytes === undefined && plan.escape === undefined && !plan.blockSize && !plan.convert && plan.observers.length === 0 && !plan.onActivity;
 
+  // where data comes from: the stream, or after its end with ignoreeof the descriptor itself
+  let input: { pause(): void; resume(): void } = source;
+  let pastEof: PastEofReader | undefined;
   const onDrain = () => {
     waitingForDrain = false;
-    source.resume();
+    input.resume();
   };
   const writeBlock = (block: Buffer): boolean => {
     const data = plan.convert ? plan.convert(block) : block;
@@ -84,12 +96,22 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
     }
     if (!ok && !waitingForDrain) {
       waitingForDrain = true;
-      source.pause();
+      input.pause();
       target.once('drain', onDrain);
     }
   };
+  let eofIsFinal = !plan.ignoreEof;
   const onEnd = () => {
     source.off('data', onData);
+    if (!eofIsFinal && plan.ignoreEof) {
+      pastEof = readPastEof(plan.ignoreEof.fd, plan.ignoreEof.size, { data: onData, error: onReadError, end: atEof });
+      input = pastEof;
+      if (waitingForDrain) pastEof.pause();
+      return;
+    }
+    atEof();
+  };
+  const atEof = () => {
     if (target.writableLength === 0 || target.destroyed) {
       cleanup();
       finish({ kind: 'eof' });
@@ -117,6 +139,7 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
     target.off('error', onWriteError);
     target.off('drain', onDrain);
     source.pause();
+    pastEof?.stop();
   };
   source.on('data', onData);
   source.once('end', onEnd);
@@ -124,5 +147,9 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
   target.once('error', onWriteError);
   if (remaining <= 0) onEnd();
   else source.resume();
-  return { done, stop: cleanup };
+  const endOnEof = () => {
+    eofIsFinal = true;
+    pastEof?.eofIsFinal();
+  };
+  return { done, stop: cleanup, endOnEof };
 }

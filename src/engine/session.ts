@@ -55,6 +55,7 @@ function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefi
   return {
     readBytes: dir.from.appl?.readBytes,
     escape: dir.from.appl?.escape,
+    ignoreEof: dir.from.appl?.ignoreEof ? { fd: dir.from.readFd, size: settings.blockSize } : undefined,
     blockSize: cut ? settings.blockSize : undefined,
     convert,
     observers,
@@ -151,6 +152,7 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   // socat's "closing" state: one side is done; the rest gets -t seconds to finish
   const startClosing = () => {
     closeTimer ??= setTimeout(resolveEnd, settings.closeTimeout * 1000);
+    for (const { pump } of pumps) pump.endOnEof();
   };
   let remaining = pumps.length;
   const childGone = new Set<Endpoint>();
@@ -184,7 +186,8 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
       if (sessionOver) return;
       reported.add(ep);
       if (!reportChildExit(exit, log)) status = 1;
-      startClosing();
+      // socat: with ignoreeof a program's end is no reason to close either; its output may simply stay quiet
+      if (!ep.appl?.ignoreEof) startClosing();
     });
   }
   for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
