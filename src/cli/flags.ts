@@ -102,7 +102,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       }
       case 'D':
         noAttached(arg);
-        break; // descriptor analysis (filan) is not offered; accepted for compatibility and documented
+        settings.analyzeDescriptors = true;
+        break;
       case 'l': {
         const kind = arg[2];
         if (kind === 'y' || kind === 'm') {
@@ -146,7 +147,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       }
       case 's':
         noAttached(arg);
-        break; // sloppy mode: see docs/differences.md
+        settings.sloppy = true;
+        break;
       case 'S':
         out.logSignals = parseCNumber(flagValue(arg, '-S'), '-S');
         break;
