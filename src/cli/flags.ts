@@ -110,7 +110,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
           const facility = arg.slice(3);
           if (facility && !isSyslogFacility(facility)) throw new TsocatError(`unknown syslog facility "${facility}"`, 'EUSAGE');
           if (kind === 'y') log.syslogFacility = facility || 'daemon';
-          else log.mixed = true;
+          else {
+            // socat's -lm starts on stderr (dropping an earlier -lf) and moves to syslog once running
+            log.file = undefined;
+            log.mixedFacility = facility;
+          }
         } else if (kind === 'f') log.file = flagValue(arg, '-lf', 3);
         else if (kind === 'p') log.program = flagValue(arg, '-lp', 3);
         else if (kind === 's' && arg.length === 3) {

@@ -113,6 +113,7 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   }
   if (right.handedOver) return runHandedOver(left, right, controller.signal);
   if (settings.analyzeDescriptors) analyzeDescriptors(left, right);
+  log.startRunning();
   log.log('N', `starting data transfer loop with ${left.description} and ${right.description}`);
   const status = await runSession(left, right, { settings, log, stats, signal: controller.signal });
   return status;
@@ -178,6 +179,7 @@ async function serveForever(
       return;
     }
     if (settings.analyzeDescriptors) analyzeDescriptors(pair[0], pair[1]);
+    log.startRunning();
     log.log('N', `starting data transfer loop with ${pair[0].description} and ${pair[1].description}`);
     await runSession(pair[0], pair[1], { settings, log, stats: opts.stats, signal });
   };
