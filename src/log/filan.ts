@@ -29,7 +29,9 @@ const SOCKET_OPTIONS: Array<[string, number]> = [
 ];
 const TCP_OPTIONS: Array<[string, number]> = [['TCP_NODELAY', 1], ['TCP_MAXSEG', 2]];
 
-const FILE_TYPES: Record<number, string> = { 0o010000: 'pipe', 0o020000: 'chrdev', 0o040000: 'dir', 0o060000: 'blkdev', 0o100000: 'file', 0o120000: 'symlink', 0o140000: 'socket' };
+const FILE_TYPES = new Map<number, string>([
+  [0o010000, 'pipe'], [0o020000, 'chrdev'], [0o040000, 'dir'], [0o060000, 'blkdev'], [0o100000, 'file'], [0o120000, 'symlink'], [0o140000, 'socket'],
+]);
 const S_IFMT = 0o170000;
 
 let headerPrinted = false;
@@ -108,7 +110,7 @@ export function describeFd(fd: number): string | undefined {
   } catch {
     return undefined;
   }
-  const type = FILE_TYPES[st.mode & S_IFMT] ?? 'undef';
+  const type = FILE_TYPES.get(st.mode & S_IFMT) ?? 'undef';
   const times = [st.atime, st.mtime, st.ctime].map((t) => `\t${asctime(t)}`).join('');
   const num = (cmd: number) => inspect.fcntl(fd, cmd) ?? -1;
   let line =

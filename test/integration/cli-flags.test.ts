@@ -93,7 +93,7 @@ describe('-D: descriptor analysis before the transfer', () => {
 });
 
 describe('-d: verbosity', () => {
-  it('-d -d, -dd and -d2 show notices; the default hides them', async () => {
+  it('flag -d -d, -dd and -d2 show notices; the default hides them', async () => {
     for (const flags of [['-d', '-d'], ['-dd'], ['-d2']]) {
       const r = await tsocat([...flags, '-', 'PIPE'], { input: 'x' });
       expect(r.stderr).toMatch(/ N starting data transfer loop with /);
@@ -101,13 +101,13 @@ describe('-d: verbosity', () => {
     expect((await tsocat(['-', 'PIPE'], { input: 'x' })).stderr).toBe('');
   });
 
-  it('-d -d -d shows info lines, -d4 debug-level ones too', async () => {
+  it('flag -d -d -d shows info lines, -d4 debug-level ones too', async () => {
     const r = await tsocat(['-d', '-d', '-d', '-', 'PIPE'], { input: 'x' });
     expect(r.stderr).toMatch(/ I left to right: end of file/);
     expect((await tsocat(['-d', '-d', '-', 'PIPE'], { input: 'x' })).stderr).not.toMatch(/ I /);
   });
 
-  it('-d0 hides the warnings shown by default', async () => {
+  it('flag -d0 hides the warnings shown by default', async () => {
     const shown = await tsocat(['-', 'SYSTEM:exit 3'], { input: '' });
     expect(shown.stderr).toMatch(/ W waitpid\(\): child \d+ exited with status 3\n/);
     const hidden = await tsocat(['-d0', '-', 'SYSTEM:exit 3'], { input: '' });
@@ -116,7 +116,7 @@ describe('-d: verbosity', () => {
 });
 
 describe('log destinations and line format', () => {
-  it('-lf appends log lines to a file and writes none to stderr', async () => {
+  it('flag -lf appends log lines to a file and writes none to stderr', async () => {
     const log = join(scratch.dir, 'lf.log');
     writeFileSync(log, 'earlier\n');
     const r = await tsocat(['-lf', log, 'TCP:127.0.0.1:1', '-']);
@@ -125,14 +125,14 @@ describe('log destinations and line format', () => {
     expect(readFileSync(log, 'utf8')).toMatch(/^earlier\n.* E connect\(AF=2 127\.0\.0\.1:1\): Connection refused\n$/);
   });
 
-  it('-ls after -lf logs to stderr again', async () => {
+  it('flag -ls after -lf logs to stderr again', async () => {
     const log = join(scratch.dir, 'ls.log');
     const r = await tsocat(['-lf', log, '-ls', 'TCP:127.0.0.1:1', '-']);
     expect(r.stderr).toMatch(/ E connect\(AF=2 127\.0\.0\.1:1\): Connection refused\n$/);
     expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
   });
 
-  it('-lp names the program, -lu adds microseconds, -lh adds the host name', async () => {
+  it('flag -lp names the program, -lu adds microseconds, -lh adds the host name', async () => {
     const host = hostname().split('.')[0];
     const plain = await tsocat(['TCP:127.0.0.1:1', '-']);
     expect(plain.stderr).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E /);
@@ -141,14 +141,14 @@ describe('log destinations and line format', () => {
     expect((await tsocat(['-lh', 'TCP:127.0.0.1:1', '-'])).stderr).toMatch(new RegExp(`^\\S+ \\S+ ${host} tsocat\\[\\d+\\] E `));
   });
 
-  it('--log-format json writes one JSON object a line; --log-format=text is the default layout', async () => {
+  it('flag --log-format json writes one JSON object a line; --log-format=text is the default layout', async () => {
     const json = await tsocat(['--log-format', 'json', 'TCP:127.0.0.1:1', '-']);
     expect(JSON.parse(json.stderr.trim())).toMatchObject({ socatLevel: 'E', msg: 'connect(AF=2 127.0.0.1:1): Connection refused' });
     const text = await tsocat(['--log-format=json', '--log-format=text', 'TCP:127.0.0.1:1', '-']);
     expect(text.stderr).toMatch(/^\S+ \S+ tsocat\[\d+\] E connect/);
   });
 
-  it('-ly sends every line to syslog (facility daemon, or the one named) and none to stderr', async () => {
+  it('flag -ly sends every line to syslog (facility daemon, or the one named) and none to stderr', async () => {
     const sys = syslogCapture('ly');
     const r = await tsocat(['-ly', '-d', '-d', '-', 'PIPE'], { input: 'x', env: sys.env });
     expect(r.stdout.toString()).toBe('x');
@@ -158,7 +158,7 @@ describe('log destinations and line format', () => {
     expect(sys.lines()).toContainEqual(expect.stringMatching(/\|local3\.err\|E connect\(AF=2 127\.0\.0\.1:1\): Connection refused\|$/));
   });
 
-  it('-lm logs to stderr while starting, then to syslog once the transfer runs', async () => {
+  it('flag -lm logs to stderr while starting, then to syslog once the transfer runs', async () => {
     const sys = syslogCapture('lm');
     const r = await tsocat(['-lmlocal2', '-d', '-d', '-d', '-', 'PIPE'], { input: 'x', env: sys.env });
     expect(r.stdout.toString()).toBe('x');
@@ -168,7 +168,7 @@ describe('log destinations and line format', () => {
     expect(sys.lines()).toContainEqual(expect.stringMatching(/\|local2\.notice\|N exiting with status 0\|$/));
   });
 
-  it('-lm: an error while opening still goes to stderr; a listener switches when its accept loop starts', async () => {
+  it('flag -lm: an error while opening still goes to stderr; a listener switches when its accept loop starts', async () => {
     const sys = syslogCapture('lm2');
     const refused = await tsocat(['-lm', 'TCP:127.0.0.1:1', '-'], { env: sys.env });
     expect(refused.stderr).toMatch(/ E connect\(AF=2 127\.0\.0\.1:1\): Connection refused\n$/);
@@ -208,7 +208,7 @@ describe('-s: sloppy', () => {
 });
 
 describe('-L / -W: lock file', () => {
-  it('-L fails when the lock file exists, and takes and removes it otherwise', async () => {
+  it('flag -L fails when the lock file exists, and takes and removes it otherwise', async () => {
     const lock = join(scratch.dir, 'L.lock');
     writeFileSync(lock, '');
     const held = await tsocat(['-L', lock, '-', 'PIPE'], { input: 'x' });
@@ -220,7 +220,7 @@ describe('-L / -W: lock file', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
-  it('-W waits until the lock file is gone, then relays', async () => {
+  it('flag -W waits until the lock file is gone, then relays', async () => {
     const lock = join(scratch.dir, 'W.lock');
     writeFileSync(lock, '');
     const p = background(['-d', '-d', '-W', lock, '-', 'PIPE']);
@@ -240,7 +240,7 @@ describe('-0 / -4 / -6: IP version', () => {
     return (p.errors().match(/listening on (AF=\d+ \S+)/)?.[1] ?? '').replace(`:${port}`, ':P');
   }
 
-  it('-6 makes a listener IPv6, -4 (the last given wins) IPv4, -0 an IPv6 socket that takes both', async () => {
+  it('flag -6 makes a listener IPv6, -4 (the last given wins) IPv4, -0 an IPv6 socket that takes both', async () => {
     expect(await listeningLine(['-6'])).toMatch(/^AF=10 \[.*\]:P$/);
     expect(await listeningLine(['-6', '-4'])).toBe('AF=2 0.0.0.0:P');
     expect(await listeningLine(['-4', '-0'])).toMatch(/^AF=10 \[.*\]:P$/);
@@ -248,14 +248,21 @@ describe('-0 / -4 / -6: IP version', () => {
 });
 
 describe('-V / -h', () => {
-  it('-V prints the version and features on stdout and exits 0', async () => {
+  it('flag -V prints the version and features on stdout and exits 0', async () => {
     const r = await tsocat(['-V']);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toMatch(/version \S+/);
     expect(r.stderr).toBe('');
   });
 
-  it('-h prints the usage, with -D and -s among the flags', async () => {
+  it('flag --experimental is accepted and changes nothing (nothing in tsocat is experimental)', async () => {
+    const r = await tsocat(['--experimental', '-', 'PIPE'], { input: 'x' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe('x');
+    expect(r.stderr).toBe('');
+  });
+
+  it('flag -h prints the usage, with -D and -s among the flags', async () => {
     const r = await tsocat(['-h']);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toMatch(/^.*\nUsage:\ntsocat \[options\] <bi-address> <bi-address>\n/);
