@@ -139,6 +139,7 @@ export default defineAddress({
     }
     const addr = server.address();
     const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
+    ctx.log.startRunning('starting accept loop');
     ctx.log.log('N', `listening on ${bound}`);
 
     const nextSocket = () =>

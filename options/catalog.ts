@@ -166,25 +166,41 @@ function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
 /**
  * Validates an address's option texts against the catalog: unknown names,
  * options outside the address's groups (unless `ignoreGroups`, i.e. `-g`),
- * and values of the wrong type are refused with socat's wording.
+ * and values of the wrong type are refused with socat's wording. With
+ * `sloppy` (-s) such an option is handed to it instead and left out, and the
+ * others still count, as socat goes on after the error line.
  */
 export function resolveOptions(
   specs: readonly OptionSpec[],
   groups: readonly OptionGroup[],
   ignoreGroups = false,
+  sloppy?: (spec: OptionSpec, refusal: TsocatError) => void,
 ): ResolvedOptions {
   const out = new ResolvedOptions();
   for (const spec of specs) {
-    const def = findOption(spec.name);
-    if (!def) throw new TsocatError(`parseopts_table(): unknown option "${spec.name}"`, 'ENOOPT');
-    if (!ignoreGroups && !def.groups.includes('ADDR') && !def.groups.some((g) => groups.includes(g))) {
-      throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
+    let def: OptionDef;
+    let value: OptionValue;
+    try {
+      ({ def, value } = checkedOption(spec, groups, ignoreGroups));
+    } catch (err) {
+      if (!sloppy || !(err instanceof TsocatError)) throw err;
+      sloppy(spec, err);
+      continue;
     }
-    const value = typedValue(def, spec);
     traceUse(def.name);
     // the ablation check: validated as usual, then treated as absent
     if (isAblated(def.name)) continue;
     out.set(def.name, value);
   }
   return out;
+}
+
+/** One option's catalog row and typed value, or socat's refusal. */
+function checkedOption(spec: OptionSpec, groups: readonly OptionGroup[], ignoreGroups: boolean): { def: OptionDef; value: OptionValue } {
+  const def = findOption(spec.name);
+  if (!def) throw new TsocatError(`parseopts_table(): unknown option "${spec.name}"`, 'ENOOPT');
+  if (!ignoreGroups && !def.groups.includes('ADDR') && !def.groups.some((g) => groups.includes(g))) {
+    throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
+  }
+  return { def, value: typedValue(def, spec) };
 }

@@ -102,14 +102,19 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       }
       case 'D':
         noAttached(arg);
-        break; // descriptor analysis (filan) is not offered; accepted for compatibility and documented
+        settings.analyzeDescriptors = true;
+        break;
       case 'l': {
         const kind = arg[2];
         if (kind === 'y' || kind === 'm') {
           const facility = arg.slice(3);
           if (facility && !isSyslogFacility(facility)) throw new TsocatError(`unknown syslog facility "${facility}"`, 'EUSAGE');
           if (kind === 'y') log.syslogFacility = facility || 'daemon';
-          else log.mixed = true;
+          else {
+            // socat's -lm starts on stderr (dropping an earlier -lf) and moves to syslog once running
+            log.file = undefined;
+            log.mixedFacility = facility;
+          }
         } else if (kind === 'f') log.file = flagValue(arg, '-lf', 3);
         else if (kind === 'p') log.program = flagValue(arg, '-lp', 3);
         else if (kind === 's' && arg.length === 3) {
@@ -146,7 +151,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       }
       case 's':
         noAttached(arg);
-        break; // sloppy mode: see docs/differences.md
+        settings.sloppy = true;
+        break;
       case 'S':
         out.logSignals = parseCNumber(flagValue(arg, '-S'), '-S');
         break;

@@ -23,6 +23,8 @@ tsocat [options] <bi-address> <bi-address>
       -hhh   like -hh, plus a list of all available address option names
       -d[ddd]        increase verbosity (use up to 4 times; 2 are recommended)
       -d0|1|2|3|4    set verbosity level (0: Errors; 4 all including Debug)
+      -D     analyze the file descriptors before the transfer starts
+      --experimental enable experimental features (tsocat has none)
       --statistics   output transfer statistics on exit
       --log-format json  write log lines as pino JSON objects
       -ly[facility]  log to syslog, using facility (default is daemon)

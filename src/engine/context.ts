@@ -27,6 +27,10 @@ export interface RelaySettings {
   anyFamily: boolean;
   /** -S / --statistics. */
   statistics: boolean;
+  /** -D: print the descriptor analysis before the transfer starts. */
+  analyzeDescriptors: boolean;
+  /** -s: an option socat would refuse is reported and left out, and the relay goes on. */
+  sloppy: boolean;
 }
 
 export const DEFAULT_SETTINGS: RelaySettings = {
@@ -41,6 +45,8 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   preferredFamily: 0,
   anyFamily: false,
   statistics: false,
+  analyzeDescriptors: false,
+  sloppy: false,
 };
 
 /** Passed to every plugin's open(). */

@@ -29,8 +29,11 @@ export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin:
   throw new TsocatError(`unknown device/address "${spec.type}"`, 'ENOADDR');
 }
 
+/** Options already reported under -s: an address is prepared more than once, socat reports each once. */
+const sloppyReported = new WeakSet<object>();
+
 /** Validates everything about one single address without opening it. */
-export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>) {
+export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'> & Partial<Pick<OpenContext, 'log'>>) {
   await loadCatalog();
   const { plugin, keyword, params } = await resolveKeyword(spec);
   const min = plugin.minParams ?? plugin.params.length;
@@ -41,13 +44,20 @@ export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, 
       'EPARAMS',
     );
   }
-  const options = resolveOptions(spec.options, plugin.groups, ctx.settings.ignoreGroups);
+  const sloppy = ctx.settings.sloppy
+    ? (option: object, refusal: TsocatError) => {
+        if (sloppyReported.has(option)) return;
+        sloppyReported.add(option);
+        ctx.log?.log(refusal.level, refusal.message);
+      }
+    : undefined;
+  const options = resolveOptions(spec.options, plugin.groups, ctx.settings.ignoreGroups, sloppy);
   const request: AddressRequest = { keyword, params, options, mode, spec };
   return { plugin, request };
 }
 
 /** Validates both halves of an address (single or dual) up front, so bad input fails before anything opens. */
-export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>): Promise<void> {
+export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'> & Partial<Pick<OpenContext, 'log'>>): Promise<void> {
   if (spec.kind === 'single') await prepareAddress(spec, mode, ctx);
   else {
     await prepareAddress(spec.read, 'r', ctx);

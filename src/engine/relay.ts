@@ -8,6 +8,7 @@ import { getEventListeners, setMaxListeners } from 'node:events';
 import { TsocatError } from '../errors.js';
 import { parseAddress } from '../grammar/parse.js';
 import type { AddressSpec } from '../grammar/spec.js';
+import { printDescriptorAnalysis } from '../log/filan.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js';
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
@@ -129,9 +130,27 @@ async function relayWith(
     throw err;
   }
   if (right.handedOver) return runHandedOver(left, right, controller.signal);
+  if (settings.analyzeDescriptors) analyzeDescriptors(left, right);
+  log.startRunning();
   log.log('N', `starting data transfer loop with ${left.description} and ${right.description}`);
   const status = await runSession(left, right, { settings, log, stats, signal: controller.signal });
   return status;
+}
+
+/** The descriptors behind an endpoint: those it would hand a program, else those under its streams. */
+function descriptorsOf(endpoint: Endpoint): { read?: number; write?: number } {
+  const fdOf = (stream: unknown): number | undefined => {
+    const s = stream as { fd?: unknown; _handle?: { fd?: unknown } } | undefined;
+    const fd = typeof s?.fd === 'number' ? s.fd : s?._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  };
+  if (endpoint.handOver) return { read: endpoint.handOver.read, write: endpoint.handOver.write };
+  return { read: fdOf(endpoint.readable), write: fdOf(endpoint.writable) };
+}
+
+/** -D: socat analyses both addresses' descriptors just before the transfer loop. */
+function analyzeDescriptors(left: Endpoint, right: Endpoint): void {
+  printDescriptorAnalysis([descriptorsOf(left), descriptorsOf(right)]);
 }
 
 /**
@@ -182,6 +201,8 @@ async function serveForever(
       await runHandedOver(pair[0], pair[1], signal);
       return;
     }
+    if (settings.analyzeDescriptors) analyzeDescriptors(pair[0], pair[1]);
+    log.startRunning();
     log.log('N', `starting data transfer loop with ${pair[0].description} and ${pair[1].description}`);
     await runSession(pair[0], pair[1], { settings, log, stats: opts.stats, signal });
   };

@@ -23,8 +23,8 @@ export interface LogConfig {
   file?: string;
   /** -ly[facility]: syslog. */
   syslogFacility?: string;
-  /** -lm: after start-up, switch to syslog. */
-  mixed: boolean;
+  /** -lm[facility]: stderr while starting, then syslog with this facility ('' = daemon) once the relay runs. */
+  mixedFacility?: string;
   format: 'text' | 'json';
 }
 
@@ -33,7 +33,6 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
   program: 'tsocat',
   micros: false,
   withHost: false,
-  mixed: false,
   format: 'text',
 };
 
@@ -42,6 +41,12 @@ export interface Logger {
   log(level: Level, message: string): void;
   /** Logs whatever the -d threshold, as socat raises its level to print statistics. */
   always(level: Level, message: string): void;
+  /**
+   * Start-up is over (an accept loop or the transfer begins): with -lm this is
+   * where logging moves from stderr to syslog, as socat's does. `what` names
+   * the phase in the info line, e.g. "starting accept loop".
+   */
+  startRunning(what?: string): void;
   config: LogConfig;
 }
 
@@ -116,6 +121,16 @@ export function createLogger(config: LogConfig): Logger {
       const { date, micros } = nowMicros();
       const hostPart = host ? ` ${host}` : '';
       writeLine(`${timestamp(date, config.micros, micros)}${hostPart} ${config.program}[${process.pid}] ${level} ${message}\n`);
+    },
+    startRunning(what) {
+      const facility = config.mixedFacility;
+      if (facility === undefined) {
+        if (what) logger.log('I', what);
+        return;
+      }
+      logger.log('I', what ? `${what}, switching to syslog` : 'switching to syslog');
+      config.mixedFacility = undefined;
+      config.syslogFacility = facility || 'daemon';
     },
   };
   return logger;

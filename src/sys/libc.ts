@@ -55,6 +55,10 @@ interface Libc {
   ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
   setpgid: (pid: number, pgid: number) => number;
   lseek: (fd: number, offset: number, whence: number) => number;
+  getsockopt: (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number;
+  getsockname: (fd: number, address: Buffer, len: Buffer) => number;
+  getpeername: (fd: number, address: Buffer, len: Buffer) => number;
+  poll: (fds: Buffer, count: number, timeout: number) => number;
   errno: () => number;
   strerror: (errnum: number) => string;
 }
@@ -83,6 +87,10 @@ function load(): Libc {
     ioctlPtr: () => -1,
     setpgid: lib.func('int setpgid(int, int)'),
     lseek: lib.func('int64 lseek(int, int64, int)'),
+    getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
+    getsockname: lib.func('int getsockname(int, void *, void *)'),
+    getpeername: lib.func('int getpeername(int, void *, void *)'),
+    poll: lib.func('int poll(void *, unsigned long, int)'),
     errno: () => koffi.errno(),
     strerror: lib.func('const char *strerror(int)'),
   };
@@ -250,3 +258,49 @@ export function setTermiosSpeed(termios: Buffer, which: 'in' | 'out' | 'both', s
   if (which !== 'out') check(l.cfsetispeed(termios, speed), `cfsetispeed(${speed})`);
   if (which !== 'in') check(l.cfsetospeed(termios, speed), `cfsetospeed(${speed})`);
 }
+
+/**
+ * Read-only questions about a descriptor, for the -D descriptor analysis.
+ * Each answers undefined where the call fails (a descriptor of the wrong
+ * kind), since an analysis reports what it can and never stops tsocat.
+ */
+export const inspect = {
+  /** fcntl(F_GETFD/F_GETFL/F_GETOWN/F_GETSIG/F_GETPIPE_SZ, …) */
+  fcntl(fd: number, cmd: number): number | undefined {
+    const r = load().fcntlInt(fd, cmd, 0);
+    return r < 0 ? undefined : r;
+  },
+  /** getsockopt() of an int-sized or two-int-sized value. */
+  sockopt(fd: number, level: number, name: number): number[] | undefined {
+    const value = Buffer.alloc(256);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(value.length);
+    if (load().getsockopt(fd, level, name, value, len) < 0) return undefined;
+    const n = len.readUInt32LE();
+    return n <= 4 ? [value.readInt32LE(0)] : [value.readInt32LE(0), value.readInt32LE(4)];
+  },
+  /** getsockname() / getpeername() as raw sockaddr bytes. */
+  sockaddr(fd: number, which: 'local' | 'peer'): Buffer | undefined {
+    const address = Buffer.alloc(128);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(address.length);
+    const l = load();
+    if ((which === 'local' ? l.getsockname : l.getpeername)(fd, address, len) < 0) return undefined;
+    return address.subarray(0, Math.min(len.readUInt32LE(), address.length));
+  },
+  /** poll() with no wait: the revents bits of the events asked for. */
+  poll(fd: number, events: number): number | undefined {
+    const pollfd = Buffer.alloc(8);
+    pollfd.writeInt32LE(fd, 0);
+    pollfd.writeInt16LE(events, 4);
+    if (load().poll(pollfd, 1, 0) < 0) return undefined;
+    return pollfd.readUInt16LE(6);
+  },
+  /** ioctl(FIONREAD): bytes waiting to be read. */
+  bytesReadable(fd: number): number | undefined {
+    const count = Buffer.alloc(8);
+    const FIONREAD = 0x541b;
+    if (load().ioctlPtr(fd, FIONREAD, count) < 0) return undefined;
+    return count.readInt32LE(0);
+  },
+};
