@@ -147,6 +147,18 @@ describe.skipIf(!HAVE_TOOLS)('every TERMIOS option on a pty', () => {
     await expectSameAsSocat(cases, outcomes);
   });
 
+  it('OPEN, GOPEN and FD of the terminal take them as STDIO does', async () => {
+    const cases = ['OPEN:/dev/tty,b1200,echo=0', 'GOPEN:/dev/tty,b2400,icanon=0', 'FD:0,b4800,vmin=7'].map((address) => ({ address }));
+    const [open, gopen, fd] = await onPty(TSOCAT_CMD, cases);
+    expect(open.text).toMatch(/^speed 1200 baud;/m);
+    expect(flagsOf(open.text)).toContain('-echo');
+    expect(gopen.text).toMatch(/^speed 2400 baud;/m);
+    expect(flagsOf(gopen.text)).toContain('-icanon');
+    expect(fd.text).toMatch(/^speed 4800 baud;/m);
+    expect(ccOf(fd.settings, 6)).toBe(7);
+    await expectSameAsSocat(cases, [open, gopen, fd]);
+  });
+
   it('options take effect in the order given, as socat applies them', async () => {
     const cases = ['vmin=5,raw', 'raw,vmin=5', 'echo=0,sane', 'sane,echo=0', 'b9600,b300', 'b9600,ispeed=5'].map((o) => ({ address: `STDIO,${o}` }));
     const outcomes = await onPty(TSOCAT_CMD, cases);
