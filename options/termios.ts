@@ -27,8 +27,8 @@ export const TERMIOS_FLAGS: Array<[name: string, field: TermiosField, bit: numbe
   ['onocr', 'oflag', 0o20, 'send no CR at column 0'],
   ['onlret', 'oflag', 0o40, 'NL also returns the carriage'],
   ['cstopb', 'cflag', 0o100, 'two stop bits instead of one'],
-  ['cread', 'cflag', 0o200, 'enable the receiver'],
-  ['parenb', 'cflag', 0o400, 'generate and check parity'],
+  ['cread', 'cflag', 0o200, 'enable the receiver (a pty keeps it on: cread=0 fails in tcsetattr)'],
+  ['parenb', 'cflag', 0o400, 'generate and check parity (a pty has none: tcsetattr fails)'],
   ['parodd', 'cflag', 0o1000, 'odd parity instead of even'],
   ['hupcl', 'cflag', 0o2000, 'hang up when the last process closes the device'],
   ['clocal', 'cflag', 0o4000, 'ignore modem control lines'],
@@ -81,7 +81,11 @@ const charOptions: OptionDef[] = TERMIOS_CHARS.map(([name, alias, , summary]) =>
 const flagOptions: OptionDef[] = TERMIOS_FLAGS.map(([name, , , summary]) => ({ name, type: 'bool', groups: ['TERMIOS'], phase: 'fd', summary }));
 const speedOptions: OptionDef[] = TERMIOS_SPEEDS.map(([baud]) => ({ name: `b${baud}`, type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: `line speed ${baud} baud, both ways` }));
 
-/** Terminal options; socat's TERMIOS group. tsocat puts the terminal back as it found it when the address closes. */
+/**
+ * Terminal options; socat's TERMIOS group. They take effect in the order given
+ * (`vmin=5,raw` ends with raw's vmin of 1), as in socat. tsocat puts the
+ * terminal back as it found it when the address closes.
+ */
 export default defineOptions([
   ...flagOptions,
   ...speedOptions,
@@ -90,11 +94,11 @@ export default defineOptions([
   { name: 'termios-rawer', aliases: ['rawer'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'rawer than raw: every flag off but cread and cs8, echo too' },
   { name: 'termios-cfmakeraw', aliases: ['cfmakeraw'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'what cfmakeraw(3) does' },
   { name: 'sane', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'reasonable interactive settings, as stty sane' },
-  { name: 'csize', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'character size: 0 to 3 for 5 to 8 bits' },
-  { name: 'cs5', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '5 bit characters' },
-  { name: 'cs6', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '6 bit characters' },
-  { name: 'cs7', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '7 bit characters' },
+  { name: 'csize', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'character size: 0 to 3 for 5 to 8 bits (a pty keeps 8: tcsetattr fails for 6 and 7, and 5 is silently 8)' },
+  { name: 'cs5', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '5 bit characters (a pty stays at 8, and no error says so)' },
+  { name: 'cs6', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '6 bit characters (a pty refuses: tcsetattr fails)' },
+  { name: 'cs7', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '7 bit characters (a pty refuses: tcsetattr fails)' },
   { name: 'cs8', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '8 bit characters' },
-  { name: 'ispeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'input line speed in baud' },
-  { name: 'ospeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'output line speed in baud' },
+  { name: 'ispeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'input line speed in baud, or a B<rate> constant as socat passes it on (13 is 9600); glibc before 2.42 sets the output speed too' },
+  { name: 'ospeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'output line speed in baud, or a B<rate> constant as socat passes it on (13 is 9600)' },
 ]);

@@ -21,8 +21,12 @@ const O = { OPOST: 0o1, OLCUC: 0o2, ONLCR: 0o4, OCRNL: 0o10, ONOCR: 0o20, ONLRET
 const C = { CS8: 0o60, CREAD: 0o200, PARENB: 0o400 };
 const L = { ISIG: 0o1, ICANON: 0o2, XCASE: 0o4, ECHO: 0o10, ECHOE: 0o20, ECHOK: 0o40, ECHONL: 0o100, NOFLSH: 0o200, TOSTOP: 0o400, ECHOCTL: 0o1000, ECHOPRT: 0o2000, ECHOKE: 0o4000, IEXTEN: 0o100000 };
 
-/** The combined settings, applied before single flags so that e.g. `rawer,echo=1` ends with echo on. */
-const COMBINED = ['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane'];
+/** The combined settings: each changes many flags at once. */
+const COMBINED = new Set(['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane']);
+const CHARACTER_SIZES = ['cs5', 'cs6', 'cs7', 'cs8'];
+const FLAG_BY_NAME = new Map(TERMIOS_FLAGS.map(([name, field, bit]) => [name, { field, bit }]));
+const CHAR_BY_NAME = new Map(TERMIOS_CHARS.map(([name, , index]) => [name, index]));
+const SPEED_BY_NAME = new Map(TERMIOS_SPEEDS.map(([baud, constant]) => [`b${baud}`, constant]));
 
 /** Every TERMIOS option name, from the catalog rows themselves; every descriptor of every connection is checked against it. */
 const TERMIOS_NAMES = new Set(termiosOptions.map((def) => def.name));
@@ -76,41 +80,55 @@ function applyCombined(name: string, t: TermiosWords): void {
   }
 }
 
-function speedConstant(baud: number, option: string): number {
-  const found = TERMIOS_SPEEDS.find(([b]) => b === baud);
-  // socat hands the number to cfset[io]speed(), which refuses a rate it has no constant for
-  if (!found) throw new TsocatError(`cfset${option === 'ispeed' ? 'i' : 'o'}speed(${baud}): Invalid argument`, 'EINVAL');
+/**
+ * The B<rate> constant for ispeed/ospeed. The man page asks for a baud rate;
+ * socat hands the number to cfset[io]speed() as it is, which with glibc before
+ * 2.42 means a B<rate> constant (ispeed=13 is 9600 baud). Rates and constants
+ * never overlap (0 is B0 either way), so both are taken.
+ */
+function speedConstant(value: number, option: string): number {
+  const found = TERMIOS_SPEEDS.find(([baud, constant]) => baud === value || constant === value);
+  if (!found) throw new TsocatError(`cfset${option === 'ispeed' ? 'i' : 'o'}speed(${value}): Invalid argument`, 'EINVAL');
   return found[1];
 }
 
+/** Applies one TERMIOS option to the settings being built. */
+function applyOne(name: string, options: ResolvedOptions, t: TermiosWords, setSpeed: (which: 'in' | 'out' | 'both', constant: number) => void): void {
+  const flag = FLAG_BY_NAME.get(name);
+  const speed = SPEED_BY_NAME.get(name);
+  const charIndex = CHAR_BY_NAME.get(name);
+  if (COMBINED.has(name)) {
+    applyCombined(name, t);
+  } else if (flag) {
+    t.change(flag.field, flag.bit, options.bool(name) ? flag.bit : 0);
+  } else if (speed !== undefined) {
+    setSpeed('both', speed);
+  } else if (name === 'ispeed' || name === 'ospeed') {
+    setSpeed(name === 'ispeed' ? 'in' : 'out', speedConstant(options.number(name) ?? 0, name));
+  } else if (name === 'csize' || CHARACTER_SIZES.includes(name)) {
+    const size = name === 'csize' ? (options.number(name) ?? 0) : CHARACTER_SIZES.indexOf(name);
+    if (size > 3) throw new TsocatError(`csize=${size}: must be 0 to 3`, 'EOPTVALUE');
+    t.change('cflag', CSIZE, size << 4);
+  } else if (charIndex !== undefined) {
+    const value = options.number(name) ?? 0;
+    if (value > 255) throw new TsocatError(`${name}=${value}: a terminal character is one byte (0 to 255)`, 'EOPTVALUE');
+    t.cc(charIndex, value);
+  }
+}
+
 /**
- * Applies the TERMIOS options to `fd`. Returns the function that restores the
- * settings found, or undefined when no TERMIOS option was given.
+ * Applies the TERMIOS options to `fd`, in the order they were given (as socat
+ * does: `vmin=5,raw` ends with raw's vmin, `b300,b9600` with 9600 baud).
+ * Returns the function that restores the settings found, or undefined when no
+ * TERMIOS option was given.
  */
 export async function applyTermiosOptions(fd: number, options: ResolvedOptions): Promise<(() => void) | undefined> {
   if (!hasTermiosOptions(options)) return undefined;
   const { getTermios, setTermios, setTermiosSpeed } = await import('../sys/libc.js');
   const saved = getTermios(fd);
   const t = new TermiosWords(Buffer.from(saved));
-  for (const name of COMBINED) if (options.has(name)) applyCombined(name, t);
-  const csize = options.number('csize') ?? ['cs5', 'cs6', 'cs7', 'cs8'].findIndex((n) => options.has(n));
-  if (csize > 3) throw new TsocatError(`csize=${csize}: must be 0 to 3`, 'EOPTVALUE');
-  if (csize >= 0) t.change('cflag', CSIZE, csize << 4);
-  for (const [name, field, bit] of TERMIOS_FLAGS) {
-    if (options.has(name)) t.change(field, bit, options.bool(name) ? bit : 0);
-  }
-  const both = TERMIOS_SPEEDS.find(([baud]) => options.has(`b${baud}`));
-  const ispeed = options.number('ispeed');
-  const ospeed = options.number('ospeed');
-  if (both) setTermiosSpeed(t.raw, 'both', both[1]);
-  if (ispeed !== undefined) setTermiosSpeed(t.raw, 'in', speedConstant(ispeed, 'ispeed'));
-  if (ospeed !== undefined) setTermiosSpeed(t.raw, 'out', speedConstant(ospeed, 'ospeed'));
-  for (const [name, , index] of TERMIOS_CHARS) {
-    const value = options.number(name);
-    if (value === undefined) continue;
-    if (value > 255) throw new TsocatError(`${name}=${value}: a terminal character is one byte (0 to 255)`, 'EOPTVALUE');
-    t.cc(index, value);
-  }
+  const setSpeed = (which: 'in' | 'out' | 'both', constant: number) => setTermiosSpeed(t.raw, which, constant);
+  for (const name of options.names()) if (TERMIOS_NAMES.has(name)) applyOne(name, options, t, setSpeed);
   setTermios(fd, t.raw);
   const restore = () => {
     if (!unrestored.delete(restore)) return;
