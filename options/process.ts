@@ -3,7 +3,6 @@ import { defineOptions } from './catalog.js';
 /** Options for addresses that start a program (EXEC, SYSTEM, SHELL). */
 export default defineOptions([
   { name: 'pipes', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through pipes instead of a socket pair' },
-  { name: 'socketpair', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through a UNIX socket pair (the default)' },
   { name: 'fdin', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor that receives the relay's data (default 0)" },
   { name: 'fdout', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor whose output the relay reads (default 1)" },
   { name: 'stderr', type: 'bool', groups: ['FORK'], phase: 'fork', summary: "send the program's stderr into the relay too" },
