@@ -2,7 +2,7 @@
  * PIPE: without a name, an echo pipe (what is written comes back); with a
  * name, a FIFO in the file system, created if missing.
  */
-import { closeSync, constants, statSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';

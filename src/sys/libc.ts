@@ -52,7 +52,6 @@ interface Libc {
   setsid: () => number;
   pipe2: (fds: Buffer, flags: number) => number;
   ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
-  setpgid: (pid: number, pgid: number) => number;
   errno: () => number;
   strerror: (errnum: number) => string;
 }
@@ -79,7 +78,6 @@ function load(): Libc {
     setsid: lib.func('int setsid()'),
     pipe2: lib.func('int pipe2(void *, int)'),
     ioctlPtr: () => -1,
-    setpgid: lib.func('int setpgid(int, int)'),
     errno: () => koffi.errno(),
     strerror: lib.func('const char *strerror(int)'),
   };
@@ -142,11 +140,6 @@ export function setCloseOnExec(fd: number, on: boolean): void {
 /** tsocat itself becomes a session leader (setsid on STDIO). */
 export function newSession(): void {
   check(load().setsid(), 'setsid()');
-}
-
-/** tsocat itself leads a new process group (setpgid on STDIO). */
-export function newProcessGroup(): void {
-  check(load().setpgid(0, 0), 'setpgid(0, 0)');
 }
 
 /** The kernel buffer size of a pipe (F_SETPIPE_SZ); fails on anything that is not a pipe. */
