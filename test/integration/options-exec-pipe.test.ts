@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, stop, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 /** Changing owners and users needs root (CI runs as root). */
@@ -62,6 +62,11 @@ function descriptorsOf(pid: number, target: (link: string) => boolean): Array<{ 
     }
   }
   return found;
+}
+
+/** Whether /proc/locks shows a write lock of `kind` held by `pid` on inode `inode`. */
+function writeLockShown(kind: 'FLOCK' | 'POSIX', pid: number, inode: string | number): boolean {
+  return new RegExp(`${kind} +ADVISORY +WRITE +${pid} +[0-9a-f]+:[0-9a-f]+:${inode} `).test(readFileSync('/proc/locks', 'utf8'));
 }
 
 /** The pipes tsocat itself holds (its stdio from the test are socket pairs, so every pipe is the address's). */
@@ -171,11 +176,7 @@ describe('unnamed PIPE and TEXT are kernel pipes', () => {
 
   it('PIPE,flock-ex: the pipe is locked (it shows in /proc/locks)', async () => {
     const p = background(['-', 'PIPE,flock-ex']);
-    await waitFor(() => {
-      const inodes = pipesOf(p.pid as number).map(({ link }) => link.slice('pipe:['.length, -1));
-      const locks = readFileSync('/proc/locks', 'utf8');
-      return inodes.some((inode) => locks.includes(`FLOCK  ADVISORY  WRITE ${p.pid} `) && new RegExp(`:${inode} `).test(locks));
-    }, 3000);
+    await waitFor(() => pipesOf(p.pid as number).some(({ link }) => writeLockShown('FLOCK', p.pid as number, link.slice('pipe:['.length, -1))), 3000);
   });
 
   it('PIPE,setlk fails on the read end as in socat (a write lock needs a writable descriptor)', async () => {
@@ -289,6 +290,34 @@ describe('PIPE:<path> options', () => {
     const path = fifo();
     const p = background(['-u', `PIPE:${path},nonblock`, 'STDOUT']);
     await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0, 3000);
+  });
+
+  it('setlk, setlkw, flock-ex, flock-ex-nb: the FIFO is locked (it shows in /proc/locks)', async () => {
+    const path = fifo();
+    const inode = statSync(path).ino;
+    for (const [option, kind] of [['setlk', 'POSIX'], ['setlkw', 'POSIX'], ['flock-ex', 'FLOCK'], ['flock-ex-nb', 'FLOCK']] as const) {
+      const p = background(['-t', '30', `PIPE:${path},${option}`, '-']);
+      await waitFor(() => writeLockShown(kind, p.pid as number, inode), 3000);
+      await stop(p);
+    }
+  });
+
+  it('cloexec=0: the FIFO descriptor stays open across exec (tsocat opens with close-on-exec by default)', async () => {
+    const path = fifo();
+    const O_CLOEXEC = 0o2000000;
+    const open = background(['-t', '30', `PIPE:${path},cloexec=0`, '-']);
+    await waitFor(() => descriptorsOf(open.pid as number, (l) => l === path).some(({ flags }) => (flags & O_CLOEXEC) === 0), 3000);
+    const closing = background(['-t', '30', `PIPE:${path}`, '-']);
+    await waitFor(() => descriptorsOf(closing.pid as number, (l) => l === path).some(({ flags }) => (flags & O_CLOEXEC) !== 0), 3000);
+  });
+
+  it('f-setpipe-sz: the FIFO gets that kernel buffer size', async () => {
+    const path = fifo();
+    // another opener of the same FIFO asks the pipe its size (F_GETPIPE_SZ is 1032; perl is on every Debian system)
+    const size = () => execFileSync('perl', ['-e', 'open(F, "+<", $ARGV[0]) or die; print fcntl(F, 1032, 0)', path]).toString();
+    expect(size()).toBe('65536');
+    const p = background(['-t', '30', `PIPE:${path},f-setpipe-sz=262144`, '-']);
+    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0 && size() === '262144', 3000);
   });
 
   it('unlink: whatever is at the path is removed and a fresh FIFO made (and removed at the end)', async () => {
