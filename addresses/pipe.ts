@@ -79,8 +79,10 @@ async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string
     const { mkfifo } = await import('../src/sys/libc.js');
     mkfifo(path, o.number('perm') ?? 0o666);
   }
-  // Owner and mode go on the name before the open, which may wait long for the other end.
-  applyNamedOptions(path, o);
+  // perm is only the mode a new FIFO is made with (the umask applies), as in socat: an existing FIFO keeps its mode
+  const afterCreation = o.without('perm');
+  // The owner goes on the name before the open, which may wait long for the other end.
+  applyNamedOptions(path, afterCreation);
   // socat removes a FIFO it made when the address closes, unless unlink-close=0
   const cleanUp = () => {
     if (!created || (o.has('unlink-close') && !o.bool('unlink-close'))) return;
@@ -104,7 +106,7 @@ async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string
   }
   try {
     if (o.bool('unlink-late')) removeEntry(path, 'unlink-late');
-    await applyFdOptions(fd, o);
+    await applyFdOptions(fd, afterCreation);
   } catch (err) {
     closeSync(fd);
     cleanUp();
@@ -129,7 +131,7 @@ export default defineAddress({
   minParams: 0,
   groups: ['FD', 'NAMED', 'OPEN', 'FIFO', 'APPL'],
   features: ['PIPE'],
-  summary: 'PIPE: an echo pipe (a kernel pipe); PIPE:<filename>: a named FIFO, created when missing',
+  summary: 'PIPE: an echo pipe (a kernel pipe); PIPE:<filename>: a named FIFO, created when missing (perm: the mode it is made with, less the umask)',
   async open(req, ctx) {
     const path = req.params[0];
     return path === undefined ? openUnnamedPipe(req.options) : openNamedPipe(req, ctx, path);
