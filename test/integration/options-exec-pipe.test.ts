@@ -330,11 +330,14 @@ describe('PIPE:<path> options', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('unlink-late: an existing FIFO is removed once it is open; the relay goes on', async () => {
+  it('unlink-late: the FIFO (existing or made) is removed once it is open; the relay goes on', async () => {
     const path = fifo();
     const r = await tsocat(['-', `PIPE:${path},unlink-late`], { input: 'late\n' });
     expect(r).toMatchObject({ status: 0, stdout: Buffer.from('late\n') });
     expect(existsSync(path)).toBe(false);
+    const made = join(dir, 'made');
+    expect(await tsocat(['-', `PIPE:${made},unlink-late`], { input: 'made\n' })).toMatchObject({ status: 0, stdout: Buffer.from('made\n') });
+    expect(existsSync(made)).toBe(false);
     const kept = fifo('kept');
     await tsocat(['-', `PIPE:${kept}`], { input: 'x' });
     expect(statSync(kept).isFIFO()).toBe(true);
