@@ -123,14 +123,15 @@ describe('EXEC/SYSTEM options', () => {
 
   it('setpgid keeps what the program is: its pid, descriptors, environment, exit status and exec errors', async () => {
     const probe = join(dir, 'probe');
-    writeFileSync(probe, '#!/bin/sh\necho "$$ $(ls /proc/$$/fd | wc -l) $PROBE_VAR"\nexit 3\n', { mode: 0o755 });
-    const env = { ...process.env, PROBE_VAR: 'kept' };
-    const withGroup = await tsocat(['-d', '-d', '-d', '-u', `EXEC:${probe},setpgid`, 'STDOUT'], { env });
-    const without = await tsocat(['-u', `EXEC:${probe}`, 'STDOUT'], { env });
-    const [pid, fds, value] = withGroup.stdout.toString().trim().split(' ');
+    writeFileSync(probe, '#!/bin/sh\necho "$$ $PROBE_VAR"\nexit 3\n', { mode: 0o755 });
+    const withGroup = await tsocat(['-d', '-d', '-d', '-u', `EXEC:${probe},setpgid`, 'STDOUT'], { env: { ...process.env, PROBE_VAR: 'kept' } });
+    const [pid, value] = withGroup.stdout.toString().trim().split(' ');
+    expect(value).toBe('kept');
     expect(withGroup.stderr).toContain(` I forked off child process ${pid}\n`);
     expect(withGroup.stderr).toContain(`child ${pid} exited with status 3`);
-    expect([fds, value]).toEqual(without.stdout.toString().trim().split(' ').slice(1));
+    // the launcher's report pipe is gone by the time the program runs (ls is not a shell: it opens nothing of its own but the directory)
+    const descriptors = async (options: string) => (await tsocat(['-u', `EXEC:ls /proc/self/fd${options}`, 'STDOUT'])).stdout.toString();
+    expect(await descriptors(',setpgid')).toBe(await descriptors(''));
     const missing = await tsocat(['-u', 'EXEC:no-such-program-here,setpgid', 'STDOUT']);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/ E execvp\("no-such-program-here", \.\.\.\): No such file or directory\n$/);
@@ -158,19 +159,19 @@ describe('EXEC/SYSTEM options', () => {
 describe('unnamed PIPE and TEXT are kernel pipes', () => {
   it('PIPE,perm: the echo pipe is a kernel pipe whose mode perm sets (fchmod)', async () => {
     const p = background(['-', 'PIPE,perm=0640']);
-    await waitFor(() => pipesOf(p.pid as number).some(({ fd }) => (statSync(`/proc/${p.pid}/fd/${fd}`).mode & 0o777) === 0o640), 3000);
+    await waitFor(() => pipesOf(p.pid as number).some(({ fd }) => (statSync(`/proc/${p.pid}/fd/${fd}`).mode & 0o777) === 0o640));
     p.stdin?.end('still echoes\n');
     await waitFor(() => p.output() === 'still echoes\n');
   });
 
   it.skipIf(!AS_ROOT)('PIPE,user,group: fchown on the pipe (needs root)', async () => {
     const p = background(['-', 'PIPE,user=nobody,group=65533']);
-    await waitFor(() => pipesOf(p.pid as number).some(({ fd }) => statSync(`/proc/${p.pid}/fd/${fd}`).uid === NOBODY && statSync(`/proc/${p.pid}/fd/${fd}`).gid === 65533), 3000);
+    await waitFor(() => pipesOf(p.pid as number).some(({ fd }) => statSync(`/proc/${p.pid}/fd/${fd}`).uid === NOBODY && statSync(`/proc/${p.pid}/fd/${fd}`).gid === 65533));
   });
 
   it('PIPE,flock-ex: the pipe is locked (it shows in /proc/locks)', async () => {
     const p = background(['-', 'PIPE,flock-ex']);
-    await waitFor(() => pipesOf(p.pid as number).some(({ link }) => writeLockShown('FLOCK', p.pid as number, link.slice('pipe:['.length, -1))), 3000);
+    await waitFor(() => pipesOf(p.pid as number).some(({ link }) => writeLockShown('FLOCK', p.pid as number, link.slice('pipe:['.length, -1))));
   });
 
   it('PIPE,setlk fails on the read end as in socat (a write lock needs a writable descriptor)', async () => {
@@ -236,7 +237,7 @@ describe('PIPE:<path> options', () => {
   it('rdwr: a read-only use opens the FIFO O_RDWR (so the open does not wait for a writer)', async () => {
     const path = fifo();
     const p = background(['-u', `PIPE:${path},rdwr`, 'STDOUT']);
-    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & O_ACCMODE) === constants.O_RDWR), 3000);
+    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & O_ACCMODE) === constants.O_RDWR));
   });
 
   it('rdonly: a two-way use opens the FIFO O_RDONLY', async () => {
@@ -251,7 +252,7 @@ describe('PIPE:<path> options', () => {
         // no reader yet
       }
       return descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & O_ACCMODE) === constants.O_RDONLY);
-    }, 3000);
+    });
     if (writer !== undefined) closeSync(writer);
   });
 
@@ -260,7 +261,7 @@ describe('PIPE:<path> options', () => {
     const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const p = background(['-t', '30', `PIPE:${path},wronly`, '-']);
-      await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & O_ACCMODE) === constants.O_WRONLY), 3000);
+      await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & O_ACCMODE) === constants.O_WRONLY));
     } finally {
       closeSync(reader);
     }
@@ -277,13 +278,13 @@ describe('PIPE:<path> options', () => {
     const path = fifo();
     const p = background(['-t', '30', `PIPE:${path},o-append,o-sync,o-noatime`, '-']);
     const wanted = constants.O_APPEND | constants.O_SYNC | (constants.O_NOATIME ?? 0);
-    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & wanted) === wanted), 3000);
+    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).some(({ flags }) => (flags & wanted) === wanted));
   });
 
   it('nonblock: a read-only open does not wait for a writer', async () => {
     const path = fifo();
     const p = background(['-u', `PIPE:${path},nonblock`, 'STDOUT']);
-    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0, 3000);
+    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0);
   });
 
   it('setlk, setlkw, flock-ex, flock-ex-nb: the FIFO is locked (it shows in /proc/locks)', async () => {
@@ -291,7 +292,7 @@ describe('PIPE:<path> options', () => {
     const inode = statSync(path).ino;
     for (const [option, kind] of [['setlk', 'POSIX'], ['setlkw', 'POSIX'], ['flock-ex', 'FLOCK'], ['flock-ex-nb', 'FLOCK']] as const) {
       const p = background(['-t', '30', `PIPE:${path},${option}`, '-']);
-      await waitFor(() => writeLockShown(kind, p.pid as number, inode), 3000);
+      await waitFor(() => writeLockShown(kind, p.pid as number, inode));
       await stop(p);
     }
   });
@@ -300,9 +301,9 @@ describe('PIPE:<path> options', () => {
     const path = fifo();
     const O_CLOEXEC = 0o2000000;
     const open = background(['-t', '30', `PIPE:${path},cloexec=0`, '-']);
-    await waitFor(() => descriptorsOf(open.pid as number, (l) => l === path).some(({ flags }) => (flags & O_CLOEXEC) === 0), 3000);
+    await waitFor(() => descriptorsOf(open.pid as number, (l) => l === path).some(({ flags }) => (flags & O_CLOEXEC) === 0));
     const closing = background(['-t', '30', `PIPE:${path}`, '-']);
-    await waitFor(() => descriptorsOf(closing.pid as number, (l) => l === path).some(({ flags }) => (flags & O_CLOEXEC) !== 0), 3000);
+    await waitFor(() => descriptorsOf(closing.pid as number, (l) => l === path).some(({ flags }) => (flags & O_CLOEXEC) !== 0));
   });
 
   it('f-setpipe-sz: the FIFO gets that kernel buffer size', async () => {
@@ -311,7 +312,7 @@ describe('PIPE:<path> options', () => {
     const size = () => execFileSync('perl', ['-e', 'open(F, "+<", $ARGV[0]) or die; print fcntl(F, 1032, 0)', path]).toString();
     expect(size()).toBe('65536');
     const p = background(['-t', '30', `PIPE:${path},f-setpipe-sz=262144`, '-']);
-    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0 && size() === '262144', 3000);
+    await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0 && size() === '262144');
   });
 
   it('unlink: whatever is at the path is removed and a fresh FIFO made (and removed at the end)', async () => {
