@@ -4,7 +4,7 @@
  * on their read end) and of PIPE:<path> (OPEN flags, NAMED options). Each test
  * shows the option's effect, so it fails when the option is ignored.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -313,6 +313,23 @@ describe('PIPE:<path> options', () => {
     expect(size()).toBe('65536');
     const p = background(['-t', '30', `PIPE:${path},f-setpipe-sz=262144`, '-']);
     await waitFor(() => descriptorsOf(p.pid as number, (l) => l === path).length > 0 && size() === '262144');
+  });
+
+  it('cool-write: a reader that goes away ends the relay quietly (exit 0), otherwise with an error', async () => {
+    const path = fifo();
+    const writeUntilReaderGoes = async (options: string) => {
+      // head reads one byte and leaves; tsocat's next writes meet EPIPE
+      const reader = spawn('head', ['-c1', path], { stdio: 'ignore' });
+      const r = await tsocat(['-u', '-', `PIPE:${path}${options}`], { input: Buffer.alloc(1 << 20, 'y') });
+      await new Promise((resolve) => (reader.exitCode !== null ? resolve(null) : reader.once('exit', resolve)));
+      return r;
+    };
+    const quiet = await writeUntilReaderGoes(',cool-write');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).not.toMatch(/ E /);
+    const loud = await writeUntilReaderGoes('');
+    expect(loud.status).toBe(1);
+    expect(loud.stderr).toMatch(/ E write\(.*fifo\): Broken pipe\n$/);
   });
 
   it('unlink: whatever is at the path is removed and a fresh FIFO made (and removed at the end)', async () => {
