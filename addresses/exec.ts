@@ -16,6 +16,7 @@ import { streamsForFd } from '../src/engine/fdstreams.js';
 import { descriptorOf } from '../src/engine/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
+import { type Launch, launchInGroup } from '../src/engine/process-group-launcher.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS'] as const;
 
@@ -109,28 +110,46 @@ function programStdio(req: AddressRequest, takeOver: HandOver | undefined, pipes
   return stdio;
 }
 
-function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined) {
+/** How the program is started: directly, or through the setpgid launcher (see process-group-launcher.ts). */
+async function launchPlan(file: string, args: string[], argv0: string, req: AddressRequest, reportFd: number): Promise<Launch | undefined> {
+  // socat applies setsid before setpgid; both stay as socat does them (setpgid then fails, with a warning)
+  if (!req.options.has('setpgid')) return undefined;
+  return launchInGroup(file, args, argv0, req.options.number('setpgid') as number, reportFd);
+}
+
+function execError(file: string, code: string | undefined, message: string): TsocatError {
+  return new TsocatError(`execvp("${file}", ...): ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : message}`, code ?? 'EEXEC');
+}
+
+async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined) {
   const o = req.options;
-  const stdio = programStdio(req, takeOver, pipes);
+  const stdio = programStdio(req, takeOver, pipes) as Array<'pipe' | 'inherit' | 'ignore' | number>;
+  const launch = await launchPlan(file, args, argv0, req, stdio.length);
+  if (launch) stdio.push(launch.reportEnd);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...(o.has('path') ? { PATH: o.string('path') } : {}) };
-  const child: ChildProcess = spawn(file, args, {
-    argv0,
+  const child: ChildProcess = spawn(launch?.file ?? file, launch?.args ?? args, {
+    argv0: launch?.argv0 ?? argv0,
     stdio,
     env,
     cwd: process.cwd(),
-    detached: o.bool('setsid') || o.bool('setpgid'),
+    detached: o.bool('setsid'),
     ...(o.has('su') ? lookupUser(o.string('su') as string) : {}),
   });
-  return new Promise<ChildProcess>((resolve, reject) => {
+  const spawned = new Promise<ChildProcess>((resolve, reject) => {
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => {
       const code = (err as { code?: string }).code;
-      reject(new TsocatError(`execvp("${file}", ...): ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : err.message}`, code ?? 'EEXEC'));
+      reject(execError(launch?.file ?? file, code, err.message));
     });
-  }).then((c) => {
-    ctx.log.log('I', `forked off child process ${c.pid}`);
-    return c;
-  });
+  }).finally(() => launch?.started());
+  const started = await spawned;
+  if (launch) {
+    const { setpgidError, execError: failedExec } = await launch.outcome;
+    if (setpgidError) ctx.log.log('W', `setpgid(0, ${o.number('setpgid')}): ${setpgidError}`);
+    if (failedExec) throw execError(file, failedExec === 'No such file or directory' ? 'ENOENT' : undefined, failedExec);
+  }
+  ctx.log.log('I', `forked off child process ${started.pid}`);
+  return started;
 }
 
 async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {

@@ -2,57 +2,20 @@
  * OPEN, CREATE, GOPEN and bare paths: files, devices and FIFOs opened with
  * open(2) flags built from the access mode and the OPEN options.
  */
-import { closeSync, constants, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
-import { logOpening, O_ACCMODE, openPathAsync } from '../src/engine/open-path.js';
+import { accessFlags, logOpening, O_ACCMODE, openFlags, openPathAsync, removeEntry } from '../src/engine/open-path.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'NAMED', 'OPEN', 'REG', 'FIFO', 'APPL', 'TERMIOS'] as const;
 /** CREATE is creat(2): open flags are not its to choose, as in socat (FD, REG, NAMED). */
 const CREATE_GROUPS = ['FD', 'NAMED', 'REG', 'APPL'] as const;
-
-const FLAG_OPTIONS: Array<[string, number]> = [
-  ['o-creat', constants.O_CREAT],
-  ['o-excl', constants.O_EXCL],
-  ['o-trunc', constants.O_TRUNC],
-  ['o-append', constants.O_APPEND],
-  ['o-nonblock', constants.O_NONBLOCK],
-  ['o-noctty', constants.O_NOCTTY],
-  ['o-sync', constants.O_SYNC],
-  ['o-noatime', constants.O_NOATIME ?? 0],
-  ['o-nofollow', constants.O_NOFOLLOW],
-  ['o-directory', constants.O_DIRECTORY],
-  ['o-direct', constants.O_DIRECT],
-];
-
-/**
- * rdonly/wronly/rdwr choose the open(2) flags only: the address keeps the
- * directions the relay asked for, so writing to a file opened rdonly fails
- * with EBADF as it does in socat, instead of being silently dropped.
- */
-function accessFlags(mode: AccessMode, options: ResolvedOptions): { flags: number; mode: AccessMode } {
-  if (options.bool('o-rdonly')) return { flags: constants.O_RDONLY, mode };
-  if (options.bool('o-wronly')) return { flags: constants.O_WRONLY, mode };
-  if (options.bool('o-rdwr')) return { flags: constants.O_RDWR, mode };
-  const flags = mode === 'r' ? constants.O_RDONLY : mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
-  return { flags, mode };
-}
-
-/** unlink(2) as socat's NAMED options do it: an entry that is already gone is no error. */
-function removeEntry(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ENOENT') throw systemError(`unlink("${path}")`, err);
-  }
-}
 
 /** socat's default creation mode; umask applies to it, as to any open(2)/creat(2). */
 const DEFAULT_CREATION_MODE = 0o666;
@@ -73,8 +36,7 @@ async function openPath(
 ): Promise<Endpoint> {
   const o = req.options;
   if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path);
-  let flags = baseFlags | access.flags;
-  for (const [name, bit] of FLAG_OPTIONS) if (o.bool(name)) flags |= bit;
+  const flags = baseFlags | access.flags | openFlags(o);
   const perm = o.number('perm') ?? DEFAULT_CREATION_MODE;
   let fd: number;
   logOpening(log, path, flags);

@@ -2,21 +2,129 @@
  * PIPE: without a name, an echo pipe (what is written comes back); with a
  * name, a FIFO in the file system, created if missing.
  */
-import { closeSync, constants, statSync, unlinkSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
-import { defineAddress } from '../src/define.js';
-import { makeEndpoint } from '../src/engine/endpoint.js';
+import { closeSync, constants, statSync } from 'node:fs';
+import type { ResolvedOptions } from '../options/catalog.js';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import type { OpenContext } from '../src/engine/context.js';
+import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions, applyNamedOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
-import { logOpening, openPathAsync } from '../src/engine/open-path.js';
-import { systemError } from '../src/errors.js';
+import { accessFlags, logOpening, openFlags, openPathAsync, removeEntry } from '../src/engine/open-path.js';
+import { systemError, TsocatError } from '../src/errors.js';
 
-function removeFifo(path: string): void {
+/**
+ * Options of the address's groups that have nothing to act on without a name:
+ * socat fails on each of them for an unnamed pipe (as "INTERNAL ... not
+ * implemented"); tsocat refuses them before anything is opened.
+ */
+const NAME_ONLY = ['unlink-early', 'unlink', 'unlink-late', 'unlink-close', 'o-creat', 'o-excl', 'o-trunc', 'o-rdonly', 'o-wronly', 'o-rdwr', 'o-noctty', 'o-nofollow', 'o-directory', 'o-direct', 'o-sync'];
+
+function refuseNameOnlyOptions(options: ResolvedOptions): void {
+  const given = NAME_ONLY.find((name) => options.has(name));
+  if (given) throw new TsocatError(`parseopts_table(): option "${given}" not supported with this address type`, 'EOPTGROUP');
+}
+
+/**
+ * The unnamed pipe is a kernel pipe, as in socat: the FD options act on its
+ * read end (fchmod, fchown, locks, pipe size), so they do what socat's do.
+ */
+async function openUnnamedPipe(options: ResolvedOptions): Promise<Endpoint> {
+  refuseNameOnlyOptions(options);
+  const { makePipe } = await import('../src/sys/libc.js');
+  const [readEnd, writeEnd] = makePipe();
   try {
-    unlinkSync(path);
-  } catch {
-    // already gone
+    await applyFdOptions(readEnd, options);
+  } catch (err) {
+    closeSync(readEnd);
+    closeSync(writeEnd);
+    throw err;
   }
+  const { readable } = streamsForFd(readEnd, 'r', { autoClose: true });
+  const { writable } = streamsForFd(writeEnd, 'w', { autoClose: true });
+  return makeEndpoint({
+    readable,
+    writable,
+    description: 'PIPE',
+    // a pipe has no shutdown(): the read end sees end of file once the write end is closed
+    shutdownWrite: () => writable?.end(() => writable.destroy()),
+  });
+}
+
+function isFifo(path: string): boolean {
+  try {
+    return statSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A FIFO opened rdonly or wronly in two-way use: socat's loop never finds the
+ * missing direction ready, so it stays idle; the same here by not offering it.
+ * A one-way use keeps its direction whatever the open, so a mismatch (rdonly
+ * where the relay writes) ends in an error rather than a relay that moves nothing.
+ */
+function openedDirections(accessFlags: number, mode: AccessMode): AccessMode {
+  const opened: AccessMode = (accessFlags & 3) === constants.O_RDONLY ? 'r' : (accessFlags & 3) === constants.O_WRONLY ? 'w' : 'rw';
+  return mode === 'rw' ? opened : mode;
+}
+
+async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string): Promise<Endpoint> {
+  const o = req.options;
+  // unlink-early (before anything) and unlink (just before the open): a fresh FIFO replaces whatever was there
+  if (o.bool('unlink-early')) removeEntry(path);
+  if (o.bool('unlink')) removeEntry(path);
+  const created = !isFifo(path);
+  if (created) {
+    const { mkfifo } = await import('../src/sys/libc.js');
+    mkfifo(path, o.number('perm') ?? 0o666);
+  }
+  // perm is only the mode a new FIFO is made with (the umask applies), as in socat: an existing FIFO keeps its mode
+  const afterCreation = o.without('perm');
+  // The owner goes on the name before the open, which may wait long for the other end.
+  applyNamedOptions(path, afterCreation);
+  // socat removes a FIFO it made when the address closes, unless unlink-close=0
+  const cleanUp = () => {
+    if (!created || (o.has('unlink-close') && !o.bool('unlink-close'))) return;
+    try {
+      removeEntry(path);
+    } catch {
+      // closing goes on; the entry stays behind
+    }
+  };
+  // O_RDWR on a FIFO never blocks and keeps it open for both directions, as socat does for read-write use;
+  // rdonly/wronly/rdwr and the other OPEN options go into the open(2) flags as socat puts them
+  const access = accessFlags(req.mode, o);
+  const flags = access.flags | openFlags(o);
+  let fd: number;
+  logOpening(ctx.log, path, flags);
+  try {
+    fd = await openPathAsync(path, flags, 0o666, ctx.signal);
+  } catch (err) {
+    cleanUp();
+    throw systemError(`open("${path}", 0${flags.toString(8)}, 0666)`, err);
+  }
+  try {
+    if (o.bool('unlink-late')) removeEntry(path);
+    await applyFdOptions(fd, afterCreation);
+  } catch (err) {
+    closeSync(fd);
+    cleanUp();
+    throw err;
+  }
+  const { readable, readFd, writable, socket } = streamsForFd(fd, openedDirections(access.flags, req.mode), { autoClose: true, ignoreEof: o.bool('ignoreeof') });
+  return makeEndpoint({
+    readable,
+    // ignoreeof reads on after a writer left, and a new writer may come
+    readFd,
+    writable,
+    description: path,
+    shutdownWrite: () => socket?.end(),
+    close: async () => {
+      socket?.destroy();
+      cleanUp();
+    },
+  });
 }
 
 export default defineAddress({
@@ -25,65 +133,9 @@ export default defineAddress({
   minParams: 0,
   groups: ['FD', 'NAMED', 'OPEN', 'FIFO', 'APPL'],
   features: ['PIPE'],
-  summary: 'PIPE: an echo pipe; PIPE:<filename>: a named FIFO, created when missing',
+  summary: 'PIPE: an echo pipe (a kernel pipe); PIPE:<filename>: a named FIFO, created when missing (perm: the mode it is made with, less the umask)',
   async open(req, ctx) {
     const path = req.params[0];
-    if (path === undefined) {
-      // An unnamed pipe only talks to itself; an in-process buffer with the same
-      // byte order and EOF behaviour needs no descriptors at all.
-      const pipe = new PassThrough({ highWaterMark: 65536 });
-      return makeEndpoint({ readable: pipe, writable: pipe, description: 'PIPE', shutdownWrite: () => pipe.end() });
-    }
-    const o = req.options;
-    let exists = false;
-    try {
-      exists = statSync(path).isFIFO();
-    } catch {
-      exists = false;
-    }
-    const created = !exists || o.bool('unlink-early');
-    if (created) {
-      const { mkfifo } = await import('../src/sys/libc.js');
-      if (o.bool('unlink-early')) removeFifo(path);
-      mkfifo(path, o.number('perm') ?? 0o666);
-    }
-    // Owner and mode go on the name before the open, which may wait long for the other end.
-    applyNamedOptions(path, o);
-    // socat removes a FIFO it made when the address closes, unless unlink-close=0
-    const cleanUp = () => {
-      if (created && (!o.has('unlink-close') || o.bool('unlink-close'))) removeFifo(path);
-    };
-    // O_RDWR on a FIFO never blocks and keeps it open for both directions, as socat does for read-write use.
-    let flags = req.mode === 'r' ? constants.O_RDONLY : req.mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
-    // nonblock applies to the open itself: a reader does not wait for a writer
-    if (o.bool('o-nonblock')) flags |= constants.O_NONBLOCK;
-    let fd: number;
-    logOpening(ctx.log, path, flags);
-    try {
-      fd = await openPathAsync(path, flags, 0o666, ctx.signal);
-    } catch (err) {
-      cleanUp();
-      throw systemError(`open("${path}", 0${flags.toString(8)}, 0666)`, err);
-    }
-    try {
-      await applyFdOptions(fd, o);
-    } catch (err) {
-      closeSync(fd);
-      cleanUp();
-      throw err;
-    }
-    const { readable, readFd, writable, socket } = streamsForFd(fd, req.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof') });
-    return makeEndpoint({
-      readable,
-      // ignoreeof reads on after a writer left, and a new writer may come
-      readFd,
-      writable,
-      description: path,
-      shutdownWrite: () => socket?.end(),
-      close: async () => {
-        socket?.destroy();
-        cleanUp();
-      },
-    });
+    return path === undefined ? openUnnamedPipe(req.options) : openNamedPipe(req, ctx, path);
   },
 });

@@ -70,6 +70,12 @@ export class ResolvedOptions {
   names(): string[] {
     return [...this.values.keys()];
   }
+  /** A copy without the named options, for an address that has used them up itself. */
+  without(...names: string[]): ResolvedOptions {
+    const copy = new ResolvedOptions();
+    for (const [name, value] of this.values) if (!names.includes(name)) copy.set(name, value);
+    return copy;
+  }
 }
 
 const registry = new Map<string, OptionDef>();

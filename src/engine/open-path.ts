@@ -7,8 +7,55 @@
  * (libuv joins its threads), so when the relay is aborted a pending FIFO open
  * is released by briefly opening the FIFO's other end without blocking.
  */
-import { close, closeSync, constants, open, openSync, statSync } from 'node:fs';
+import { close, closeSync, constants, open, openSync, statSync, unlinkSync } from 'node:fs';
+import type { ResolvedOptions } from '../../options/catalog.js';
+import { systemError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import type { AccessMode } from './endpoint.js';
+
+/** Removes a file-system entry for the unlink options; one that is already gone is fine. */
+export function removeEntry(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw systemError(`unlink("${path}")`, err);
+  }
+}
+
+/** The OPEN options that are open(2) flags, as socat ORs them into the open call. */
+const FLAG_OPTIONS: Array<[string, number]> = [
+  ['o-creat', constants.O_CREAT],
+  ['o-excl', constants.O_EXCL],
+  ['o-trunc', constants.O_TRUNC],
+  ['o-append', constants.O_APPEND],
+  ['o-nonblock', constants.O_NONBLOCK],
+  ['o-noctty', constants.O_NOCTTY],
+  ['o-sync', constants.O_SYNC],
+  ['o-noatime', constants.O_NOATIME ?? 0],
+  ['o-nofollow', constants.O_NOFOLLOW],
+  ['o-directory', constants.O_DIRECTORY],
+  ['o-direct', constants.O_DIRECT],
+];
+
+/** The open(2) flag bits the OPEN options ask for (access mode apart). */
+export function openFlags(options: ResolvedOptions): number {
+  let flags = 0;
+  for (const [name, bit] of FLAG_OPTIONS) if (options.bool(name)) flags |= bit;
+  return flags;
+}
+
+/**
+ * rdonly/wronly/rdwr choose the open(2) flags only: the address keeps the
+ * directions the relay asked for, so writing to a file opened rdonly fails
+ * with EBADF as it does in socat, instead of being silently dropped.
+ */
+export function accessFlags(mode: AccessMode, options: ResolvedOptions): { flags: number; mode: AccessMode } {
+  if (options.bool('o-rdonly')) return { flags: constants.O_RDONLY, mode };
+  if (options.bool('o-wronly')) return { flags: constants.O_WRONLY, mode };
+  if (options.bool('o-rdwr')) return { flags: constants.O_RDWR, mode };
+  const flags = mode === 'r' ? constants.O_RDONLY : mode === 'w' ? constants.O_WRONLY : constants.O_RDWR;
+  return { flags, mode };
+}
 
 /** The access-mode bits of open(2) flags (Node does not export O_ACCMODE). */
 export const O_ACCMODE = 3;

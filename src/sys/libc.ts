@@ -53,7 +53,6 @@ interface Libc {
   setsid: () => number;
   pipe2: (fds: Buffer, flags: number) => number;
   ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
-  setpgid: (pid: number, pgid: number) => number;
   lseek: (fd: number, offset: number, whence: number) => number;
   getsockopt: (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number;
   getsockname: (fd: number, address: Buffer, len: Buffer) => number;
@@ -85,7 +84,6 @@ function load(): Libc {
     setsid: lib.func('int setsid()'),
     pipe2: lib.func('int pipe2(void *, int)'),
     ioctlPtr: () => -1,
-    setpgid: lib.func('int setpgid(int, int)'),
     lseek: lib.func('int64 lseek(int, int64, int)'),
     getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
     getsockname: lib.func('int getsockname(int, void *, void *)'),
@@ -158,11 +156,6 @@ export function seekTo(fd: number, offset: number): void {
 /** tsocat itself becomes a session leader (setsid on STDIO). */
 export function newSession(): void {
   check(load().setsid(), 'setsid()');
-}
-
-/** tsocat itself leads a new process group (setpgid on STDIO). */
-export function newProcessGroup(): void {
-  check(load().setpgid(0, 0), 'setpgid(0, 0)');
 }
 
 /** The kernel buffer size of a pipe (F_SETPIPE_SZ); fails on anything that is not a pipe. */
