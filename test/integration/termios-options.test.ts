@@ -71,6 +71,18 @@ const ccOf = (settings: string, index: number) => Number.parseInt(settings.split
 async function expectSameAsSocat(cases: Case[], ours: Outcome[]): Promise<void> {
   if (!SOCAT) return;
   const theirs = await onPty([SOCAT], cases);
+  // socat 1.7.4.4 sometimes loses its SYSTEM child's output or status on a loaded machine (the child's exit
+  // races its transfer loop, see docs/differences.md); a case that differs is asked again, up to twice, so
+  // only a difference socat repeats counts
+  for (let round = 0; round < 2; round++) {
+    const differs = (i: number) => (theirs[i]?.status === 0) !== (ours[i]?.status === 0) || theirs[i]?.settings !== ours[i]?.settings;
+    const lost = cases.map((c, i) => ({ c, i })).filter(({ i }) => differs(i));
+    if (lost.length === 0) break;
+    const again = await onPty([SOCAT], lost.map(({ c }) => c));
+    lost.forEach(({ i }, k) => {
+      theirs[i] = again[k] as Outcome;
+    });
+  }
   const view = (o: Outcome[]) => o.map((x, i) => ({ address: cases[i].address, ok: x.status === 0, settings: x.settings }));
   expect(view(ours)).toEqual(view(theirs));
 }
