@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, run, type RunResult, SOCAT, TSOCAT, tempDir, waitForPort } from '../helpers.js';
+import { freePort, requires, run, type RunResult, SOCAT, TSOCAT, tempDir, waitForPort } from '../helpers.js';
 
 type Tool = 'socat' | 'tsocat';
 
@@ -129,7 +129,9 @@ const SIMPLE: Record<string, Case> = {
   'connection refused': { args: ['-', 'TCP:127.0.0.1:1'] },
 };
 
-describe.skipIf(!SOCAT)('same outcome as socat', () => {
+describe('same outcome as socat', () => {
+  requires('socat');
+
   it.concurrent.each(Object.entries(SIMPLE))('%s', async (_name, c) => {
     const [ours, theirs] = await Promise.all([outcome('tsocat', c), outcome('socat', c)]);
     expect(ours).toEqual(theirs);

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileS
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, isListening, run, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, exited, freePort, isListening, requireOrSkip, run, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 
@@ -18,8 +18,6 @@ function pipeSizeProbe(dir: string): string {
   writeFileSync(probe, "#!/bin/sh\nexec perl -e 'print fcntl(STDIN, 1032, 0)'\n", { mode: 0o755 });
   return probe;
 }
-/** Changing owners and users needs root (CI runs as root). */
-const AS_ROOT = process.getuid?.() === 0;
 
 describe('files and FIFOs', () => {
   it('GOPEN (a bare path) creates a missing file, as socat does', async () => {
@@ -39,7 +37,8 @@ describe('files and FIFOs', () => {
       const file = join(dir, 'attrs');
       const made = await tsocat(['-u', '/dev/null', `CREATE:${file},fs-noatime`]);
       // tmpfs and some overlays have no inode flags at all; lsattr comes with e2fsprogs
-      if (/Inappropriate ioctl|Operation not supported/.test(made.stderr) || spawnSync('lsattr', ['-v']).error) ctx.skip();
+      if (/Inappropriate ioctl|Operation not supported/.test(made.stderr)) skipBecause(ctx, `the filesystem of ${dir} has no inode flags`);
+      if (spawnSync('lsattr', ['-v']).error) skipBecause(ctx, 'lsattr (e2fsprogs) is not on PATH');
       expect(made.status).toBe(0);
       const attrs = () => spawnSync('lsattr', [file]).stdout.toString().split(' ')[0] as string;
       expect(attrs()).toContain('A');
@@ -63,7 +62,8 @@ describe('files and FIFOs', () => {
     }
   });
 
-  it.skipIf(!AS_ROOT)('PIPE:path sets owner on the FIFO before waiting, and removes the FIFO it made when ended', async () => {
+  it('PIPE:path sets owner on the FIFO before waiting, and removes the FIFO it made when ended', async (ctx) => {
+    requireOrSkip(ctx, 'root');
     const { dir, cleanup } = tempDir();
     try {
       const fifo = join(dir, 'p');
@@ -79,7 +79,8 @@ describe('files and FIFOs', () => {
 });
 
 describe('programs', () => {
-  it.skipIf(!AS_ROOT)('su runs the program as that user and its primary group', async () => {
+  it('su runs the program as that user and its primary group', async (ctx) => {
+    requireOrSkip(ctx, 'root');
     const r = await tsocat(['-u', 'SYSTEM:id -u; id -g,su=nobody', 'STDOUT']);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toBe('65534\n65534\n');
@@ -402,7 +403,7 @@ describe('options on tsocat\'s own descriptors and process', () => {
       expect((await readThrough(files[0] as string, ',o-noatime')).status).toBe(0);
       expect((await readThrough(files[1] as string, '')).status).toBe(0);
       // a filesystem that records no access times at all cannot show the difference
-      if (statSync(files[1] as string).atimeMs / 1000 - past < 1) ctx.skip();
+      if (statSync(files[1] as string).atimeMs / 1000 - past < 1) skipBecause(ctx, `the filesystem of ${dir} records no access times`);
       expect(Math.round(statSync(files[0] as string).atimeMs / 1000)).toBe(Math.round(past));
     } finally {
       cleanup();
@@ -446,7 +447,8 @@ describe('options on tsocat\'s own descriptors and process', () => {
     expect(r.stderr).toMatch(/ E parseopts_table\(\): option "so-reuseport" not supported with this address type\n$/);
   });
 
-  it('lowport: a listener turns away clients from ports above 1023; a client with lowport gets through', async () => {
+  it('lowport: a listener turns away clients from ports above 1023; a client with lowport gets through', async (ctx) => {
+    requireOrSkip(ctx, 'root'); // the client binds a port below 1024
     const port = await freePort();
     const p = background([`TCP4-LISTEN:${port},reuseaddr,fork,lowport`, 'PIPE']);
     await waitFor(() => isListening(port));
