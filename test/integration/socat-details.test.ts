@@ -326,7 +326,8 @@ describe('fork on address 2 and the end of an address', () => {
     const port = (server.address() as AddressInfo).port;
     try {
       for (const opt of ['', ',shut-none']) {
-        const r = await tsocat(['-t', '0.3', '-', `TCP4:127.0.0.1:${port}${opt}`], { input: 'x' });
+        // -t 1: time for the server's answer to the half-close; with shut-none only -t ends the relay
+        const r = await tsocat(['-t', '1', '-', `TCP4:127.0.0.1:${port}${opt}`], { input: 'x' });
         answers.push(`${r.status}:${r.stdout.toString()}`);
       }
     } finally {
@@ -379,9 +380,12 @@ describe('options on tsocat\'s own descriptors and process', () => {
         const fifo = join(dir, `p${statuses.length}`);
         const reader = background(['-u', `PIPE:${fifo},readbytes=1`, '/dev/null']);
         await waitFor(() => existsSync(fifo));
-        const r = await run('/bin/sh', ['-c', `(echo .; sleep 0.5; echo) | "${process.execPath}" "${TSOCAT}" -u - 'OPEN:${fifo}${opt}'`]);
-        statuses.push(r.status);
-        await stop(reader);
+        const writer = background(['-u', '-', `OPEN:${fifo}${opt}`]);
+        writer.stdin?.write('.\n');
+        // the reader ends after its one byte: only then is nobody left to read the next write
+        expect(await exited(reader)).toBe(0);
+        writer.stdin?.end('\n');
+        statuses.push(await exited(writer));
       }
       expect(statuses).toEqual([0, 1]);
     } finally {
