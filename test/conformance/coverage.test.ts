@@ -28,7 +28,7 @@ async function openedByTheCases(): Promise<{ opened: Set<string>; summary: strin
     const record = join(dir, 'opened.tsv');
     writeFileSync(record, '');
     // the run's own outcome is the case files' business: only what they opened counts here
-    const env = { ...process.env, [OPENED_RECORD_ENV]: record, NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, [OPENED_RECORD_ENV]: record, NO_COLOR: '1' };
     delete env.TSOCAT_OPTION_TRACE;
     delete env.TSOCAT_ABLATE;
     const r = await run(process.execPath, [VITEST, 'run', '--maxWorkers=1', ...files], { cwd: ROOT, env, timeoutMs: 120000 });
