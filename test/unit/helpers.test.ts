@@ -2,9 +2,11 @@
  * The harness itself: a hang must never pass as an answer. A run killed at its
  * timeout rejects, and a TCP peer that never closes is not an empty reply.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, NoCloseInTime, run, startTsocat, stop, tcpExchange } from '../helpers.js';
+import { exited, NoCloseInTime, ROOT, run, startTsocat, stop, tcpExchange } from '../helpers.js';
 
 describe('run()', () => {
   it('rejects when the process is still running at its timeout, with what it said so far', async () => {
@@ -69,5 +71,21 @@ describe('exited()', () => {
     } finally {
       await stop(p);
     }
+  });
+});
+
+describe('skips', () => {
+  it('every skip goes through the helpers that print its reason, none through vitest\'s own skip modifiers', () => {
+    const files = readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts') && f !== 'helpers.ts')
+      .map((f) => join(ROOT, 'test', f));
+    const silent = /\b(?:it|test|describe)(?:\.\w+)*\.(?:skip|skipIf|runIf)\b|\bctx\.skip\(/;
+    const offenders = files.flatMap((file) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((line, i) => `${relative(ROOT, file)}:${i + 1}: ${line.trim()}`)
+        .filter((line) => silent.test(line.slice(line.indexOf(': ') + 2))),
+    );
+    expect(offenders).toEqual([]);
   });
 });
