@@ -90,7 +90,7 @@ async function candidates() {
 async function ablateOne(name, files) {
   const tests = [...files.values()].reduce((n, s) => n + s.size, 0);
   const pattern = [...new Set([...files.values()].flatMap((s) => [...s]))].map((t) => `${escapeRegex(t)}$`).join('|');
-  const r = await vitest(['--bail=1', '--maxWorkers=1', '-t', pattern, ...files.keys()], { TSOCAT_ABLATE: name }, 10 * 60_000);
+  const r = await vitest(['--bail=1', '--maxWorkers=1', `--testNamePattern=${pattern}`, ...files.keys()], { TSOCAT_ABLATE: name }, 10 * 60_000);
   const failed = r.report?.numFailedTests ?? 0;
   const ran = (r.report?.numPassedTests ?? 0) + failed;
   // a failure is what counts; a run that broke without a report (or timed out) counts as caught only when it says why
