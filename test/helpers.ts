@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, beforeEach, type TestContext } from 'vitest';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const TSOCAT = join(ROOT, 'bin', 'tsocat.js');
@@ -22,22 +22,46 @@ export interface RunResult {
   signal: NodeJS.Signals | null;
   stdout: Buffer;
   stderr: string;
+  /** True when the process was still running at `timeoutMs` and was killed (only seen with `expectKill`). */
+  killedAtTimeout: boolean;
 }
 
-/** Runs a command to completion with input on stdin; killed after `timeoutMs`. */
-export function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolveRun) => {
+export interface RunOptions {
+  input?: string | Buffer;
+  /** The process is killed (SIGKILL) when still running after this long; default 15 s. */
+  timeoutMs?: number;
+  /**
+   * The test expects the process to outlive `timeoutMs` and be killed there.
+   * Without it a kill at the timeout rejects: a hang must never pass as an ordinary end.
+   */
+  expectKill?: boolean;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs a command to completion with input on stdin; a run killed at `timeoutMs` rejects (unless `expectKill`). */
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const timeoutMs = opts.timeoutMs ?? 15000;
+  return new Promise((resolveRun, rejectRun) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
+    let killedAtTimeout = false;
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 15000);
+    const timer = setTimeout(() => {
+      killedAtTimeout = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
-      resolveRun({ status, signal, stdout: Buffer.concat(out), stderr: err });
+      const result = { status, signal, stdout: Buffer.concat(out), stderr: err, killedAtTimeout };
+      if (killedAtTimeout && !opts.expectKill) {
+        const shown = [cmd, ...args].map((a) => (a === process.execPath ? 'node' : a)).join(' ');
+        rejectRun(new Error(`still running after ${timeoutMs} ms, killed: ${shown}\nstdout so far: ${JSON.stringify(result.stdout.toString())}\nstderr so far: ${JSON.stringify(err)}`));
+      } else resolveRun(result);
     });
     child.stdin.on('error', () => {});
     if (opts.input !== undefined) child.stdin.end(opts.input);
@@ -46,7 +70,7 @@ export function run(cmd: string, args: string[], opts: { input?: string | Buffer
 }
 
 /** Runs tsocat with the given arguments. */
-export function tsocat(args: string[], opts: Parameters<typeof run>[2] = {}): Promise<RunResult> {
+export function tsocat(args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return run(process.execPath, [TSOCAT, ...args], opts);
 }
 
@@ -138,15 +162,30 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Sends `data` over TCP, half-closes, and collects everything until the peer closes. */
+/** tcpExchange's rejection when the peer neither closed nor failed in time: a hang, not an answer. */
+export class NoCloseInTime extends Error {
+  constructor(
+    readonly timeoutMs: number,
+    /** What arrived before the timeout. */
+    readonly received: Buffer,
+  ) {
+    super(`the peer did not close within ${timeoutMs} ms (received so far: ${JSON.stringify(received.toString())})`);
+  }
+}
+
+/**
+ * Sends `data` over TCP, half-closes, and collects everything until the peer
+ * closes. A peer that has not closed after `timeoutMs` rejects with NoCloseInTime.
+ */
 export function tcpExchange(port: number, data: string | Buffer, opts: { timeoutMs?: number; halfClose?: boolean } = {}): Promise<Buffer> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
   return new Promise((resolveEx, reject) => {
     const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
     const t = setTimeout(() => {
       s.destroy();
-      resolveEx(Buffer.concat(chunks));
-    }, opts.timeoutMs ?? 5000);
+      reject(new NoCloseInTime(timeoutMs, Buffer.concat(chunks)));
+    }, timeoutMs);
     s.on('data', (d: Buffer) => chunks.push(d));
     s.on('error', (e) => {
       clearTimeout(t);
@@ -160,6 +199,70 @@ export function tcpExchange(port: number, data: string | Buffer, opts: { timeout
     s.write(data);
     if (opts.halfClose !== false) s.end();
   });
+}
+
+/** Waits for a process we started to end by itself; its exit status, or a rejection after `timeoutMs`. */
+export function exited(child: ChildProcess, timeoutMs = 5000): Promise<number | null> {
+  return new Promise((resolveExit, reject) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolveExit(child.exitCode);
+    const t = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      resolveExit(code);
+    });
+  });
+}
+
+/*
+ * Skips that speak. A test that cannot run here says why in the run's output
+ * (vitest's default reporter shows a test's console output, and the note of
+ * ctx.skip() where it lists the test). With CI set, a missing tool or
+ * privilege that CI is meant to have fails the test instead: CI must run it.
+ */
+
+/** True under CI (CI=true, CI=1, ...): what CI is meant to have is required, not optional. */
+export const STRICT = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false' && process.env.CI !== '0';
+
+const HAVE_SCRIPT = spawnSync('sh', ['-c', 'command -v script && command -v stty && command -v timeout'], { encoding: 'utf8' }).status === 0;
+
+function haveCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).status === 0;
+}
+
+/** What some tests need from the machine, and why it may be missing. */
+const NEEDS = {
+  socat: () => (SOCAT ? undefined : 'socat is not on PATH (the comparison needs the real one)'),
+  script: () => (HAVE_SCRIPT ? undefined : 'script(1) or stty is not on PATH (the test needs a pseudo-terminal)'),
+  root: () => (process.getuid?.() === 0 ? undefined : `not running as root (uid ${process.getuid?.()}): changing owners, users and binding low ports need it`),
+  flock: () => (haveCommand('flock') ? undefined : 'flock(1) (util-linux) is not on PATH (the test holds a lock from a second process)'),
+  lsattr: () => (haveCommand('lsattr') ? undefined : 'lsattr (e2fsprogs) is not on PATH (the test reads inode flags)'),
+  nobody: () =>
+    /^nobody:x:65534:/m.test(readFileSync('/etc/passwd', 'utf8')) && /^nogroup:x:65534:/m.test(readFileSync('/etc/group', 'utf8'))
+      ? undefined
+      : 'no user nobody (65534) and group nogroup (65534) on this machine',
+} as const;
+
+export type Need = keyof typeof NEEDS;
+
+/** Skips the running test with `reason`, printed where the default reporter shows it. */
+export function skipBecause(ctx: TestContext, reason: string): never {
+  console.warn(`skipped: ${reason}`);
+  return ctx.skip(reason);
+}
+
+/** Skips the running test when a need is missing (under CI: fails it instead). */
+export function requireOrSkip(ctx: TestContext, ...needs: Need[]): void {
+  for (const need of needs) {
+    const missing = NEEDS[need]();
+    if (missing === undefined) continue;
+    if (STRICT) throw new Error(`CI must run this test, but ${missing}`);
+    skipBecause(ctx, missing);
+  }
+}
+
+/** In a describe(): every test in it needs these (skipped with the reason when missing; under CI, failed). */
+export function requires(...needs: Need[]): void {
+  beforeEach((ctx) => requireOrSkip(ctx, ...needs));
 }
 
 /**

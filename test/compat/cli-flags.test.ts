@@ -6,14 +6,15 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, SOCAT, TSOCAT, tempDir } from '../helpers.js';
+import { requires, run, SOCAT, tempDir, TSOCAT } from '../helpers.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());
 
 const tools = { socat: (args: string[], input?: string) => run(SOCAT as string, args, { input }), tsocat: (args: string[], input?: string) => run(process.execPath, [TSOCAT, ...args], { input }) };
 
-describe.skipIf(!SOCAT)('compared with socat', () => {
+describe('compared with socat', () => {
+  requires('socat');
   it('-D: the same header and the same stat fields for the file being relayed', async () => {
     const file = join(scratch.dir, 'analysed');
     writeFileSync(file, 'content\n');

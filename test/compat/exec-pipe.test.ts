@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, SOCAT, TSOCAT, tempDir } from '../helpers.js';
+import { requires, run, SOCAT, tempDir, TSOCAT } from '../helpers.js';
 
 type Tool = 'socat' | 'tsocat';
 
@@ -46,7 +46,8 @@ const mkfifo = (dir: string, name = 'fifo'): void => {
 };
 const exists = (name: string) => (dir: string) => existsSync(join(dir, name));
 
-describe.skipIf(!SOCAT)('EXEC/SYSTEM process options: same as socat', () => {
+describe('EXEC/SYSTEM process options: same as socat', () => {
+  requires('socat');
   it('setpgid=0: own process group, same session', async () => {
     const r = await expectSameOutcome(['-u', 'EXEC:./relations,setpgid=0', 'STDOUT'], { setUp: writeRelationProbe });
     expect(r.stdout).toBe("own group\nparent's session\n");
@@ -68,7 +69,8 @@ describe.skipIf(!SOCAT)('EXEC/SYSTEM process options: same as socat', () => {
   });
 });
 
-describe.skipIf(!SOCAT)('unnamed PIPE: same as socat', () => {
+describe('unnamed PIPE: same as socat', () => {
+  requires('socat');
   it('perm and flock-ex act on the pipe and it still echoes', async () => {
     expect(await expectSameOutcome(['-', 'PIPE,perm=0640,flock-ex'], { input: 'echo\n' })).toMatchObject({ status: 0, stdout: 'echo\n' });
   });
@@ -82,7 +84,8 @@ describe.skipIf(!SOCAT)('unnamed PIPE: same as socat', () => {
   });
 });
 
-describe.skipIf(!SOCAT)('PIPE:<path> OPEN and NAMED options: same as socat', () => {
+describe('PIPE:<path> OPEN and NAMED options: same as socat', () => {
+  requires('socat');
   it('creat,excl on an existing FIFO fails', async () => {
     const r = await expectSameOutcome(['-', 'PIPE:fifo,o-creat,o-excl'], { input: 'x', setUp: (d) => mkfifo(d), inspect: exists('fifo') });
     expect(r).toMatchObject({ status: 1, after: true });

@@ -6,7 +6,7 @@
 import { chmodSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, SOCAT, TSOCAT, tempDir } from '../helpers.js';
+import { requires, run, SOCAT, tempDir, TSOCAT } from '../helpers.js';
 
 interface Case {
   args: string[];
@@ -60,7 +60,8 @@ const CASES: Record<string, Case> = {
   'cloexec=0 passes the file to a program': { args: ['-u', 'OPEN:old,cloexec=0', 'SYSTEM:ls -l /proc/self/fd | grep -c "/old$" >count; cat >/dev/null'], files: { old: { content: 'data' } } },
 };
 
-describe.skipIf(!SOCAT)('file and descriptor options: tsocat and socat leave the same files', () => {
+describe('file and descriptor options: tsocat and socat leave the same files', () => {
+  requires('socat');
   for (const [name, c] of Object.entries(CASES)) {
     it(name, async () => {
       const theirs = await outcome([SOCAT as string], c);

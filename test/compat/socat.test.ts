@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, run, type RunResult, SOCAT, TSOCAT, tempDir, waitForPort } from '../helpers.js';
+import { freePort, requires, run, type RunResult, SOCAT, TSOCAT, tempDir, waitForPort } from '../helpers.js';
 
 type Tool = 'socat' | 'tsocat';
 
@@ -111,7 +111,9 @@ const SIMPLE: Record<string, Case> = {
   // engine flags and appl options
   '-u copies left to right only': { args: ['-u', 'STDIN', 'SYSTEM:cat'], input: 'one way\n', quiet: true },
   '-U copies right to left only': { args: ['-U', 'STDOUT', 'SYSTEM:echo backwards'] },
-  '-t short close timeout': { args: ['-t', '0.1', '-', 'SYSTEM:cat; sleep 1; echo late'], input: 'early\n' },
+  // address 1 ends only once the program has written "early" (the file "ready" is the signal), so -t 0.1 never races that write
+  '-t short close timeout': { args: ['-t', '0.1', 'SYSTEM:until [ -e ready ]; do sleep 0.01; done!!STDOUT', 'SYSTEM:echo early; touch ready; sleep 2; echo late'] },
+  '-t long close timeout waits for late output': { args: ['-t', '5', '-', 'SYSTEM:cat; sleep 1; echo late'], input: 'early\n' },
   '-b small blocks': { args: ['-b', '3', '-', 'PIPE'], input: 'small blocks pass whole\n' },
   'readbytes stops early': { args: ['-u', 'OPEN:in,readbytes=5', 'STDOUT'], files: { in: '0123456789' } },
   'crnl turns line ends to CRLF on write': { args: ['-u', 'STDIN', 'STDOUT,crnl'], input: 'a\nb\n' },
@@ -130,7 +132,9 @@ const SIMPLE: Record<string, Case> = {
   'connection refused': { args: ['-', 'TCP:127.0.0.1:1'] },
 };
 
-describe.skipIf(!SOCAT)('same outcome as socat', () => {
+describe('same outcome as socat', () => {
+  requires('socat');
+
   it.concurrent.each(Object.entries(SIMPLE))('%s', async (_name, c) => {
     const [ours, theirs] = await Promise.all([outcome('tsocat', c), outcome('socat', c)]);
     expect(ours).toEqual(theirs);

@@ -1,5 +1,4 @@
-import { openAddress } from '../../src/index.js';
-import { asEndpoint, testEndpoint } from './suite.js';
+import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 
 testEndpoint({
   name: 'EXEC:cat',

@@ -1,8 +1,7 @@
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openAddress } from '../../src/index.js';
 import { tempDir } from '../helpers.js';
-import { asEndpoint, testEndpoint } from './suite.js';
+import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 
 for (const keyword of ['CREATE', 'OPEN', 'GOPEN']) {
   testEndpoint({

@@ -2,8 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.js';
-import { asEndpoint, collect, testEndpoint } from './suite.js';
-import { openAddress } from '../../src/index.js';
+import { asEndpoint, collect, openAddress, testEndpoint } from './suite.js';
 
 testEndpoint({
   name: 'PIPE (unnamed echo pipe)',

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { tsocat } from '../helpers.js';
+import { tsocat } from './suite.js';
 
 describe('endpoint contract: standard descriptors', () => {
   const data = randomBytes(1 << 20);

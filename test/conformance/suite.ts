@@ -4,14 +4,52 @@
  * far side, close() gives back every descriptor, and failures are TsocatErrors.
  * Each family's test file supplies how to reach its far side and calls
  * testEndpoint().
+ *
+ * The case files open addresses with this module's openAddress() and tsocat(),
+ * which note the plugin each successful open reached when
+ * TSOCAT_CONFORMANCE_OPENED names a file; coverage.test.ts compares those
+ * with the registry.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, type TestContext } from 'vitest';
+import { parseCommandLine } from '../../src/cli/flags.js';
 import type { Endpoint, Opened } from '../../src/engine/endpoint.js';
+import { resolveKeyword } from '../../src/engine/open.js';
 import { TsocatError } from '../../src/errors.js';
-import { openAddress } from '../../src/index.js';
+import { openAddress as openThroughLibrary, parseAddress } from '../../src/index.js';
+import { type RunOptions, type RunResult, skipBecause, tsocat as runTsocat } from '../helpers.js';
+
+/** The file that collects the opened plugins' names, one a line (set by coverage.test.ts for its run of this folder). */
+export const OPENED_RECORD_ENV = 'TSOCAT_CONFORMANCE_OPENED';
+
+/** Notes the plugin (its first name) behind each part of an address text that was opened. */
+async function recordOpened(text: string): Promise<void> {
+  const file = process.env[OPENED_RECORD_ENV];
+  if (!file) return;
+  const spec = parseAddress(text);
+  for (const single of spec.kind === 'single' ? [spec] : [spec.read, spec.write]) {
+    const { plugin } = await resolveKeyword(single);
+    appendFileSync(file, `${plugin.names[0]}\t${text}\n`);
+  }
+}
+
+/** The library's openAddress, noting the plugin reached when the open succeeds. */
+export async function openAddress(text: string, options?: Parameters<typeof openThroughLibrary>[1]): Promise<Opened> {
+  const opened = await openThroughLibrary(text, options);
+  await recordOpened(text);
+  return opened;
+}
+
+/** The tsocat command (helpers' tsocat()), noting the plugins of both addresses when it succeeds. */
+export async function tsocat(args: string[], opts?: RunOptions): Promise<RunResult> {
+  const result = await runTsocat(args, opts);
+  if (result.status === 0 && process.env[OPENED_RECORD_ENV]) {
+    for (const text of parseCommandLine(args).addresses) await recordOpened(text);
+  }
+  return result;
+}
 
 export interface EndpointCase {
   name: string;
@@ -25,8 +63,8 @@ export interface EndpointCase {
   failing?: () => Promise<string> | string;
   /** Bytes for the round trip (default 1 MiB). */
   size?: number;
-  /** Skip the backpressure check (endpoints whose writes cannot block, e.g. an in-memory echo without a reader). */
-  noBackpressure?: boolean;
+  /** Skip the backpressure check (endpoints whose writes cannot block, e.g. a regular file): why, or true for the usual reason. */
+  noBackpressure?: boolean | string;
 }
 
 function openFds(): number {
@@ -89,7 +127,8 @@ export function testEndpoint(c: EndpointCase): void {
       }
     });
 
-    it.skipIf(c.noBackpressure)('reports backpressure instead of buffering without bound', async () => {
+    it('reports backpressure instead of buffering without bound', async (ctx: TestContext) => {
+      if (c.noBackpressure) skipBecause(ctx, typeof c.noBackpressure === 'string' ? c.noBackpressure : `writes to ${c.name} never block`);
       const { endpoint, cleanup } = await c.open();
       if (cleanup) cleanups.push(cleanup);
       endpoint.readable?.pause();
@@ -118,9 +157,10 @@ export function testEndpoint(c: EndpointCase): void {
       expect(openFds()).toBeLessThanOrEqual(before);
     });
 
-    it.skipIf(!c.failing)('fails with a TsocatError, never another error', async () => {
-      const text = await c.failing?.();
-      const err = await openAddress(text as string).then(
+    it('fails with a TsocatError, never another error', async (ctx: TestContext) => {
+      if (!c.failing) skipBecause(ctx, `the case names no ${c.name} address that fails to open`);
+      const text = await c.failing();
+      const err = await openThroughLibrary(text).then(
         (ep) => ep,
         (e: unknown) => e,
       );

@@ -1,7 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { openAddress } from '../../src/index.js';
 import { freePort } from '../helpers.js';
-import { asEndpoint, testEndpoint } from './suite.js';
+import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 
 /** A loopback echo server that keeps half-close semantics (echoes, then ends after the client ends). */
 async function echoServer(): Promise<{ port: number; close: () => Promise<void> }> {

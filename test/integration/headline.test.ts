@@ -4,7 +4,7 @@ import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync, c
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, sleep, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const background = backgroundStarter();
 
@@ -41,9 +41,8 @@ describe('TCP-LISTEN:P,reuseaddr,keepalive,fork STDOUT', () => {
     a.write('from client A\n');
     b.write('from client B\n');
     await waitFor(() => server.output().includes('from client A') && server.output().includes('from client B'));
-    a.end();
-    b.end();
-    await sleep(300);
+    // each session is over once the server closes its side of the connection in answer to ours
+    await Promise.all([a, b].map((s) => new Promise((ended) => s.once('end', ended).end())));
     expect(server.exitCode).toBeNull();
     await tcpExchange(port, 'third\n', { timeoutMs: 2000 });
     await waitFor(() => server.output().includes('third'));

@@ -8,11 +8,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, stop, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, requireOrSkip, stop, tempDir, tsocat, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 /** Changing owners and users needs root (CI runs as root). */
-const AS_ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 
 let dir = '';
@@ -150,7 +149,8 @@ describe('EXEC/SYSTEM options', () => {
     expect(r).toMatchObject({ status: 0, stdout: Buffer.from('found\n') });
   });
 
-  it.skipIf(!AS_ROOT)('su: the program runs as that user (needs root)', async () => {
+  it('su: the program runs as that user (needs root)', async (ctx) => {
+    requireOrSkip(ctx, 'root');
     const r = await tsocat(['-u', 'SYSTEM:id -u,su=nobody', 'STDOUT']);
     expect(r.stdout.toString().trim()).toBe(String(NOBODY));
   });
@@ -164,7 +164,8 @@ describe('unnamed PIPE and TEXT are kernel pipes', () => {
     await waitFor(() => p.output() === 'still echoes\n');
   });
 
-  it.skipIf(!AS_ROOT)('PIPE,user,group: fchown on the pipe (needs root)', async () => {
+  it('PIPE,user,group: fchown on the pipe (needs root)', async (ctx) => {
+    requireOrSkip(ctx, 'root');
     const p = background(['-', 'PIPE,user=nobody,group=65533']);
     await waitFor(() => pipesOf(p.pid as number).some(({ fd }) => statSync(`/proc/${p.pid}/fd/${fd}`).uid === NOBODY && statSync(`/proc/${p.pid}/fd/${fd}`).gid === 65533));
   });
@@ -376,7 +377,8 @@ describe('PIPE:<path> options', () => {
     expect(statSync(path).mode & 0o777).toBe(0o604);
   });
 
-  it.skipIf(!AS_ROOT)('user, group: the FIFO is owned by them (needs root)', async () => {
+  it('user, group: the FIFO is owned by them (needs root)', async (ctx) => {
+    requireOrSkip(ctx, 'root');
     const path = join(dir, 'made');
     await tsocat(['-', `PIPE:${path},user=nobody,group=65533,unlink-close=0`], { input: 'x' });
     expect(statSync(path)).toMatchObject({ uid: NOBODY, gid: 65533 });

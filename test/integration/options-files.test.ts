@@ -8,12 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, stop, TSOCAT, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, requireOrSkip, requires, skipBecause, stop, TSOCAT, tempDir, tsocat, waitFor } from '../helpers.js';
 
-const IS_ROOT = process.getuid?.() === 0;
-const HAVE_FLOCK = spawnSync('sh', ['-c', 'command -v flock'], { encoding: 'utf8' }).status === 0;
-const HAVE_NOBODY = /^nobody:x:65534:/m.test(readFileSync('/etc/passwd', 'utf8')) && /^nogroup:x:65534:/m.test(readFileSync('/etc/group', 'utf8'));
-const HAVE_LSATTR = spawnSync('sh', ['-c', 'command -v lsattr'], { encoding: 'utf8' }).status === 0;
 
 let dir: string;
 let cleanup: () => void;
@@ -122,14 +118,16 @@ describe('perm, umask, chdir, user, group', () => {
     expect(r.stdout.toString().trim()).toBe(at('sub'));
   });
 
-  it.skipIf(!IS_ROOT)('OPEN:f,creat,user=12345,group=23456 gives the file that owner and group (root only: chown needs root)', async () => {
+  it('OPEN:f,creat,user=12345,group=23456 gives the file that owner and group (root only: chown needs root)', async (ctx) => {
+    requireOrSkip(ctx, 'root');
     const r = await tsocat(['-u', '-', `OPEN:${at('owned')},creat,user=12345,group=23456`], { input: 'x' });
     expect(r.status, r.stderr).toBe(0);
     const st = statSync(at('owned'));
     expect([st.uid, st.gid]).toEqual([12345, 23456]);
   });
 
-  it.skipIf(!IS_ROOT || !HAVE_NOBODY)('user and group by name: nobody, nogroup (root only: chown needs root)', async () => {
+  it('user and group by name: nobody, nogroup (root only: chown needs root)', async (ctx) => {
+    requireOrSkip(ctx, 'root', 'nobody');
     const r = await tsocat(['-u', '-', `CREATE:${at('owned')},user=nobody,group=nogroup`], { input: 'x' });
     expect(r.status, r.stderr).toBe(0);
     const st = statSync(at('owned'));
@@ -187,7 +185,8 @@ async function stopWhenDone(p: ChildProcess): Promise<number | null> {
 }
 
 describe('locks: a second process finds the file locked during the relay', () => {
-  it.skipIf(!HAVE_FLOCK)('flock-ex: flock(1) -n fails while tsocat relays, succeeds after', async () => {
+  it('flock-ex: flock(1) -n fails while tsocat relays, succeeds after', async (ctx) => {
+    requireOrSkip(ctx, 'flock');
     writeFileSync(at('f'), '');
     const p = start(['-u', '-', `OPEN:${at('f')},flock-ex`]);
     await waitFor(() => holds(at('f'), 'FLOCK', p.pid as number));
@@ -197,7 +196,8 @@ describe('locks: a second process finds the file locked during the relay', () =>
     expect(spawnSync('flock', ['-n', at('f'), 'true']).status).toBe(0);
   });
 
-  it.skipIf(!HAVE_FLOCK)('flock-ex-nb: tsocat fails at once when flock(1) holds the file', async () => {
+  it('flock-ex-nb: tsocat fails at once when flock(1) holds the file', async (ctx) => {
+    requireOrSkip(ctx, 'flock');
     writeFileSync(at('f'), '');
     const holder = spawn('flock', [at('f'), 'sleep', '30'], { stdio: 'ignore' });
     try {
@@ -424,7 +424,8 @@ describe('o-noctty', () => {
   });
 });
 
-describe.skipIf(!HAVE_LSATTR)('inode flags (chattr) on an ext2/3/4-like file system', () => {
+describe('inode flags (chattr) on an ext2/3/4-like file system', () => {
+  requires('lsattr');
   /** `lsattr` letters of a path, or undefined when the file system has none. */
   function attrs(path: string, isDir = false): string | undefined {
     const r = spawnSync('lsattr', isDir ? ['-d', path] : [path], { encoding: 'utf8' });
@@ -444,7 +445,7 @@ describe.skipIf(!HAVE_LSATTR)('inode flags (chattr) on an ext2/3/4-like file sys
   for (const [option, letter] of letters) {
     it(`OPEN:f,${option} sets lsattr's "${letter}"; ${option}=0 clears it`, async (ctx) => {
       writeFileSync(at('f'), 'data');
-      if (attrs(at('f')) === undefined) ctx.skip();
+      if (attrs(at('f')) === undefined) skipBecause(ctx, 'the file system here keeps no inode flags (lsattr fails)');
       try {
         const r = await tsocat(['-u', `OPEN:${at('f')},rdonly,${option}`, '-']);
         expect(r.status, r.stderr).toBe(0);
@@ -460,7 +461,7 @@ describe.skipIf(!HAVE_LSATTR)('inode flags (chattr) on an ext2/3/4-like file sys
   for (const [option, letter] of [['fs-dirsync', 'D'], ['fs-topdir', 'T']] as const) {
     it(`${option} is a directory flag: OPEN:dir,rdonly,${option} sets "${letter}" (reading the directory then fails)`, async (ctx) => {
       mkdirSync(at('d'));
-      if (attrs(at('d'), true) === undefined) ctx.skip();
+      if (attrs(at('d'), true) === undefined) skipBecause(ctx, 'the file system here keeps no inode flags (lsattr fails)');
       const r = await tsocat(['-u', `OPEN:${at('d')},rdonly,${option}`, '-']);
       expect(r.stderr).toContain('Is a directory');
       expect(attrs(at('d'), true)).toContain(letter);
@@ -469,7 +470,7 @@ describe.skipIf(!HAVE_LSATTR)('inode flags (chattr) on an ext2/3/4-like file sys
 
   it('fs-journal-data asks the kernel (which wants CAP_SYS_RESOURCE for it)', async (ctx) => {
     writeFileSync(at('f'), 'data');
-    if (attrs(at('f')) === undefined) ctx.skip();
+    if (attrs(at('f')) === undefined) skipBecause(ctx, 'the file system here keeps no inode flags (lsattr fails)');
     const r = await tsocat(['-u', `OPEN:${at('f')},rdonly,fs-journal-data`, '-']);
     if (r.status === 0) expect(attrs(at('f'))).toContain('j');
     else expect(r.stderr).toMatch(/FS_IOC_SETFLAGS.*: Operation not permitted/);

@@ -6,12 +6,10 @@
  * option does nothing; where socat 1.7.4.4 is installed it must leave the
  * terminal exactly as tsocat does.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { TERMIOS_CHARS, TERMIOS_FLAGS, TERMIOS_SPEEDS } from '../../options/termios.js';
-import { run, SOCAT, TSOCAT } from '../helpers.js';
+import { requires, run, SOCAT, TSOCAT } from '../helpers.js';
 
-const HAVE_TOOLS = spawnSync('sh', ['-c', 'command -v script && command -v stty && command -v timeout'], { encoding: 'utf8' }).status === 0;
 const TSOCAT_CMD = [process.execPath, TSOCAT];
 
 /** One command line to run on the pty; `setup` is stty arguments applied first (and undone after). */
@@ -90,7 +88,8 @@ async function expectSameAsSocat(cases: Case[], ours: Outcome[]): Promise<void> 
 // Linux ptys force CS8, CREAD and no PARENB (drivers/tty/pty.c); glibc's tcsetattr then reports EINVAL
 const PTY_FORCED = new Set(['parenb', 'cread']);
 
-describe.skipIf(!HAVE_TOOLS)('every TERMIOS option on a pty', () => {
+describe('every TERMIOS option on a pty', () => {
+  requires('script');
   it('each stty flag option sets or clears its flag', async () => {
     const defaults = await ptyDefaults();
     const flipped = TERMIOS_FLAGS.filter(([name]) => !PTY_FORCED.has(name)).map(([name]) => ({ name, on: defaults.flags.has(`-${name}`) }));

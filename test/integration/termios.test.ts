@@ -3,11 +3,8 @@
  * own pseudo-terminal, and stty reports what the relay's terminal looked like
  * during the relay and after it.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { run, SOCAT, TSOCAT, tsocat } from '../helpers.js';
-
-const HAVE_SCRIPT = spawnSync('sh', ['-c', 'command -v script && command -v stty'], { encoding: 'utf8' }).status === 0;
+import { requireOrSkip, requires, run, SOCAT, TSOCAT, tsocat } from '../helpers.js';
 
 interface TerminalStates {
   /** `stty -g` (every setting, in one word) before, during and after the relay. */
@@ -33,7 +30,9 @@ async function terminalAround(tool: string[], address: string): Promise<Terminal
 /** The flags of `stty -a` text, each as stty prints it (`echo` or `-echo`). */
 const flagsOf = (text: string) => new Set(text.split(/[\s;]+/));
 
-describe.skipIf(!HAVE_SCRIPT)('TERMIOS options on a terminal', () => {
+describe('TERMIOS options on a terminal', () => {
+  requires('script');
+
   it('STDIO,raw,echo=0 makes the terminal raw for the relay and puts it back after', async () => {
     const t = await terminalAround([process.execPath, TSOCAT], 'STDIO,raw,echo=0');
     expect(t.status).toBe('0');
@@ -50,7 +49,8 @@ describe.skipIf(!HAVE_SCRIPT)('TERMIOS options on a terminal', () => {
     expect(t.after).toBe(t.before);
   });
 
-  it.skipIf(!SOCAT)('sets the terminal exactly as socat does, and leaves it as socat does', async () => {
+  it('sets the terminal exactly as socat does, and leaves it as socat does', async (ctx) => {
+    requireOrSkip(ctx, 'socat');
     // (rawer is left out: socat's clears the line speed to B0, a hang-up on a serial line; tsocat keeps the speed)
     for (const address of ['STDIO,raw,echo=0', 'STDIO,cfmakeraw', 'STDIO,raw,sane', 'STDIO,icanon=0,min=2,time=5,b19200', 'STDIO,crnl,onlcr=0', 'STDIO,intr=1,erase=8,veol=10']) {
       const ours = await terminalAround([process.execPath, TSOCAT], address);
