@@ -3,12 +3,13 @@ import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
+import { applyInheritedSocketOptions } from '../src/engine/sockopts.js';
 import { TsocatError, systemError } from '../src/errors.js';
 
 export default defineAddress({
   names: ['FD', 'FDIN', 'FDOUT'],
   params: ['fdnum'],
-  groups: ['FD', 'APPL', 'TERMIOS', 'SOCKET'],
+  groups: ['FD', 'APPL', 'TERMIOS', 'SOCKET', 'TCP'],
   features: ['FDNUM'],
   summary: 'an inherited file descriptor: FD:3, or just 3',
   async open(req) {
@@ -22,8 +23,15 @@ export default defineAddress({
     } catch (err) {
       throw systemError(`fstat(${fd})`, err);
     }
-    const restoreTerminal = await applyFdOptions(fd, req.options);
     const { readable, writable, socket, handOver } = streams;
+    try {
+      await applyInheritedSocketOptions(fd, req.options);
+    } catch (err) {
+      readable?.destroy();
+      writable?.destroy();
+      throw err;
+    }
+    const restoreTerminal = await applyFdOptions(fd, req.options);
     return makeEndpoint({
       readable,
       writable,

@@ -65,11 +65,22 @@ function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
   throw new TsocatError(`setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, {${value ? 1 : 0}}): Protocol not available`, 'ENOPROTOOPT');
 }
 
-/** so-reuseport: a socket bound by tsocat itself, since Node 20 binds before any option could be set. */
-async function reusePortSocket(address: string, port: number, o: ResolvedOptions): Promise<number> {
-  const { boundReusePortSocket } = await import('../src/sys/libc.js');
+/**
+ * A listening socket bound by tsocat itself, when Node's own would be wrong:
+ * so-reuseport must be set before bind(), and libuv always sets SO_REUSEADDR,
+ * which reuseaddr=0 turns off. Undefined when Node's listen() does what is asked
+ * (socat 1.8 sets SO_REUSEADDR on TCP listeners unless told otherwise, as libuv does).
+ */
+async function selfBoundSocket(address: string, port: number, o: ResolvedOptions): Promise<number | undefined> {
+  const reuseAddrOff = o.has('so-reuseaddr') && !o.bool('so-reuseaddr');
+  if (!o.bool('so-reuseport') && !reuseAddrOff) return undefined;
+  const { boundListenSocket } = await import('../src/sys/libc.js');
   const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
-  return boundReusePortSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), v6only);
+  return boundListenSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {
+    reuseAddr: reuseAddrOff ? undefined : 1,
+    reusePort: o.bool('so-reuseport'),
+    v6only,
+  });
 }
 
 export default defineAddress({
@@ -118,14 +129,14 @@ export default defineAddress({
       for (const w of waiters.splice(0)) w.reject(failure);
     });
 
-    const reusePort = o.bool('so-reuseport') ? await reusePortSocket(host, port, o) : undefined;
+    const selfBound = await selfBoundSocket(host, port, o);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: SystemError) => {
         reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
       });
       const backlog = o.number('backlog') ?? 511;
-      if (!reusePort) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
-      else server.listen({ fd: reusePort, backlog }, () => resolve());
+      if (selfBound === undefined) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
+      else server.listen({ fd: selfBound, backlog }, () => resolve());
     });
     const listenOpt = o.string('setsockopt-listen');
     const listenFd = descriptorOf(server);
