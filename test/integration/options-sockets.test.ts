@@ -1,0 +1,303 @@
+/**
+ * Socket, TCP, listen and retry options, each shown by what the kernel or
+ * the peer sees: buffer sizes and keepalive timers in `ss`, socket options
+ * read back by the program the connection is handed to, a listener's backlog,
+ * TIME_WAIT and reuseaddr, a reset from linger=0, refused peers in the log.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, run, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+
+const background = backgroundStarter();
+const AS_ROOT = process.getuid?.() === 0;
+
+/** `ss` lines (no header) for the given state and address filter, e.g. `state time-wait sport = :1234`. */
+function ss(flags: string, filter: string): string[] {
+  const r = spawnSync('ss', [`-${flags}H`, ...filter.split(' ')], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+/** A loopback server run by the test itself; each accepted connection is kept (and read) until the test ends. */
+const servers: Server[] = [];
+const peers: Socket[] = [];
+afterEach(() => {
+  for (const s of peers.splice(0)) s.destroy();
+  for (const s of servers.splice(0)) s.close();
+});
+async function testServer(): Promise<{ port: number; connected: Promise<Socket> }> {
+  let onConnection: (s: Socket) => void = () => {};
+  const connected = new Promise<Socket>((resolve) => (onConnection = resolve));
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    peers.push(s);
+    s.on('error', () => {});
+    s.resume();
+    onConnection(s);
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : 0, connected };
+}
+
+/**
+ * A program that prints socket options of the connection on its stdin, for
+ * EXEC:…,nofork: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, SO_LINGER (on and
+ * seconds). perl is on every Debian system.
+ */
+function sockoptProbe(dir: string): string {
+  const probe = join(dir, 'sockopts');
+  const perl = 'for ([6, 1], [1, 9], [6, 4], [1, 13]) { print join(",", unpack("i*", getsockopt(STDIN, $_->[0], $_->[1]))), " " }';
+  writeFileSync(probe, `#!/bin/sh\nexec perl -e '${perl}'\n`, { mode: 0o755 });
+  return `EXEC:${probe},nofork`;
+}
+
+describe('SOCKET options on an inherited descriptor (FD:n)', () => {
+  // a shell pipe: a child's stdin from Node would be a socketpair
+  const onPipe = (option: string) => run('sh', ['-c', 'echo data | exec "$@"', 'sh', process.execPath, TSOCAT, '-u', `FD:0,${option}`, 'STDOUT']);
+
+  it.each([
+    ['rcvbuf=1024', 'setsockopt(0, 1, 8, {1024}, 4): Socket operation on non-socket'],
+    ['sndbuf=2048', 'setsockopt(0, 1, 7, {2048}, 4): Socket operation on non-socket'],
+    ['keepalive', 'setsockopt(0, 1, 9, {1}, 4): Socket operation on non-socket'],
+    ['so-linger=1', 'setsockopt(0, 1, 13, {1,1}): Socket operation on non-socket'],
+    ['nodelay', 'setsockopt(0, 6, 1, {1}, 4): Socket operation on non-socket'],
+    ['keepidle=3', 'setsockopt(0, 6, 4, {3}, 4): Socket operation on non-socket'],
+    ['bind=127.0.0.1', '1 option(s) could not be used'],
+    ['reuseaddr', '1 option(s) could not be used'],
+    ['setsockopt-int=1:8:1024', '1 option(s) could not be used'],
+    ['setsockopt=1:8:i1024', '1 option(s) could not be used'],
+    ['setsockopt-bin=1:8:x00040000', '1 option(s) could not be used'],
+    ['setsockopt-string=1:25:lo', '1 option(s) could not be used'],
+    ['connect-timeout=1', 'applyopts(): option "connect-timeout" does not apply'],
+    ['pf=ip4', 'applyopts(): option "protocol-family" not implemented'],
+  ])('FD:0,%s on a pipe fails as socat does', async (option, message) => {
+    const r = await onPipe(option);
+    expect(r.stderr).toMatch(new RegExp(` E ${message.replace(/[()[\]{}.|]/g, '\\$&')}\n$`));
+    expect(r.status).toBe(1);
+    expect(r.stdout.toString()).toBe('');
+  });
+
+  it('on a socket, FD:0 sets them: the receive buffer shows in ss', async () => {
+    const { port, connected } = await testServer();
+    const client = connect({ port, host: '127.0.0.1' });
+    await new Promise((resolve) => client.once('connect', resolve));
+    // the connected socket becomes tsocat's stdin
+    const child = spawn(process.execPath, [TSOCAT, '-u', 'FD:0,rcvbuf=24576', 'STDOUT'], { stdio: [client, 'pipe', 'pipe'] });
+    try {
+      const served = await connected;
+      const clientPort = served.remotePort;
+      // the kernel doubles the asked size; autotuning would leave it at its own default
+      await waitFor(() => ss('tm', `sport = :${clientPort}`).join(' ').includes('rb49152'));
+      served.end('through\n');
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await waitFor(() => out === 'through\n');
+    } finally {
+      client.destroy();
+      await stop(child);
+    }
+  });
+});
+
+describe('reuseaddr (socat 1.8: on by default for TCP listeners)', () => {
+  it('reuseaddr=0 cannot listen while the port is in TIME_WAIT; the default can', async () => {
+    const port = await freePort();
+    // the server ends the connection first, so its side of it waits in TIME_WAIT
+    const server = background([`TCP4-LISTEN:${port},bind=127.0.0.1`, 'SYSTEM:echo hi']);
+    await waitForPort(port);
+    expect((await tcpExchange(port, 'x', { halfClose: false })).toString()).toBe('hi\n');
+    await new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.once('exit', resolve)));
+    expect(ss('tan', `state time-wait sport = :${port}`)).not.toEqual([]);
+
+    for (const off of ['reuseaddr=0', 'so-reuseaddr=', 'reuseaddr=false']) {
+      const r = await tsocat([`TCP4-LISTEN:${port},bind=127.0.0.1,${off}`, 'PIPE']);
+      expect(r.stderr).toMatch(new RegExp(` E bind\\(AF=2 127\\.0\\.0\\.1:${port}\\): Address already in use\\n$`));
+      expect(r.status).toBe(1);
+    }
+    const listening = background([`TCP4-LISTEN:${port},bind=127.0.0.1`, 'PIPE']);
+    await waitForPort(port);
+    expect((await tcpExchange(port, 'again\n')).toString()).toBe('again\n');
+    await stop(listening);
+  });
+});
+
+describe('range, bind, sourceport, lowport', () => {
+  it('range turns a peer from outside away with a log line and lets one from inside in; the client bind address is its source', async () => {
+    const port = await freePort();
+    const p = background([`TCP4-LISTEN:${port},fork,range=127.0.0.2/32`, 'SYSTEM:echo from $SOCAT_PEERADDR']);
+    await waitForPort(port);
+    const outside = await tsocat(['-', `TCP4:127.0.0.1:${port}`], { input: '' });
+    expect(outside.stdout.toString()).toBe('');
+    await waitFor(() => / W refusing connection from AF=2 127\.0\.0\.1:\d+ due to range option\n/.test(p.errors()));
+    const inside = await tsocat(['-', `TCP4:127.0.0.1:${port},bind=127.0.0.2`], { input: '' });
+    expect(inside).toMatchObject({ status: 0, stdout: Buffer.from('from 127.0.0.2\n') });
+    expect(p.errors().match(/refusing/g)).toHaveLength(1);
+  });
+
+  it('bind on a listener listens on that address only', async () => {
+    const port = await freePort();
+    background([`TCP4-LISTEN:${port},bind=127.0.0.3`, 'PIPE']);
+    await waitForPort(port);
+    expect(ss('ltn', `sport = :${port}`).join('\n')).toMatch(new RegExp(`127\\.0\\.0\\.3:${port}`));
+  });
+
+  it('sourceport is the port the server sees the client come from', async () => {
+    const [port, source] = [await freePort(), await freePort()];
+    background([`TCP4-LISTEN:${port}`, 'SYSTEM:echo $SOCAT_PEERPORT']);
+    await waitForPort(port);
+    const r = await tsocat(['-', `TCP4:127.0.0.1:${port},sourceport=${source}`], { input: '' });
+    expect(r).toMatchObject({ status: 0, stdout: Buffer.from(`${source}\n`) });
+  });
+
+  it.skipIf(!AS_ROOT)('lowport: the client comes from a port between 640 and 1023 (binding one needs root)', async () => {
+    const port = await freePort();
+    background([`TCP4-LISTEN:${port}`, 'SYSTEM:echo $SOCAT_PEERPORT']);
+    await waitForPort(port);
+    const r = await tsocat(['-', `TCP4:127.0.0.1:${port},lowport`], { input: '' });
+    expect(r.status).toBe(0);
+    const peerPort = Number(r.stdout.toString());
+    expect(peerPort).toBeGreaterThanOrEqual(640);
+    expect(peerPort).toBeLessThan(1024);
+  });
+  if (!AS_ROOT) console.log('lowport test skipped: binding a port below 1024 needs root');
+});
+
+describe('options on the connected socket', () => {
+  let dir = '';
+  let cleanup = () => {};
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('so-rcvbuf, so-sndbuf and keepalive with keepidle show in ss on a client connection', async () => {
+    const { port, connected } = await testServer();
+    const p = background(['-u', `TCP4:127.0.0.1:${port},rcvbuf=24576,sndbuf=40960,keepalive,keepidle=5`, 'STDOUT']);
+    const served = await connected;
+    const clientSide = () => ss('tmo', `sport = :${served.remotePort}`).join(' ');
+    await waitFor(() => /skmem:/.test(clientSide()) && /timer:\(keepalive/.test(clientSide()));
+    const line = clientSide();
+    expect(line).toMatch(/rb49152\b/);
+    expect(line).toMatch(/tb81920\b/);
+    // the first probe is due within keepidle=5 seconds, not in two hours ("119min"); ss shows
+    // seconds, as "4.62sec" or (iproute2 6.x) "4.62ms"
+    const [, seconds, unit] = /timer:\(keepalive,([\d.]+)(ms|sec|min),0\)/.exec(line) ?? [];
+    expect(unit).not.toBe('min');
+    expect(Number(seconds)).toBeLessThanOrEqual(5);
+    await stop(p);
+  });
+
+  it('without keepalive there is no keepalive timer', async () => {
+    const { port, connected } = await testServer();
+    const p = background(['-u', `TCP4:127.0.0.1:${port}`, 'STDOUT']);
+    const served = await connected;
+    await waitFor(() => ss('tmo', `sport = :${served.remotePort}`).join(' ').includes('skmem:'));
+    expect(ss('tmo', `sport = :${served.remotePort}`).join(' ')).not.toMatch(/keepalive/);
+    await stop(p);
+  });
+
+  it('an accepted connection carries nodelay, keepalive, keepidle and linger, read back with getsockopt by the program it is handed to', async () => {
+    const port = await freePort();
+    background([`TCP4-LISTEN:${port},nodelay,keepalive,keepidle=9,linger=3`, sockoptProbe(dir)]);
+    await waitForPort(port);
+    const r = await tcpExchange(port, '', { halfClose: false });
+    expect(r.toString().trim()).toBe('1 1 9 1,3');
+  });
+
+  it('without those options the accepted connection has the kernel defaults', async () => {
+    const port = await freePort();
+    background([`TCP4-LISTEN:${port}`, sockoptProbe(dir)]);
+    await waitForPort(port);
+    const r = await tcpExchange(port, '', { halfClose: false });
+    const keepaliveTime = readFileSync('/proc/sys/net/ipv4/tcp_keepalive_time', 'utf8').trim();
+    expect(r.toString().trim()).toBe(`0 0 ${keepaliveTime} 0,0`);
+  });
+
+  it('linger=0 resets the connection on close: the peer is not left in CLOSE-WAIT', async () => {
+    for (const [option, leftOpen] of [['', true], [',linger=0', false]] as const) {
+      const { port, connected } = await testServer();
+      // -T ends the idle transfer; the server never ends its side
+      const r = await tsocat(['-T', '0.2', '-u', `TCP4:127.0.0.1:${port}${option}`, 'STDOUT']);
+      expect(r.status).toBe(0);
+      await connected;
+      expect(ss('tan', `state close-wait sport = :${port}`).length, option || 'no linger').toBe(leftOpen ? 1 : 0);
+    }
+  });
+});
+
+describe('listen options', () => {
+  it('backlog is the listening socket\'s queue length, shown by ss as Send-Q', async () => {
+    const port = await freePort();
+    background([`TCP4-LISTEN:${port},backlog=7`, 'PIPE']);
+    await waitForPort(port);
+    const [listening] = ss('ltn', `sport = :${port}`);
+    expect(listening?.trim().split(/\s+/)[2]).toBe('7');
+  });
+});
+
+/**
+ * A listener that never accepts, with a queue of one that a first connection
+ * fills: the kernel drops further SYNs, so a connect() there hangs without
+ * contacting anything beyond loopback. Made through libc so Node never accepts.
+ */
+function blackholeListener(port: number): () => void {
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const libc = koffi.load('libc.so.6');
+  const socket = libc.func('int socket(int, int, int)');
+  const bind = libc.func('int bind(int, void *, uint32)');
+  const listen = libc.func('int listen(int, int)');
+  const fd = socket(2, 1, 0) as number;
+  const sa = Buffer.alloc(16);
+  sa.writeUInt16LE(2, 0);
+  sa.writeUInt16BE(port, 2);
+  sa.set([127, 0, 0, 1], 4);
+  if (fd < 0 || bind(fd, sa, 16) !== 0 || listen(fd, 0) !== 0) throw new Error('blackhole listener');
+  return () => closeSync(fd);
+}
+
+describe('connect-timeout', () => {
+  it('gives up on a connect that gets no answer', async () => {
+    const port = await freePort();
+    const close = blackholeListener(port);
+    const filler = connect({ port, host: '127.0.0.1' });
+    try {
+      await new Promise((resolve, reject) => filler.once('connect', resolve).once('error', reject));
+      const started = Date.now();
+      const r = await tsocat(['-', `TCP4:127.0.0.1:${port},connect-timeout=0.5`], { input: '', timeoutMs: 8000 });
+      expect(r.stderr).toMatch(new RegExp(` E connect\\(AF=2 127\\.0\\.0\\.1:${port}\\): Connection timed out\\n$`));
+      expect(r.status).toBe(1);
+      expect(Date.now() - started).toBeLessThan(6000);
+    } finally {
+      filler.destroy();
+      close();
+    }
+  });
+});
+
+describe('retry, forever, interval', () => {
+  const refusals = (log: string) => (log.match(/ W connect\(AF=2 127\.0\.0\.1:\d+\): Connection refused\n/g) ?? []).length;
+
+  it('retry=2 tries three times, interval apart, then fails', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    const r = await tsocat(['-', `TCP4:127.0.0.1:${port},retry=2,interval=0.1`], { input: '' });
+    expect(r.status).toBe(1);
+    expect(refusals(r.stderr)).toBe(2);
+    expect(r.stderr).toMatch(/ E connect\(AF=2 127\.0\.0\.1:\d+\): Connection refused\n$/);
+    // two waits of 0.1 s, not the default second each
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('forever keeps trying until a listener appears, then relays', async () => {
+    const port = await freePort();
+    const client = background(['-u', '-', `TCP4:127.0.0.1:${port},forever,interval=0.05`]);
+    client.stdin?.end('late listener\n');
+    await waitFor(() => refusals(client.errors()) >= 3);
+    const received = await tsocat(['-u', `TCP4-LISTEN:${port},bind=127.0.0.1`, 'STDOUT']);
+    expect(received.stdout.toString()).toBe('late listener\n');
+    await waitFor(() => client.exitCode !== null);
+    expect(client.exitCode).toBe(0);
+  });
+});
