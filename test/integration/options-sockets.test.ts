@@ -4,22 +4,16 @@
  * read back by the program the connection is handed to, a listener's backlog,
  * TIME_WAIT and reuseaddr, a reset from linger=0, refused peers in the log.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, run, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { blackholeListener, sockoptProbe, ss } from '../socket-helpers.js';
 
 const background = backgroundStarter();
 const AS_ROOT = process.getuid?.() === 0;
 
-/** `ss` lines (no header) for the given state and address filter, e.g. `state time-wait sport = :1234`. */
-function ss(flags: string, filter: string): string[] {
-  const r = spawnSync('ss', [`-${flags}H`, ...filter.split(' ')], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter((l) => l.trim() !== '');
-}
 
 /** A loopback server run by the test itself; each accepted connection is kept (and read) until the test ends. */
 const servers: Server[] = [];
@@ -43,17 +37,6 @@ async function testServer(): Promise<{ port: number; connected: Promise<Socket> 
   return { port: typeof address === 'object' && address ? address.port : 0, connected };
 }
 
-/**
- * A program that prints socket options of the connection on its stdin, for
- * EXEC:…,nofork: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, SO_LINGER (on and
- * seconds). perl is on every Debian system.
- */
-function sockoptProbe(dir: string): string {
-  const probe = join(dir, 'sockopts');
-  const perl = 'for ([6, 1], [1, 9], [6, 4], [1, 13]) { print join(",", unpack("i*", getsockopt(STDIN, $_->[0], $_->[1]))), " " }';
-  writeFileSync(probe, `#!/bin/sh\nexec perl -e '${perl}'\n`, { mode: 0o755 });
-  return `EXEC:${probe},nofork`;
-}
 
 describe('SOCKET options on an inherited descriptor (FD:n)', () => {
   // a shell pipe: a child's stdin from Node would be a socketpair
@@ -237,25 +220,6 @@ describe('listen options', () => {
   });
 });
 
-/**
- * A listener that never accepts, with a queue of one that a first connection
- * fills: the kernel drops further SYNs, so a connect() there hangs without
- * contacting anything beyond loopback. Made through libc so Node never accepts.
- */
-function blackholeListener(port: number): () => void {
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
-  const libc = koffi.load('libc.so.6');
-  const socket = libc.func('int socket(int, int, int)');
-  const bind = libc.func('int bind(int, void *, uint32)');
-  const listen = libc.func('int listen(int, int)');
-  const fd = socket(2, 1, 0) as number;
-  const sa = Buffer.alloc(16);
-  sa.writeUInt16LE(2, 0);
-  sa.writeUInt16BE(port, 2);
-  sa.set([127, 0, 0, 1], 4);
-  if (fd < 0 || bind(fd, sa, 16) !== 0 || listen(fd, 0) !== 0) throw new Error('blackhole listener');
-  return () => closeSync(fd);
-}
 
 describe('connect-timeout', () => {
   it('gives up on a connect that gets no answer', async () => {
