@@ -125,8 +125,10 @@ describe.skipIf(!SOCAT)('socket options compared with socat', () => {
       const { port, connected } = await silentServer();
       const p = startTool(tool, ['-u', `TCP4:127.0.0.1:${port},rcvbuf=24576,sndbuf=40960`, 'STDOUT']);
       const served = await connected;
-      await waitFor(() => ss('tm', `sport = :${served.remotePort}`).join(' ').includes('skmem:'));
-      buffers.push(/rb\d+,t\d+,tb\d+/.exec(ss('tm', `sport = :${served.remotePort}`).join(' '))?.[0].replace(/,t\d+,/, ','));
+      const sizes = () => ss('tm', `sport = :${served.remotePort}`).join(' ');
+      // tsocat sets them just after connect(), socat before: wait until they are in place (or 2 s), then compare
+      await waitFor(() => sizes().includes('rb49152'), 2000).catch(() => {});
+      buffers.push(/rb\d+,t\d+,tb\d+/.exec(sizes())?.[0].replace(/,t\d+,/, ','));
       await stop(p);
     }
     expect(buffers[0]).toBe(buffers[1]);
@@ -175,14 +177,15 @@ describe.skipIf(!SOCAT)('socket options compared with socat', () => {
     }
   });
 
-  it('retry=2 with a short interval: both fail after the same tries, well before the default interval would allow', async () => {
+  it('retry=5 with a short interval: both fail after the same tries, well before the default interval would allow', async () => {
     const port = await freePort();
     for (const tool of [ours, theirs]) {
       const began = Date.now();
-      const r = await runTool(tool, ['-', `TCP4:127.0.0.1:${port},retry=2,interval=0.1`], { input: '' });
+      const r = await runTool(tool, ['-', `TCP4:127.0.0.1:${port},retry=5,interval=0.05`], { input: '' });
       expect(r.status).toBe(1);
       expect(lastError(r.stderr)).toMatch(/Connection refused$/);
-      expect(Date.now() - began).toBeLessThan(2000);
+      // five waits of 0.05 s; the default interval would take five seconds
+      expect(Date.now() - began).toBeLessThan(4000);
     }
   });
 });
