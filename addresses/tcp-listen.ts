@@ -50,9 +50,20 @@ function refusalReason(socket: Socket, range: BlockList | undefined, sourcePort:
   return undefined;
 }
 
+/**
+ * A listener's bind is a host only, as in socat: an unbracketed IPv6 literal is
+ * an address, and "host:port" is looked up whole as a name (and so fails as in
+ * socat) rather than having its port dropped.
+ */
+function bindHost(o: ResolvedOptions): string {
+  const text = o.string('bind');
+  if (text === undefined || isIP(text)) return text ?? '';
+  const { host, port } = parseHostPort(text);
+  return port !== undefined ? text : (host ?? '');
+}
+
 function listenHost(family: 4 | 6, o: ResolvedOptions): string {
-  const bind = o.has('bind') ? parseHostPort(o.string('bind') as string).host : undefined;
-  return bind || (family === 6 ? '::' : '0.0.0.0');
+  return bindHost(o) || (family === 6 ? '::' : '0.0.0.0');
 }
 
 /**
@@ -94,11 +105,13 @@ export default defineAddress({
     const o = req.options;
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
-    const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
+    const bindText = bindHost(o);
     // -0 with nothing else deciding: [::], which takes IPv4 peers too on Linux
     const eitherFamily = ctx.settings.anyFamily && !keywordFamily && !bindText && !o.has('pf') ? 6 : 0;
     const family = chooseFamily(keywordFamily, bindText, eitherFamily || ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
     if (o.has('ipv6-v6only') && family === 4) refuseV6onlyOnIPv4(keywordFamily === 4, o.bool('ipv6-v6only'));
+    // connecting is not what a listener does; socat 1.7 says so, rather than ignore the option
+    if (o.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
     // resolved here so a name that does not resolve is reported as socat does, before anything is bound
     const host = await resolveHost(listenHost(family, o), 'NULL', family);
     const sourcePort = o.number('sourceport');

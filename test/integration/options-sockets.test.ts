@@ -121,6 +121,26 @@ describe('range, bind, sourceport, lowport', () => {
     expect(p.errors().match(/refusing/g)).toHaveLength(1);
   });
 
+  it('pf=ip6 makes a listener IPv6 ([::], shown by ss as *); without it, IPv4 0.0.0.0', async () => {
+    const listensOn = async (option: string) => {
+      const port = await freePort();
+      const p = background([`TCP-LISTEN:${port}${option}`, 'PIPE']);
+      await waitForPort(port);
+      const [line] = ss('ltn', `sport = :${port}`);
+      await stop(p);
+      return line?.trim().split(/\s+/)[3]?.replace(/:\d+$/, '');
+    };
+    expect([await listensOn(',pf=ip6'), await listensOn('')]).toEqual(['*', '0.0.0.0']);
+  });
+
+  it('a listener refuses connect-timeout, and takes bind as a host only, as socat does', async () => {
+    const timeout = await tsocat(['TCP4-LISTEN:0,connect-timeout=1', 'PIPE']);
+    expect(timeout.stderr).toMatch(/ E applyopts\(\): option "connect-timeout" does not apply\n$/);
+    const withPort = await tsocat(['TCP4-LISTEN:0,bind=127.0.0.1:5', 'PIPE']);
+    expect(withPort.stderr).toMatch(/ E getaddrinfo\("127\.0\.0\.1:5", "NULL", \{\}\): Name or service not known\n$/);
+    expect([timeout.status, withPort.status]).toEqual([1, 1]);
+  });
+
   it('bind on a listener listens on that address only', async () => {
     const port = await freePort();
     background([`TCP4-LISTEN:${port},bind=127.0.0.3`, 'PIPE']);
