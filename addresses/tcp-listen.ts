@@ -179,9 +179,7 @@ export default defineAddress({
       async accept(): Promise<Endpoint> {
         const socket = await nextSocket();
         await applySocketOptions(socket, o);
-        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
-          resetOnClose: o.number('so-linger') === 0,
-        });
+        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
         endpoint.connectionInfo = {
           SOCKADDR: environmentAddress(socket.localAddress),
           SOCKPORT: String(socket.localPort ?? ''),
