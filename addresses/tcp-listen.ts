@@ -85,9 +85,9 @@ function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
 async function selfBoundSocket(address: string, port: number, o: ResolvedOptions): Promise<number | undefined> {
   const reuseAddrOff = o.has('so-reuseaddr') && !o.bool('so-reuseaddr');
   if (!o.bool('so-reuseport') && !reuseAddrOff) return undefined;
-  const { boundListenSocket } = await import('../src/sys/libc.js');
+  const { boundTcpSocket } = await import('../src/sys/libc.js');
   const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
-  return boundListenSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {
+  return boundTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {
     reuseAddr: reuseAddrOff ? undefined : 1,
     reusePort: o.bool('so-reuseport'),
     v6only,

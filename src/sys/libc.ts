@@ -36,6 +36,7 @@ const F_SETFL = 4;
 const FD_CLOEXEC = 1;
 const F_SETPIPE_SZ = 1031;
 const SEEK_SET = 0;
+const EADDRINUSE = 98;
 
 interface Libc {
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
@@ -181,7 +182,7 @@ export function makePipe(): [number, number] {
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
 }
 
-export interface ListenSocketOptions {
+export interface BindOptions {
   /** SO_REUSEADDR's value; undefined leaves the kernel default (off). */
   reuseAddr?: number;
   reusePort?: boolean;
@@ -190,11 +191,12 @@ export interface ListenSocketOptions {
 
 /**
  * A TCP socket bound to `sockaddr` with exactly the options asked for, ready
- * for Node's listen({ fd }). Node 20's listen() binds before any option can be
- * set, always with SO_REUSEADDR; SO_REUSEPORT only counts when set before bind,
- * and a listener without SO_REUSEADDR (socat's reuseaddr=0) needs bind() without it.
+ * for Node's listen({ fd }) or connect({ fd }). libuv binds a TCP handle always
+ * with SO_REUSEADDR and before any option can be set; SO_REUSEPORT only counts
+ * when set before bind, and socat's reuseaddr=0 (or a client without reuseaddr)
+ * needs bind() without SO_REUSEADDR. A port in use fails with code EADDRINUSE.
  */
-export function boundListenSocket(family: number, sockaddr: Buffer, described: string, opts: ListenSocketOptions): number {
+export function boundTcpSocket(family: number, sockaddr: Buffer, described: string, opts: BindOptions): number {
   const l = load();
   const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   check(fd, `socket(${family}, SOCK_STREAM, 0)`);
@@ -202,7 +204,10 @@ export function boundListenSocket(family: number, sockaddr: Buffer, described: s
     if (opts.reuseAddr !== undefined) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, opts.reuseAddr);
     if (opts.reusePort) setIntSockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
     if (opts.v6only !== undefined) setIntSockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts.v6only ? 1 : 0);
-    check(l.bind(fd, sockaddr, sockaddr.length), `bind(${described})`);
+    if (l.bind(fd, sockaddr, sockaddr.length) < 0) {
+      const errno = l.errno();
+      throw new TsocatError(`bind(${described}): ${l.strerror(errno)}`, errno === EADDRINUSE ? 'EADDRINUSE' : 'ESYS');
+    }
   } catch (err) {
     closeSync(fd);
     throw err;

@@ -190,6 +190,28 @@ describe.skipIf(!SOCAT)('socket options compared with socat', () => {
   });
 });
 
+describe.skipIf(!SOCAT)('reuseaddr on a client whose source port is in TIME_WAIT, compared with socat', () => {
+  it('without reuseaddr both fail to bind; with it both connect', async () => {
+    const [first, second] = [await freePort(), await freePort()];
+    startTool(TOOLS(undefined)[0] as Tool, [`TCP4-LISTEN:${first},bind=127.0.0.1,fork`, 'PIPE']);
+    startTool(TOOLS(undefined)[0] as Tool, [`TCP4-LISTEN:${second},bind=127.0.0.1,fork`, 'SYSTEM:echo served']);
+    await waitForPort(first);
+    await waitForPort(second);
+    const outcomes: Record<string, unknown[]> = {};
+    for (const tool of TOOLS(SOCAT)) {
+      const source = await freePort();
+      // the client ends first, so its side waits in TIME_WAIT on the source port; the kernel lets
+      // a bind share a port with it only when both sockets have SO_REUSEADDR
+      await runTool(tool, ['-', `TCP4:127.0.0.1:${first},sourceport=${source},reuseaddr`], { input: '' });
+      expect(ss('tan', `state time-wait sport = :${source}`)).not.toEqual([]);
+      const plain = await runTool(tool, ['-', `TCP4:127.0.0.1:${second},sourceport=${source}`], { input: '' });
+      const reusing = await runTool(tool, ['-', `TCP4:127.0.0.1:${second},sourceport=${source},reuseaddr`], { input: '' });
+      outcomes[tool.name] = [plain.status, /Address already in use$/.test(lastError(plain.stderr) ?? ''), reusing.status, reusing.stdout.toString()];
+    }
+    expect(outcomes).toEqual({ tsocat: [1, true, 0, 'served\n'], socat: [1, true, 0, 'served\n'] });
+  });
+});
+
 describe('reuseaddr and a port in TIME_WAIT, compared with socat', () => {
   /** Leaves the listener's side of a finished connection in TIME_WAIT on `port` (the server ends first). */
   async function timeWait(port: number): Promise<void> {

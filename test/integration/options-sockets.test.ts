@@ -108,6 +108,25 @@ describe('reuseaddr (socat 1.8: on by default for TCP listeners)', () => {
   });
 });
 
+describe('reuseaddr on a client that binds its local port', () => {
+  it('without reuseaddr the bind fails while the port is in TIME_WAIT; with it the client connects', async () => {
+    const [first, second, source] = [await freePort(), await freePort(), await freePort()];
+    background([`TCP4-LISTEN:${first},bind=127.0.0.1,fork`, 'PIPE']);
+    background([`TCP4-LISTEN:${second},bind=127.0.0.1,fork`, 'SYSTEM:echo served']);
+    await waitForPort(first);
+    await waitForPort(second);
+    // the client ends first, so its side waits in TIME_WAIT on the source port; the kernel lets
+    // a bind share a port with it only when both sockets have SO_REUSEADDR
+    expect((await tsocat(['-', `TCP4:127.0.0.1:${first},sourceport=${source},reuseaddr`], { input: '' })).status).toBe(0);
+    expect(ss('tan', `state time-wait sport = :${source}`)).not.toEqual([]);
+    const plain = await tsocat(['-', `TCP4:127.0.0.1:${second},sourceport=${source}`], { input: '' });
+    expect(plain.stderr).toMatch(new RegExp(` E bind\\(AF=2 0\\.0\\.0\\.0:${source}\\): Address already in use\\n$`));
+    expect(plain.status).toBe(1);
+    const reusing = await tsocat(['-', `TCP4:127.0.0.1:${second},sourceport=${source},reuseaddr`], { input: '' });
+    expect(reusing).toMatchObject({ status: 0, stdout: Buffer.from('served\n') });
+  });
+});
+
 describe('range, bind, sourceport, lowport', () => {
   it('range turns a peer from outside away with a log line and lets one from inside in; the client bind address is its source', async () => {
     const port = await freePort();
