@@ -3,12 +3,13 @@ import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
+import { applyInheritedSocketOptions } from '../src/engine/sockopts.js';
 import { TsocatError, systemError } from '../src/errors.js';
 
 export default defineAddress({
   names: ['FD', 'FDIN', 'FDOUT'],
   params: ['fdnum'],
-  groups: ['FD', 'APPL', 'TERMIOS', 'SOCKET'],
+  groups: ['FD', 'APPL', 'TERMIOS', 'SOCKET', 'TCP'],
   features: ['FDNUM'],
   summary: 'an inherited file descriptor: FD:3, or just 3',
   async open(req) {
@@ -22,9 +23,16 @@ export default defineAddress({
     } catch (err) {
       throw systemError(`fstat(${fd})`, err);
     }
+    const { readable, readFd, writable, socket, handOver } = streams;
+    try {
+      await applyInheritedSocketOptions(fd, req.options);
+    } catch (err) {
+      readable?.destroy();
+      writable?.destroy();
+      throw err;
+    }
     // as socat: an inherited descriptor is not passed on to a child program unless cloexec=0
     const restoreTerminal = await applyFdOptions(fd, req.options, { closeOnExecByDefault: true });
-    const { readable, readFd, writable, socket, handOver } = streams;
     return makeEndpoint({
       readable,
       readFd,

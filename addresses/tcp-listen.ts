@@ -50,9 +50,20 @@ function refusalReason(socket: Socket, range: BlockList | undefined, sourcePort:
   return undefined;
 }
 
+/**
+ * A listener's bind is a host only, as in socat: an unbracketed IPv6 literal is
+ * an address, and "host:port" is looked up whole as a name (and so fails as in
+ * socat) rather than having its port dropped.
+ */
+function bindHost(o: ResolvedOptions): string {
+  const text = o.string('bind');
+  if (text === undefined || isIP(text)) return text ?? '';
+  const { host, port } = parseHostPort(text);
+  return port !== undefined ? text : (host ?? '');
+}
+
 function listenHost(family: 4 | 6, o: ResolvedOptions): string {
-  const bind = o.has('bind') ? parseHostPort(o.string('bind') as string).host : undefined;
-  return bind || (family === 6 ? '::' : '0.0.0.0');
+  return bindHost(o) || (family === 6 ? '::' : '0.0.0.0');
 }
 
 /**
@@ -65,11 +76,22 @@ function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
   throw new TsocatError(`setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, {${value ? 1 : 0}}): Protocol not available`, 'ENOPROTOOPT');
 }
 
-/** so-reuseport: a socket bound by tsocat itself, since Node 20 binds before any option could be set. */
-async function reusePortSocket(address: string, port: number, o: ResolvedOptions): Promise<number> {
-  const { boundReusePortSocket } = await import('../src/sys/libc.js');
+/**
+ * A listening socket bound by tsocat itself, when Node's own would be wrong:
+ * so-reuseport must be set before bind(), and libuv always sets SO_REUSEADDR,
+ * which reuseaddr=0 turns off. Undefined when Node's listen() does what is asked
+ * (socat 1.8 sets SO_REUSEADDR on TCP listeners unless told otherwise, as libuv does).
+ */
+async function selfBoundSocket(address: string, port: number, o: ResolvedOptions): Promise<number | undefined> {
+  const reuseAddrOff = o.has('so-reuseaddr') && !o.bool('so-reuseaddr');
+  if (!o.bool('so-reuseport') && !reuseAddrOff) return undefined;
+  const { boundTcpSocket } = await import('../src/sys/libc.js');
   const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
-  return boundReusePortSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), v6only);
+  return boundTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {
+    reuseAddr: reuseAddrOff ? undefined : 1,
+    reusePort: o.bool('so-reuseport'),
+    v6only,
+  });
 }
 
 export default defineAddress({
@@ -83,11 +105,13 @@ export default defineAddress({
     const o = req.options;
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
-    const bindText = o.has('bind') ? (parseHostPort(o.string('bind') as string).host ?? '') : '';
+    const bindText = bindHost(o);
     // -0 with nothing else deciding: [::], which takes IPv4 peers too on Linux
     const eitherFamily = ctx.settings.anyFamily && !keywordFamily && !bindText && !o.has('pf') ? 6 : 0;
     const family = chooseFamily(keywordFamily, bindText, eitherFamily || ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
     if (o.has('ipv6-v6only') && family === 4) refuseV6onlyOnIPv4(keywordFamily === 4, o.bool('ipv6-v6only'));
+    // connecting is not what a listener does; socat 1.7 says so, rather than ignore the option
+    if (o.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
     // resolved here so a name that does not resolve is reported as socat does, before anything is bound
     const host = await resolveHost(listenHost(family, o), 'NULL', family);
     const sourcePort = o.number('sourceport');
@@ -118,14 +142,14 @@ export default defineAddress({
       for (const w of waiters.splice(0)) w.reject(failure);
     });
 
-    const reusePort = o.bool('so-reuseport') ? await reusePortSocket(host, port, o) : undefined;
+    const selfBound = await selfBoundSocket(host, port, o);
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: SystemError) => {
         reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
       });
       const backlog = o.number('backlog') ?? 511;
-      if (!reusePort) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
-      else server.listen({ fd: reusePort, backlog }, () => resolve());
+      if (selfBound === undefined) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
+      else server.listen({ fd: selfBound, backlog }, () => resolve());
     });
     const listenOpt = o.string('setsockopt-listen');
     const listenFd = descriptorOf(server);
@@ -156,9 +180,7 @@ export default defineAddress({
       async accept(): Promise<Endpoint> {
         const socket = await nextSocket();
         await applySocketOptions(socket, o);
-        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
-          resetOnClose: o.number('so-linger') === 0,
-        });
+        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
         endpoint.connectionInfo = {
           SOCKADDR: environmentAddress(socket.localAddress),
           SOCKPORT: String(socket.localPort ?? ''),

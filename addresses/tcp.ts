@@ -2,7 +2,7 @@
 import { ADDRCONFIG } from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import { defineAddress } from '../src/define.js';
-import { chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
@@ -22,16 +22,32 @@ interface ConnectTarget {
   timeoutMs?: number;
   /** getaddrinfo flags for the name lookup (ai-addrconfig). */
   hints?: number;
+  /** so-reuseaddr given and on: SO_REUSEADDR when binding the local address. */
+  reuseAddr: boolean;
+}
+
+/**
+ * The local side of a client that binds (bind, sourceport, lowport). libuv
+ * binds with SO_REUSEADDR always; socat sets it only when reuseaddr is given,
+ * so without it tsocat binds the socket itself and Node connects that descriptor.
+ */
+async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddress?: string; localPort?: number }> {
+  if (t.localAddress === undefined && t.localPort === undefined) return {};
+  if (t.reuseAddr) return { localAddress: t.localAddress, localPort: t.localPort };
+  const { boundTcpSocket } = await import('../src/sys/libc.js');
+  const address = t.localAddress ?? (t.family === 6 ? '::' : '0.0.0.0');
+  const port = t.localPort ?? 0;
+  return { fd: boundTcpSocket(t.family === 6 ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {}) };
 }
 
 /** One connect(); failures come back in socat's words. */
-function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
+async function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
+  const local = await localBinding(t);
   const socket: Socket = connect({
     host: t.host,
     port: t.port,
     family: t.family,
-    localAddress: t.localAddress,
-    localPort: t.localPort,
+    ...local,
     allowHalfOpen: true,
     noDelay: t.noDelay,
     timeout: t.timeoutMs,
@@ -104,14 +120,13 @@ export default defineAddress({
           noDelay: o.bool('tcp-nodelay'),
           timeoutMs: timeout ? timeout * 1000 : undefined,
           hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
+          reuseAddr: o.bool('so-reuseaddr'),
         },
         req.params[1] as string,
       );
     const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
     await applySocketOptions(socket, o);
     ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
-    return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode, {
-      resetOnClose: o.number('so-linger') === 0,
-    });
+    return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
   },
 });

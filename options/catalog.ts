@@ -41,6 +41,8 @@ export interface OptionDef {
   groups: readonly OptionGroup[];
   phase: Phase;
   summary: string;
+  /** What an empty value (`name=`) means, for the few options socat lets go without one. */
+  emptyValue?: OptionValue;
 }
 
 export type OptionValue = boolean | number | string;
@@ -137,6 +139,7 @@ export function parseTimeval(text: string, optionText: string): number {
 function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
   const text = spec.value === undefined ? spec.name : `${spec.name}=${spec.value}`;
   const v = spec.value;
+  if (v === '' && def.emptyValue !== undefined) return def.emptyValue;
   switch (def.type) {
     case 'const':
       if (v !== undefined) throw new TsocatError(`no value permitted for option "${def.name}"`, 'EOPTVALUE');

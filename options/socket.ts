@@ -3,7 +3,15 @@ import { defineOptions } from './catalog.js';
 /** Options for sockets of any family. */
 export default defineOptions([
   { name: 'bind', type: 'string', groups: ['SOCKET'], phase: 'bind', summary: 'bind the socket to this local address ([host][:port])' },
-  { name: 'so-reuseaddr', aliases: ['reuseaddr'], type: 'bool', groups: ['SOCKET'], phase: 'socket', summary: 'allow binding a port that is in TIME_WAIT' },
+  {
+    name: 'so-reuseaddr',
+    aliases: ['reuseaddr'],
+    type: 'bool',
+    groups: ['SOCKET'],
+    phase: 'socket',
+    emptyValue: false,
+    summary: 'allow binding a port that is in TIME_WAIT; on by default for TCP listeners (socat 1.8), reuseaddr=0 or reuseaddr= turns it off',
+  },
   { name: 'so-reuseport', aliases: ['reuseport'], type: 'bool', groups: ['LISTEN'], phase: 'bind', summary: 'let several listeners bind the same address and port; the kernel shares the connections among them' },
   { name: 'so-keepalive', aliases: ['keepalive'], type: 'bool', groups: ['SOCKET'], phase: 'connect', summary: 'send TCP keepalive probes' },
   { name: 'so-rcvbuf', aliases: ['rcvbuf'], type: 'size', groups: ['SOCKET'], phase: 'socket', summary: 'size of the receive buffer' },

@@ -3,7 +3,11 @@ import type { Socket } from 'node:net';
 import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
 import { descriptorOf } from './sockopts.js';
 
-export function socketEndpoint(socket: Socket, description: string, mode: AccessMode = 'rw', opts: { resetOnClose?: boolean } = {}): Endpoint {
+/**
+ * so-linger=0 needs nothing here: SO_LINGER {1,0} is set on the socket, so the
+ * close after shutdown resets the connection, as in socat (FIN, then RST).
+ */
+export function socketEndpoint(socket: Socket, description: string, mode: AccessMode = 'rw'): Endpoint {
   const fd = descriptorOf(socket);
   return makeEndpoint({
     readable: mode === 'w' ? undefined : socket,
@@ -17,10 +21,6 @@ export function socketEndpoint(socket: Socket, description: string, mode: Access
     },
     close: async () => {
       if (socket.destroyed) return;
-      if (opts.resetOnClose) {
-        socket.resetAndDestroy();
-        return;
-      }
       // hand queued data to the kernel before the descriptor goes; the kernel still delivers it after close
       await new Promise<void>((resolve) => {
         socket.once('close', () => resolve());

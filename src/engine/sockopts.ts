@@ -36,6 +36,20 @@ export async function setRawSockopt(fd: number, option: string, text: string, re
   sys.setBufferSockopt(fd, level, name, value, `setsockopt(${fd}, ${level}, ${name}, {0x${value.toString('hex')}}, ${value.length})`);
 }
 
+/** Buffer sizes, linger and keepidle: plain setsockopt() calls on any socket descriptor. */
+async function setPlainSockopts(fd: number, options: ResolvedOptions): Promise<void> {
+  if (!NEEDS_SETSOCKOPT.some((n) => options.has(n))) return;
+  const sys = await import('../sys/libc.js');
+  const rcv = options.number('so-rcvbuf');
+  if (rcv !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF, rcv);
+  const snd = options.number('so-sndbuf');
+  if (snd !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF, snd);
+  const linger = options.number('so-linger');
+  if (linger !== undefined) sys.setLinger(fd, linger);
+  const idle = options.number('keepidle');
+  if (idle !== undefined) sys.setIntSockopt(fd, sys.IPPROTO_TCP, sys.TCP_KEEPIDLE, idle);
+}
+
 /** Applies options to a socket once it is connected (or accepted). */
 export async function applySocketOptions(socket: Socket, options: ResolvedOptions): Promise<void> {
   if (options.bool('so-keepalive')) socket.setKeepAlive(true, (options.number('keepidle') ?? 0) * 1000);
@@ -44,18 +58,33 @@ export async function applySocketOptions(socket: Socket, options: ResolvedOption
   if (fd === undefined) return;
   // a socket is a descriptor too: owner, mode, locks, close-on-exec and status flags apply as to any other
   await applyFdOptions(fd, options);
-  if (!NEEDS_SETSOCKOPT.some((n) => options.has(n))) return;
-  const sys = await import('../sys/libc.js');
-  const rcv = options.number('so-rcvbuf');
-  if (rcv !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF, rcv, `setsockopt(${fd}, SOL_SOCKET, SO_RCVBUF, ${rcv})`);
-  const snd = options.number('so-sndbuf');
-  if (snd !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF, snd, `setsockopt(${fd}, SOL_SOCKET, SO_SNDBUF, ${snd})`);
-  const linger = options.number('so-linger');
-  if (linger !== undefined) sys.setLinger(fd, linger);
-  const idle = options.number('keepidle');
-  if (idle !== undefined) sys.setIntSockopt(fd, sys.IPPROTO_TCP, sys.TCP_KEEPIDLE, idle);
+  await setPlainSockopts(fd, options);
   for (const [option, readValue] of RAW_SOCKOPTS) {
     const text = options.string(option);
     if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
   }
+}
+
+/** SOCKET options socat takes on FD:n but never applies there; it ends with an error rather than ignore them. */
+const NOT_USED_ON_INHERITED = ['bind', 'so-reuseaddr', ...RAW_SOCKOPTS.map(([name]) => name)];
+
+/**
+ * SOCKET and TCP options on an inherited descriptor (FD:n), as socat handles
+ * them: the setsockopt() ones are tried whatever the descriptor is (a pipe
+ * fails with "Socket operation on non-socket"), the rest are refused.
+ */
+export async function applyInheritedSocketOptions(fd: number, options: ResolvedOptions): Promise<void> {
+  if (options.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
+  if (options.has('pf')) throw new TsocatError('applyopts(): option "protocol-family" not implemented', 'EOPTAPPLY');
+  const onOff = (name: string) => (options.has(name) ? (options.bool(name) ? 1 : 0) : undefined);
+  const keepalive = onOff('so-keepalive');
+  const nodelay = onOff('tcp-nodelay');
+  if (keepalive !== undefined || nodelay !== undefined) {
+    const sys = await import('../sys/libc.js');
+    if (keepalive !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_KEEPALIVE, keepalive);
+    if (nodelay !== undefined) sys.setIntSockopt(fd, sys.IPPROTO_TCP, sys.TCP_NODELAY, nodelay);
+  }
+  await setPlainSockopts(fd, options);
+  const unused = NOT_USED_ON_INHERITED.filter((name) => options.has(name)).length;
+  if (unused > 0) throw new TsocatError(`${unused} option(s) could not be used`, 'EOPTUNUSED');
 }

@@ -37,6 +37,7 @@ const FD_CLOEXEC = 1;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const SEEK_SET = 0;
+const EADDRINUSE = 98;
 
 interface Libc {
   setsockopt: (fd: number, level: number, name: number, value: Buffer, len: number) => number;
@@ -118,7 +119,7 @@ export function setLinger(fd: number, seconds: number): void {
   const buf = Buffer.alloc(8);
   buf.writeInt32LE(1, 0);
   buf.writeInt32LE(seconds, 4);
-  check(load().setsockopt(fd, SOL_SOCKET, SO_LINGER, buf, 8), `setsockopt(${fd}, SOL_SOCKET, SO_LINGER, {1,${seconds}}, 8)`);
+  check(load().setsockopt(fd, SOL_SOCKET, SO_LINGER, buf, 8), `setsockopt(${fd}, ${SOL_SOCKET}, ${SO_LINGER}, {1,${seconds}})`);
 }
 
 /** flock(LOCK_EX), optionally non-blocking. A blocking wait blocks the event loop, as socat blocks. */
@@ -197,20 +198,32 @@ export function makePipe(): [number, number] {
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
 }
 
+export interface BindOptions {
+  /** SO_REUSEADDR's value; undefined leaves the kernel default (off). */
+  reuseAddr?: number;
+  reusePort?: boolean;
+  v6only?: boolean;
+}
+
 /**
- * A TCP socket with SO_REUSEADDR and SO_REUSEPORT, bound to `sockaddr` and
- * ready for Node's listen({ fd }). Node 20's listen() binds before any option
- * can be set, and SO_REUSEPORT only counts when it is set before bind.
+ * A TCP socket bound to `sockaddr` with exactly the options asked for, ready
+ * for Node's listen({ fd }) or connect({ fd }). libuv binds a TCP handle always
+ * with SO_REUSEADDR and before any option can be set; SO_REUSEPORT only counts
+ * when set before bind, and socat's reuseaddr=0 (or a client without reuseaddr)
+ * needs bind() without SO_REUSEADDR. A port in use fails with code EADDRINUSE.
  */
-export function boundReusePortSocket(family: number, sockaddr: Buffer, described: string, v6only?: boolean): number {
+export function boundTcpSocket(family: number, sockaddr: Buffer, described: string, opts: BindOptions): number {
   const l = load();
   const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   check(fd, `socket(${family}, SOCK_STREAM, 0)`);
   try {
-    setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
-    setIntSockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-    if (v6only !== undefined) setIntSockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only ? 1 : 0);
-    check(l.bind(fd, sockaddr, sockaddr.length), `bind(${described})`);
+    if (opts.reuseAddr !== undefined) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, opts.reuseAddr);
+    if (opts.reusePort) setIntSockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+    if (opts.v6only !== undefined) setIntSockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts.v6only ? 1 : 0);
+    if (l.bind(fd, sockaddr, sockaddr.length) < 0) {
+      const errno = l.errno();
+      throw new TsocatError(`bind(${described}): ${l.strerror(errno)}`, errno === EADDRINUSE ? 'EADDRINUSE' : 'ESYS');
+    }
   } catch (err) {
     closeSync(fd);
     throw err;

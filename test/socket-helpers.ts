@@ -1,0 +1,43 @@
+/** Socket plumbing shared by the socket option tests and their socat comparisons. */
+import { spawnSync } from 'node:child_process';
+import { closeSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+/** `ss` lines (no header) for the given state and address filter, e.g. `state time-wait sport = :1234`. */
+export function ss(flags: string, filter: string): string[] {
+  const r = spawnSync('ss', [`-${flags}H`, ...filter.split(' ')], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.trim() !== '');
+}
+
+/**
+ * A program that prints socket options of the connection on its stdin, for
+ * EXEC:…,nofork: TCP_NODELAY, SO_KEEPALIVE, TCP_KEEPIDLE, SO_LINGER (on and
+ * seconds). perl is on every Debian system.
+ */
+export function sockoptProbe(dir: string): string {
+  const probe = join(dir, 'sockopts');
+  const perl = 'for ([6, 1], [1, 9], [6, 4], [1, 13]) { print join(",", unpack("i*", getsockopt(STDIN, $_->[0], $_->[1]))), " " }';
+  writeFileSync(probe, `#!/bin/sh\nexec perl -e '${perl}'\n`, { mode: 0o755 });
+  return `EXEC:${probe},nofork`;
+}
+
+/**
+ * A listener that never accepts, with a queue of one that a first connection
+ * fills: the kernel drops further SYNs, so a connect() there hangs without
+ * contacting anything beyond loopback. Made through libc so Node never accepts.
+ */
+export function blackholeListener(port: number): () => void {
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const libc = koffi.load('libc.so.6');
+  const socket = libc.func('int socket(int, int, int)');
+  const bind = libc.func('int bind(int, void *, uint32)');
+  const listen = libc.func('int listen(int, int)');
+  const fd = socket(2, 1, 0) as number;
+  const sa = Buffer.alloc(16);
+  sa.writeUInt16LE(2, 0);
+  sa.writeUInt16BE(port, 2);
+  sa.set([127, 0, 0, 1], 4);
+  if (fd < 0 || bind(fd, sa, 16) !== 0 || listen(fd, 0) !== 0) throw new Error('blackhole listener');
+  return () => closeSync(fd);
+}
