@@ -136,9 +136,19 @@ function shutMethod(options: ResolvedOptions): ShutMethod {
   return undefined;
 }
 
-/** Replaces an endpoint's half-close as a shut-* option asks; shut-down and shut-close keep the address's own way. */
+/** Replaces an endpoint's half-close as a shut-* option asks; shut-down keeps the address's own way (it is socat's default on sockets). */
 function applyShutMethod(ep: Endpoint, method: ShutMethod): void {
   if (method === 'none') ep.shutdownWrite = () => {};
+  if (method === 'close') {
+    // socat close()s the descriptor: after the last bytes go out nothing more is read from it, so data the
+    // peer sends later is refused instead of relayed (the relay ends with the -t timeout)
+    const { readable, writable } = ep;
+    ep.shutdownWrite = () => {
+      const stopReading = () => readable?.destroy();
+      if (writable && !writable.writableEnded) writable.end(stopReading);
+      else stopReading();
+    };
+  }
   if (method === 'null') {
     // an empty packet tells a datagram peer "end"; on a stream it writes nothing
     ep.shutdownWrite = () => {

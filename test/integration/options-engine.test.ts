@@ -188,6 +188,27 @@ describe('ending a direction: end-close, shut-*, cool-write', () => {
     expect(r.stdout.toString()).toBe('data\ninput-ended\n');
   });
 
+  it('shut-close: once the other side has ended, the connection is closed, so what the peer sends after is not relayed', async () => {
+    // reads until tsocat's end of data, then answers late
+    const server: Server = createServer((s) => {
+      s.on('error', () => {});
+      s.resume();
+      s.once('end', () => s.end('late\n'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const closed = await tsocat(['-t', '1', '-', `TCP4:127.0.0.1:${port},shut-close`], { input: 'hi\n' });
+      expect(closed.stdout.toString()).toBe('');
+      expect(closed.status).toBe(0);
+      // the baseline: the default half-close (shut-down on a socket) still takes the late answer
+      const halfClosed = await tsocat(['-t', '1', '-', `TCP4:127.0.0.1:${port}`], { input: 'hi\n' });
+      expect(halfClosed.stdout.toString()).toBe('late\n');
+    } finally {
+      server.close();
+    }
+  });
+
   it('cool-write: a reader that resets the connection ends the relay with status 0 and no error', async () => {
     // takes one chunk, then resets the connection, so tsocat's later writes fail
     const server: Server = createServer((s) => s.once('data', () => s.resetAndDestroy()));
