@@ -2,7 +2,9 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 
 /** `ss` lines (no header) for the given state and address filter, e.g. `state time-wait sport = :1234`. */
 export function ss(flags: string, filter: string): string[] {
@@ -40,4 +42,33 @@ export function blackholeListener(port: number): () => void {
   sa.set([127, 0, 0, 1], 4);
   if (fd < 0 || bind(fd, sa, 16) !== 0 || listen(fd, 0) !== 0) throw new Error('blackhole listener');
   return () => closeSync(fd);
+}
+
+/**
+ * For a test file: loopback servers that keep every connection open and read
+ * (and drop) what comes, never writing; servers and connections, plus any
+ * socket handed to keep(), are closed after each test.
+ */
+export function quietServers(): { server: () => Promise<{ port: number; connected: Promise<Socket> }>; keep: (s: Socket) => void } {
+  const servers: Server[] = [];
+  const peers: Socket[] = [];
+  afterEach(() => {
+    for (const s of peers.splice(0)) s.destroy();
+    for (const s of servers.splice(0)) s.close();
+  });
+  const server = async () => {
+    let onConnection: (s: Socket) => void = () => {};
+    const connected = new Promise<Socket>((resolve) => (onConnection = resolve));
+    const srv = createServer({ allowHalfOpen: true }, (s) => {
+      peers.push(s);
+      s.on('error', () => {});
+      s.resume();
+      onConnection(s);
+    });
+    servers.push(srv);
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const address = srv.address();
+    return { port: typeof address === 'object' && address ? address.port : 0, connected };
+  };
+  return { server, keep: (s) => peers.push(s) };
 }

@@ -7,10 +7,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, requireOrSkip, requires, run, type RunResult, skipBecause, SOCAT, startTsocat, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
-import { blackholeListener, sockoptProbe, ss } from '../socket-helpers.js';
+import { blackholeListener, quietServers, sockoptProbe, ss } from '../socket-helpers.js';
 
 const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 
@@ -47,27 +47,8 @@ function startSocat(binary: string, args: string[]): ReturnType<typeof startTsoc
   return Object.assign(child, { output: () => out, errors: () => err });
 }
 
-const servers: Server[] = [];
-const peers: Socket[] = [];
-afterEach(() => {
-  for (const s of peers.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) s.close();
-});
 /** A loopback server that keeps every connection open and never writes. */
-async function silentServer(): Promise<{ port: number; connected: Promise<Socket> }> {
-  let onConnection: (s: Socket) => void = () => {};
-  const connected = new Promise<Socket>((resolve) => (onConnection = resolve));
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    peers.push(s);
-    s.on('error', () => {});
-    s.resume();
-    onConnection(s);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, connected };
-}
+const { server: silentServer } = quietServers();
 
 describe('socket options compared with socat', () => {
   requires('socat');

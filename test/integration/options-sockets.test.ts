@@ -6,36 +6,17 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, requireOrSkip, run, skipBecause, stop, tcpExchange, tempDir, tsocat, TSOCAT, waitFor, waitForPort } from '../helpers.js';
-import { blackholeListener, sockoptProbe, ss } from '../socket-helpers.js';
+import { blackholeListener, quietServers, sockoptProbe, ss } from '../socket-helpers.js';
 
 const background = backgroundStarter();
 const AS_ROOT = process.getuid?.() === 0;
 
 
-/** A loopback server run by the test itself; each accepted connection is kept (and read) until the test ends. */
-const servers: Server[] = [];
-const peers: Socket[] = [];
-afterEach(() => {
-  for (const s of peers.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) s.close();
-});
-async function testServer(): Promise<{ port: number; connected: Promise<Socket> }> {
-  let onConnection: (s: Socket) => void = () => {};
-  const connected = new Promise<Socket>((resolve) => (onConnection = resolve));
-  const server = createServer({ allowHalfOpen: true }, (s) => {
-    peers.push(s);
-    s.on('error', () => {});
-    s.resume();
-    onConnection(s);
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, connected };
-}
+/** A loopback server that keeps every connection open and never writes. */
+const { server: testServer, keep } = quietServers();
 
 
 describe('SOCKET options on an inherited descriptor (FD:n)', () => {
@@ -258,7 +239,7 @@ describe('listen options', () => {
     // set just after listen(): "listening on" is logged once it is in place
     await waitFor(() => p.errors().includes('listening on'));
     const client = connect({ port, host: '127.0.0.1' });
-    peers.push(client);
+    keep(client);
     await new Promise((resolve) => client.once('connect', resolve));
     const accepted = () => ss('tm', `state established sport = :${port}`).join(' ');
     await waitFor(() => accepted().includes('skmem:'));
