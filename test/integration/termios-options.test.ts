@@ -70,9 +70,9 @@ async function expectSameAsSocat(cases: Case[], ours: Outcome[]): Promise<void> 
   if (!SOCAT) return;
   const theirs = await onPty([SOCAT], cases);
   // socat 1.7.4.4 sometimes loses its SYSTEM child's output or status on a loaded machine (the child's exit
-  // races its transfer loop, see docs/differences.md); a case that differs is asked again, up to twice, so
+  // races its transfer loop, see docs/differences.md); a case that differs is asked again, up to four times, so
   // only a difference socat repeats counts
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 4; round++) {
     const differs = (i: number) => (theirs[i]?.status === 0) !== (ours[i]?.status === 0) || theirs[i]?.settings !== ours[i]?.settings;
     const lost = cases.map((c, i) => ({ c, i })).filter(({ i }) => differs(i));
     if (lost.length === 0) break;
