@@ -44,14 +44,21 @@ function vitest(args, env, timeoutMs) {
       cwd: ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
+      // its own process group: a tsocat that an ablated option left hanging (a test timed out around it) is ended with the run
+      detached: true,
     });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => process.kill(-child.pid, 'SIGKILL'), timeoutMs);
     child.on('close', (code) => {
       clearTimeout(timer);
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // the group is gone already: nothing was left behind
+      }
       let report;
       try {
         report = JSON.parse(readFileSync(out, 'utf8'));
