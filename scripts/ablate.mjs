@@ -99,7 +99,10 @@ async function candidates() {
 async function ablateOne(name, files) {
   const tests = [...files.values()].reduce((n, s) => n + s.size, 0);
   const pattern = [...new Set([...files.values()].flatMap((s) => [...s]))].map((t) => `${escapeRegex(t)}$`).join('|');
-  const r = await vitest(['--maxWorkers=1', `--testNamePattern=${pattern}`, ...files.keys()], { TSOCAT_ABLATE: name }, 10 * 60_000);
+  let r = await vitest(['--maxWorkers=1', `--testNamePattern=${pattern}`, ...files.keys()], { TSOCAT_ABLATE: name }, 10 * 60_000);
+  // Concurrent tests (it.concurrent) share process.env, so a use may be credited to a sibling test:
+  // before calling an option not caught, run the whole files that used it.
+  if ((r.report?.numFailedTests ?? 0) === 0 && !r.timedOut) r = await vitest(['--maxWorkers=1', ...files.keys()], { TSOCAT_ABLATE: name }, 10 * 60_000);
   if (process.env.ABLATE_DEBUG) process.stderr.write(`${name}: exit ${r.code}\n${r.stderr.slice(-3000)}\n`);
   const failed = r.report?.numFailedTests ?? 0;
   const ran = (r.report?.numPassedTests ?? 0) + failed;
