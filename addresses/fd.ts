@@ -19,11 +19,11 @@ export default defineAddress({
     const mode = req.keyword === 'FDIN' ? 'r' : req.keyword === 'FDOUT' ? 'w' : req.mode;
     let streams: ReturnType<typeof streamsForFd>;
     try {
-      streams = streamsForFd(fd, mode, { autoClose: fd > 2, ignoreEof: req.options.bool('ignoreeof') });
+      streams = streamsForFd(fd, mode, { autoClose: fd > 2, ignoreEof: req.options.bool('ignoreeof'), reusedBuffers: true });
     } catch (err) {
       throw systemError(`fstat(${fd})`, err);
     }
-    const { readable, readFd, writable, socket, handOver } = streams;
+    const { readable, source, readFd, writable, socket, handOver } = streams;
     try {
       await applyInheritedSocketOptions(fd, req.options);
     } catch (err) {
@@ -35,6 +35,7 @@ export default defineAddress({
     const restoreTerminal = await applyFdOptions(fd, req.options, { closeOnExecByDefault: true });
     return makeEndpoint({
       readable,
+      source,
       readFd,
       writable,
       handOver,

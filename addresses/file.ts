@@ -57,9 +57,10 @@ async function openPath(
   }
   // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
   const allocate = o.bool('o-direct') ? (await import('../src/sys/libc.js')).pageAlignedBuffer : undefined;
-  const { readable, readFd, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate });
+  const { readable, source, readFd, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate, reusedBuffers: true });
   return makeEndpoint({
     readable,
+    source,
     readFd,
     writable,
     handOver,

@@ -39,10 +39,11 @@ async function openUnnamedPipe(options: ResolvedOptions): Promise<Endpoint> {
     closeSync(writeEnd);
     throw err;
   }
-  const { readable } = streamsForFd(readEnd, 'r', { autoClose: true });
+  const { readable, source } = streamsForFd(readEnd, 'r', { autoClose: true, reusedBuffers: true });
   const { writable } = streamsForFd(writeEnd, 'w', { autoClose: true });
   return makeEndpoint({
     readable,
+    source,
     writable,
     description: 'PIPE',
     // a pipe has no shutdown(): the read end sees end of file once the write end is closed
@@ -112,9 +113,10 @@ async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string
     cleanUp();
     throw err;
   }
-  const { readable, readFd, writable, socket } = streamsForFd(fd, openedDirections(access.flags, req.mode), { autoClose: true, ignoreEof: o.bool('ignoreeof') });
+  const { readable, source, readFd, writable, socket } = streamsForFd(fd, openedDirections(access.flags, req.mode), { autoClose: true, ignoreEof: o.bool('ignoreeof'), reusedBuffers: true });
   return makeEndpoint({
     readable,
+    source,
     // ignoreeof reads on after a writer left, and a new writer may come
     readFd,
     writable,

@@ -8,6 +8,7 @@
  *   npm run bench                 # SOCAT=/path/to/socat to pick another socat
  *   BENCH_MB=256 BENCH_CONNS=300 npm run bench
  *   npm run bench -- --json       # machine-readable
+ *   BENCH_ONLY=throughput npm run bench   # only the TCP→TCP rows (throughput and peak RSS)
  *
  * Loopback only. The load generator is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
@@ -28,6 +29,7 @@ const CONNS = Number(process.env.BENCH_CONNS || 500);
 const STARTS = Number(process.env.BENCH_STARTS || 30);
 const REPEATS = 3;
 const JSON_OUT = process.argv.includes('--json');
+const ONLY_THROUGHPUT = process.env.BENCH_ONLY === 'throughput';
 
 if (!SOCAT_PATH) {
   console.error('bench: socat not found (install it, or set SOCAT=/path/to/socat)');
@@ -263,6 +265,7 @@ async function main() {
     const tp = await both(throughput);
     results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
     results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
+    if (ONLY_THROUGHPUT) return report(results);
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
     const seq = await both((t) => connectionRate(t, echoTarget, 1));
     results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
@@ -274,10 +277,13 @@ async function main() {
     results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → EXEC:cat)`, 'conn/s', parExec.socat, parExec.tsocat, true));
     const s = await both(async (t) => startup(t));
     results.push(row(`start-up + trivial run (median of ${STARTS})`, 'ms', s.socat, s.tsocat, false));
+    report(results);
   } finally {
     echo.server.close();
   }
+}
 
+function report(results) {
   const socatVersion = spawnSync(SOCAT_PATH, ['-V'], { encoding: 'utf8' }).stdout.split('\n')[1]?.trim();
   if (JSON_OUT) {
     console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, results }, null, 2));

@@ -10,6 +10,7 @@ export { runSession } from './engine/session.js';
 export { parseAddress } from './grammar/parse.js';
 export type { AddressSpec, SingleAddressSpec, DualAddressSpec, OptionSpec } from './grammar/spec.js';
 export type { Endpoint, Listener, Opened, AccessMode, ChildExit } from './engine/endpoint.js';
+export type { ChunkSource, SourceSink } from './engine/source.js';
 export { DEFAULT_SETTINGS, type RelaySettings } from './engine/context.js';
 export { TsocatError } from './errors.js';
 export { createLogger, DEFAULT_LOG_CONFIG, type Logger, type LogConfig } from './log/logger.js';

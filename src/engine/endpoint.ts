@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { LineTerm } from './lineterm.js';
+import { type ChunkSource, readableSource } from './source.js';
 
 /**
  * An address's own descriptors, for a program that takes them over (EXEC's
@@ -44,13 +45,19 @@ export interface Endpoint {
   /** Data coming from the address; absent when the address cannot be read (STDOUT, write-only files). */
   readable?: Readable;
   /**
+   * How the pump reads, when not simply from `readable`: a socket or pipe read
+   * into reused buffers (socket-source.ts). `readable` is then the same socket,
+   * kept for closing it and for its errors; its 'data' events never fire.
+   */
+  source?: ChunkSource;
+  /**
    * The descriptor `readable` reads from, when it stays open until close():
    * with ignoreeof, reading goes on from it after the stream has ended.
    */
   readFd?: number;
   /** Data going to the address; absent when it cannot be written. */
   writable?: Writable;
-  /** True when each chunk is one packet whose boundaries must be kept. */
+  /** True when each chunk is one message whose boundaries must be kept: one read is one message is one write (see source.ts). */
   datagram?: boolean;
   /** Tell the address no more data will come (shutdown(SHUT_WR), closing a pipe's write end). */
   shutdownWrite(): void;
@@ -104,4 +111,15 @@ export function makeEndpoint(parts: Omit<Endpoint, 'kind' | 'shutdownWrite' | 'c
         if (writable && writable !== (readable as unknown)) writable.destroy();
       }),
   };
+}
+
+/** True when the pump can read from the endpoint. */
+export function readsFrom(ep: Endpoint): boolean {
+  return ep.source !== undefined || ep.readable !== undefined;
+}
+
+/** The endpoint's source: its own, or one over its Readable. */
+export function sourceOf(ep: Endpoint): ChunkSource | undefined {
+  if (ep.source) return ep.source;
+  return ep.readable ? readableSource(ep.readable) : undefined;
 }

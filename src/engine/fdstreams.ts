@@ -9,6 +9,8 @@ import { Readable, type Writable } from 'node:stream';
 import { ReadStream as TtyReadStream, WriteStream as TtyWriteStream, isatty } from 'node:tty';
 import type { AccessMode, HandOver } from './endpoint.js';
 import { IGNOREEOF_POLL_MS } from './past-eof.js';
+import { reusingSocketForFd } from './socket-source.js';
+import type { ChunkSource } from './source.js';
 
 export interface FdReaderOptions {
   /** Keep polling at EOF (socat's ignoreeof) instead of ending. */
@@ -18,6 +20,11 @@ export interface FdReaderOptions {
   chunkSize?: number;
   /** Where each read lands, when plain Buffers will not do (O_DIRECT wants aligned memory). */
   allocate?: (size: number) => Buffer;
+  /**
+   * A socket or FIFO reads into reused buffers and is read through `source`
+   * (its Readable then emits no 'data'): for endpoints, which hand `source` to the pump.
+   */
+  reusedBuffers?: boolean;
 }
 
 /** A Readable over a file descriptor read with fs.read (blocking kinds only: files, devices). */
@@ -59,6 +66,8 @@ export class FdReader extends Readable {
 
 export interface FdStreams {
   readable?: Readable;
+  /** With `reusedBuffers`, how a socket or FIFO is read (see socket-source.ts). */
+  source?: ChunkSource;
   writable?: Writable;
   /**
    * The descriptor to read on after the stream ended (ignoreeof), where it stays
@@ -82,8 +91,10 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
     // ignoreeof the descriptor must outlive end of file, so the socket is left with a writing side
     // that is never handed out.
     const keepOpen = wantRead && opts.ignoreEof === true;
-    const socket = new Socket({ fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true });
-    return { readable: wantRead ? socket : undefined, readFd: wantRead ? fd : undefined, writable: wantWrite ? socket : undefined, socket };
+    const socketOpts = { fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true };
+    const reusing = wantRead && opts.reusedBuffers ? reusingSocketForFd(socketOpts) : undefined;
+    const socket = reusing?.socket ?? new Socket(socketOpts);
+    return { readable: wantRead ? (reusing?.readable ?? socket) : undefined, source: reusing?.source, readFd: wantRead ? fd : undefined, writable: wantWrite ? socket : undefined, socket };
   }
   const handOverOf = (readable: Readable | undefined, writable: Writable | undefined): HandOver => ({
     read: wantRead ? fd : undefined,

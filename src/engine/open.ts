@@ -216,6 +216,8 @@ export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: Open
       coolWrite: writer?.appl?.coolWrite,
     },
     readable: reader?.readable,
+    source: reader?.source,
+    datagram: reader?.datagram,
     readFd: reader?.readFd,
     writable: writer?.writable,
     handOver: dualHandOver(reader, writer),

@@ -1,19 +1,29 @@
 /**
- * Moves one direction's data from a Readable to a Writable with backpressure.
+ * Moves one direction's data from a source to a Writable with backpressure.
  * Conversions and dumps are composed only when asked for, so the plain case is
  * read → write and nothing else.
+ *
+ * Each chunk is written with one write() (or, with -b and a stream, one per
+ * block) and its buffer is released to the source once the last of those
+ * writes has finished, so a source may reuse it. A datagram direction keeps
+ * every message whole: -b, readbytes and escape cut a message short (socat
+ * reads at most -b bytes of a datagram; the rest is gone) but never split or
+ * join messages.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { TsocatError, strerror, type SystemError } from '../errors.js';
 import { type PastEofReader, readPastEof } from './past-eof.js';
+import type { ChunkSource } from './source.js';
 
 export interface DirectionPlan {
   /** Stop after this many bytes, as if the source had ended (readbytes). */
   readBytes?: number;
   /** A byte that ends the direction as if the source had ended; it is not passed on. */
   escape?: number;
-  /** Cut blocks to at most this size (-b given, or dumps on). */
+  /** Cut blocks to at most this size (-b given, or dumps on); a datagram is cut short instead. */
   blockSize?: number;
+  /** The source delivers messages: one chunk is one write, whatever happens to it on the way. */
+  datagram?: boolean;
   /** Line-end conversion (cr, crnl). */
   convert?: (data: Buffer) => Buffer;
   /** Observers of each block as written: dumps, raw copies, statistics. */
@@ -37,7 +47,7 @@ function ioError(call: string, name: string, err: unknown): TsocatError {
   return new TsocatError(`${call}(${name}): ${strerror(err as SystemError)}`, (err as SystemError)?.code ?? 'EIO', { cause: err });
 }
 
-const EMPTY = Buffer.alloc(0);
+const nothing = () => {};
 
 /**
  * Pumps until the source ends (or readbytes is reached). Resolves, never
@@ -45,7 +55,7 @@ const EMPTY = Buffer.alloc(0);
  * `endOnEof()` says the relay is closing, so end of file now ends this
  * direction even with ignoreeof (as in socat).
  */
-export function pumpDirection(source: Readable, target: Writable, plan: DirectionPlan): { done: Promise<DirectionEnd>; stop: () => void; endOnEof: () => void } {
+export function pumpDirection(source: ChunkSource, target: Writable, plan: DirectionPlan): { done: Promise<DirectionEnd>; stop: () => void; endOnEof: () => void } {
   let finish!: (end: DirectionEnd) => void;
   const done = new Promise<DirectionEnd>((resolve) => {
     finish = resolve;
@@ -54,23 +64,39 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
   let waitingForDrain = false;
   const simple = plan.readBytes === undefined && plan.escape === undefined && !plan.blockSize && !plan.convert && plan.observers.length === 0 && !plan.onActivity;
 
-  // where data comes from: the stream, or after its end with ignoreeof the descriptor itself
+  // where data comes from: the source, or after its end with ignoreeof the descriptor itself
   let input: { pause(): void; resume(): void } = source;
   let pastEof: PastEofReader | undefined;
   const onDrain = () => {
     waitingForDrain = false;
     input.resume();
   };
-  const writeBlock = (block: Buffer): boolean => {
+  // writes not yet finished: the direction ends only once they have landed (or failed)
+  let inFlight = 0;
+  let writeFailure: Error | undefined;
+  let allWritten: (() => void) | undefined;
+  const write = (data: Buffer, release: () => void): boolean => {
+    inFlight++;
+    return target.write(data, (err?: Error | null) => {
+      release();
+      inFlight--;
+      if (err) writeFailure ??= err;
+      if (inFlight === 0) allWritten?.();
+    });
+  };
+  /** Writes one block; `release` goes with the write, to run once the target is done with the memory. */
+  const writeBlock = (block: Buffer, release: () => void): boolean => {
     const data = plan.convert ? plan.convert(block) : block;
+    // a converted copy (or nothing) goes out: the source's buffer is free at once
+    if (data !== block || data.length === 0) release();
     if (data.length === 0) return true;
     for (const observe of plan.observers) observe(data);
-    return target.write(data);
+    return write(data, data === block ? release : nothing);
   };
-  const onData = (chunk: Buffer) => {
+  const onData = (chunk: Buffer, release: () => void) => {
     let ok: boolean;
     if (simple) {
-      ok = target.write(chunk);
+      ok = write(chunk, release);
     } else {
       plan.onActivity?.();
       let data = chunk;
@@ -81,16 +107,20 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
       }
       if (data.length >= remaining) data = data.subarray(0, remaining);
       remaining -= data.length;
-      ok = true;
       const size = plan.blockSize;
+      if (size && data.length > size && plan.datagram) data = data.subarray(0, size);
       if (size && data.length > size) {
-        for (let at = 0; at < data.length; at += size) ok = writeBlock(data.subarray(at, at + size)) && ok;
+        ok = true;
+        for (let at = 0; at < data.length; at += size) {
+          const last = at + size >= data.length;
+          ok = writeBlock(data.subarray(at, at + size), last ? release : nothing) && ok;
+        }
       } else {
-        ok = writeBlock(data);
+        ok = writeBlock(data, release);
       }
       if (remaining <= 0) {
         cleanup();
-        finish({ kind: 'eof' });
+        atEof();
         return;
       }
     }
@@ -102,27 +132,27 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
   };
   let eofIsFinal = !plan.ignoreEof;
   const onEnd = () => {
-    source.off('data', onData);
     if (!eofIsFinal && plan.ignoreEof) {
-      pastEof = readPastEof(plan.ignoreEof.fd, plan.ignoreEof.size, { data: onData, error: onReadError, end: atEof });
+      pastEof = readPastEof(plan.ignoreEof.fd, plan.ignoreEof.size, { data: (d) => onData(d, nothing), error: onReadError, end: atEof });
       input = pastEof;
       if (waitingForDrain) pastEof.pause();
       return;
     }
     atEof();
   };
+  let ending = false;
   const atEof = () => {
-    if (target.writableLength === 0 || target.destroyed) {
-      cleanup();
-      finish({ kind: 'eof' });
-      return;
-    }
+    if (ending) return;
+    ending = true;
+    source.stop();
     // Writes still in flight may yet fail (EBADF, EPIPE); socat writes
     // synchronously and reports that, so the direction ends only once they land.
-    target.write(EMPTY, (err) => {
+    const conclude = () => {
       cleanup();
-      finish(err ? { kind: 'error', error: ioError('write', plan.targetName, err) } : { kind: 'eof' });
-    });
+      finish(writeFailure ? { kind: 'error', error: ioError('write', plan.targetName, writeFailure) } : { kind: 'eof' });
+    };
+    if (inFlight === 0 || target.destroyed) conclude();
+    else allWritten = conclude;
   };
   const onReadError = (err: Error) => {
     cleanup();
@@ -133,20 +163,14 @@ export function pumpDirection(source: Readable, target: Writable, plan: Directio
     finish({ kind: 'error', error: ioError('write', plan.targetName, err) });
   };
   const cleanup = () => {
-    source.off('data', onData);
-    source.off('end', onEnd);
-    source.off('error', onReadError);
+    source.stop();
     target.off('error', onWriteError);
     target.off('drain', onDrain);
-    source.pause();
     pastEof?.stop();
   };
-  source.on('data', onData);
-  source.once('end', onEnd);
-  source.once('error', onReadError);
   target.once('error', onWriteError);
   if (remaining <= 0) onEnd();
-  else source.resume();
+  else source.start({ data: onData, end: onEnd, error: onReadError });
   const endOnEof = () => {
     eofIsFinal = true;
     pastEof?.eofIsFinal();

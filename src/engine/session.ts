@@ -12,7 +12,8 @@ import { connectionEnvironment } from './connection-env.js';
 import { openSniffFile } from './sniff-path.js';
 import { makeDumper } from '../log/dump.js';
 import type { RelaySettings } from './context.js';
-import type { ChildExit, Endpoint } from './endpoint.js';
+import { type ChildExit, type Endpoint, readsFrom, sourceOf } from './endpoint.js';
+import type { ChunkSource } from './source.js';
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
 import type { Statistics } from './statistics.js';
@@ -35,28 +36,31 @@ interface Direction {
 
 function activeDirections(left: Endpoint, right: Endpoint, settings: RelaySettings): Direction[] {
   const out: Direction[] = [];
-  if (settings.direction !== 'right-to-left' && left.readable && right.writable) out.push({ leftToRight: true, from: left, to: right });
+  if (settings.direction !== 'right-to-left' && readsFrom(left) && right.writable) out.push({ leftToRight: true, from: left, to: right });
   // `- -` reads one stdin through both addresses: socat reads it once, so only one direction may own it.
   const sameSource = right.readable !== undefined && right.readable === left.readable && out.length > 0;
-  if (settings.direction !== 'left-to-right' && right.readable && left.writable && !sameSource) out.push({ leftToRight: false, from: right, to: left });
+  if (settings.direction !== 'left-to-right' && readsFrom(right) && left.writable && !sameSource) out.push({ leftToRight: false, from: right, to: left });
   return out;
 }
 
 function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefined, onActivity?: () => void): DirectionPlan {
   const { settings, stats } = opts;
   const observers: Array<(d: Buffer) => void> = [];
-  if (raw) observers.push((d) => raw.write(d));
+  // the file write finishes later, and the source may reuse its buffer by then: the sniff file gets a copy
+  if (raw) observers.push((d) => raw.write(Buffer.from(d)));
   if (settings.verbose || settings.hexDump) {
     observers.push(makeDumper(settings.verbose && settings.hexDump ? 'both' : settings.verbose ? 'text' : 'hex', dir.leftToRight));
   }
   if (stats) observers.push(stats.counter(dir.leftToRight));
   const convert = lineTermConverter(dir.from.appl?.readLineTerm ?? 'raw', dir.to.appl?.writeLineTerm ?? 'raw') ?? undefined;
-  const cut = settings.blockSizeGiven || settings.verbose || settings.hexDump;
+  // socat reads at most -b bytes per read: a stream is cut into blocks only when asked, a datagram is always cut short
+  const cut = settings.blockSizeGiven || settings.verbose || settings.hexDump || dir.from.datagram === true;
   return {
     readBytes: dir.from.appl?.readBytes,
     escape: dir.from.appl?.escape,
     ignoreEof: dir.from.appl?.ignoreEof ? { fd: dir.from.readFd, size: settings.blockSize } : undefined,
     blockSize: cut ? settings.blockSize : undefined,
+    datagram: dir.from.datagram,
     convert,
     observers,
     onActivity,
@@ -146,7 +150,7 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   armInactivity?.();
 
   const directions = activeDirections(left, right, settings);
-  const pumps = directions.map((dir) => ({ dir, pump: pumpDirection(dir.from.readable as Readable, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)) }));
+  const pumps = directions.map((dir) => ({ dir, pump: pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)) }));
 
   let closeTimer: NodeJS.Timeout | undefined;
   // socat's "closing" state: one side is done; the rest gets -t seconds to finish

@@ -10,8 +10,9 @@
  *   `end-close` says: after fork a child ends its inherited addresses by just
  *   closing its copies (no shutdown(), no killing the parent's program).
  */
-import { PassThrough, type Readable, Writable } from 'node:stream';
-import { type Endpoint, makeEndpoint } from './endpoint.js';
+import { Writable } from 'node:stream';
+import { type Endpoint, makeEndpoint, sourceOf } from './endpoint.js';
+import type { ChunkSource, SourceSink } from './source.js';
 
 export interface SharedEndpoint {
   /** A fresh view for one session. */
@@ -20,42 +21,86 @@ export interface SharedEndpoint {
   close(): Promise<void>;
 }
 
-/** Hands chunks read from one stream to the oldest subscriber, respecting its backpressure. */
-function distributor(source: Readable) {
-  const subscribers: PassThrough[] = [];
+interface Subscriber {
+  sink?: SourceSink;
+  paused: boolean;
+}
+
+/**
+ * Hands what one source delivers to the oldest subscriber that has started,
+ * chunk by chunk (a datagram stays one message), and pauses the source while
+ * that subscriber is paused or none is there. A chunk that arrives with no one
+ * to take it is kept (copied: the source may reuse its buffer) for the next.
+ */
+function distributor(shared: ChunkSource) {
+  const subscribers: Subscriber[] = [];
+  const held: Buffer[] = [];
   let ended: Error | 'eof' | undefined;
-  const feed = () => {
-    for (;;) {
-      const target = subscribers[0];
-      if (!target || target.writableNeedDrain) return;
-      const chunk = source.read();
-      if (chunk === null) return;
-      target.write(chunk);
+  let started = false;
+  const taker = () => subscribers.find((s) => s.sink !== undefined);
+  const settle = () => {
+    let t = taker();
+    while (t && !t.paused && held.length > 0) {
+      t.sink?.data(held.shift() as Buffer, () => {});
+      t = taker();
     }
+    if (!started) return;
+    if (t && !t.paused && held.length === 0) shared.resume();
+    else shared.pause();
   };
-  const finish = (how: Error | 'eof') => {
-    ended = how;
-    for (const s of subscribers) how === 'eof' ? s.end() : s.destroy(how);
-  };
-  source.on('readable', feed);
-  source.on('end', () => finish('eof'));
-  source.on('error', (err) => finish(err));
-  return {
-    subscribe(): PassThrough {
-      const s = new PassThrough({ objectMode: source.readableObjectMode });
-      if (ended) {
-        ended === 'eof' ? s.end() : s.destroy(ended);
-        return s;
+  const sharedSink: SourceSink = {
+    data(chunk, release) {
+      const t = taker();
+      if (!t?.sink || t.paused || held.length > 0) {
+        held.push(Buffer.from(chunk));
+        release();
+        shared.pause();
+        return;
       }
-      subscribers.push(s);
-      s.on('drain', feed);
-      queueMicrotask(feed);
-      return s;
+      t.sink.data(chunk, release);
     },
-    unsubscribe(s: PassThrough): void {
-      const i = subscribers.indexOf(s);
-      if (i >= 0) subscribers.splice(i, 1);
-      queueMicrotask(feed);
+    end() {
+      ended = 'eof';
+      for (const s of subscribers) s.sink?.end();
+    },
+    error(err) {
+      ended = err;
+      for (const s of subscribers) s.sink?.error(err);
+    },
+  };
+  return {
+    subscribe(): ChunkSource {
+      const me: Subscriber = { paused: false };
+      subscribers.push(me);
+      return {
+        start(sink) {
+          me.sink = sink;
+          const over = ended;
+          if (over) {
+            queueMicrotask(() => (over === 'eof' ? sink.end() : sink.error(over)));
+            return;
+          }
+          if (!started) {
+            started = true;
+            shared.start(sharedSink);
+          }
+          settle();
+        },
+        pause() {
+          me.paused = true;
+          settle();
+        },
+        resume() {
+          me.paused = false;
+          settle();
+        },
+        stop() {
+          const i = subscribers.indexOf(me);
+          if (i >= 0) subscribers.splice(i, 1);
+          me.sink = undefined;
+          settle();
+        },
+      };
     },
   };
 }
@@ -72,14 +117,17 @@ function forwardingWritable(target: Writable): Writable {
 }
 
 export function shareEndpoint(shared: Endpoint): SharedEndpoint {
-  const source = shared.readable ? distributor(shared.readable) : undefined;
+  // its errors reach the sessions through the source; none may go unheard before the first session starts
+  shared.readable?.on('error', () => {});
+  const sharedSource = sourceOf(shared);
+  const source = sharedSource ? distributor(sharedSource) : undefined;
   return {
     view(): Endpoint {
-      const readable = source?.subscribe();
+      const viewSource = source?.subscribe();
       const writable = shared.writable ? forwardingWritable(shared.writable) : undefined;
       let closed = false;
       return makeEndpoint({
-        readable,
+        source: viewSource,
         writable,
         datagram: shared.datagram,
         appl: shared.appl,
@@ -89,8 +137,7 @@ export function shareEndpoint(shared: Endpoint): SharedEndpoint {
         async close() {
           if (closed) return;
           closed = true;
-          if (readable) source?.unsubscribe(readable);
-          readable?.destroy();
+          viewSource?.stop();
           writable?.destroy();
         },
       });

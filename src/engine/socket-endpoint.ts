@@ -1,16 +1,21 @@
 /** The one place a connected net.Socket becomes an Endpoint (TCP, UNIX, accepted peers). */
 import type { Socket } from 'node:net';
 import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
+import { rehomeSocket } from './socket-source.js';
 import { descriptorOf } from './sockopts.js';
 
 /**
  * so-linger=0 needs nothing here: SO_LINGER {1,0} is set on the socket, so the
  * close after shutdown resets the connection, as in socat (FIN, then RST).
  */
-export function socketEndpoint(socket: Socket, description: string, mode: AccessMode = 'rw'): Endpoint {
+export function socketEndpoint(connected: Socket, description: string, mode: AccessMode = 'rw'): Endpoint {
+  // reads go into reused buffers when the socket has read nothing yet (it always has: callers keep it paused)
+  const moved = mode === 'w' ? undefined : rehomeSocket(connected);
+  const socket = moved?.socket ?? connected;
   const fd = descriptorOf(socket);
   return makeEndpoint({
-    readable: mode === 'w' ? undefined : socket,
+    readable: mode === 'w' ? undefined : (moved?.readable ?? socket),
+    source: moved?.source,
     writable: mode === 'r' ? undefined : socket,
     description,
     // destroy() only closes tsocat's descriptor: the program keeps the connection, no FIN is sent

@@ -1,0 +1,197 @@
+/**
+ * The source contract (docs/architecture.md, src/engine/source.ts):
+ * (a) a datagram source delivers one message per read and a datagram sink
+ *     takes one message per write, on every path through the engine;
+ * (b) sockets and pipes read into reused buffers, each handed back only once
+ *     the write that carried it has finished.
+ * Real UDP sockets on loopback, real TCP connections, the real session code.
+ */
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { datagramEndpoint } from '../../src/engine/datagram-endpoint.js';
+import { DEFAULT_SETTINGS, type RelaySettings } from '../../src/engine/context.js';
+import { type Endpoint, sourceOf } from '../../src/engine/endpoint.js';
+import { pumpDirection } from '../../src/engine/pump.js';
+import { shareEndpoint } from '../../src/engine/shared-endpoint.js';
+import { runSession } from '../../src/engine/session.js';
+import { openAddress, relay } from '../../src/index.js';
+import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
+import { freePort, waitFor, waitForPort } from '../helpers.js';
+
+const quietLog = () => createLogger({ ...DEFAULT_LOG_CONFIG, threshold: 5 });
+const toClose: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of toClose.splice(0).reverse()) await f();
+});
+
+function udpSocket(): Promise<DgramSocket> {
+  const s = createSocket('udp4');
+  toClose.push(() => new Promise<void>((r) => s.close(() => r())).catch(() => {}));
+  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
+}
+const portOf = (s: DgramSocket) => s.address().port;
+
+/** A test peer, and a socket connected to it wrapped as the relay's endpoint (relayPort: where the peer sends). */
+async function peerAndEndpoint(name: string): Promise<{ peer: DgramSocket; endpoint: Endpoint; received: Buffer[]; relayPort: number }> {
+  const peer = await udpSocket();
+  const mine = await udpSocket();
+  await new Promise<void>((r) => mine.connect(portOf(peer), '127.0.0.1', () => r()));
+  const received: Buffer[] = [];
+  peer.on('message', (m) => received.push(m));
+  return { peer, endpoint: datagramEndpoint(mine, name), received, relayPort: portOf(mine) };
+}
+
+/** Messages of very different sizes, with line ends, so joining or splitting any two would show. */
+const MESSAGES = [Buffer.from('a\n'), Buffer.from('bb\ncc\n'), Buffer.alloc(1000, 0x61), Buffer.alloc(3000, 0x62), Buffer.from('z'), Buffer.alloc(1400, 0x0a)];
+const hex = (ms: Buffer[]) => ms.map((m) => m.toString('hex'));
+
+describe('source contract (a): datagram boundaries through the engine', () => {
+  // each case: relay settings and endpoint tweaks, and what the far peers must receive
+  const cases: Array<{ name: string; settings: Partial<RelaySettings>; tweak?: (l: Endpoint, r: Endpoint) => { left: Endpoint; right: Endpoint }; expected: (m: Buffer) => Buffer }> = [
+    { name: 'plain relay: one message in, one message out, unchanged', settings: {}, expected: (m) => m },
+    { name: '-b 512: a longer message is cut short, never split into two', settings: { blockSize: 512, blockSizeGiven: true }, expected: (m) => m.subarray(0, 512) },
+    { name: 'default -b 8192 with -v and -x dumps: messages whole', settings: { verbose: true, hexDump: true }, expected: (m) => m },
+    {
+      name: 'crnl on both sides: LF becomes CRLF inside each message, still one message each',
+      settings: {},
+      tweak: (l, r) => {
+        for (const ep of [l, r]) ep.appl = { readLineTerm: 'raw', writeLineTerm: 'crnl' };
+        return { left: l, right: r };
+      },
+      expected: (m) => Buffer.from(m.toString('latin1').replaceAll('\n', '\r\n'), 'latin1'),
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const a = await peerAndEndpoint('left');
+      const b = await peerAndEndpoint('right');
+      let left = a.endpoint;
+      let right = b.endpoint;
+      if (c.tweak) ({ left, right } = c.tweak(left, right));
+      const controller = new AbortController();
+      const session = runSession(left, right, { settings: { ...DEFAULT_SETTINGS, ...c.settings }, log: quietLog(), signal: controller.signal });
+      for (const m of MESSAGES) a.peer.send(m, a.relayPort, '127.0.0.1');
+      for (const m of MESSAGES) b.peer.send(m, b.relayPort, '127.0.0.1');
+      const want = MESSAGES.map(c.expected);
+      await waitFor(() => a.received.length >= want.length && b.received.length >= want.length, 5000);
+      expect(hex(b.received)).toEqual(hex(want));
+      expect(hex(a.received)).toEqual(hex(want));
+      controller.abort();
+      expect(await session).toBe(0);
+    });
+  }
+});
+
+describe('source contract (a): the other paths', () => {
+  it('readbytes: the message that reaches the limit is cut short, the direction ends, earlier messages are whole', async () => {
+    const a = await peerAndEndpoint('left');
+    const b = await peerAndEndpoint('right');
+    a.endpoint.appl = { readLineTerm: 'raw', writeLineTerm: 'raw', readBytes: 1005 };
+    const session = runSession(a.endpoint, b.endpoint, { settings: { ...DEFAULT_SETTINGS, direction: 'left-to-right' }, log: quietLog() });
+    for (const m of MESSAGES) a.peer.send(m, a.relayPort, '127.0.0.1');
+    expect(await session).toBe(0);
+    await waitFor(() => b.received.length >= 3, 5000);
+    expect(hex(b.received)).toEqual(hex([MESSAGES[0], MESSAGES[1], MESSAGES[2].subarray(0, 1005 - 2 - 6)]));
+  });
+
+  it('fork on address 2 (address 1 shared by sessions): each session gets whole messages', async () => {
+    const a = await peerAndEndpoint('shared');
+    const b = await peerAndEndpoint('session');
+    const shared = shareEndpoint(a.endpoint);
+    toClose.push(() => shared.close());
+    const controller = new AbortController();
+    const session = runSession(shared.view(), b.endpoint, { settings: DEFAULT_SETTINGS, log: quietLog(), signal: controller.signal });
+    for (const m of MESSAGES) a.peer.send(m, a.relayPort, '127.0.0.1');
+    await waitFor(() => b.received.length >= MESSAGES.length, 5000);
+    expect(hex(b.received)).toEqual(hex(MESSAGES));
+    controller.abort();
+    expect(await session).toBe(0);
+  });
+
+  it('a datagram writer that is slower than its source still sends one datagram per message (pause and resume keep them apart)', async () => {
+    const a = await peerAndEndpoint('left');
+    const b = await peerAndEndpoint('right');
+    const source = sourceOf(a.endpoint);
+    if (!source) throw new Error('no source');
+    const got: Buffer[] = [];
+    // a target that takes its time and says "full" after every message, so the source is paused between them
+    const slow = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _e, done) {
+        setTimeout(() => {
+          got.push(Buffer.from(chunk));
+          done();
+        }, 5);
+      },
+    });
+    const pump = pumpDirection(source, slow, { observers: [], datagram: true, blockSize: 8192, sourceName: 'left', targetName: 'slow' });
+    for (const m of MESSAGES) a.peer.send(m, a.relayPort, '127.0.0.1');
+    await waitFor(() => got.length >= MESSAGES.length, 5000);
+    expect(hex(got)).toEqual(hex(MESSAGES));
+    pump.stop();
+    await b.endpoint.close();
+    await a.endpoint.close();
+  });
+});
+
+describe('source contract (b): reads into reused buffers', () => {
+  it('a TCP endpoint reads into a handful of reused buffers, and none is reused before its write has finished', async () => {
+    const payload = randomBytes(8 * 1024 * 1024);
+    const server = createServer((s) => s.end(payload));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    toClose.push(() => new Promise((r) => server.close(r)));
+    const opened = await openAddress(`TCP:127.0.0.1:${(server.address() as AddressInfo).port}`);
+    if (opened.kind !== 'endpoint') throw new Error('expected an endpoint');
+    toClose.push(() => opened.close());
+    const source = opened.source;
+    expect(source).toBeDefined();
+    const memories = new Set<ArrayBufferLike>();
+    const got: Buffer[] = [];
+    // a target that keeps each chunk a while before it is "written" (copied out), like a kernel still sending it:
+    // a buffer handed back too early would be overwritten by a later read, and the copy would differ
+    const slow = new Writable({
+      highWaterMark: 256 * 1024,
+      write(chunk: Buffer, _e, done) {
+        memories.add(chunk.buffer);
+        setImmediate(() => {
+          got.push(Buffer.from(chunk));
+          done();
+        });
+      },
+    });
+    const pump = pumpDirection(source as NonNullable<typeof source>, slow, { observers: [], sourceName: 'TCP', targetName: 'slow' });
+    expect((await pump.done).kind).toBe('eof');
+    expect(Buffer.concat(got).equals(payload)).toBe(true);
+    // 8 MiB arrived in at least 128 reads; they used only the pool's few buffers
+    expect(got.length).toBeGreaterThanOrEqual(128);
+    expect(memories.size).toBeLessThanOrEqual(8);
+  });
+
+  it('64 MiB through TCP-LISTEN and TCP arrive intact: reusing buffers under real backpressure never corrupts a transfer', async () => {
+    const payload = randomBytes(64 * 1024 * 1024);
+    const sinkChunks: Buffer[] = [];
+    let sinkDone!: () => void;
+    const sunk = new Promise<void>((r) => (sinkDone = r));
+    const sink = createServer((s) => {
+      s.on('data', (d) => sinkChunks.push(d));
+      s.on('end', () => {
+        s.end();
+        sinkDone();
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    toClose.push(() => new Promise((r) => sink.close(r)));
+    const port = await freePort();
+    const controller = new AbortController();
+    const relayed = relay(`TCP-LISTEN:${port},reuseaddr`, `TCP:127.0.0.1:${(sink.address() as AddressInfo).port}`, { signal: controller.signal, log: quietLog() });
+    await waitForPort(port);
+    const client = connect(port, '127.0.0.1');
+    client.end(payload);
+    await sunk;
+    expect(Buffer.concat(sinkChunks).equals(payload)).toBe(true);
+    expect(await relayed).toBe(0);
+  });
+});
