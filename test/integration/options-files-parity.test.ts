@@ -34,7 +34,6 @@ const O_NONBLOCK = 0o4000;
 const O_DSYNC = 0o10000;
 const O_ASYNC = 0o20000;
 const O_SYNC = 0o4010000;
-const O_CLOEXEC = 0o2000000;
 
 describe('seek-end, seek-cur and the lseek32/lseek64 spellings', () => {
   it('OPEN:f,seek-end=-6 reads the last 6 bytes', async () => {
