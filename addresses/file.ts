@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
+import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
 import { accessFlags, logOpening, O_ACCMODE, openFlags, openPathAsync, removeEntry } from '../src/engine/open-path.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
@@ -24,7 +24,8 @@ const DEFAULT_CREATION_MODE = 0o666;
  * Opens `path` with the given flags and wraps the descriptor; shared by all three keywords.
  * The NAMED options follow socat's phases: unlink-early and unlink remove the entry before
  * the open, unlink-late right after it (the relay goes on with the open descriptor),
- * unlink-close when the address closes. perm is the mode a new file is created with
+ * unlink-close when the address closes. user-early, group-early and perm-early change an
+ * existing entry just before the open. perm is the mode a new file is created with
  * (umask applies, and an existing file keeps its mode), as socat passes it to open(2).
  */
 async function openPath(
@@ -36,6 +37,7 @@ async function openPath(
 ): Promise<Endpoint> {
   const o = req.options;
   if (o.bool('unlink-early') || o.bool('unlink')) removeEntry(path);
+  applyEarlyNamedOptions(path, o);
   const flags = baseFlags | access.flags | openFlags(o);
   const perm = o.number('perm') ?? DEFAULT_CREATION_MODE;
   let fd: number;

@@ -17,7 +17,7 @@ import { systemError, TsocatError } from '../src/errors.js';
  * socat fails on each of them for an unnamed pipe (as "INTERNAL ... not
  * implemented"); tsocat refuses them before anything is opened.
  */
-const NAME_ONLY = ['unlink-early', 'unlink', 'unlink-late', 'unlink-close', 'o-creat', 'o-excl', 'o-trunc', 'o-rdonly', 'o-wronly', 'o-rdwr', 'o-noctty', 'o-nofollow', 'o-directory', 'o-direct', 'o-sync'];
+const NAME_ONLY = ['unlink-early', 'unlink', 'unlink-late', 'unlink-close', 'o-creat', 'o-excl', 'o-trunc', 'o-rdonly', 'o-wronly', 'o-rdwr', 'o-noctty', 'o-nofollow', 'o-directory', 'o-direct', 'o-sync', 'o-dsync', 'o-rsync', 'o-largefile', 'user-early', 'group-early', 'perm-early'];
 
 function refuseNameOnlyOptions(options: ResolvedOptions): void {
   const given = NAME_ONLY.find((name) => options.has(name));

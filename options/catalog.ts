@@ -43,6 +43,8 @@ export interface OptionDef {
   summary: string;
   /** What an empty value (`name=`) means, for the few options socat lets go without one. */
   emptyValue?: OptionValue;
+  /** For a string option with a structure of its own (e.g. `<request>:<value>`): refuses a malformed value while the address is parsed, before anything opens. */
+  check?: (value: string, optionText: string) => void;
 }
 
 export type OptionValue = boolean | number | string;
@@ -168,6 +170,7 @@ function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
     case 'string':
     case 'filename':
       if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
+      def.check?.(v, text);
       return v;
   }
 }

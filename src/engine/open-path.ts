@@ -22,6 +22,9 @@ export function removeEntry(path: string): void {
   }
 }
 
+/** Linux's O_ASYNC (x86_64 and aarch64 agree); Node does not export it. */
+export const O_ASYNC = 0o20000;
+
 /** The OPEN options that are open(2) flags, as socat ORs them into the open call. */
 const FLAG_OPTIONS: Array<[string, number]> = [
   ['o-creat', constants.O_CREAT],
@@ -35,6 +38,13 @@ const FLAG_OPTIONS: Array<[string, number]> = [
   ['o-nofollow', constants.O_NOFOLLOW],
   ['o-directory', constants.O_DIRECTORY],
   ['o-direct', constants.O_DIRECT],
+  ['o-dsync', constants.O_DSYNC],
+  // glibc defines O_RSYNC as O_SYNC on Linux
+  ['o-rsync', constants.O_SYNC],
+  // 64-bit Linux opens every file with large-file support, and glibc's O_LARGEFILE is 0 there, as socat ORs it in
+  ['o-largefile', 0],
+  // socat passes O_ASYNC to open() too; the kernel keeps the flag
+  ['o-async', O_ASYNC],
 ];
 
 /** The open(2) flag bits the OPEN options ask for (access mode apart). */

@@ -310,3 +310,35 @@ export const inspect = {
     return count.readInt32LE(0);
   },
 };
+
+const LOCK_SH = 1;
+const F_RDLCK = 0;
+
+/** flock(LOCK_SH), optionally non-blocking (socat's flock-sh, flock-sh-nb). */
+export function flockShared(fd: number, wait: boolean): void {
+  check(load().flock(fd, LOCK_SH | (wait ? 0 : LOCK_NB)), `flock(${fd}, LOCK_SH${wait ? '' : '|LOCK_NB'})`);
+}
+
+/** A whole-file POSIX read lock (fcntl F_SETLK / F_SETLKW with F_RDLCK); needs a descriptor open for reading. */
+export function setReadLock(fd: number, wait: boolean): void {
+  const lock = { l_type: F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 };
+  check(load().fcntlLock(fd, wait ? F_SETLKW : F_SETLK, lock), `fcntl(${fd}, ${wait ? 'F_SETLKW' : 'F_SETLK'}, {type=F_RDLCK,whence=SEEK_SET,start=0,len=0})`);
+}
+
+/** lseek(fd, offset, whence) with whence 0 (SET), 1 (CUR) or 2 (END), worded as socat's lseek64 failure. */
+export function seekFrom(fd: number, offset: number, whence: 0 | 1 | 2): void {
+  check(Number(load().lseek(fd, offset, whence)), `lseek64(${fd}, ${offset}, ${whence})`);
+}
+
+let ioctlVariadic: ((...args: unknown[]) => number) | undefined;
+
+/** ioctl(fd, request, arg) where arg is nothing (NULL), an int passed by value, or a pointer to bytes (socat's ioctl-* options). */
+export function genericIoctl(fd: number, request: number, arg: null | number | Buffer, described: string): void {
+  load();
+  if (!ioctlVariadic) {
+    const koffi = require('koffi') as typeof import('koffi');
+    ioctlVariadic = koffi.load('libc.so.6').func('int ioctl(int, unsigned long, ...)') as (...args: unknown[]) => number;
+  }
+  const result = typeof arg === 'number' ? ioctlVariadic(fd, request, 'int', arg) : ioctlVariadic(fd, request, 'void *', arg);
+  check(result, described);
+}

@@ -4,10 +4,11 @@
  * name disappears, who else can lock it, what a child program inherits, and the
  * open(2) flags the kernel reports for the descriptor (/proc/<pid>/fdinfo).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, openSync, closeSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fdOf, holds, locksOn, openFlagsIn, stopWhenDone, waitsFor } from '../fd-inspect.js';
 import { backgroundStarter, requireOrSkip, requires, skipBecause, stop, TSOCAT, tempDir, tsocat, waitFor } from '../helpers.js';
 
 
@@ -21,36 +22,6 @@ afterEach(() => cleanup());
 const start = backgroundStarter();
 const at = (name: string) => join(dir, name);
 const modeOf = (path: string) => (statSync(path).mode & 0o7777).toString(8);
-
-/** The descriptor of `path` in process `pid`, found in /proc/<pid>/fd. */
-function fdOf(pid: number, path: string): number | undefined {
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === path) return Number(fd);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return undefined;
-}
-
-/** The open(2) status flags the kernel keeps for `path` open in process `pid` (octal in fdinfo). */
-async function openFlagsIn(child: ChildProcess, path: string): Promise<number> {
-  const pid = child.pid as number;
-  await waitFor(() => fdOf(pid, path) !== undefined);
-  const info = readFileSync(`/proc/${pid}/fdinfo/${fdOf(pid, path)}`, 'utf8');
-  return Number.parseInt(info.match(/^flags:\s*([0-7]+)/m)?.[1] ?? 'x', 8);
-}
-
-/** The lines of /proc/locks about the inode of `path` (blocked waiters start with "->"). */
-function locksOn(path: string): string[] {
-  const ino = statSync(path).ino;
-  return readFileSync('/proc/locks', 'utf8')
-    .split('\n')
-    .filter((l) => l.split(/\s+/).some((f) => f.endsWith(`:${ino}`)));
-}
-const holds = (path: string, kind: 'FLOCK' | 'POSIX', pid: number) => locksOn(path).some((l) => !l.includes('->') && l.includes(kind) && l.includes(` ${pid} `));
-const waitsFor = (path: string, pid: number) => locksOn(path).some((l) => l.includes('->') && l.includes(` ${pid} `));
 
 /** tsocat with an extra descriptor 5 inherited from the test (an FD address's material). */
 function tsocatWithFd5(args: string[], fd: number, cwd?: string): Promise<{ status: number | null; stderr: string }> {
@@ -173,16 +144,6 @@ describe('unlink-early, unlink, unlink-late, unlink-close', () => {
     expect(existsSync(at('f'))).toBe(false);
   });
 });
-
-/** Waits (bounded) for a background tsocat to end by itself; stops it by pid if it does not. */
-async function stopWhenDone(p: ChildProcess): Promise<number | null> {
-  try {
-    await waitFor(() => p.exitCode !== null, 10000);
-  } catch {
-    await stop(p, 'SIGKILL');
-  }
-  return p.exitCode;
-}
 
 describe('locks: a second process finds the file locked during the relay', () => {
   it('flock-ex: flock(1) -n fails while tsocat relays, succeeds after', async (ctx) => {
