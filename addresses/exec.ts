@@ -11,12 +11,13 @@ import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, type HandOver, makeEndpoint } from '../src/engine/endpoint.js';
 import { connectionEnvironment } from '../src/engine/connection-env.js';
-import { applyFdOptions, lookupUser } from '../src/engine/fdopts.js';
+import { applyFdOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
 import { descriptorOf } from '../src/engine/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
-import { type Launch, launchInGroup } from '../src/engine/process-group-launcher.js';
+import { type Launch, launchWith, targetGroup } from '../src/engine/process-group-launcher.js';
+import { privilegesFor, programSteps } from '../src/engine/privileges.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS'] as const;
 
@@ -110,11 +111,17 @@ function programStdio(req: AddressRequest, takeOver: HandOver | undefined, pipes
   return stdio;
 }
 
-/** How the program is started: directly, or through the setpgid launcher (see process-group-launcher.ts). */
-async function launchPlan(file: string, args: string[], argv0: string, req: AddressRequest, reportFd: number): Promise<Launch | undefined> {
+/** The late PROCESS options the program takes before exec: its process group, root, groups and user. */
+function launcherSteps(req: AddressRequest): { steps: string[]; env: Record<string, string> } {
+  const { args, env } = programSteps(privilegesFor(req.spec, req.options).late);
   // socat applies setsid before setpgid; both stay as socat does them (setpgid then fails, with a warning)
-  if (!req.options.has('setpgid')) return undefined;
-  return launchInGroup(file, args, argv0, req.options.number('setpgid') as number, reportFd);
+  const pgid = req.options.has('setpgid') ? [`pgid=${targetGroup(req.options.number('setpgid') as number)}`] : [];
+  return { steps: [...pgid, ...args], env };
+}
+
+/** How the program is started: directly, or through the launcher (see process-group-launcher.ts). */
+async function launchPlan(file: string, args: string[], argv0: string, steps: string[], reportFd: number): Promise<Launch | undefined> {
+  return steps.length ? launchWith(file, args, argv0, steps, reportFd) : undefined;
 }
 
 function execError(file: string, code: string | undefined, message: string): TsocatError {
@@ -124,16 +131,16 @@ function execError(file: string, code: string | undefined, message: string): Tso
 async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined) {
   const o = req.options;
   const stdio = programStdio(req, takeOver, pipes) as Array<'pipe' | 'inherit' | 'ignore' | number>;
-  const launch = await launchPlan(file, args, argv0, req, stdio.length);
+  const { steps, env: userEnv } = launcherSteps(req);
+  const launch = await launchPlan(file, args, argv0, steps, stdio.length);
   if (launch) stdio.push(launch.reportEnd);
-  const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...(o.has('path') ? { PATH: o.string('path') } : {}) };
+  const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}) };
   const child: ChildProcess = spawn(launch?.file ?? file, launch?.args ?? args, {
     argv0: launch?.argv0 ?? argv0,
     stdio,
     env,
     cwd: process.cwd(),
     detached: o.bool('setsid'),
-    ...(o.has('su') ? lookupUser(o.string('su') as string) : {}),
   });
   const spawned = new Promise<ChildProcess>((resolve, reject) => {
     child.once('spawn', () => resolve(child));
@@ -144,8 +151,12 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   }).finally(() => launch?.started());
   const started = await spawned;
   if (launch) {
-    const { setpgidError, execError: failedExec } = await launch.outcome;
+    const { setpgidError, stepError, execError: failedExec } = await launch.outcome;
     if (setpgidError) ctx.log.log('W', `setpgid(0, ${o.number('setpgid')}): ${setpgidError}`);
+    if (stepError) {
+      for (const s of started.stdio) s?.destroy();
+      throw new TsocatError(stepError, 'EPRIVILEGE');
+    }
     if (failedExec) throw execError(file, failedExec === 'No such file or directory' ? 'ENOENT' : undefined, failedExec);
   }
   ctx.log.log('I', `forked off child process ${started.pid}`);
@@ -218,6 +229,11 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
   });
 }
 
+/** socat takes dash only on EXEC; SYSTEM and SHELL leave it unused, which socat reports as an error. */
+function refuseDash(req: AddressRequest): void {
+  if (req.options.has('dash')) throw new TsocatError(`option "dash" could not be used with ${req.keyword}`, 'EUSAGE');
+}
+
 export default [
   defineAddress({
     names: ['EXEC'],
@@ -229,7 +245,9 @@ export default [
       const words = splitCommandLine(req.params[0] as string);
       const [file, ...args] = words;
       if (!file) throw new TsocatError('EXEC: empty command line', 'EUSAGE');
-      return openProgram(file, args, file.split('/').pop() as string, req, ctx);
+      // dash (login): a '-' before argv[0] tells a shell to run as a login shell
+      const argv0 = `${req.options.bool('dash') ? '-' : ''}${file.split('/').pop()}`;
+      return openProgram(file, args, argv0, req, ctx);
     },
   }),
   defineAddress({
@@ -239,6 +257,7 @@ export default [
     features: ['SYSTEM'],
     summary: 'run a command with /bin/sh -c and relay to its stdin/stdout',
     async open(req, ctx) {
+      refuseDash(req);
       return openProgram('/bin/sh', ['-c', req.params[0] as string], 'sh', req, ctx);
     },
   }),
@@ -249,6 +268,7 @@ export default [
     features: ['SHELL'],
     summary: 'run a command with $SHELL -c (default /bin/sh) and relay to its stdin/stdout',
     async open(req, ctx) {
+      refuseDash(req);
       const shell = process.env.SHELL || '/bin/sh';
       return openProgram(shell, ['-c', req.params[0] as string], shell.split('/').pop() as string, req, ctx);
     },

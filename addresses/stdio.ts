@@ -2,7 +2,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
-import { applyProcessOptionsToSelf } from '../src/engine/self-process.js';
 import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
 
 const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
@@ -29,7 +28,7 @@ const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
 
 /**
  * FD options act on the descriptors the address uses (socat would chmod or lock
- * the file behind stdin); PROCESS options act on tsocat itself.
+ * the file behind stdin); PROCESS options act on tsocat itself (src/engine/privileges.ts).
  */
 async function openStd(req: AddressRequest, readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
   const restoreTerminals: Array<() => void> = [];
@@ -37,7 +36,6 @@ async function openStd(req: AddressRequest, readable: Readable | undefined, writ
     const restore = fd === undefined ? undefined : await applyFdOptions(fd, req.options);
     if (restore) restoreTerminals.push(restore);
   }
-  await applyProcessOptionsToSelf(req.options);
   return stdEndpoint(readable, writable, description, writeFd, restoreTerminals);
 }
 

@@ -211,7 +211,8 @@ export function resolveOptions(
 function checkedOption(spec: OptionSpec, groups: readonly OptionGroup[], ignoreGroups: boolean): { def: OptionDef; value: OptionValue } {
   const def = findOption(spec.name);
   if (!def) throw new TsocatError(`parseopts_table(): unknown option "${spec.name}"`, 'ENOOPT');
-  if (!ignoreGroups && !def.groups.includes('ADDR') && !def.groups.some((g) => groups.includes(g))) {
+  // ADDR and, as socat's GROUP_ANY, PROCESS options go with every address
+  if (!ignoreGroups && !def.groups.some((g) => g === 'ADDR' || g === 'PROCESS' || groups.includes(g))) {
     throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
   }
   return { def, value: typedValue(def, spec) };

@@ -7,6 +7,6 @@ export default defineOptions([
   { name: 'backlog', type: 'int', groups: ['LISTEN'], phase: 'listen', summary: 'length of the queue of pending connections' },
   { name: 'accept-timeout', aliases: ['listen-timeout'], type: 'timeval', groups: ['LISTEN'], phase: 'listen', summary: 'give up when no peer connects within this many seconds' },
   { name: 'fork', type: 'bool', groups: ['CHILD'], phase: 'accept', summary: 'serve each peer in its own session, with a freshly opened second address; on an address that connects, connect again after each connection (interval)' },
-  { name: 'max-children', type: 'int', groups: ['CHILD'], phase: 'accept', summary: 'with fork: serve at most this many peers at once' },
+  { name: 'max-children', aliases: ['maxchildren'], type: 'int', groups: ['CHILD'], phase: 'accept', summary: 'with fork: serve at most this many peers at once' },
   { name: 'range', type: 'string', groups: ['RANGE'], phase: 'accept', summary: 'accept only peers from these addresses (addr/bits or addr:mask, comma separated in brackets)' },
 ]);

@@ -13,6 +13,7 @@ import type { AddressSpec, SingleAddressSpec } from '../grammar/spec.js';
 import type { OpenContext } from './context.js';
 import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, type Opened, makeEndpoint } from './endpoint.js';
 import type { LineTerm } from './lineterm.js';
+import { applyOnce, privilegesFor } from './privileges.js';
 
 /** Finds the plugin for a keyword; a lone digit means FD, a path means GOPEN, as in socat. */
 export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin: AddressPlugin; keyword: string; params: string[] }> {
@@ -52,6 +53,8 @@ export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, 
       }
     : undefined;
   const options = resolveOptions(spec.options, plugin.groups, ctx.settings.ignoreGroups, sloppy);
+  // users and groups are looked up now, before anything opens (and before any chroot hides /etc/passwd)
+  privilegesFor(spec, options);
   const request: AddressRequest = { keyword, params, options, mode, spec };
   return { plugin, request };
 }
@@ -106,13 +109,26 @@ async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenCo
     // as socat: the relay goes on with the one direction the address has
     ctx.log.log('W', `address is opened in read-write mode but only supports ${plugin.directions === 'r' ? 'read-only' : 'write-only'}`);
   }
+  const privileges = privilegesFor(spec, request.options);
+  await applyOnce(spec, 'early', privileges.early);
+  const opened = await openWithRetries(plugin, request, ctx);
+  // an address that starts a program gives its late PROCESS options to the program (addresses/exec.ts)
+  if (!plugin.groups.includes('FORK')) {
+    await applyOnce(spec, 'late', privileges.late).catch(async (err) => {
+      await opened.close();
+      throw err;
+    });
+  }
+  return withAppl(opened, applFrom(request.options), shutMethod(request.options));
+}
+
+async function openWithRetries(plugin: AddressPlugin, request: AddressRequest, ctx: OpenContext): Promise<Opened> {
   const retries = request.options.number('retry') ?? 0;
   const forever = request.options.bool('forever');
   const interval = request.options.number('interval') ?? 1;
   for (let attempt = 0; ; attempt++) {
     try {
-      const opened = await withProcessState(request, () => plugin.open(request, ctx));
-      return withAppl(opened, applFrom(request.options), shutMethod(request.options));
+      return await withProcessState(request, () => plugin.open(request, ctx));
     } catch (err) {
       const canRetry = !ctx.signal.aborted && err instanceof TsocatError && err.code !== 'EUSAGE' && (forever || attempt < retries);
       if (!canRetry) throw err;

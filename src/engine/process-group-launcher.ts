@@ -1,9 +1,10 @@
 /**
- * setpgid for a program tsocat starts. socat calls setpgid() in its forked
- * child before exec(); Node cannot run code in the child between fork and
- * exec, and its `detached` makes a new session, not just a process group. So
- * the program starts through perl (Debian's essential perl-base), which calls
- * setpgid(0, pgid) and exec()s the program in place: same pid, descriptors,
+ * What socat does in its forked child before exec() and Node's spawn cannot:
+ * setpgid (Node's `detached` makes a new session, not just a process group),
+ * chroot, and changing user and groups the way socat does (spawn's uid/gid
+ * also drop every supplementary group, which setuid must not). The program
+ * starts through perl (Debian's essential perl-base), which makes those calls
+ * in order and exec()s the program in place: same pid, descriptors,
  * environment and exit status. What fails there comes back on a report pipe
  * that closes itself on the exec, so tsocat knows the outcome before it relays.
  */
@@ -12,14 +13,24 @@ import { streamsForFd } from './fdstreams.js';
 
 const PERL = '/usr/bin/perl';
 
-// argv: report fd, pgid, file, argv0, args...; the report pipe is close-on-exec, so a successful exec ends it empty
+// argv: report fd, steps (what=value) up to "--", file, argv0, args...; the report pipe is close-on-exec,
+// so a successful exec ends it empty. A failed setpgid is a warning (socat goes on); the others are fatal.
 const SCRIPT = [
-  'use Fcntl;',
-  'my ($report, $pgid, $file, @argv) = @ARGV;',
+  'use Fcntl; use POSIX ();',
+  'my $report = shift @ARGV;',
   "open(my $out, '>&=', $report) or exit 127;",
   'fcntl($out, F_SETFD, FD_CLOEXEC);',
   'select((select($out), $| = 1)[0]);',
-  'print $out "setpgid\\t$!\\n" unless setpgrp(0, $pgid);',
+  'sub fatal { print $out "fatal\\t$_[0]: $!\\n"; exit 127; }',
+  'while (@ARGV && $ARGV[0] ne "--") {',
+  '  my ($what, $v) = split(/=/, shift(@ARGV), 2); $! = 0;',
+  '  if ($what eq "pgid") { print $out "setpgid\\t$!\\n" unless setpgrp(0, $v); }',
+  '  elsif ($what eq "chroot") { chroot($v) or fatal("chroot(\\"$v\\")"); chdir("/") or fatal("chdir(\\"/\\")"); }',
+  '  elsif ($what eq "groups") { my @g = split(/,/, $v); $) = "$g[0] @g"; fatal("setgroups(" . scalar(@g) . ")") if $!; }',
+  '  elsif ($what eq "gid") { POSIX::setgid($v); fatal("setgid($v)") if $!; }',
+  '  elsif ($what eq "uid") { POSIX::setuid($v) or fatal("setuid($v)"); }',
+  '}',
+  'shift @ARGV; my ($file, @argv) = @ARGV;',
   'exec { $file } @argv;',
   'print $out "exec\\t$!\\n";',
   'exit 127;',
@@ -30,23 +41,45 @@ export function targetGroup(value: number): number {
   return value === 0 || value === 1 ? 0 : value;
 }
 
+/** What the launcher reports: a failed setpgid (program still started), a failed step or a failed exec. */
+export interface LaunchOutcome {
+  setpgidError?: string;
+  /** A whole message, e.g. `chroot("/x"): No such file or directory`; the program did not start. */
+  stepError?: string;
+  execError?: string;
+}
+
 export interface Launch {
   file: string;
   args: string[];
   argv0: string;
   /** The write end of the report pipe, to go at descriptor `reportFd` in the child. */
   reportEnd: number;
-  /** What the launcher reports: a failed setpgid (program still started) or a failed exec. */
-  outcome: Promise<{ setpgidError?: string; execError?: string }>;
+  outcome: Promise<LaunchOutcome>;
   /** Close tsocat's copy of the write end once the child has its own. */
   started: () => void;
 }
 
-export async function launchInGroup(file: string, args: string[], argv0: string, pgid: number, reportFd: number): Promise<Launch> {
+function readOutcome(text: string): LaunchOutcome {
+  const found: LaunchOutcome = {};
+  for (const line of text.split('\n')) {
+    const [what, message] = line.split('\t');
+    if (what === 'setpgid') found.setpgidError = message;
+    if (what === 'fatal') found.stepError = message;
+    if (what === 'exec') found.execError = message;
+  }
+  return found;
+}
+
+/**
+ * Starts `file` through the launcher, which first makes the calls in `steps`
+ * (`pgid=<n>`, `chroot=<dir>`, `groups=<g,...>`, `gid=<n>`, `uid=<n>`), in order.
+ */
+export async function launchWith(file: string, args: string[], argv0: string, steps: string[], reportFd: number): Promise<Launch> {
   const { makePipe } = await import('../sys/libc.js');
   const [readEnd, writeEnd] = makePipe();
   const report = streamsForFd(readEnd, 'r', { autoClose: true }).readable;
-  const outcome = new Promise<{ setpgidError?: string; execError?: string }>((resolve) => {
+  const outcome = new Promise<LaunchOutcome>((resolve) => {
     let text = '';
     report?.on('data', (d: Buffer) => {
       text += d.toString();
@@ -54,18 +87,12 @@ export async function launchInGroup(file: string, args: string[], argv0: string,
     report?.on('error', () => resolve({}));
     report?.on('end', () => {
       report.destroy();
-      const found: { setpgidError?: string; execError?: string } = {};
-      for (const line of text.split('\n')) {
-        const [what, message] = line.split('\t');
-        if (what === 'setpgid') found.setpgidError = message;
-        if (what === 'exec') found.execError = message;
-      }
-      resolve(found);
+      resolve(readOutcome(text));
     });
   });
   return {
     file: PERL,
-    args: ['-e', SCRIPT, '--', String(reportFd), String(targetGroup(pgid)), file, argv0, ...args],
+    args: ['-e', SCRIPT, '--', String(reportFd), ...steps, '--', file, argv0, ...args],
     argv0: 'perl',
     reportEnd: writeEnd,
     outcome,

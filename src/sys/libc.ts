@@ -52,6 +52,7 @@ interface Libc {
   mkfifo: (path: string, mode: number) => number;
   fcntlInt: (fd: number, cmd: number, arg: number) => number;
   setsid: () => number;
+  chroot: (path: string) => number;
   pipe2: (fds: Buffer, flags: number) => number;
   ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
   lseek: (fd: number, offset: number, whence: number) => number;
@@ -83,6 +84,7 @@ function load(): Libc {
     mkfifo: lib.func('int mkfifo(const char *, uint32)'),
     fcntlInt: () => -1,
     setsid: lib.func('int setsid()'),
+    chroot: lib.func('int chroot(const char *)'),
     pipe2: lib.func('int pipe2(void *, int)'),
     ioctlPtr: () => -1,
     lseek: lib.func('int64 lseek(int, int64, int)'),
@@ -157,6 +159,11 @@ export function seekTo(fd: number, offset: number): void {
 /** tsocat itself becomes a session leader (setsid on STDIO). */
 export function newSession(): void {
   check(load().setsid(), 'setsid()');
+}
+
+/** tsocat itself changes its root directory (the chroot options); Node has no chroot(). */
+export function changeRoot(dir: string): void {
+  check(load().chroot(dir), `chroot("${dir}")`);
 }
 
 /** The kernel buffer size of a pipe (F_SETPIPE_SZ); fails on anything that is not a pipe. */
