@@ -177,6 +177,12 @@ const data = {
   notOnLinux: [...new Set(notOnLinux)].filter((n) => !linuxNames.has(n)).sort(),
   addresses: sortedKeys(addresses),
 };
-writeFileSync(OUT, `${JSON.stringify(data, null, 1)}\n`);
+// one option or address a line, so an update's diff reads name by name
+const lines = (o) => Object.entries(o).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(',\n');
+const scalar = (k) => `"${k}": ${JSON.stringify(data[k])}`;
+writeFileSync(
+  OUT,
+  `{\n ${scalar('socat')},\n ${scalar('generatedBy')},\n ${scalar('groups')},\n "options": {\n${lines(data.options)}\n },\n ${scalar('notOnLinux')},\n "addresses": {\n${lines(data.addresses)}\n }\n}\n`,
+);
 const names = Object.values(options).reduce((n, o) => n + 1 + o.aliases.length, 0);
 console.log(`socat ${data.socat}: ${Object.keys(options).length} options, ${names} names on Linux (${data.notOnLinux.length} more in the source only), ${Object.keys(addresses).length} addresses`);
