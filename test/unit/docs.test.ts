@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { addressesDoc, optionsDoc } from '../../src/docs/generate.js';
+import { addressesDoc, optionsDoc, parityDoc } from '../../src/docs/generate.js';
 import { ROOT } from '../helpers.js';
 
 describe('generated docs', () => {
@@ -9,5 +9,8 @@ describe('generated docs', () => {
   });
   it('docs/options.md matches the catalog (run `npm run docs` after changing options/)', async () => {
     expect(readFileSync(`${ROOT}/docs/options.md`, 'utf8')).toBe(await optionsDoc());
+  });
+  it('docs/socat-parity.md matches the catalog and options/parity-gaps.json (run `npm run docs`)', async () => {
+    expect(readFileSync(`${ROOT}/docs/socat-parity.md`, 'utf8')).toBe(await parityDoc());
   });
 });
