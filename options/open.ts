@@ -15,9 +15,9 @@ export default defineOptions([
   { name: 'o-noatime', aliases: ['noatime'], type: 'bool', groups: ['OPEN', 'FD'], phase: 'open', summary: 'do not update the access time' },
   { name: 'o-nofollow', aliases: ['nofollow'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'fail if the path is a symbolic link' },
   { name: 'o-directory', aliases: ['directory'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'fail if the path is not a directory' },
-  { name: 'o-dsync', aliases: ['dsync'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'write data synchronously (O_DSYNC: each write waits for the data, not all metadata, to reach the disk)' },
-  { name: 'o-rsync', aliases: ['rsync'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'O_RSYNC: reads wait for pending writes as o-sync does (on Linux O_RSYNC is O_SYNC)' },
-  { name: 'o-largefile', aliases: ['largefile'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'O_LARGEFILE: files over 2 GiB; on 64-bit Linux every open has it already (the flag is 0 there, as in socat)' },
+  { name: 'o-dsync', aliases: ['dsync', 'o_dsync'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'write data synchronously (O_DSYNC: each write waits for the data, not all metadata, to reach the disk)' },
+  { name: 'o-rsync', aliases: ['rsync', 'o_rsync'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'O_RSYNC: reads wait for pending writes as o-sync does (on Linux O_RSYNC is O_SYNC)' },
+  { name: 'o-largefile', aliases: ['largefile', 'o_largefile'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'O_LARGEFILE: files over 2 GiB; on 64-bit Linux every open has it already (the flag is 0 there, as in socat)' },
   { name: 'o-async', aliases: ['async'], type: 'bool', groups: ['OPEN', 'FD'], phase: 'late', summary: 'set O_ASYNC on the descriptor (signal-driven I/O; like socat, tsocat sets no owner with F_SETOWN)' },
   { name: 'o-direct', aliases: ['direct'], type: 'bool', groups: ['OPEN'], phase: 'open', summary: 'bypass the page cache (reads use page-aligned buffers; writes must be whole blocks)' },
 ]);
