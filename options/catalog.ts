@@ -43,6 +43,11 @@ export interface OptionDef {
   summary: string;
   /** What an empty value (`name=`) means, for the few options socat lets go without one. */
   emptyValue?: OptionValue;
+  /**
+   * Why tsocat cannot do what this socat option asks: the option is known (and
+   * listed) but refused with this reason wherever it is given, never ignored.
+   */
+  unavailable?: string;
 }
 
 export type OptionValue = boolean | number | string;
@@ -211,5 +216,6 @@ function checkedOption(spec: OptionSpec, groups: readonly OptionGroup[], ignoreG
   if (!ignoreGroups && !def.groups.includes('ADDR') && !def.groups.some((g) => groups.includes(g))) {
     throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
   }
+  if (def.unavailable) throw new TsocatError(`option "${spec.name}": ${def.unavailable}`, 'EOPTUNAVAILABLE');
   return { def, value: typedValue(def, spec) };
 }
