@@ -55,8 +55,8 @@ export default defineAddress({
   async open(req, ctx) {
     const o = req.options;
     const fd = descriptorNumber(req.params[0] as string);
-    await checkListening(fd);
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
+    await checkListening(fd);
     ctx.log.log('N', `using file descriptor ${fd} accepting a connection for ${DIRECTIONS[req.mode]}`);
 
     const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
