@@ -10,6 +10,7 @@ export default defineOptions([
   { name: 'accept-timeout', aliases: ['listen-timeout'], type: 'timeval', groups: ['LISTEN'], phase: 'listen', summary: 'give up when no peer connects within this many seconds' },
   { name: 'fork', type: 'bool', groups: ['CHILD'], phase: 'accept', summary: 'serve each peer in its own session, with a freshly opened second address; on an address that connects, connect again after each connection (interval)' },
   { name: 'max-children', type: 'int', groups: ['CHILD'], phase: 'accept', summary: 'with fork: serve at most this many peers at once' },
+  { name: 'children-shutup', aliases: ['child-shutup'], type: 'int', groups: ['CHILD'], phase: 'accept', summary: 'with fork: log each session\'s messages this many levels lower (1: errors as warnings, notices as info); the accept loop keeps its levels' },
   { name: 'range', type: 'string', groups: ['RANGE'], phase: 'accept', summary: 'accept only peers from these addresses (addr/bits or addr:mask, comma separated in brackets)' },
   // TCP wrappers: socat calls libwrap's hosts_access(); Node cannot load libwrap, and a partial rewrite of its access language would be a security risk
   { name: 'tcpwrappers', aliases: ['tcpwrap', 'tcpwrapper', 'libwrap', 'wrap'], type: 'string', groups: ['RANGE'], phase: 'accept', summary: 'refused: tsocat has no libwrap (TCP wrappers); use range', unavailable: NO_LIBWRAP },

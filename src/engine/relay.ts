@@ -5,11 +5,11 @@
  * `fork`, one session per peer, all sharing the address 1 already open.
  */
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { TsocatError } from '../errors.js';
+import { type Level, TsocatError } from '../errors.js';
 import { parseAddress } from '../grammar/parse.js';
 import type { AddressSpec } from '../grammar/spec.js';
 import { printDescriptorAnalysis } from '../log/filan.js';
-import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js';
+import { createLogger, DEFAULT_LOG_CONFIG, LEVEL_NUMBER, type Logger } from '../log/logger.js';
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
 import { onAbort } from './abort.js';
@@ -41,12 +41,13 @@ function toSpec(address: string | AddressSpec): AddressSpec {
 
 /** Reads fork, max-children, accept-timeout and interval from an address when it is a single address. */
 async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'>) {
-  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1 };
+  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1, childrenShutup: 0 };
   const { request } = await prepareAddress(spec, mode, ctx);
   const fork = request.options.bool('fork');
   const maxChildren = request.options.number('max-children') ?? 0;
   if (maxChildren && !fork) throw new TsocatError('option max-children not allowed without option fork', 'EUSAGE');
-  return { fork, maxChildren, acceptTimeout: request.options.number('accept-timeout') ?? 0, interval: request.options.number('interval') ?? 1 };
+  const childrenShutup = request.options.number('children-shutup') ?? 0;
+  return { fork, maxChildren, acceptTimeout: request.options.number('accept-timeout') ?? 0, interval: request.options.number('interval') ?? 1, childrenShutup };
 }
 
 function acceptWithTimeout(listener: Listener, seconds: number): Promise<Endpoint> {
@@ -105,18 +106,18 @@ async function relayWith(
   // Refuse bad input in either address before anything opens.
   await validateAddress(spec1, mode1, ctx);
   await validateAddress(spec2, mode2, ctx);
-  const { fork, maxChildren, acceptTimeout, interval } = await listenerOptions(spec1, mode1, ctx);
+  const { fork, maxChildren, acceptTimeout, interval, childrenShutup } = await listenerOptions(spec1, mode1, ctx);
 
   const first = await openAddress(spec1, mode1, ctx);
   if (fork) {
-    const pairFor = async (peer: Endpoint): Promise<[Endpoint, Endpoint]> => [
+    const pairFor = async (peer: Endpoint, sessionLog: Logger): Promise<[Endpoint, Endpoint]> => [
       peer,
-      await single(await openAddress(spec2, mode2, { ...ctx, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
+      await single(await openAddress(spec2, mode2, { ...ctx, log: sessionLog, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
     ];
     // a listener hands out accepted peers; an address that connects hands out one connection after another
     const reconnect = async () => single(await openAddress(spec1, mode1, ctx));
     const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
-    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, stats });
+    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, childrenShutup, stats });
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;
@@ -161,7 +162,7 @@ async function serveWithShared(
   left: Endpoint,
   listener: Listener,
   ctx: OpenContext,
-  opts: { maxChildren: number; acceptTimeout: number; stats?: Statistics },
+  opts: { maxChildren: number; acceptTimeout: number; childrenShutup: number; stats?: Statistics },
 ): Promise<number> {
   const shared = shareEndpoint(left);
   try {
@@ -177,13 +178,37 @@ function logListeners(log: Logger, running: number, signal: AbortSignal): void {
 }
 
 /** The fork loop: accept, pair the peer with the other address, relay; at most maxChildren at once. */
+/**
+ * children-shutup: a session's messages lowered by `by` levels (E becomes W, N
+ * becomes I, …), as socat lowers its forked children's; below debug they are dropped.
+ */
+function shiftedLog(log: Logger, by: number): Logger {
+  if (!by) return log;
+  const shifted = (level: Level): Level | undefined => LEVELS[Math.min(LEVEL_NUMBER[level] - by, LEVELS.length - 1)];
+  return {
+    ...log,
+    enabled: (level) => {
+      const to = shifted(level);
+      return to !== undefined && log.enabled(to);
+    },
+    log: (level, message) => {
+      const to = shifted(level);
+      if (to !== undefined) log.log(to, message);
+    },
+  };
+}
+
+const LEVELS: readonly Level[] = ['D', 'I', 'N', 'W', 'E', 'F'];
+
 async function serveForever(
   listener: Listener,
-  pairFor: (peer: Endpoint) => Promise<[Endpoint, Endpoint]>,
+  pairFor: (peer: Endpoint, sessionLog: Logger) => Promise<[Endpoint, Endpoint]>,
   ctx: OpenContext,
-  opts: { maxChildren: number; acceptTimeout: number; stats?: Statistics },
+  opts: { maxChildren: number; acceptTimeout: number; childrenShutup: number; stats?: Statistics },
 ): Promise<number> {
-  const { log, settings, signal } = ctx;
+  const { settings, signal } = ctx;
+  // what socat's forked children log; the accept loop itself keeps its levels
+  const log = shiftedLog(ctx.log, opts.childrenShutup);
   const sessions = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
   signal.addEventListener('abort', () => void listener.close(), { once: true });
@@ -191,7 +216,7 @@ async function serveForever(
   const serve = async (peer: Endpoint) => {
     let pair: [Endpoint, Endpoint];
     try {
-      pair = await pairFor(peer);
+      pair = await pairFor(peer, log);
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
       await peer.close();
@@ -207,7 +232,7 @@ async function serveForever(
     await runSession(pair[0], pair[1], { settings, log, stats: opts.stats, signal });
   };
 
-  if (log.enabled('D')) logListeners(log, 0, signal);
+  if (ctx.log.enabled('D')) logListeners(ctx.log, 0, signal);
   try {
     while (!signal.aborted) {
       while (opts.maxChildren && sessions.size >= opts.maxChildren) {
@@ -220,10 +245,10 @@ async function serveForever(
         sessions.delete(s);
         slotFreed?.();
         slotFreed = undefined;
-        if (log.enabled('D')) logListeners(log, sessions.size, signal);
+        if (ctx.log.enabled('D')) logListeners(ctx.log, sessions.size, signal);
       });
       sessions.add(s);
-      if (log.enabled('D')) logListeners(log, sessions.size, signal);
+      if (ctx.log.enabled('D')) logListeners(ctx.log, sessions.size, signal);
     }
   } catch (err) {
     if (!signal.aborted) throw err;

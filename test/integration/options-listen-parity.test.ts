@@ -6,23 +6,42 @@
  */
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { backgroundStarter, exited, freePort, requireOrSkip, run, SOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backgroundStarter, exited, freePort, requireOrSkip, run, SOCAT, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const background = backgroundStarter();
+const SOCAT18 = '/tmp/socat-build/socat';
+
+const tracked: ChildProcess[] = [];
+afterEach(async () => {
+  for (const p of tracked.splice(0)) await stop(p);
+});
+
+/** Starts tsocat (node + script) or socat in the background, stopped by pid after the test. */
+function spawnTracked(program: string, args: string[]) {
+  const child = spawn(program, program === process.execPath ? [TSOCAT, ...args] : args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  tracked.push(child);
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  return Object.assign(child, { errors: () => err });
+}
 
 /** socat 1.8.1.1's option names (and aliases) of these groups, from its option table: names only. */
 const SOCAT_NAMES: Record<string, string[]> = {
   LISTEN: ['backlog', 'accept-timeout', 'listen-timeout'],
   RANGE: ['range', 'tcpwrappers', 'tcpwrap', 'tcpwrapper', 'libwrap', 'wrap', 'tcpwrap-etc', 'tcpwrap-dir', 'tcpwrap-hosts-allow-table', 'allow-table', 'hosts-allow', 'tcpwrap-hosts-deny-table', 'deny-table', 'hosts-deny'],
   RETRY: ['retry', 'forever', 'interval', 'intervall'],
+  CHILD: ['fork', 'max-children', 'children-shutup', 'child-shutup'],
   APPL: ['ignoreeof', 'ignoreof', 'cr', 'crnl', 'crlf', 'readbytes', 'bytes', 'lockfile', 'waitlock', 'escape'],
 };
 
 /** The errors lines of a run. */
 const errorLines = (stderr: string) => stderr.split('\n').filter((l) => / E /.test(l));
 
-describe('-hhh knows every name of the LISTEN, RANGE, RETRY and APPL groups', () => {
+describe('-hhh knows every name of the LISTEN, RANGE, RETRY, CHILD and APPL groups', () => {
   it.each(Object.entries(SOCAT_NAMES))('%s', async (_group, names) => {
     const help = (await tsocat(['-hhh'])).stdout.toString();
     const known = new Set([...help.matchAll(/^\s+([a-z][\w-]*)\s+(?:groups=|is an alias for )/gm)].map((m) => m[1]));
@@ -120,6 +139,39 @@ describe('lockfile and waitlock', () => {
     const errors = errorLines(r.stderr);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(message);
+  });
+});
+
+describe('children-shutup (CHILD): a forking listener\'s sessions log lower', () => {
+  /** The log of a forking listener whose second address fails for one peer. */
+  const failingSessionLog = async (program: string, option: string) => {
+    const port = await freePort();
+    const p = spawnTracked(program, ['-d', '-d', `TCP-LISTEN:${port},bind=127.0.0.1,fork,${option}`, 'OPEN:/nonexistent-dir/x']);
+    await waitForPort(port);
+    await tcpExchange(port, 'x');
+    await waitFor(() => /open\("\/nonexistent-dir\/x"/.test(p.errors()));
+    return p.errors();
+  };
+
+  it('children-shutup: a session\'s error is a warning; the accept loop\'s notices stay notices (as socat 1.8.1.1)', async (ctx) => {
+    const log = await failingSessionLog(process.execPath, 'children-shutup');
+    expect(log).toMatch(/ W open\("\/nonexistent-dir\/x", 02, 0666\): No such file or directory/);
+    expect(log).not.toMatch(/ E /);
+    expect(log).toMatch(/ N accepting connection from/);
+    if (!existsSync(SOCAT18)) skipBecause(ctx, `${SOCAT18} (socat 1.8.1.1, built locally) is absent; Debian's 1.7.4.4 has no children-shutup`);
+    const theirs = await failingSessionLog(SOCAT18, 'children-shutup');
+    expect(theirs).toMatch(/ W open\("\/nonexistent-dir\/x", 02, 0666\): No such file or directory/);
+  });
+
+  it('child-shutup=2: the session\'s error becomes a notice', async () => {
+    const log = await failingSessionLog(process.execPath, 'child-shutup=2');
+    expect(log).toMatch(/ N open\("\/nonexistent-dir\/x", 02, 0666\): No such file or directory/);
+  });
+
+  it('bad input: children-shutup=loud → one E line, status 1', async () => {
+    const r = await tsocat([`TCP-LISTEN:${await freePort()},fork,children-shutup=loud`, 'PIPE']);
+    expect(r.status).toBe(1);
+    expect(errorLines(r.stderr)).toEqual([expect.stringContaining('missing numerical value of option "children-shutup=loud"')]);
   });
 });
 
