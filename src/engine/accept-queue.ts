@@ -28,7 +28,9 @@ function refusalReason(socket: Socket, range: BlockList | undefined, sourcePort:
 
 /** How a socket address is named in log lines; a UNIX stream peer has no name, as socat shows it. */
 function socketName(server: Server, address: string | undefined, port: number | undefined): string {
-  return typeof server.address() === 'string' ? 'AF=1 ""' : formatSockaddr(address, port);
+  // an IP listener has an address object; a UNIX one (a path, or null when inherited) has not
+  const own = server.address();
+  return own !== null && typeof own === 'object' ? formatSockaddr(address, port) : 'AF=1 ""';
 }
 
 export interface AcceptQueue {

@@ -6,8 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exited, freePort, requireOrSkip, ROOT, skipBecause, stop, TSOCAT, tcpExchange, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { exited, freePort, requireOrSkip, ROOT, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const SOCAT18 = '/tmp/socat-build/socat';
 
@@ -57,6 +58,32 @@ describe('ACCEPT-FD under systemd-socket-activate', () => {
     // fork: the same tsocat serves the next client too
     expect((await tcpExchange(port, 'second\n')).toString()).toBe('second\n');
     expect(activator.errors()).not.toMatch(/ E /);
+  });
+});
+
+describe('ACCEPT-FD on a UNIX stream socket', () => {
+  it('systemd-socket-activate -l <path>: tsocat serves the UNIX socket it is handed', async (ctx) => {
+    requireOrSkip(ctx, 'socketActivate');
+    const { dir, cleanup } = tempDir();
+    try {
+      const path = join(dir, 'sock');
+      const activator = launch('systemd-socket-activate', ['-l', path, process.execPath, TSOCAT, '-d', '-d', 'ACCEPT-FD:3,fork', 'PIPE']);
+      await waitFor(() => existsSync(path));
+      const reply = await new Promise<string>((resolve, reject) => {
+        const c = connect({ path, allowHalfOpen: true });
+        let got = '';
+        c.on('data', (d: Buffer) => {
+          got += d.toString();
+        });
+        c.on('end', () => resolve(got));
+        c.on('error', reject);
+        c.end('over unix\n');
+      });
+      expect(reply).toBe('over unix\n');
+      await waitFor(() => activator.errors().includes('N accepting connection from AF=1 "" on AF=1 ""'));
+    } finally {
+      cleanup();
+    }
   });
 });
 
