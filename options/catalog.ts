@@ -45,6 +45,11 @@ export interface OptionDef {
   emptyValue?: OptionValue;
   /** For a string option with a structure of its own (e.g. `<request>:<value>`): refuses a malformed value while the address is parsed, before anything opens. */
   check?: (value: string, optionText: string) => void;
+  /**
+   * Why tsocat cannot do what this socat option asks: the option is known (and
+   * listed) but refused with this reason wherever it is given, never ignored.
+   */
+  unavailable?: string;
 }
 
 export type OptionValue = boolean | number | string;
@@ -244,5 +249,6 @@ function checkedOption(spec: OptionSpec, groups: readonly OptionGroup[], ignoreG
   if (!ignoreGroups && !def.groups.some((g) => g === 'ADDR' || g === 'PROCESS' || groups.includes(g))) {
     throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
   }
+  if (def.unavailable) throw new TsocatError(`option "${spec.name}": ${def.unavailable}`, 'EOPTUNAVAILABLE');
   return { def, value: typedValue(def, spec) };
 }
