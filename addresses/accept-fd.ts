@@ -5,12 +5,12 @@
  */
 import { fstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import { acceptQueue } from '../src/engine/accept-queue.js';
 import { formatSockaddr } from '../src/engine/inet.js';
 import { PREBIND_OPTIONS } from '../src/engine/socket-phases.js';
-import type { ResolvedOptions } from '../options/catalog.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { parseRange } from './tcp-listen.js';
 
 // socat's groups for ACCEPT-FD: no LISTEN group, since the socket listens already (backlog and accept-timeout are refused as in socat)

@@ -6,7 +6,7 @@ import { acceptQueue } from '../src/engine/accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from '../src/engine/inet.js';
 import { parseRange } from '../src/engine/ip-range.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 

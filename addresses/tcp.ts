@@ -7,7 +7,7 @@ import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHo
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
 

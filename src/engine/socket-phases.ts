@@ -90,23 +90,18 @@ export const PHASED_OPTIONS: readonly string[] = [...ROWS.map((r) => r.option), 
 
 function setRow(fd: number, row: Row, options: ResolvedOptions): void {
   const call = `setsockopt(${fd}, ${row.level}, ${row.name}`;
-  switch (row.layout) {
-    case 'linger':
-      return setLinger(fd, options.number(row.option) ?? 0);
-    case 'name': {
-      // an interface name, passed with its trailing NUL as socat passes it
-      const name = options.string(row.option) ?? '';
-      const value = Buffer.from(`${name}\0`, 'latin1');
-      return setBufferSockopt(fd, row.level, row.name, value, `${call}, "${name}", ${value.length})`);
-    }
-    case 'bytes': {
-      const value = parseDalan(options.string(row.option) ?? '');
-      return setBufferSockopt(fd, row.level, row.name, value, `${call}, {0x${value.toString('hex')}}, ${value.length})`);
-    }
-    case 'bool':
-      return setIntSockopt(fd, row.level, row.name, options.bool(row.option) ? 1 : 0);
-    case 'int':
-      return setIntSockopt(fd, row.level, row.name, options.number(row.option) ?? 0);
+  if (row.layout === 'linger') {
+    setLinger(fd, options.number(row.option) ?? 0);
+  } else if (row.layout === 'name') {
+    // an interface name, passed with its trailing NUL as socat passes it
+    const name = options.string(row.option) ?? '';
+    const value = Buffer.from(`${name}\0`, 'latin1');
+    setBufferSockopt(fd, row.level, row.name, value, `${call}, "${name}", ${value.length})`);
+  } else if (row.layout === 'bytes') {
+    const value = parseDalan(options.string(row.option) ?? '');
+    setBufferSockopt(fd, row.level, row.name, value, `${call}, {0x${value.toString('hex')}}, ${value.length})`);
+  } else {
+    setIntSockopt(fd, row.level, row.name, row.layout === 'bool' ? (options.bool(row.option) ? 1 : 0) : (options.number(row.option) ?? 0));
   }
 }
 

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { quietServers, ss } from '../socket-helpers.js';
-import { probeClient, probeListener, probeProgram, tsocatTool, type Probe } from '../socket-phase-helpers.js';
+import { type Probe, probeClient, probeListener, probeProgram, tsocatTool } from '../socket-phase-helpers.js';
 
 const background = backgroundStarter();
 const { server: quietServer } = quietServers();
