@@ -20,8 +20,6 @@ const RAW_SOCKOPTS: Array<[string, (value: string) => Buffer]> = [
   ['setsockopt-string', (v) => Buffer.from(`${v}\0`, 'latin1')],
 ];
 
-const NEEDS_SETSOCKOPT = ['so-rcvbuf', 'so-sndbuf', 'so-linger', 'keepidle', ...RAW_SOCKOPTS.map(([name]) => name)];
-
 /** Splits `level:optname:value` (the value may hold colons of its own). */
 export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
   const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
@@ -36,18 +34,16 @@ export async function setRawSockopt(fd: number, option: string, text: string, re
   sys.setBufferSockopt(fd, level, name, value, `setsockopt(${fd}, ${level}, ${name}, {0x${value.toString('hex')}}, ${value.length})`);
 }
 
-/** Buffer sizes, linger and keepidle: plain setsockopt() calls on any socket descriptor. */
+/**
+ * The one-setsockopt() options (buffer sizes, linger, TCP timers, priority,
+ * device, …: src/engine/socket-phases.ts) on a socket made without a chance
+ * to set them earlier: all of them now, in socat's order of phases. The
+ * pre-bind ones are left to the addresses that bind (they mean nothing later).
+ */
 async function setPlainSockopts(fd: number, options: ResolvedOptions): Promise<void> {
-  if (!NEEDS_SETSOCKOPT.some((n) => options.has(n))) return;
-  const sys = await import('../sys/libc.js');
-  const rcv = options.number('so-rcvbuf');
-  if (rcv !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF, rcv);
-  const snd = options.number('so-sndbuf');
-  if (snd !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF, snd);
-  const linger = options.number('so-linger');
-  if (linger !== undefined) sys.setLinger(fd, linger);
-  const idle = options.number('keepidle');
-  if (idle !== undefined) sys.setIntSockopt(fd, sys.IPPROTO_TCP, sys.TCP_KEEPIDLE, idle);
+  const phases = await import('./socket-phases.js');
+  if (!phases.PHASED_OPTIONS.some((name) => options.has(name))) return;
+  for (const phase of ['pastsocket', 'connected', 'late'] as const) phases.applySockoptPhase(fd, options, phase);
 }
 
 /** Applies options to a socket once it is connected (or accepted). */
