@@ -6,8 +6,8 @@ import { defineAddress } from '../src/define.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
 import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { applySocketOptions, descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { applySocketOptions, descriptorOf, refuseSocketChoice, setRawSockopt } from '../src/engine/sockopts.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
@@ -103,6 +103,7 @@ export default defineAddress({
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
   async open(req, ctx) {
     const o = req.options;
+    refuseSocketChoice(o, req.keyword);
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
     const bindText = bindHost(o);
