@@ -28,7 +28,7 @@ function linkSockaddr(family: number, ifindex: number): Buffer {
 export default defineAddress({
   names: ['INTERFACE'],
   params: ['interface'],
-  groups: ['FD', 'SOCKET'],
+  groups: ['FD', 'SOCKET', 'APPL'],
   features: ['INTERFACE'],
   summary: 'raw frames, link-level header included, on network <interface> (Linux AF_PACKET; root)',
   async open(req, ctx) {

@@ -156,7 +156,7 @@ async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {
   });
 }
 
-const GENERIC = ['FD', 'SOCKET'] as const;
+const GENERIC = ['FD', 'SOCKET', 'APPL'] as const;
 
 const plugins: AddressPlugin[] = [
   defineAddress({

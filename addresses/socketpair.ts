@@ -14,7 +14,7 @@ import { AF_UNIX, closeDescriptor, openSocketPair, SOCK_DGRAM, SOCK_STREAM } fro
 export default defineAddress({
   names: ['SOCKETPAIR'],
   params: [],
-  groups: ['FD', 'SOCKET'],
+  groups: ['FD', 'SOCKET', 'APPL'],
   features: ['SOCKETPAIR'],
   summary: 'an echo over a socket pair: what is written is read back (datagram by default, so-type= for stream or seqpacket)',
   async open(req, ctx) {

@@ -130,13 +130,13 @@ export function connectSocket(fd: number, addr: Buffer, described: string): bool
   if (load().connect(fd, addr, addr.length) === 0) return true;
   const err = errno();
   if (err === constants.errno.EINPROGRESS || wouldBlock(err)) return false;
-  fail(`connect(${fd}, {${described}}, ${addr.length})`, err);
+  fail(`connect(${fd}, ${described}, ${addr.length})`, err);
 }
 
 /** The outcome of a background connect, once the socket is writable. */
 export function connectResult(fd: number, addr: Buffer, described: string): void {
   const err = intSockopt(fd, SOL_SOCKET, SO_ERROR);
-  if (err !== 0) fail(`connect(${fd}, {${described}}, ${addr.length})`, err);
+  if (err !== 0) fail(`connect(${fd}, ${described}, ${addr.length})`, err);
 }
 
 export function listenSocket(fd: number, backlog: number): void {
