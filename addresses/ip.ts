@@ -66,6 +66,11 @@ async function rangeCheck(o: ResolvedOptions, ctx: OpenContext): Promise<((from:
   };
 }
 
+/** socat names the bound address when there is one, else the protocol. */
+function logReceiving(ctx: OpenContext, protocol: number, local: Buffer | undefined): void {
+  ctx.log.log('N', local ? `receiving on ${describeSockaddr(local)}` : `receiving IP protocol ${protocol}`);
+}
+
 const payloadOf = (version: 4 | 6) => (version === 4 ? ipv4Payload : undefined);
 
 async function rawSocket(version: 4 | 6, protocol: number, o: ResolvedOptions, local?: Buffer): Promise<number> {
@@ -98,8 +103,9 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
   const version = ipVersion(req, ctx);
   const protocol = ipProtocol(req.params[0] as string, `xioopen_rawip_recv("${req.params[0]}",,)`, ctx);
   const range = await rangeCheck(o, ctx);
-  const fd = await rawSocket(version, protocol, o, await localAddress(o, version));
-  ctx.log.log('N', `receiving IP protocol ${protocol}`);
+  const local = await localAddress(o, version);
+  const fd = await rawSocket(version, protocol, o, local);
+  logReceiving(ctx, protocol, local);
   return rawSocketEndpoint(fd, { message: true, halfClose: false, onSender: range, payload: payloadOf(version), mode: 'r', description: `IP${version}-RECV ${protocol}` });
 }
 
@@ -108,9 +114,10 @@ async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {
   const version = ipVersion(req, ctx);
   const protocol = ipProtocol(req.params[0] as string, `xioopen_rawip_recvfrom("${req.params[0]}",,)`, ctx);
   const range = await rangeCheck(o, ctx);
-  const fd = await rawSocket(version, protocol, o, await localAddress(o, version));
+  const local = await localAddress(o, version);
+  const fd = await rawSocket(version, protocol, o, local);
   ctx.log.startRunning('starting recvfrom loop');
-  ctx.log.log('N', `receiving IP protocol ${protocol}`);
+  logReceiving(ctx, protocol, local);
   return recvFromListener(fd, {
     description: `IP${version}-RECVFROM ${protocol}`,
     // room for the IPv4 header in front of -b bytes of payload

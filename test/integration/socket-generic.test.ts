@@ -4,11 +4,11 @@
  * IPv4, `"path\0"` for UNIX). Peers are Debian's socat; each client command
  * line runs with tsocat and with socat, and both must give the same bytes.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, requires, run, SOCAT, stop, tcpExchange, tempDir, TSOCAT, tsocat, waitForPort } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, requireOrSkip, requires, run, SOCAT, tcpExchange, tempDir, TSOCAT, tsocat, waitForPort } from '../helpers.js';
+import { loggedStarter, whenWritten } from '../logged-process.js';
 
 requires('socat');
 
@@ -18,30 +18,7 @@ const inet4 = (port: number) => `x${hex4(port)}7f000001x0000000000000000`;
 /** the same for bind=: any address. */
 const anyInet4 = (port: number) => `x${hex4(port)}x00000000x0000000000000000`;
 
-const started: ChildProcess[] = [];
-afterEach(async () => {
-  for (const p of started.splice(0)) await stop(p);
-});
-
-/** Starts a program with -d -d and waits for a line of its log (an event, not a sleep). */
-async function startLogged(program: string[], logLine: RegExp): Promise<ChildProcess & { log: () => string }> {
-  const [cmd, ...args] = program as [string, ...string[]];
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  started.push(child);
-  let log = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no "${logLine}" from ${program.join(' ')} in 5 s; log: ${log}`)), 5000);
-    child.stderr?.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (logLine.test(log)) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`${program.join(' ')} exited (${code}) before "${logLine}": ${log}`)));
-  });
-  return Object.assign(child, { log: () => log });
-}
+const startLogged = loggedStarter();
 
 const socat = (...args: string[]) => [SOCAT as string, '-d', '-d', ...args];
 const ours = (...args: string[]) => [process.execPath, TSOCAT, '-d', '-d', ...args];
@@ -213,8 +190,7 @@ describe('SOCKET-SENDTO, SOCKET-RECVFROM, SOCKET-RECV, SOCKET-DATAGRAM (UDP: 2:2
       const out = join(dir, 'out');
       await startLogged(ours('-u', `SOCKET-RECV:2:2:17:${inet4(port)},reuseaddr`, `OPEN:${out},creat`), /receiving on/);
       await run(SOCAT as string, ['-u', '-', `UDP4-SENDTO:127.0.0.1:${port}`], { input: 'received\n' });
-      const cat = await run('sh', ['-c', `for i in $(seq 100); do [ -s ${out} ] && break; sleep 0.05; done; cat ${out}`]);
-      expect(cat.stdout.toString()).toBe('received\n');
+      expect((await whenWritten(out)).toString()).toBe('received\n');
     } finally {
       cleanup();
     }
@@ -235,18 +211,17 @@ describe('SOCKET-SENDTO, SOCKET-RECVFROM, SOCKET-RECV, SOCKET-DATAGRAM (UDP: 2:2
 });
 
 describe('generic raw IP (root): SOCKET-RECV:2:3:0 with protocol=', () => {
-  it('protocol=222 makes a raw IP socket of that protocol; the packet arrives with its IP header (the generic address keeps it)', async (ctx) => {
+  it('protocol=253 makes a raw IP socket of that protocol; the packet arrives with its IP header (the generic address keeps it)', async (ctx) => {
     requireOrSkip(ctx, 'root');
     const { dir, cleanup } = tempDir();
     try {
       const out = join(dir, 'out');
-      await startLogged(ours('-u', `SOCKET-RECV:2:3:0:${inet4(0)},protocol=222`, `OPEN:${out},creat`), /receiving on/);
-      await run(process.execPath, [TSOCAT, '-u', '-', 'IP4-SENDTO:127.0.0.1:222'], { input: 'raw payload' });
-      const r = await run('sh', ['-c', `for i in $(seq 100); do [ -s ${out} ] && break; sleep 0.05; done; od -An -tx1 -v ${out} | tr -d ' \\n'`]);
-      const bytes = Buffer.from(r.stdout.toString(), 'hex');
-      // a 20-byte IPv4 header (version 4, protocol 222), then the payload
+      await startLogged(ours('-u', `SOCKET-RECV:2:3:0:${inet4(0)},protocol=253`, `OPEN:${out},creat`), /receiving on/);
+      await run(process.execPath, [TSOCAT, '-u', '-', 'IP4-SENDTO:127.0.0.1:253'], { input: 'raw payload' });
+      const bytes = await whenWritten(out);
+      // a 20-byte IPv4 header (version 4, protocol 253), then the payload
       expect(bytes[0]).toBe(0x45);
-      expect(bytes[9]).toBe(222);
+      expect(bytes[9]).toBe(253);
       expect(bytes.subarray(20).toString()).toBe('raw payload');
     } finally {
       cleanup();
