@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requires, run, SOCAT, stop, tempDir, TSOCAT, tsocat } from '../helpers.js';
+import { requires, run, SOCAT, skipBecause, stop, tempDir, TSOCAT, tsocat } from '../helpers.js';
 import { loggedStarter, whenWritten } from '../logged-process.js';
 
 requires('root', 'socat');
@@ -141,6 +141,50 @@ describe('bad input: one E line, status 1', () => {
     const r = await tsocat(['-u', address, '-']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('INTERFACE (AF_PACKET) on a veth pair in a network namespace of the test', () => {
+  /**
+   * In a fresh network namespace (unshare -n): a veth pair, IPv6 off so the
+   * kernel sends nothing of its own, a receiver on veth1 writing frames to a
+   * file, then one Ethernet frame (broadcast, ethertype 0x88b5, the local
+   * experimental one) written to veth0. Prints the received bytes as hex.
+   */
+  const script = (receiver: string, sender: string, out: string) => `
+set -e
+ip link add veth0 type veth peer name veth1
+sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || true
+ip link set veth0 up; ip link set veth1 up
+${receiver} -d -d -u INTERFACE:veth1 OPEN:${out},creat 2>${out}.log &
+pid=$!
+i=0; until grep -q -e 'sending and receiving' -e 'starting data transfer' ${out}.log; do i=$((i+1)); [ $i -lt 250 ] || exit 3; sleep 0.02; done
+printf '\\377\\377\\377\\377\\377\\377\\002\\000\\000\\000\\000\\001\\210\\265frame through veth' | ${sender} -u - INTERFACE:veth0
+i=0; until [ -s ${out} ]; do i=$((i+1)); [ $i -lt 250 ] || exit 4; sleep 0.02; done
+kill $pid; wait $pid || true
+od -An -tx1 -v ${out} | tr -d ' \\n'
+`;
+  const FRAME = Buffer.concat([Buffer.from('ffffffffffff020000000001' + '88b5', 'hex'), Buffer.from('frame through veth')]);
+  const TSOCAT_CMD = `${process.execPath} ${TSOCAT}`;
+
+  it.each([
+    ['tsocat to tsocat', TSOCAT_CMD, TSOCAT_CMD],
+    ['socat to tsocat', TSOCAT_CMD, SOCAT as string],
+    ['tsocat to socat', SOCAT as string, TSOCAT_CMD],
+  ])('%s: one frame, byte for byte', async (_name, receiver, sender, ctx) => {
+    if ((await run('unshare', ['-n', 'true'])).status !== 0) skipBecause(ctx, 'unshare -n fails here (no CAP_SYS_ADMIN for a network namespace)');
+    await withOutputFile(async (out) => {
+      const r = await run('unshare', ['-n', 'sh', '-c', script(receiver, sender, out)]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.toString()).toBe(FRAME.toString('hex'));
+    });
+  });
+
+  it('an interface that does not exist: one E line, status 1', async () => {
+    const r = await tsocat(['-u', '-', 'INTERFACE:no-such-if0']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('unknown interface "no-such-if0"');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
