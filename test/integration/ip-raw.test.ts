@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requires, run, SOCAT, skipBecause, stop, tempDir, TSOCAT, tsocat } from '../helpers.js';
+import { requires, run, SOCAT, skipBecause, stop, TSOCAT, tempDir, tsocat } from '../helpers.js';
 import { loggedStarter, whenWritten } from '../logged-process.js';
 
 requires('root', 'socat');

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, requires, run, SOCAT, tcpExchange, tempDir, TSOCAT, tsocat, waitForPort } from '../helpers.js';
+import { freePort, requireOrSkip, requires, run, SOCAT, TSOCAT, tcpExchange, tempDir, tsocat, waitForPort } from '../helpers.js';
 import { loggedStarter, whenWritten } from '../logged-process.js';
 
 requires('socat');
