@@ -90,7 +90,7 @@ describe('datagram contract: one write is one message, and it comes back whole',
 
   it('SOCKET-LISTEN:2:6 accepts a TCP peer and relays both ways', async () => {
     const probe = await echoServer(); // a port that was free: close the echo and listen there
-    servers.splice(0).forEach((s) => s.close());
+    for (const s of servers.splice(0)) s.close();
     const listener = (await openAddress(`SOCKET-LISTEN:2:6:${inet4(probe)}`)) as Listener;
     try {
       const client = connect(probe, '127.0.0.1');

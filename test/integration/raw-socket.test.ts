@@ -154,7 +154,10 @@ describe('socket addresses', () => {
     const fd = openSocket(AF_UNIX, SOCK_DGRAM, 0);
     bindSocket(fd, unixSockaddr(path), path);
     const senders: string[] = [];
-    const ep = rawSocketEndpoint(fd, { message: true, halfClose: false, description: path, onSender: (from) => (senders.push(describeSockaddr(from)), true) });
+    const ep = rawSocketEndpoint(fd, { message: true, halfClose: false, description: path, onSender: (from) => {
+        senders.push(describeSockaddr(from));
+        return true;
+      } });
     toClose.push(() => ep.close());
     const got = collect(ep, 1);
     const clientPath = join(dir, 'client.sock');

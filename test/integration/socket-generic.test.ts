@@ -148,11 +148,12 @@ describe('SOCKET-LISTEN', () => {
 
   it('backlog and setsockopt-listen reach the listening socket (ss shows the backlog)', async () => {
     const port = await freePort();
-    await startLogged(ours(`SOCKET-LISTEN:2:6:${inet4(port)},reuseaddr,backlog=7,setsockopt-listen=1:7:i65536`, 'PIPE'), /listening on/);
+    await startLogged(ours(`SOCKET-LISTEN:2:6:${inet4(port)},reuseaddr,backlog=7,setsockopt-listen=1:8:i50000`, 'PIPE'), /listening on/);
     await waitForPort(port);
-    const ss = await run('ss', ['-ltnH', `sport = :${port}`]);
-    // ss's Send-Q of a listener is its backlog
-    expect(ss.stdout.toString().trim().split(/\s+/)[2]).toBe('7');
+    const ss = (await run('ss', ['-ltnmH', `sport = :${port}`])).stdout.toString();
+    // ss's Send-Q of a listener is its backlog; SO_RCVBUF=50000 reads back doubled, as the kernel keeps it
+    expect(ss.trim().split(/\s+/)[2]).toBe('7');
+    expect(ss).toContain('rb100000');
   });
 });
 
