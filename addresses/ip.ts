@@ -138,7 +138,8 @@ const FEATURES = ['RAWIP', 'IP4', 'IP6'];
 
 const plugins: AddressPlugin[] = [
   defineAddress({
-    names: variants('SENDTO'),
+    // socat's short names: IP, IP4, IP6 and IP-SEND… are IP-SENDTO
+    names: [...variants('SENDTO'), 'IP', 'IP4', 'IP6', ...variants('SEND')],
     listed: variants('SENDTO'),
     params: ['host', 'protocol'],
     groups: ['FD', 'SOCKET', 'APPL', 'IP4', 'IP6'],
@@ -147,7 +148,7 @@ const plugins: AddressPlugin[] = [
     open: (req, ctx) => openSendTo(req, ctx, false),
   }),
   defineAddress({
-    names: variants('DATAGRAM'),
+    names: [...variants('DATAGRAM'), ...variants('DGRAM')],
     listed: variants('DATAGRAM'),
     params: ['host', 'protocol'],
     groups: ['FD', 'SOCKET', 'APPL', 'IP4', 'IP6', 'RANGE'],

@@ -64,6 +64,16 @@ describe('IP4-RECVFROM and IP4-SENDTO', () => {
   });
 });
 
+describe('IP, IP4, IP6: socat's short names for IP-SENDTO (RAWIP4SELF, RAWIPX4SELF, RAWIP6SELF, RAWIPX6SELF)', () => {
+  it.each(['IP4:127.0.0.1', 'IP:127.0.0.1', 'IP6:[::1]', 'IP:[::1]'])('- %s:<proto> hears its own packet, as with socat', async (target) => {
+    for (const [name, client] of CLIENTS) {
+      const r = await run(client[0], [...client.slice(1), '-t', '1', '-', `${target}:${PROTO}`], { input: `self ${name}\n` });
+      expect(r.stderr, name).toBe('');
+      expect(r.stdout.toString(), name).toBe(`self ${name}\n`);
+    }
+  });
+});
+
 describe('IP4-RECV, IP6-RECV', () => {
   it('-u IP4-RECV writes what IP4-SENDTO sent, from tsocat and from socat (RAWIP4RECV)', async () => {
     for (const [name, client] of CLIENTS) {
