@@ -64,7 +64,7 @@ describe('IP4-RECVFROM and IP4-SENDTO', () => {
   });
 });
 
-describe('IP, IP4, IP6: socat's short names for IP-SENDTO (RAWIP4SELF, RAWIPX4SELF, RAWIP6SELF, RAWIPX6SELF)', () => {
+describe('IP, IP4, IP6: the short names socat has for IP-SENDTO (RAWIP4SELF, RAWIPX4SELF, RAWIP6SELF, RAWIPX6SELF)', () => {
   it.each(['IP4:127.0.0.1', 'IP:127.0.0.1', 'IP6:[::1]', 'IP:[::1]'])('- %s:<proto> hears its own packet, as with socat', async (target) => {
     for (const [name, client] of CLIENTS) {
       const r = await run(client[0], [...client.slice(1), '-t', '1', '-', `${target}:${PROTO}`], { input: `self ${name}\n` });
