@@ -6,6 +6,7 @@ import { acceptQueue } from '../src/engine/accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from '../src/engine/inet.js';
 import { parseRange } from '../src/engine/ip-range.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
+import { refuseSocketChoice } from '../src/engine/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
@@ -69,6 +70,7 @@ export default defineAddress({
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
   async open(req, ctx) {
     const o = req.options;
+    refuseSocketChoice(o, req.keyword);
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
     const bindText = bindHost(o);

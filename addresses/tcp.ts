@@ -6,7 +6,7 @@ import { defineAddress } from '../src/define.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
-import { applySocketOptions } from '../src/engine/sockopts.js';
+import { applySocketOptions, refuseSocketChoice } from '../src/engine/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
@@ -113,6 +113,7 @@ export default defineAddress({
   summary: 'connect to a TCP server (TCP4/TCP6 force the IP version)',
   async open(req, ctx) {
     const o = req.options;
+    refuseSocketChoice(o, req.keyword);
     const host = unbracket(req.params[0] as string);
     const port = parsePort(req.params[1] as string, host);
     const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));

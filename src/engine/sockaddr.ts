@@ -5,8 +5,8 @@
  * for the family, network order for ports.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { AF_INET, AF_INET6, AF_UNIX } from '../sys/sockets.js';
 import { TsocatError } from '../errors.js';
+import { AF_INET, AF_INET6, AF_UNIX } from '../sys/sockets.js';
 
 /** sun_path's size: a longer path cannot be a UNIX socket address. */
 const UNIX_PATH_MAX = 108;

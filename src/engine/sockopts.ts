@@ -62,7 +62,7 @@ export async function applySocketOptions(socket: Socket, options: ResolvedOption
 }
 
 /** SOCKET options socat takes on FD:n but never applies there; it ends with an error rather than ignore them. */
-const NOT_USED_ON_INHERITED = ['bind', 'so-reuseaddr', ...RAW_SOCKOPTS.map(([name]) => name)];
+const NOT_USED_ON_INHERITED = ['bind', 'so-reuseaddr', 'so-type', 'so-protocol', ...RAW_SOCKOPTS.map(([name]) => name)];
 
 /**
  * SOCKET and TCP options on an inherited descriptor (FD:n), as socat handles
@@ -83,4 +83,27 @@ export async function applyInheritedSocketOptions(fd: number, options: ResolvedO
   await setPlainSockopts(fd, options);
   const unused = NOT_USED_ON_INHERITED.filter((name) => options.has(name)).length;
   if (unused > 0) throw new TsocatError(`${unused} option(s) could not be used`, 'EOPTUNUSED');
+}
+
+/**
+ * Buffer sizes, linger and the setsockopt* options on a socket tsocat made
+ * itself (src/sys/sockets.ts), where they can be set right after socket(),
+ * before bind and connect.
+ */
+export async function applyDescriptorSockopts(fd: number, options: ResolvedOptions): Promise<void> {
+  await setPlainSockopts(fd, options);
+  for (const [option, readValue] of RAW_SOCKOPTS) {
+    const text = options.string(option);
+    if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
+  }
+}
+
+/**
+ * so-type and so-protocol choose socket()'s parameters; Node makes the TCP
+ * sockets itself and takes neither, so tsocat refuses them there rather than
+ * make a TCP socket anyway. (The generic SOCKET-* addresses take them.)
+ */
+export function refuseSocketChoice(options: ResolvedOptions, keyword: string): void {
+  const given = ['so-type', 'so-protocol'].find((name) => options.has(name));
+  if (given) throw new TsocatError(`option "${given}" is not supported with ${keyword} (use SOCKET-CONNECT or SOCKET-LISTEN to choose the socket type and protocol)`, 'EOPTGROUP');
 }
