@@ -1,0 +1,178 @@
+/**
+ * Pseudo-terminals, made by node-pty (its native openpty) and relayed on the
+ * master side. Used by the PTY address and by EXEC/SYSTEM/SHELL with `pty`.
+ * node-pty is loaded only here, when an address asks for a terminal, so
+ * `tsocat - -` never pays for it.
+ */
+import { closeSync, existsSync, lstatSync, symlinkSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ReadStream as TtyStream } from 'node:tty';
+import type { ResolvedOptions } from '../../options/catalog.js';
+import { systemError, TsocatError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
+import { sourceReadable, type ChunkSource, type SourceSink } from './source.js';
+
+export interface PtyPair {
+  master: number;
+  slave: number;
+  /** The slave's path, /dev/pts/N. */
+  path: string;
+}
+
+interface NativePty {
+  open(cols: number, rows: number): { master: number; slave: number; pty: string };
+}
+
+let native: NativePty | undefined;
+
+/**
+ * node-pty's compiled part. The package's own entry point also loads its
+ * JavaScript terminal classes; openpty is all tsocat needs of it.
+ */
+function nodePty(): NativePty {
+  if (native) return native;
+  const require = createRequire(import.meta.url);
+  try {
+    const pkg = `@lydell/node-pty-${process.platform}-${process.arch}`;
+    native = require(`${pkg}/pty.node`) as NativePty;
+  } catch (err) {
+    throw new TsocatError(`node-pty is not usable here (${(err as Error).message.split('\n')[0]}): reinstall tsocat with its optional dependencies`, 'ENOPTY');
+  }
+  return native;
+}
+
+/** socat's default window of a new pty is the kernel's 0x0; node-pty asks for a size, so 0:0 keeps socat's. */
+export function windowSize(options: ResolvedOptions): { cols: number; rows: number } {
+  const text = options.string('tiocswinsz');
+  if (text === undefined) return { cols: 0, rows: 0 };
+  const [cols, rows] = text.split(':').map(Number) as [number, number];
+  return { cols, rows };
+}
+
+/** Makes a pty pair (openpty: the slave is open as well, without becoming tsocat's controlling terminal). */
+export function openPty(options: ResolvedOptions): PtyPair {
+  const { cols, rows } = windowSize(options);
+  try {
+    const t = nodePty().open(cols, rows);
+    return { master: t.master, slave: t.slave, path: t.pty };
+  } catch (err) {
+    if (err instanceof TsocatError) throw err;
+    throw systemError('openpty()', err);
+  }
+}
+
+/**
+ * `window size` options are node-pty's to apply when it opens the pty, and
+ * `tiocsctty` is the program's to do (pty-child.ts): the rest of the TERMIOS
+ * and FD options go to applyFdOptions on the master.
+ */
+export function optionsForMaster(options: ResolvedOptions): ResolvedOptions {
+  return options.without('tiocswinsz', 'tiocsctty');
+}
+
+/** symlink(pty, link), replacing an old entry as socat does; the link goes when the address closes. */
+export function linkTo(path: string, link: string): () => void {
+  try {
+    if (existsSync(link) || isSymlink(link)) unlinkSync(link);
+    symlinkSync(path, link);
+  } catch (err) {
+    throw systemError(`symlink("${path}", "${link}")`, err);
+  }
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    try {
+      unlinkSync(link);
+    } catch {
+      // gone already
+    }
+    links.delete(remove);
+  };
+  links.add(remove);
+  if (!exitHook) process.once('exit', () => [...links].forEach((r) => r()));
+  exitHook = true;
+  return remove;
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Links not yet removed; an exit on a signal removes them too, so no stale link points at a freed pty. */
+const links = new Set<() => void>();
+let exitHook = false;
+
+/**
+ * A source over the master that ends on EIO: the kernel's way of saying the
+ * last descriptor of the slave was closed (socat: "probably PTY closed").
+ */
+function masterSource(stream: TtyStream, fd: number, log: Logger): ChunkSource {
+  let sink: SourceSink | undefined;
+  const nothing = () => {};
+  const onData = (chunk: Buffer) => sink?.data(chunk, nothing);
+  const onEnd = () => sink?.end();
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EIO') {
+      log.log('N', `read(${fd}, …): Input/output error (probably PTY closed)`);
+      sink?.end();
+    } else sink?.error(err);
+  };
+  return {
+    start(s) {
+      sink = s;
+      stream.on('data', onData);
+      stream.once('end', onEnd);
+      stream.on('error', onError);
+      stream.resume();
+    },
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+    stop() {
+      sink = undefined;
+      stream.off('data', onData);
+      stream.pause();
+    },
+  };
+}
+
+/** The master side of a pty as an endpoint: one tty stream reads and writes it. */
+export function masterEndpoint(master: number, mode: AccessMode, description: string, log: Logger, onClose: () => void | Promise<void>): Endpoint {
+  const stream = new TtyStream(master);
+  // an EIO after the slave closed is the end of input, not a failure of the relay
+  stream.on('error', () => {});
+  const source = mode === 'w' ? undefined : masterSource(stream, master, log);
+  return makeEndpoint({
+    source,
+    readable: source ? sourceReadable(source, () => stream.destroy()) : undefined,
+    writable: mode === 'r' ? undefined : stream,
+    description,
+    // a pty has no half-close: the other side sees end of input when the master is closed
+    shutdownWrite: () => {},
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        if (stream.destroyed || stream.writableLength === 0) return resolve();
+        stream.once('drain', () => resolve());
+        setTimeout(resolve, 500).unref();
+      });
+      // the terminal settings are put back through the master, so before it closes
+      await onClose();
+      stream.destroy();
+    },
+  });
+}
+
+/** Closes a descriptor that may already be gone. */
+export function closeQuietly(fd: number | undefined): void {
+  if (fd === undefined) return;
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
