@@ -29,6 +29,7 @@ const SCRIPT = [
   '  elsif ($what eq "groups") { my @g = split(/,/, $v); $) = "$g[0] @g"; fatal("setgroups(" . scalar(@g) . ")") if $!; }',
   '  elsif ($what eq "gid") { POSIX::setgid($v); fatal("setgid($v)") if $!; }',
   '  elsif ($what eq "uid") { POSIX::setuid($v) or fatal("setuid($v)"); }',
+  '  elsif ($what eq "ctty") { ioctl(STDIN, $v, 0) or fatal("ioctl(0, TIOCSCTTY, 0)"); }',
   '}',
   'shift @ARGV; my ($file, @argv) = @ARGV;',
   'exec { $file } @argv;',
@@ -73,7 +74,7 @@ function readOutcome(text: string): LaunchOutcome {
 
 /**
  * Starts `file` through the launcher, which first makes the calls in `steps`
- * (`pgid=<n>`, `chroot=<dir>`, `groups=<g,...>`, `gid=<n>`, `uid=<n>`), in order.
+ * (`pgid=<n>`, `chroot=<dir>`, `groups=<g,...>`, `gid=<n>`, `uid=<n>`, `ctty=<TIOCSCTTY>`: stdin, a terminal, becomes the controlling one), in order.
  */
 export async function launchWith(file: string, args: string[], argv0: string, steps: string[], reportFd: number): Promise<Launch> {
   const { makePipe } = await import('../sys/libc.js');
