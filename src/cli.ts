@@ -57,6 +57,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       await writeStdout(await helpText(cmd.help));
       return 0;
     }
+    if (cmd.listSerial) {
+      const { serialListText } = await import('./engine/serial-line.js');
+      await writeStdout(await serialListText(log));
+      return 0;
+    }
     if (cmd.addresses.length !== 2) {
       throw new TsocatError(`exactly 2 addresses required (there are ${cmd.addresses.length}); use option "-h" for help`, 'EUSAGE');
     }
