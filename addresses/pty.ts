@@ -72,14 +72,12 @@ export default defineAddress({
     let restoreTerminal: (() => void) | undefined;
     let slaveHeld = true;
     try {
-      const link = o.string('symbolic-link');
-      // as socat: the link stays after exit only with unlink-close=0
-      if (link !== undefined) {
-        const remove = linkTo(pty.path, link);
-        unlink = o.has('unlink-close') && !o.bool('unlink-close') ? undefined : remove;
-      }
       applyToSlavePath(pty.path, o);
       restoreTerminal = await applyFdOptions(pty.master, optionsForMaster(o).without(...ON_SLAVE_PATH));
+      // the link comes once the settings are made, so a program that finds it finds them (socat links first);
+      // as in socat it stays after exit only with unlink-close=0
+      const link = o.string('symbolic-link');
+      if (link !== undefined) unlink = linkTo(pty.path, link, !o.has('unlink-close') || o.bool('unlink-close'));
       if (o.bool('pty-wait-slave')) {
         slaveHeld = false;
         await waitForSlave(pty, o, ctx);

@@ -236,6 +236,8 @@ const NEEDS = {
   root: () => (process.getuid?.() === 0 ? undefined : `not running as root (uid ${process.getuid?.()}): changing owners, users and binding low ports need it`),
   flock: () => (haveCommand('flock') ? undefined : 'flock(1) (util-linux) is not on PATH (the test holds a lock from a second process)'),
   lsattr: () => (haveCommand('lsattr') ? undefined : 'lsattr (e2fsprogs) is not on PATH (the test reads inode flags)'),
+  tmux: () => (haveCommand('tmux') ? undefined : 'tmux is not on PATH (the test drives an interactive terminal)'),
+  pyserial: () => (spawnSync('python3', ['-c', 'import serial'], { encoding: 'utf8' }).status === 0 ? undefined : "python3's serial module (Debian python3-serial) is missing (the test needs a serial peer no one here wrote)"),
   nobody: () =>
     /^nobody:x:65534:/m.test(readFileSync('/etc/passwd', 'utf8')) && /^nogroup:x:65534:/m.test(readFileSync('/etc/group', 'utf8'))
       ? undefined

@@ -71,14 +71,18 @@ export function optionsForMaster(options: ResolvedOptions): ResolvedOptions {
   return options.without('tiocswinsz', 'tiocsctty');
 }
 
-/** symlink(pty, link), replacing an old entry as socat does; the link goes when the address closes. */
-export function linkTo(path: string, link: string): () => void {
+/**
+ * symlink(pty, link), replacing an old entry as socat does. With `removeAtClose`
+ * the returned function removes it, and so does tsocat's exit (a signal too).
+ */
+export function linkTo(path: string, link: string, removeAtClose: boolean): (() => void) | undefined {
   try {
     if (existsSync(link) || isSymlink(link)) unlinkSync(link);
     symlinkSync(path, link);
   } catch (err) {
     throw systemError(`symlink("${path}", "${link}")`, err);
   }
+  if (!removeAtClose) return undefined;
   let removed = false;
   const remove = () => {
     if (removed) return;
