@@ -154,8 +154,9 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   }).finally(() => launch?.started());
   const started = await spawned;
   if (launch) {
-    const { setpgidError, stepError, execError: failedExec } = await launch.outcome;
+    const { setpgidError, stepError, execError: failedExec, warnings } = await launch.outcome;
     if (setpgidError) ctx.log.log('W', `setpgid(0, ${o.number('setpgid')}): ${setpgidError}`);
+    for (const warning of warnings ?? []) ctx.log.log('W', warning);
     if (stepError) {
       for (const s of started.stdio) s?.destroy();
       throw new TsocatError(stepError, 'EPRIVILEGE');

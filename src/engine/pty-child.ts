@@ -15,9 +15,6 @@ import { applyFdOptions } from './fdopts.js';
 import { closeQuietly, masterEndpoint, openPty, optionsForMaster, type PtyPair } from './pty.js';
 import { passSignalsTo } from './signal-pass.js';
 
-/** Linux's TIOCSCTTY (the same on x86_64 and aarch64). */
-export const TIOCSCTTY = 0x540e;
-
 /** The program's terminal, ready for spawn: the slave goes to its descriptors 0, 1 (and 2 with stderr). */
 export interface ProgramTerminal {
   pty: PtyPair;
@@ -57,7 +54,8 @@ export async function openProgramTerminal(req: AddressRequest): Promise<ProgramT
   const pty = openPty(o);
   try {
     const restoreTerminal = await applyFdOptions(pty.master, optionsForMaster(o));
-    return { pty, restoreTerminal, steps: o.bool('tiocsctty') ? [`ctty=${TIOCSCTTY}`] : [] };
+    // socat makes the pty the controlling terminal through the program's descriptor that holds it
+    return { pty, restoreTerminal, steps: o.bool('tiocsctty') ? [`ctty=${req.mode === 'r' ? 1 : 0}`] : [] };
   } catch (err) {
     closeQuietly(pty.slave);
     closeQuietly(pty.master);
@@ -65,10 +63,15 @@ export async function openProgramTerminal(req: AddressRequest): Promise<ProgramT
   }
 }
 
-/** Where the program's descriptors 0-2 go: the slave, and stderr to the pty only with `stderr` (socat). */
+/**
+ * Where the program's descriptors 0-2 go, as socat does it: the slave for the
+ * directions the relay uses (stdin only when tsocat writes to the program,
+ * stdout only when it reads), stderr to the pty only with `stderr`; the rest
+ * stay tsocat's own.
+ */
 export function terminalStdio(req: AddressRequest, term: ProgramTerminal): Array<number | 'inherit'> {
   const { slave } = term.pty;
-  return [slave, slave, req.options.bool('stderr') ? slave : 'inherit'];
+  return [req.mode !== 'r' ? slave : 'inherit', req.mode !== 'w' ? slave : 'inherit', req.options.bool('stderr') ? slave : 'inherit'];
 }
 
 /**
