@@ -4,7 +4,8 @@
  * node-pty is loaded only here, when an address asks for a terminal, so
  * `tsocat - -` never pays for it.
  */
-import { closeSync, existsSync, lstatSync, symlinkSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, symlinkSync, unlinkSync, write } from 'node:fs';
+import { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import { ReadStream as TtyStream } from 'node:tty';
 import type { ResolvedOptions } from '../../options/catalog.js';
@@ -145,25 +146,47 @@ function masterSource(stream: TtyStream, fd: number, log: Logger): ChunkSource {
   };
 }
 
-/** The master side of a pty as an endpoint: one tty stream reads and writes it. */
+/**
+ * Writes to the master. Not through the tty stream: libuv retries a tty write
+ * that meets EAGAIN at once, in a loop, so a slave nobody reads would spin the
+ * event loop (and tsocat could not even end on SIGTERM). Here a full queue is
+ * retried after a growing pause, and the pump's backpressure does the rest.
+ */
+function masterWriter(master: number): Writable {
+  const writeAll = (chunk: Buffer, done: (err?: Error | null) => void, pause = 1): void => {
+    write(master, chunk, 0, chunk.length, null, (err, n) => {
+      if (err && err.code !== 'EAGAIN') return done(err);
+      const rest = chunk.subarray(err ? 0 : n);
+      if (rest.length === 0) return done();
+      setTimeout(() => writeAll(rest, done, Math.min(pause * 2, 50)), err ? pause : 0);
+    });
+  };
+  return new Writable({ write: (chunk: Buffer, _enc, cb) => writeAll(chunk, cb) });
+}
+
+/** The master side of a pty as an endpoint: a tty stream reads it, masterWriter writes it. */
 export function masterEndpoint(master: number, mode: AccessMode, description: string, log: Logger, onClose: () => void | Promise<void>): Endpoint {
   const stream = new TtyStream(master);
   // an EIO after the slave closed is the end of input, not a failure of the relay
   stream.on('error', () => {});
   const source = mode === 'w' ? undefined : masterSource(stream, master, log);
+  const writable = mode === 'r' ? undefined : masterWriter(master);
+  writable?.on('error', () => {});
   return makeEndpoint({
     source,
     readable: source ? sourceReadable(source, () => stream.destroy()) : undefined,
-    writable: mode === 'r' ? undefined : stream,
+    writable,
     description,
     // a pty has no half-close: the other side sees end of input when the master is closed
     shutdownWrite: () => {},
     close: async () => {
+      // what is queued for the slave gets a moment to go out, as socat's close would let the kernel keep it
       await new Promise<void>((resolve) => {
-        if (stream.destroyed || stream.writableLength === 0) return resolve();
-        stream.once('drain', () => resolve());
+        if (!writable || writable.destroyed || writable.writableLength === 0) return resolve();
+        writable.once('drain', () => resolve());
         setTimeout(resolve, 500).unref();
       });
+      writable?.destroy();
       // the terminal settings are put back through the master, so before it closes
       await onClose();
       stream.destroy();

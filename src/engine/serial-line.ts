@@ -62,10 +62,12 @@ function openError(path: string, err: unknown): TsocatError {
     ENXIO: 'No such device or address',
     EISDIR: 'Is a directory',
   };
-  const code = Object.keys(words).find((c) => text.includes(c));
+  // serialport words it "Error: No such file or directory, cannot open /dev/x"
+  const said = text.replace(/^Error: /, '').replace(/, cannot open .*$/, '');
+  const code = Object.keys(words).find((c) => text.includes(c)) ?? Object.keys(words).find((c) => words[c] === said);
   if (/lock/i.test(text)) return new TsocatError(`SERIAL "${path}": the device is in use (locked by another program): ${text}`, 'EBUSY');
   if (/Inappropriate ioctl|tcgetattr|tcsetattr|ENOTTY/i.test(text)) return new TsocatError(`SERIAL "${path}": not a terminal (${text})`, 'ENOTTY');
-  return new TsocatError(`open("${path}"): ${code ? words[code] : text}`, code ?? 'EOPEN');
+  return new TsocatError(`open("${path}"): ${code ? words[code] : said}`, code ?? 'EOPEN');
 }
 
 /** Opens the device and applies every setting; what fails closes it again. */
