@@ -25,12 +25,22 @@ function loadHistory(path: string | undefined): string[] {
   }
 }
 
-/** Where readline draws: stdout, except while a noecho line is typed. */
+/**
+ * Where readline draws: stdout, except while a noecho line is typed. Muting is
+ * decided when readline writes, not later when a queued write would reach stdout.
+ */
 class Screen extends Writable {
   muted = false;
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.muted) cb();
-    else process.stdout.write(chunk, cb);
+  readonly isTTY = true;
+  get columns(): number {
+    return process.stdout.columns;
+  }
+  get rows(): number {
+    return process.stdout.rows;
+  }
+  override write(chunk: unknown, ...rest: unknown[]): boolean {
+    if (this.muted) return true;
+    return process.stdout.write(chunk as string, ...(rest as []));
   }
 }
 
