@@ -7,7 +7,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
-import { PassThrough, Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';

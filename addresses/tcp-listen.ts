@@ -7,7 +7,7 @@ import type { Endpoint, Listener } from '../src/engine/endpoint.js';
 import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions, descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 

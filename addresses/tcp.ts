@@ -5,7 +5,7 @@ import { defineAddress } from '../src/define.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySocketOptions } from '../src/engine/sockopts.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
 

@@ -5,12 +5,13 @@
  * A general-purpose parser (yargs) costs ~75 ms at start-up and cannot express
  * -d0…-d4, -ly[facility] or -lm[facility]; this one is a table and a loop.
  */
+
+import { parseCNumber, parseTimeval } from '../../options/catalog.js';
 import { isAblated, traceUse } from '../ablation.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
-import { parseCNumber, parseTimeval } from '../../options/catalog.js';
-import { DEFAULT_LOG_SIGNALS } from './signals.js';
 import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
+import { DEFAULT_LOG_SIGNALS } from './signals.js';
 
 export interface CommandLine {
   settings: RelaySettings;

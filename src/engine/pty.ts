@@ -5,14 +5,14 @@
  * `tsocat - -` never pays for it.
  */
 import { closeSync, existsSync, lstatSync, symlinkSync, unlinkSync, write } from 'node:fs';
-import { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
+import { Writable } from 'node:stream';
 import { ReadStream as TtyStream } from 'node:tty';
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { systemError, TsocatError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
-import { sourceReadable, type ChunkSource, type SourceSink } from './source.js';
+import { type AccessMode, type Endpoint, makeEndpoint } from './endpoint.js';
+import { type ChunkSource, type SourceSink, sourceReadable } from './source.js';
 
 export interface PtyPair {
   master: number;
@@ -96,7 +96,9 @@ export function linkTo(path: string, link: string, removeAtClose: boolean): (() 
     links.delete(remove);
   };
   links.add(remove);
-  if (!exitHook) process.once('exit', () => [...links].forEach((r) => r()));
+  if (!exitHook) process.once('exit', () => {
+      for (const r of [...links]) r();
+    });
   exitHook = true;
   return remove;
 }

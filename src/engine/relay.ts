@@ -5,18 +5,18 @@
  * `fork`, one session per peer, all sharing the address 1 already open.
  */
 import { getEventListeners, setMaxListeners } from 'node:events';
+import type { Level } from '../errors.js';
 import { TsocatError } from '../errors.js';
 import { parseAddress } from '../grammar/parse.js';
 import type { AddressSpec } from '../grammar/spec.js';
 import { printDescriptorAnalysis } from '../log/filan.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js';
-import type { Level } from '../errors.js';
+import { onAbort } from './abort.js';
+import { connectLoop } from './connect-loop.js';
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
-import { onAbort } from './abort.js';
-import { openAddress, prepareAddress, validateAddress } from './open.js';
-import { connectLoop } from './connect-loop.js';
 import { runHandedOver } from './handover.js';
+import { openAddress, prepareAddress, validateAddress } from './open.js';
 import { runSession } from './session.js';
 import { shareEndpoint } from './shared-endpoint.js';
 import { Statistics } from './statistics.js';

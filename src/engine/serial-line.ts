@@ -13,10 +13,10 @@ import { TERMIOS_SPEEDS } from '../../options/termios.js';
 import { TsocatError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { onAbort } from './abort.js';
-import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
+import { type AccessMode, type Endpoint, makeEndpoint } from './endpoint.js';
 import { applyFdOptions } from './fdopts.js';
 import { sleep } from './open.js';
-import { sourceReadable, type ChunkSource, type SourceSink } from './source.js';
+import { type ChunkSource, type SourceSink, sourceReadable } from './source.js';
 
 interface PortBinding {
   fd: number | null;

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { backgroundStarter, freePort, requireOrSkip, requires, run, SOCAT, tempDir, TSOCAT, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requireOrSkip, requires, run, SOCAT, TSOCAT, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { Tmux } from '../pty-helpers.js';
 
 const start = backgroundStarter();
@@ -31,7 +31,7 @@ describe('EXEC/SYSTEM with pty', () => {
     const paths = clients.map((c) => (c.text().match(/\/dev\/pts\/\d+/) as RegExpMatchArray)[0]);
     expect(new Set(paths).size).toBe(4);
     // each is a live terminal: what a client types comes back from its own cat
-    clients.forEach((c, i) => c.socket.write(`client ${i}\n`));
+    for (const [i, c] of clients.entries()) c.socket.write(`client ${i}\n`);
     await waitFor(() => clients.every((c, i) => c.text().includes(`client ${i}\r\nclient ${i}\r\n`)), 5000);
     for (const c of clients) c.socket.destroy();
   });

@@ -8,11 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requireOrSkip, run, SOCAT, startTsocat, stop, tempDir, TSOCAT, tsocat } from '../helpers.js';
+import { requireOrSkip, run, SOCAT, startTsocat, stop, TSOCAT, tempDir, tsocat } from '../helpers.js';
 import { flagsOf, sttyOf, testPty, waitForPath } from '../pty-helpers.js';
 
 const dirs: Array<() => void> = [];
-afterEach(() => dirs.splice(0).forEach((c) => c()));
+afterEach(() => {
+  for (const c of dirs.splice(0)) c();
+});
 function scratch(): string {
   const { dir, cleanup } = tempDir();
   dirs.push(cleanup);

@@ -5,12 +5,14 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requires, tempDir, TSOCAT, tsocat, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requires, TSOCAT, tempDir, tsocat, waitForPort } from '../helpers.js';
 import { Tmux } from '../pty-helpers.js';
 
 const start = backgroundStarter();
 const cleanups: Array<() => void> = [];
-afterEach(() => cleanups.splice(0).forEach((c) => c()));
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
 
 describe('READLINE', () => {
   requires('tmux');
@@ -21,7 +23,7 @@ describe('READLINE', () => {
     const script = join(dir, 'server.sh');
     const history = join(dir, 'history');
     writeFileSync(history, 'an old line\n');
-    writeFileSync(script, 'printf "name? "; read n; echo "hello $n"; printf "Password: "; read p; echo "got ${#p} chars"; printf "cmd> "; read c; echo "ran $c"\n');
+    writeFileSync(script, ['printf "name? "; read n; echo "hello $n"', 'printf "Password: "; read p; echo "got $(printf %s "$p" | wc -c) chars"', 'printf "cmd> "; read c; echo "ran $c"', ''].join('\n'));
     const port = await freePort();
     start([`TCP-LISTEN:${port},reuseaddr`, `SYSTEM:sh ${script}`]);
     await waitForPort(port);

@@ -15,7 +15,9 @@ import { flagsOf, sttyOf, testPty, waitForPath } from '../pty-helpers.js';
 
 const start = backgroundStarter();
 const dirs: Array<() => void> = [];
-afterEach(() => dirs.splice(0).forEach((c) => c()));
+afterEach(() => {
+  for (const c of dirs.splice(0)) c();
+});
 function scratch(): string {
   const { dir, cleanup } = tempDir();
   dirs.push(cleanup);

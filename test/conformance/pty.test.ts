@@ -1,0 +1,61 @@
+/**
+ * The endpoint contract for PTY, SERIAL and READLINE: opened through the
+ * library, bytes written to the endpoint come out at the far side of the
+ * terminal and back.
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { testPty } from '../pty-helpers.js';
+import { asEndpoint, openAddress, tsocat } from './suite.js';
+
+/** Reads from a blocking descriptor until `n` bytes came. */
+function readExactly(fd: number, n: number): Buffer {
+  const out = Buffer.alloc(n);
+  let got = 0;
+  while (got < n) got += readSync(fd, out, got, n - got, null);
+  return out;
+}
+
+describe('endpoint contract: PTY', () => {
+  it('bytes written to the master reach a program on the slave, and its bytes come back', async () => {
+    const ep = asEndpoint(await openAddress('PTY,raw,echo=0'));
+    const slavePath = ep.description.replace(/^PTY /, '');
+    const slave = openSync(slavePath, 'r+');
+    try {
+      ep.writable?.write(Buffer.from([0, 1, 255, 10]));
+      expect([...readExactly(slave, 4)]).toEqual([0, 1, 255, 10]);
+      const back = new Promise<Buffer>((resolve) => ep.readable?.once('data', resolve));
+      writeSync(slave, 'up');
+      expect((await back).toString()).toBe('up');
+    } finally {
+      closeSync(slave);
+      await ep.close();
+    }
+  });
+});
+
+describe('endpoint contract: SERIAL', () => {
+  it('a pty slave opened as a serial line: bytes both ways', async () => {
+    const pty = testPty();
+    const ep = asEndpoint(await openAddress(`SERIAL:${pty.path},b115200,raw,echo=0`));
+    try {
+      ep.writable?.write('to-line');
+      expect(readExactly(pty.master, 7).toString()).toBe('to-line');
+      const back = new Promise<Buffer>((resolve) => ep.readable?.once('data', resolve));
+      writeSync(pty.master, 'from-line');
+      expect((await back).toString()).toBe('from-line');
+    } finally {
+      await ep.close();
+      closeSync(pty.slave);
+      closeSync(pty.master);
+    }
+  });
+});
+
+describe('endpoint contract: READLINE', () => {
+  it('without a terminal it relays lines from stdin, one per Enter', async () => {
+    const r = await tsocat(['-u', 'READLINE', '-'], { input: 'one\ntwo\n' });
+    expect(r.stdout.toString()).toBe('one\ntwo\n');
+    expect(r.status).toBe(0);
+  });
+});
