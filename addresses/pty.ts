@@ -61,7 +61,7 @@ async function waitForSlave(pty: PtyPair, o: ResolvedOptions, ctx: OpenContext):
 export default defineAddress({
   names: ['PTY'],
   params: [],
-  groups: ['NAMED', 'FD', 'TERMIOS', 'PTY'],
+  groups: ['NAMED', 'FD', 'TERMIOS', 'PTY', 'APPL'],
   features: ['PTY'],
   summary: 'a new pseudo-terminal (node-pty); programs open its slave side, /dev/pts/N or the link= path',
   async open(req, ctx) {

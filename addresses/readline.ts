@@ -47,7 +47,7 @@ class Screen extends Writable {
 export default defineAddress({
   names: ['READLINE'],
   params: [],
-  groups: ['FD', 'TERMIOS', 'READLINE'],
+  groups: ['FD', 'TERMIOS', 'READLINE', 'APPL'],
   features: ['READLINE'],
   summary: "line editing and history on tsocat's terminal (Node's readline), for line-mode clients",
   async open(req) {
@@ -89,7 +89,8 @@ export default defineAddress({
         if (terminal) process.stdout.write('\r\x1b[K');
         process.stdout.write(o.bool('noprompt') || o.has('prompt') ? text : whole, () => {
           if (!o.has('prompt') && !o.bool('noprompt')) promptText = cut ? rest : promptText + rest;
-          showPrompt();
+          // noprompt: the peer's text stays as it was printed, readline does not draw over it
+          if (!o.bool('noprompt')) showPrompt();
           cb();
         });
       },

@@ -70,19 +70,21 @@ describe('EXEC/SYSTEM with pty', () => {
     expect(r.stderr).toMatch(/W ioctl\(1, TIOCSCTTY, NULL\): Operation not permitted/);
   });
 
-  it('sigint passes SIGINT to the program instead of ending tsocat', async () => {
-    const { dir, cleanup } = tempDir();
-    const script = join(dir, 'wait-for-int.sh');
-    writeFileSync(script, 'trap "echo got-int; exit 0" INT\necho ready\nwhile true; do sleep 0.05; done\n');
-    const relay = start(['-u', `SYSTEM:exec sh ${script},pty,setsid,ctty,sigint`, 'STDOUT']);
-    onTestFinished(cleanup);
-    await waitFor(() => relay.output().includes('ready'));
-    relay.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => relay.once('exit', resolve));
-    expect(relay.output()).toContain('got-int');
-    expect(code).toBe(0);
-    expect(relay.errors()).not.toMatch(/exiting on signal/);
-  });
+  for (const [option, signal] of [['sigint', 'SIGINT'], ['sighup', 'SIGHUP'], ['sigquit', 'SIGQUIT']] as const) {
+    it(`${option} passes ${signal} to the program instead of ending tsocat`, async () => {
+      const { dir, cleanup } = tempDir();
+      onTestFinished(cleanup);
+      const script = join(dir, 'wait-for-signal.sh');
+      writeFileSync(script, `trap "echo got-${signal}; exit 0" ${signal.slice(3)}\necho ready\nwhile true; do sleep 0.05; done\n`);
+      const relay = start(['-u', `SYSTEM:exec sh ${script},pty,setsid,ctty,${option}`, 'STDOUT']);
+      await waitFor(() => relay.output().includes('ready'));
+      relay.kill(signal);
+      const code = await new Promise<number | null>((resolve) => relay.once('exit', resolve));
+      expect(relay.output()).toContain(`got-${signal}`);
+      expect(code).toBe(0);
+      expect(relay.errors()).not.toMatch(/exiting on signal/);
+    });
+  }
 });
 
 describe('EXEC with pty against socat 1.7.4.4', () => {

@@ -60,6 +60,43 @@ describe('READLINE', () => {
   });
 });
 
+describe('READLINE prompts', () => {
+  requires('tmux');
+
+  /** The screen after the peer printed an unfinished "ask: ", "abc" was typed and the line emptied with Ctrl-U and "x" typed (readline redraws it). */
+  async function promptScreen(options: string): Promise<string> {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const script = join(dir, 'ask.sh');
+    writeFileSync(script, 'printf "ask: "; read a; echo "answer $a"\n');
+    const port = await freePort();
+    start([`TCP-LISTEN:${port},reuseaddr`, `SYSTEM:sh ${script}`]);
+    await waitForPort(port);
+    const tmux = new Tmux(`${process.execPath} ${TSOCAT} READLINE${options} TCP:127.0.0.1:${port}; sleep 30`);
+    cleanups.push(() => tmux.close());
+    await tmux.waitFor(/ask:|^>>/m);
+    tmux.keys('abc');
+    await tmux.waitFor(/abc/);
+    // Ctrl-U empties the line and readline draws it again: its prompt, then what is typed
+    tmux.keys('C-u');
+    tmux.keys('x');
+    const screen = await tmux.waitFor(/x$/m);
+    tmux.keys('Enter');
+    await tmux.waitFor(/^answer x$/m);
+    return screen;
+  }
+
+  it('the peer\'s unfinished line is the prompt readline redraws', async () => {
+    expect(await promptScreen('')).toMatch(/^ask: x$/m);
+  });
+  it('prompt= replaces it', async () => {
+    expect(await promptScreen(",prompt='>> '")).toMatch(/^>> x$/m);
+  });
+  it('noprompt: readline redraws the line without it', async () => {
+    expect(await promptScreen(',noprompt')).toMatch(/^x$/m);
+  });
+});
+
 describe('READLINE: bad input', () => {
   it('a noecho pattern that is no regular expression: one E line, status 1', async () => {
     const r = await tsocat(['READLINE,noecho=(', '-'], { input: '' });
