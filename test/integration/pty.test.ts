@@ -171,7 +171,7 @@ describe('PTY: bad input', () => {
     ['winsz beyond 65535', ['PTY,winsz=70000:24', '-'], /E tiocswinsz: 70000 is outside range 0\.\.65535/],
     ['pty-interval that is not a number', ['PTY,wait-slave,pty-interval=soon', '-'], /E .*pty-interval/],
     ['parenb on a pty (the kernel refuses parity)', ['PTY,parenb', '-'], /E tcsetattr|E .*parenb|Invalid argument/],
-    ['an unknown option', ['PTY,flux=1', '-'], /E parseopts_table(): unknown option "flux"/],
+    ['an unknown option', ['PTY,flux=1', '-'], /E parseopts_table\(\): unknown option "flux"/],
   ];
   for (const [what, args, message] of cases) {
     it(`${what}: one E line, status 1, no link left`, async () => {
