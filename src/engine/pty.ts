@@ -123,12 +123,15 @@ function masterSource(stream: TtyStream, fd: number, log: Logger): ChunkSource {
   let sink: SourceSink | undefined;
   const nothing = () => {};
   const onData = (chunk: Buffer) => sink?.data(chunk, nothing);
-  const onEnd = () => sink?.end();
+  // libuv reports the closed slave as EIO or as end of file, depending on timing
+  const closed = () => {
+    log.log('N', `read(${fd}, …): Input/output error (probably PTY closed)`);
+    sink?.end();
+  };
+  const onEnd = () => closed();
   const onError = (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EIO') {
-      log.log('N', `read(${fd}, …): Input/output error (probably PTY closed)`);
-      sink?.end();
-    } else sink?.error(err);
+    if (err.code === 'EIO') closed();
+    else sink?.error(err);
   };
   return {
     start(s) {

@@ -8,12 +8,20 @@ import { describe, expect, it } from 'vitest';
 import { testPty } from '../pty-helpers.js';
 import { asEndpoint, openAddress, tsocat } from './suite.js';
 
-/** Reads from a blocking descriptor until `n` bytes came. */
-function readExactly(fd: number, n: number): Buffer {
+/** Reads until `n` bytes came (a pty master is non-blocking: EAGAIN means not yet), for at most 5 s. */
+async function readExactly(fd: number, n: number): Promise<Buffer> {
   const out = Buffer.alloc(n);
   let got = 0;
-  while (got < n) got += readSync(fd, out, got, n - got, null);
-  return out;
+  const deadline = Date.now() + 5000;
+  while (got < n && Date.now() < deadline) {
+    try {
+      got += readSync(fd, out, got, n - got, null);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EAGAIN') throw err;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  return out.subarray(0, got);
 }
 
 describe('endpoint contract: PTY', () => {
@@ -23,7 +31,7 @@ describe('endpoint contract: PTY', () => {
     const slave = openSync(slavePath, 'r+');
     try {
       ep.writable?.write(Buffer.from([0, 1, 255, 10]));
-      expect([...readExactly(slave, 4)]).toEqual([0, 1, 255, 10]);
+      expect([...(await readExactly(slave, 4))]).toEqual([0, 1, 255, 10]);
       const back = new Promise<Buffer>((resolve) => ep.readable?.once('data', resolve));
       writeSync(slave, 'up');
       expect((await back).toString()).toBe('up');
@@ -40,7 +48,7 @@ describe('endpoint contract: SERIAL', () => {
     const ep = asEndpoint(await openAddress(`SERIAL:${pty.path},b115200,raw,echo=0`));
     try {
       ep.writable?.write('to-line');
-      expect(readExactly(pty.master, 7).toString()).toBe('to-line');
+      expect((await readExactly(pty.master, 7)).toString()).toBe('to-line');
       const back = new Promise<Buffer>((resolve) => ep.readable?.once('data', resolve));
       writeSync(pty.master, 'from-line');
       expect((await back).toString()).toBe('from-line');
