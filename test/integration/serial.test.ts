@@ -210,12 +210,14 @@ describe('SERIAL: bad input', () => {
     expect(r.stderr).toMatch(/E SERIAL ".*": the device is in use/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
-  it('modem lines on a pty (which has none)', async () => {
-    const p = pty();
-    const r = await tsocat([`SERIAL:${p.path},dtr=1`, '-'], { input: '' });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/E SERIAL ".*": setting the modem lines \(dtr\)/);
-  });
+  for (const line of ['dtr', 'rts']) {
+    it(`modem lines on a pty (which has none): ${line}`, async () => {
+      const p = pty();
+      const r = await tsocat([`SERIAL:${p.path},${line}=1`, '-'], { input: '' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`E SERIAL ".*": setting the modem lines \\(${line}\\)`));
+    });
+  }
   it('a termios option on a socket', async () => {
     const port = await freePort();
     const r = await tsocat([`TCP:127.0.0.1:${port},b9600`, '-'], { input: '' });
