@@ -15,11 +15,12 @@ import { applyFdOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
 import { privilegesFor, programSteps } from '../src/engine/privileges.js';
 import { type Launch, launchWith, targetGroup } from '../src/engine/process-group-launcher.js';
+import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/pty-child.js';
 import { descriptorOf } from '../src/engine/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 
-const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS'] as const;
+const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS', 'PTY', 'PARENT'] as const;
 
 /** Splits an EXEC command line on spaces, honouring socat's quotes and escapes. */
 export function splitCommandLine(text: string): string[] {
@@ -128,10 +129,12 @@ function execError(file: string, code: string | undefined, message: string): Tso
   return new TsocatError(`execvp("${file}", ...): ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : message}`, code ?? 'EEXEC');
 }
 
-async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined) {
+async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined, terminal?: ProgramTerminal) {
   const o = req.options;
-  const stdio = programStdio(req, takeOver, pipes) as Array<'pipe' | 'inherit' | 'ignore' | number>;
-  const { steps, env: userEnv } = launcherSteps(req);
+  const stdio = terminal ? terminalStdio(req, terminal) : (programStdio(req, takeOver, pipes) as Array<'pipe' | 'inherit' | 'ignore' | number>);
+  const { steps: privilegeSteps, env: userEnv } = launcherSteps(req);
+  // socat's order in the child: setsid (spawn's detached), setpgid, then the controlling terminal
+  const steps = [...privilegeSteps.filter((s) => s.startsWith('pgid=')), ...(terminal?.steps ?? []), ...privilegeSteps.filter((s) => !s.startsWith('pgid='))];
   const launch = await launchPlan(file, args, argv0, steps, stdio.length);
   if (launch) stdio.push(launch.reportEnd);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}) };
@@ -151,8 +154,9 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   }).finally(() => launch?.started());
   const started = await spawned;
   if (launch) {
-    const { setpgidError, stepError, execError: failedExec } = await launch.outcome;
+    const { setpgidError, stepError, execError: failedExec, warnings } = await launch.outcome;
     if (setpgidError) ctx.log.log('W', `setpgid(0, ${o.number('setpgid')}): ${setpgidError}`);
+    for (const warning of warnings ?? []) ctx.log.log('W', warning);
     if (stepError) {
       for (const s of started.stdio) s?.destroy();
       throw new TsocatError(stepError, 'EPRIVILEGE');
@@ -163,7 +167,26 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   return started;
 }
 
+/** `pty`: the program on a pseudo-terminal (src/engine/pty-child.ts) instead of a socket pair or pipes. */
+async function openProgramOnTerminal(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
+  const terminal = await openProgramTerminal(req);
+  let child: ChildProcess;
+  try {
+    child = await startProgram(file, args, argv0, req, ctx, undefined, undefined, terminal);
+  } catch (err) {
+    terminal.restoreTerminal?.();
+    closeAll([terminal.pty.slave, terminal.pty.master]);
+    throw err;
+  }
+  let exitInfo: ChildExit | undefined;
+  const exited = new Promise<ChildExit>((resolve) => {
+    child.once('exit', (code, signal) => resolve((exitInfo = { pid: child.pid as number, code, signal })));
+  });
+  return programTerminalEndpoint(req, terminal, child, exited, () => exitInfo !== undefined, ctx.log);
+}
+
 async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
+  if (wantsTerminal(req)) return openProgramOnTerminal(file, args, argv0, req, ctx);
   const takeOver = descriptorsToTakeOver(req, ctx);
   const pipes = takeOver ? undefined : await openPipes(req);
   let child: ChildProcess;

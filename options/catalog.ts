@@ -26,7 +26,11 @@ export type OptionGroup =
   | 'CHILD'
   | 'RETRY'
   | 'RANGE'
-  | 'TERMIOS';
+  | 'TERMIOS'
+  | 'PTY'
+  | 'PARENT'
+  | 'READLINE'
+  | 'SERIAL';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

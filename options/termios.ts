@@ -164,6 +164,6 @@ export default defineOptions([
   { name: 'xtabs', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'expand tabs to spaces on output (tab3)' },
   { name: 'termios-setflags', aliases: ['setflags'], type: 'int:ulong', groups: ['TERMIOS'], phase: 'fd', summary: '<word>:<value>: set flag word 0 (c_iflag), 1 (c_oflag), 2 (c_cflag) or 3 (c_lflag) to the number <value> as a whole' },
   { name: 'tiocswinsz', aliases: ['winsz'], type: 'int:int', groups: ['TERMIOS'], phase: 'fd', summary: '<cols>:<rows>: set the window size of the terminal (TIOCSWINSZ), 0 to 65535 each' },
-  { name: 'tiocsctty', aliases: ['ctty'], type: 'bool', groups: ['TERMIOS'], phase: 'late', summary: 'refused: socat makes the pty of EXEC…,pty the controlling terminal of its program; tsocat has no such pty (docs/differences.md)' },
+  { name: 'tiocsctty', aliases: ['ctty'], type: 'bool', groups: ['TERMIOS'], phase: 'late', summary: "with EXEC/SYSTEM/SHELL and pty: make the pty the program's controlling terminal (with setsid); refused on any other terminal (docs/differences.md)" },
   { name: 'ospeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'output line speed in baud, or a B<rate> constant as socat passes it on (13 is 9600)' },
 ]);

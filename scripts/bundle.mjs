@@ -37,7 +37,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['koffi', 'pino'],
+  external: ['koffi', 'pino', 'serialport'],
   logLevel: 'warning',
   plugins: [
     {

@@ -9,6 +9,7 @@ import { helpText, versionText } from './cli/help.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
 import { relay } from './engine/relay.js';
+import { isPassedOn } from './engine/signal-pass.js';
 import { Statistics } from './engine/statistics.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
@@ -56,6 +57,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       await writeStdout(await helpText(cmd.help));
       return 0;
     }
+    if (cmd.listSerial) {
+      const { serialListText } = await import('./engine/serial-line.js');
+      await writeStdout(await serialListText(log));
+      return 0;
+    }
     if (cmd.addresses.length !== 2) {
       throw new TsocatError(`exactly 2 addresses required (there are ${cmd.addresses.length}); use option "-h" for help`, 'EUSAGE');
     }
@@ -64,7 +70,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const controller = new AbortController();
     for (const how of signalsInMask(cmd.logSignals)) {
       process.on(how.name, () => {
-        if (signalled) return;
+        // sighup/sigint/sigquit on a program address: the program gets the signal, tsocat goes on
+        if (signalled || isPassedOn(how.name)) return;
         signalled = how;
         log.log(how.level, `exiting on signal ${how.number}`);
         controller.abort();

@@ -225,6 +225,9 @@ export const STRICT = process.env.CI !== undefined && process.env.CI !== '' && p
 
 const HAVE_SCRIPT = spawnSync('sh', ['-c', 'command -v script && command -v stty && command -v timeout'], { encoding: 'utf8' }).status === 0;
 
+/** A python3 that has pyserial: Debian's (python3-serial), or the first on PATH. */
+export const PYTHON_WITH_SERIAL: string | undefined = ['/usr/bin/python3', 'python3'].find((py) => spawnSync(py, ['-c', 'import serial'], { encoding: 'utf8' }).status === 0);
+
 function haveCommand(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).status === 0;
 }
@@ -237,6 +240,8 @@ const NEEDS = {
   flock: () => (haveCommand('flock') ? undefined : 'flock(1) (util-linux) is not on PATH (the test holds a lock from a second process)'),
   lsattr: () => (haveCommand('lsattr') ? undefined : 'lsattr (e2fsprogs) is not on PATH (the test reads inode flags)'),
   socketActivate: () => (haveCommand('systemd-socket-activate') ? undefined : 'systemd-socket-activate (systemd) is not on PATH (the test hands tsocat a listening socket as systemd does)'),
+  tmux: () => (haveCommand('tmux') ? undefined : 'tmux is not on PATH (the test drives an interactive terminal)'),
+  pyserial: () => (PYTHON_WITH_SERIAL ? undefined : "python3's serial module (Debian python3-serial) is missing (the test needs a serial peer no one here wrote)"),
   nobody: () =>
     /^nobody:x:65534:/m.test(readFileSync('/etc/passwd', 'utf8')) && /^nogroup:x:65534:/m.test(readFileSync('/etc/group', 'utf8'))
       ? undefined

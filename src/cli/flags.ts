@@ -5,18 +5,21 @@
  * A general-purpose parser (yargs) costs ~75 ms at start-up and cannot express
  * -d0…-d4, -ly[facility] or -lm[facility]; this one is a table and a loop.
  */
+
+import { parseCNumber, parseTimeval } from '../../options/catalog.js';
 import { isAblated, traceUse } from '../ablation.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
-import { parseCNumber, parseTimeval } from '../../options/catalog.js';
-import { DEFAULT_LOG_SIGNALS } from './signals.js';
 import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
+import { DEFAULT_LOG_SIGNALS } from './signals.js';
 
 export interface CommandLine {
   settings: RelaySettings;
   log: LogConfig;
   /** -h = 1, -hh = 2, -hhh = 3. */
   help: number;
+  /** --list-serial: print the serial devices and exit (tsocat's own flag). */
+  listSerial?: boolean;
   version: boolean;
   addresses: string[];
   /** -L / -W lock file: fail, or wait. */
@@ -47,7 +50,7 @@ function flagKey(arg: string): string {
 /** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
-  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -191,6 +194,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         // the Node command-line convention; socat itself knows only -h and -V
         else if (arg === '--help') out.help = 1;
         else if (arg === '--version') out.version = true;
+        else if (arg === '--list-serial') out.listSerial = true;
         else if (arg === '--experimental') {
           // nothing is experimental here yet
         } else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {

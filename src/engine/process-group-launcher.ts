@@ -29,6 +29,10 @@ const SCRIPT = [
   '  elsif ($what eq "groups") { my @g = split(/,/, $v); $) = "$g[0] @g"; fatal("setgroups(" . scalar(@g) . ")") if $!; }',
   '  elsif ($what eq "gid") { POSIX::setgid($v); fatal("setgid($v)") if $!; }',
   '  elsif ($what eq "uid") { POSIX::setuid($v) or fatal("setuid($v)"); }',
+  // ctty as socat does it: let go of an old controlling terminal, take the pty's, make our group its foreground; failures warn
+  '  elsif ($what eq "ctty") { if (sysopen(my $t, "/dev/tty", O_RDONLY | O_NOCTTY)) { ioctl($t, 0x5422, 0); close($t); }',
+  '    my $c; (open($c, "+<&=", $v) && ioctl($c, 0x540E, 0)) or print $out "warn\\tioctl($v, TIOCSCTTY, NULL): $!\\n";',
+  '    POSIX::tcsetpgrp(0, $$) or print $out "warn\\ttcsetpgrp($$): $!\\n"; }',
   '}',
   'shift @ARGV; my ($file, @argv) = @ARGV;',
   'exec { $file } @argv;',
@@ -47,6 +51,8 @@ export interface LaunchOutcome {
   /** A whole message, e.g. `chroot("/x"): No such file or directory`; the program did not start. */
   stepError?: string;
   execError?: string;
+  /** Whole messages of steps that failed without stopping the program (ctty), logged as warnings. */
+  warnings?: string[];
 }
 
 export interface Launch {
@@ -67,13 +73,14 @@ function readOutcome(text: string): LaunchOutcome {
     if (what === 'setpgid') found.setpgidError = message;
     if (what === 'fatal') found.stepError = message;
     if (what === 'exec') found.execError = message;
+    if (what === 'warn' && message) (found.warnings ??= []).push(message);
   }
   return found;
 }
 
 /**
  * Starts `file` through the launcher, which first makes the calls in `steps`
- * (`pgid=<n>`, `chroot=<dir>`, `groups=<g,...>`, `gid=<n>`, `uid=<n>`), in order.
+ * (`pgid=<n>`, `chroot=<dir>`, `groups=<g,...>`, `gid=<n>`, `uid=<n>`, `ctty=<fd>`: the terminal on that descriptor becomes the controlling one), in order.
  */
 export async function launchWith(file: string, args: string[], argv0: string, steps: string[], reportFd: number): Promise<Launch> {
   const { makePipe } = await import('../sys/libc.js');

@@ -36,7 +36,7 @@ const DELAY_BY_NAME = new Map<string, { mask: number; value: number }>([
  * the program's controlling terminal. tsocat has no pty for a program, and
  * anywhere else socat only detaches itself from its own terminal and warns.
  */
-const CTTY_REFUSAL = 'option "tiocsctty" (ctty) not supported by tsocat: it makes the pty of EXEC…,pty the program\'s controlling terminal, and tsocat has no pty option';
+const CTTY_REFUSAL = 'option "tiocsctty" (ctty) not supported here by tsocat: it makes the pty of EXEC…,pty the program\'s controlling terminal';
 
 /** Options that act on the terminal without its termios settings, so they need no tcgetattr. */
 const WITHOUT_SETTINGS = new Set(['tiocswinsz']);

@@ -138,6 +138,7 @@ export function createLogger(config: LogConfig): Logger {
 
 // pino is loaded only when JSON logs are asked for, so the default start-up never pays for it.
 import { createRequire } from 'node:module';
+
 const require = createRequire(import.meta.url);
 function createPino(config: LogConfig, fd: number) {
   const pino = require('pino') as typeof import('pino').default;
