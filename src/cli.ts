@@ -40,6 +40,10 @@ async function takeLock(path: string, wait: boolean, log: Logger): Promise<() =>
   }
 }
 
+import { exitWith } from './cli/exit.js';
+
+export { exitWith };
+
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
   routeProcessOutput(log);
@@ -76,7 +80,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         log.log(how.level, `exiting on signal ${how.number}`);
         controller.abort();
         // a relay that does not wind down promptly is ended anyway, as socat exits at once
-        setTimeout(() => process.exit(128 + how.number), 1000).unref();
+        setTimeout(() => exitWith(128 + how.number), 1000).unref();
       });
     }
     const stats = new Statistics();

@@ -5,6 +5,7 @@
  * instead of Node's raw text and stack.
  */
 import type { Logger } from '../log/logger.js';
+import { exitWith } from './exit.js';
 
 let current: Logger | undefined;
 let installed = false;
@@ -24,7 +25,7 @@ export function routeProcessOutput(log: Logger): void {
   const fatal = (err: unknown) => {
     current?.log('E', `internal error: ${describe(err)}`);
     if (process.env.TSOCAT_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
-    process.exit(1);
+    exitWith(1);
   };
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
