@@ -2,7 +2,8 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
-import { defineAddress } from '../src/define.js';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
 import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
@@ -94,14 +95,19 @@ async function selfBoundSocket(address: string, port: number, o: ResolvedOptions
   });
 }
 
-export default defineAddress({
+/** How an accepted, paused TCP socket becomes the peer's endpoint: plainly here, inside TLS for OPENSSL-LISTEN. */
+export type PeerEndpoint = (socket: Socket, req: AddressRequest, ctx: OpenContext) => Endpoint;
+
+const plainPeer: PeerEndpoint = (socket, req) => socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
+
+const tcpListen = defineAddress({
   listed: ['TCP-LISTEN', 'TCP4-LISTEN', 'TCP6-LISTEN'],
   names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L', 'INET-LISTEN', 'INET-L', 'INET4-LISTEN', 'INET4-L', 'INET6-LISTEN', 'INET6-L'],
   params: ['port'],
   groups: GROUPS,
   features: ['TCP', 'LISTEN', 'IP4', 'IP6'],
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
-  async open(req, ctx) {
+  async open(req, ctx, peerEndpoint: PeerEndpoint = plainPeer) {
     const o = req.options;
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
@@ -180,8 +186,9 @@ export default defineAddress({
       async accept(): Promise<Endpoint> {
         const socket = await nextSocket();
         await applySocketOptions(socket, o);
-        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
+        const endpoint = peerEndpoint(socket, req, ctx);
         endpoint.connectionInfo = {
+          ...endpoint.connectionInfo,
           SOCKADDR: environmentAddress(socket.localAddress),
           SOCKPORT: String(socket.localPort ?? ''),
           PEERADDR: environmentAddress(socket.remoteAddress),
@@ -200,3 +207,7 @@ export default defineAddress({
     return listener;
   },
 });
+export default tcpListen;
+
+/** TCP-LISTEN's open with another way of turning each accepted socket into an endpoint (OPENSSL-LISTEN). */
+export const openTcpListener = tcpListen.open as (req: AddressRequest, ctx: OpenContext, peerEndpoint: PeerEndpoint) => Promise<Listener>;

@@ -26,7 +26,10 @@ export type OptionGroup =
   | 'CHILD'
   | 'RETRY'
   | 'RANGE'
-  | 'TERMIOS';
+  | 'TERMIOS'
+  | 'OPENSSL'
+  | 'HTTP'
+  | 'SOCKS';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';
