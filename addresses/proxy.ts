@@ -58,6 +58,7 @@ export default defineAddress({
       await sendRequest(socket, connectRequest(request), peer);
       const answer = await reader.read('CONNECT answer', proxyAnswerParser(requestLine(request), o.bool('ignorecr')));
       ctx.log.log('I', `proxy_connect: received answer "${sanitize(answer.statusLine)}"`);
+      for (const header of answer.headers) ctx.log.log('I', `proxy_connect: received header "${sanitize(header)}"`);
       reader.finish();
     } catch (err) {
       socket.destroy();

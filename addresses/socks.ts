@@ -111,13 +111,16 @@ async function socks5Greeting(o: ResolvedOptions, ctx: OpenContext, socket: Sock
   if (user !== undefined && password === undefined) ctx.log.log('W', 'SOCKS5 username without password');
   const withPassword = user !== undefined && password !== undefined;
   const offered = withPassword ? [SOCKS5_NO_AUTH, SOCKS5_USER_PASS] : [SOCKS5_NO_AUTH];
+  const hello = socks5Hello(withPassword);
   ctx.log.log('I', `sending SOCKS5 client hello version=5 nmethods=${offered.length}`);
-  await sendRequest(socket, socks5Hello(withPassword), peer);
+  ctx.log.log('D', `sending SOCKS5 client hello ${hello.toString('hex')}`);
+  await sendRequest(socket, hello, peer);
   const method = await reader.read('SOCKS5 server hello', socks5MethodParser(offered));
   ctx.log.log('I', `SOCKS5 server chose authentication method ${method}`);
   if (method !== SOCKS5_USER_PASS) return;
   // the password goes on the wire only: no log line at any level shows it
   ctx.log.log('I', `sending SOCKS5 user-pass authentication for user "${user}"`);
+  ctx.log.log('D', `sending SOCKS5 auth request "${user}":****`);
   await sendRequest(socket, socks5AuthRequest(user as string, password as string), peer);
   await reader.read('SOCKS5 authentication result', socks5AuthParser(user as string));
   ctx.log.log('N', 'SOCKS5 authentication succeeded');
