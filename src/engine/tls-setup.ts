@@ -100,6 +100,8 @@ export function contextOptions(o: ResolvedOptions, server: boolean): SecureConte
   if (dh !== undefined) {
     if (!server) throw new TsocatError('option "dhparam" applies to a TLS server (OPENSSL-LISTEN)', 'EOPTAPPLY');
     opts.dhparam = readPem(dh, 'PEM_read_bio_DHparams');
+    // Node passes over a file without parameters in silence; socat's read of it fails
+    if (!opts.dhparam.includes('-----BEGIN DH PARAMETERS-----')) throw new TsocatError(`PEM_read_bio_DHparams("${dh}"): no DH parameters in the file`, 'EOPTVALUE');
   }
   return opts;
 }
