@@ -55,8 +55,8 @@ export function makeCerts(dir: string): TestCerts {
   return { dir, ca: p('ca.pem'), server: p('server.pem'), serverKey: p('server.key'), client: p('client.pem'), clientKey: p('client.key'), intruder: p('intruder.pem'), elsewhere: p('elsewhere.pem'), elsewhereKey: p('elsewhere.key') };
 }
 
-/** A TCP echo server on 127.0.0.1 that greets each client first; closed after the test. */
-export function echoServers(): () => Promise<number> {
+/** TCP servers on 127.0.0.1, closed after the test: an echo server that greets each client first, or (`greetOnly`) one that greets and hangs up. */
+export function echoServers(greetOnly = false): () => Promise<number> {
   const servers: Server[] = [];
   afterEach(async () => {
     for (const s of servers.splice(0)) await new Promise((r) => s.close(() => r(undefined)));
@@ -65,6 +65,7 @@ export function echoServers(): () => Promise<number> {
     new Promise((resolve) => {
       const server = createServer({ allowHalfOpen: true }, (socket) => {
         socket.on('error', () => {});
+        if (greetOnly) return void socket.end('hello from target\n');
         socket.write('hello from echo\n');
         socket.pipe(socket);
       });
@@ -72,6 +73,8 @@ export function echoServers(): () => Promise<number> {
       server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
     });
 }
+
+export const greeters = () => echoServers(true);
 
 /** Starts programs that serve on loopback; each is stopped by its pid after the test. */
 export function peerStarter(): (cmd: string, args: string[], port: number) => Promise<ChildProcess & { log: () => string }> {
