@@ -42,6 +42,10 @@ const client = defineAddress({
   params: ['host', 'port'],
   groups: CLIENT_GROUPS,
   features: ['OPENSSL'],
+  refused: {
+    'OPENSSL-DTLS-CLIENT': "DTLS is not available (Node's tls module has no DTLS)",
+    'OPENSSL-DTLS-SERVER': "DTLS is not available (Node's tls module has no DTLS)",
+  },
   summary: 'TLS client: connect to <host>:<port> and check its certificate (cafile, commonname; verify=0 skips)',
   async open(req, ctx) {
     const tls: Tls = await import('node:tls');
@@ -106,18 +110,4 @@ const server = defineAddress({
   },
 });
 
-/** socat's DTLS addresses: Node has no DTLS, so they are refused by name rather than unknown. */
-const dtls = defineAddress({
-  listed: [],
-  names: ['OPENSSL-DTLS-CLIENT', 'OPENSSL-DTLS-SERVER', 'OPENSSL-DTLS-CONNECT', 'OPENSSL-DTLS-LISTEN'],
-  params: ['host', 'port'],
-  minParams: 1,
-  groups: ['OPENSSL'],
-  features: [],
-  summary: 'DTLS (TLS over UDP): refused, Node has no DTLS',
-  async open(req) {
-    throw new TsocatError(`${req.keyword}: DTLS is not available (Node's tls module has no DTLS)`, 'ENODTLS');
-  },
-});
-
-export default [client, server, dtls];
+export default [client, server];

@@ -24,6 +24,8 @@ export interface AddressPlugin {
   params: readonly string[];
   /** When some trailing parameters may be left out: the fewest accepted. */
   minParams?: number;
+  /** socat keywords of this family that tsocat cannot offer, each with the reason given when one is used (OPENSSL-DTLS-*). */
+  refused?: Readonly<Record<string, string>>;
   /** The parameters as help shows them, when the one left out is not the last (SOCKS5's `[:<socks-port>]`). */
   syntax?: string;
   groups: readonly OptionGroup[];

@@ -7,10 +7,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, tempDir, tsocat } from '../helpers.js';
+import { backgroundStarter, freePort, requireOrSkip, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
 import { echoServers, peerStarter } from '../tls-peers.js';
 
 const echoServer = echoServers();
+const background = backgroundStarter();
 const startPeer = peerStarter();
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -132,5 +133,21 @@ describe('SOCKS4A: the server resolves the name', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout.toString()).toBe('hello from echo\nby name\n');
     expect(server.log()).toContain(`request for localhost:${target}`);
+  });
+});
+
+describe('SOCKS5-LISTEN: the server listens for us (BIND)', () => {
+  it('dante binds a port, logs it, and the one peer that connects there is relayed', async (ctx) => {
+    requireOrSkip(ctx, 'danted');
+    const socks = await dante();
+    const relay = background(['-d', '-d', `SOCKS5-LISTEN:127.0.0.1:${socks}:127.0.0.1:0`, 'SYSTEM:echo greeting from behind the socks server; cat']);
+    let bound = 0;
+    await waitFor(() => {
+      bound = Number(/N SOCKS5 server listening on [\d.]+:(\d+)/.exec(relay.errors())?.[1] ?? 0);
+      return bound > 0;
+    }, 10000);
+    const reply = await tcpExchange(bound, 'peer of the bound port\n');
+    expect(reply.toString()).toBe('greeting from behind the socks server\npeer of the bound port\n');
+    await waitFor(() => relay.errors().includes('N SOCKS5 server accepted a connection from 127.0.0.1:'));
   });
 });
