@@ -127,7 +127,7 @@ async function socks5Greeting(o: ResolvedOptions, ctx: OpenContext, socket: Sock
 }
 
 const socks5 = defineAddress({
-  listed: ['SOCKS5-CONNECT', 'SOCKS5-LISTEN'],
+  listed: ['SOCKS5-CONNECT'],
   names: ['SOCKS5-CONNECT', 'SOCKS5'],
   params: ['socks-server', 'socks-port', 'target-host', 'target-port'],
   minParams: 3,

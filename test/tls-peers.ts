@@ -8,8 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
-import { stop, waitForPort } from './helpers.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { stop, tempDir, waitForPort } from './helpers.js';
 
 export interface TestCerts {
   dir: string;
@@ -95,4 +95,44 @@ export function peerStarter(): (cmd: string, args: string[], port: number) => Pr
     await waitForPort(port, 10000);
     return Object.assign(child, { log: () => log });
   };
+}
+
+/** For a test file: a temp dir with test certificates made before its tests and removed after them. */
+export function certificatesForFile(): { certs: () => TestCerts; dir: () => string } {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  let made: TestCerts | undefined;
+  beforeAll(() => {
+    tmp = tempDir();
+    made = makeCerts(tmp.dir);
+  });
+  afterAll(() => tmp?.cleanup());
+  return { certs: () => made as TestCerts, dir: () => (tmp as ReturnType<typeof tempDir>).dir };
+}
+
+/** tinyproxy's command line for a config in `dir`: 127.0.0.1:`port`, CONNECT to `allowedPort` only; with `auth` ("user password") Basic authorization. */
+export function tinyproxyCommand(dir: string, port: number, allowedPort: number, auth?: string): [string, string[]] {
+  const conf = join(dir, `tinyproxy-${port}.conf`);
+  writeFileSync(conf, [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 30', 'LogLevel Info', 'MaxClients 10', 'Allow 127.0.0.1', `ConnectPort ${allowedPort}`, auth ? `BasicAuth ${auth}` : '', ''].join('\n'));
+  return ['tinyproxy', ['-d', '-c', conf]];
+}
+
+/** danted's command line for a config in `dir`: 127.0.0.1:`port`, no authentication, CONNECT and BIND from loopback. */
+export function danteCommand(dir: string, port: number): [string, string[]] {
+  const conf = join(dir, `danted-${port}.conf`);
+  writeFileSync(
+    conf,
+    [
+      `logoutput: ${join(dir, `danted-${port}.log`)}`,
+      `internal: 127.0.0.1 port = ${port}`,
+      'external: 127.0.0.1',
+      'clientmethod: none',
+      'socksmethod: none',
+      'user.privileged: root',
+      'user.unprivileged: nobody',
+      'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }',
+      'socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect bind bindreply }',
+      '',
+    ].join('\n'),
+  );
+  return ['danted', ['-f', conf, '-p', join(dir, `danted-${port}.pid`), '-N', '1']];
 }

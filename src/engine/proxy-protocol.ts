@@ -32,7 +32,6 @@ export interface ProxyAnswer {
 
 /** Bytes a log line may show of the proxy's text: printable ASCII, the rest as \xNN, at most 200 characters. */
 export function sanitize(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this escapes
   const clean = text.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
 }

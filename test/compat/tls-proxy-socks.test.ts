@@ -5,23 +5,16 @@
  * 1.8 build when one is present and say so when not.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, run, type RunResult, skipBecause, SOCAT, stop, tempDir, TSOCAT, waitForPort } from '../helpers.js';
-import { greeters, makeCerts, peerStarter, type TestCerts } from '../tls-peers.js';
+import { describe, expect, it } from 'vitest';
+import { freePort, requireOrSkip, run, type RunResult, skipBecause, SOCAT, stop, TSOCAT, waitForPort } from '../helpers.js';
+import { certificatesForFile, danteCommand, greeters, peerStarter, tinyproxyCommand } from '../tls-peers.js';
 
 const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 const greeter = greeters();
 const startPeer = peerStarter();
-let tmp: ReturnType<typeof tempDir>;
-let certs: TestCerts;
-beforeAll(() => {
-  tmp = tempDir();
-  certs = makeCerts(tmp.dir);
-});
-afterAll(() => tmp.cleanup());
+const { certs, dir } = certificatesForFile();
 
 const tools = (socat: string) => [
   [process.execPath, TSOCAT],
@@ -42,7 +35,7 @@ const seen = (r: RunResult) => ({ status: r.status, out: r.stdout.toString() });
 /** A TLS server of the test's own: greets and hangs up; with `clientCerts`, only clients the CA signed get in. */
 async function tlsGreeter(clientCerts = false) {
   const server = createTlsServer(
-    { cert: readFileSync(certs.server), key: readFileSync(certs.serverKey), ca: readFileSync(certs.ca), requestCert: clientCerts, rejectUnauthorized: clientCerts },
+    { cert: readFileSync(certs().server), key: readFileSync(certs().serverKey), ca: readFileSync(certs().ca), requestCert: clientCerts, rejectUnauthorized: clientCerts },
     (s: TLSSocket) => {
       s.on('error', () => {});
       s.end(`hello tls, ${s.getProtocol()}\n`);
@@ -69,7 +62,7 @@ describe('OPENSSL client compared with socat', () => {
     requireOrSkip(ctx, 'socat', 'openssl');
     const server = await tlsGreeter(clientCerts);
     try {
-      const filled = address.replace(':P', `:${server.port}`).replace('=CA', `=${certs.ca}`).replace('=CLIENTKEY', `=${certs.clientKey}`).replace('=CLIENT', `=${certs.client}`).replace('=INTRUDER', `=${certs.intruder}`);
+      const filled = address.replace(':P', `:${server.port}`).replace('=CA', `=${certs().ca}`).replace('=CLIENTKEY', `=${certs().clientKey}`).replace('=CLIENT', `=${certs().client}`).replace('=INTRUDER', `=${certs().intruder}`);
       const [ours, theirs] = await both(SOCAT as string, ['-u', filled, 'STDOUT']);
       expect(seen(ours)).toEqual(seen(theirs));
     } finally {
@@ -82,7 +75,7 @@ describe('OPENSSL client compared with socat', () => {
 function tlsClient(port: number, cert?: { cert: string; key: string }): Promise<string> {
   return new Promise((resolve) => {
     let got = '';
-    const s = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(certs.ca), ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}) });
+    const s = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(certs().ca), ...(cert ? { cert: readFileSync(cert.cert), key: readFileSync(cert.key) } : {}) });
     s.on('data', (d: Buffer) => {
       got += d.toString();
     });
@@ -105,11 +98,11 @@ describe('OPENSSL-LISTEN compared with socat', () => {
     const results: string[] = [];
     for (const [cmd, ...first] of tools(SOCAT as string)) {
       const port = await freePort();
-      const filled = address.replace(':P', `:${port}`).replace('=SERVERKEY', `=${certs.serverKey}`).replace('=SERVER', `=${certs.server}`).replace('=CA', `=${certs.ca}`);
+      const filled = address.replace(':P', `:${port}`).replace('=SERVERKEY', `=${certs().serverKey}`).replace('=SERVER', `=${certs().server}`).replace('=CA', `=${certs().ca}`);
       const listener = spawn(cmd as string, [...first, `${filled},reuseaddr`, 'SYSTEM:echo served; cat'], { stdio: 'ignore' });
       try {
         await waitForPort(port);
-        const cert = who === 'client' ? { cert: certs.client, key: certs.clientKey } : who === 'intruder' ? { cert: certs.intruder, key: certs.intruder } : undefined;
+        const cert = who === 'client' ? { cert: certs().client, key: certs().clientKey } : who === 'intruder' ? { cert: certs().intruder, key: certs().intruder } : undefined;
         results.push(await tlsClient(port, cert));
       } finally {
         await stop(listener);
@@ -122,9 +115,8 @@ describe('OPENSSL-LISTEN compared with socat', () => {
 describe('PROXY compared with socat (tinyproxy)', () => {
   async function tinyproxy(allowedPort: number, auth?: string) {
     const port = await freePort();
-    const conf = join(tmp.dir, `tinyproxy-${port}.conf`);
-    writeFileSync(conf, [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 30', 'MaxClients 10', 'Allow 127.0.0.1', `ConnectPort ${allowedPort}`, auth ? `BasicAuth ${auth}` : '', ''].join('\n'));
-    await startPeer('tinyproxy', ['-d', '-c', conf], port);
+    const [cmd, args] = tinyproxyCommand(dir(), port, allowedPort, auth);
+    await startPeer(cmd, args, port);
     return port;
   }
   const lines: Array<[string, string | undefined]> = [
@@ -147,12 +139,8 @@ describe('PROXY compared with socat (tinyproxy)', () => {
 describe('SOCKS compared with socat (danted, microsocks)', () => {
   async function dante() {
     const port = await freePort();
-    const conf = join(tmp.dir, `danted-${port}.conf`);
-    writeFileSync(
-      conf,
-      [`logoutput: ${join(tmp.dir, `danted-${port}.log`)}`, `internal: 127.0.0.1 port = ${port}`, 'external: 127.0.0.1', 'clientmethod: none', 'socksmethod: none', 'user.privileged: root', 'user.unprivileged: nobody', 'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }', 'socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }', ''].join('\n'),
-    );
-    await startPeer('danted', ['-f', conf, '-p', join(tmp.dir, `danted-${port}.pid`), '-N', '1'], port);
+    const [cmd, args] = danteCommand(dir(), port);
+    await startPeer(cmd, args, port);
     return port;
   }
   it.for(['SOCKS4:127.0.0.1:127.0.0.1:T,socksport=S', 'SOCKS4:127.0.0.1:127.0.0.1:CLOSED,socksport=S'])('- %s (Debian socat 1.7)', async (address, ctx) => {

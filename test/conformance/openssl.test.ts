@@ -1,22 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll } from 'vitest';
-import { freePort, tempDir } from '../helpers.js';
-import { makeCerts, type TestCerts } from '../tls-peers.js';
+import { freePort } from '../helpers.js';
+import { certificatesForFile } from '../tls-peers.js';
 import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 
-let tmp: ReturnType<typeof tempDir>;
-let certs: TestCerts;
-beforeAll(() => {
-  tmp = tempDir();
-  certs = makeCerts(tmp.dir);
-});
-afterAll(() => tmp.cleanup());
+const { certs } = certificatesForFile();
 
 /** A TLS echo server on loopback that ends its side after the client ended its own. */
 async function tlsEcho() {
   const sockets = new Set<TLSSocket>();
-  const server = createTlsServer({ cert: readFileSync(certs.server), key: readFileSync(certs.serverKey), allowHalfOpen: true }, (s) => {
+  const server = createTlsServer({ cert: readFileSync(certs().server), key: readFileSync(certs().serverKey), allowHalfOpen: true }, (s) => {
     sockets.add(s);
     s.on('error', () => {});
     s.on('close', () => sockets.delete(s));
@@ -38,20 +31,20 @@ testEndpoint({
   name: 'OPENSSL:<host>:<port>',
   open: async () => {
     const echo = await tlsEcho();
-    const endpoint = asEndpoint(await openAddress(`OPENSSL:localhost:${echo.port},cafile=${certs.ca}`));
+    const endpoint = asEndpoint(await openAddress(`OPENSSL:localhost:${echo.port},cafile=${certs().ca}`));
     return { endpoint, received: 'echo', cleanup: echo.close };
   },
-  failing: async () => `OPENSSL:127.0.0.1:${await freePort()},cafile=${certs.ca}`,
+  failing: async () => `OPENSSL:127.0.0.1:${await freePort()},cafile=${certs().ca}`,
 });
 
 testEndpoint({
   name: 'OPENSSL-LISTEN:<port> (the accepted peer)',
   open: async () => {
     const port = await freePort();
-    const listener = await openAddress(`OPENSSL-LISTEN:${port},bind=127.0.0.1,cert=${certs.server},key=${certs.serverKey},verify=0`);
+    const listener = await openAddress(`OPENSSL-LISTEN:${port},bind=127.0.0.1,cert=${certs().server},key=${certs().serverKey},verify=0`);
     if (listener.kind !== 'listener') throw new Error('expected a listener');
     // the far side: a TLS client that echoes whatever the accepted endpoint sends
-    const client = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(certs.ca), allowHalfOpen: true } as Parameters<typeof tlsConnect>[0]);
+    const client = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: readFileSync(certs().ca), allowHalfOpen: true } as Parameters<typeof tlsConnect>[0]);
     client.on('error', () => {});
     client.pipe(client);
     const endpoint = await listener.accept();

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
 import { freePort, stop, tempDir, waitFor, waitForPort } from '../helpers.js';
+import { danteCommand, tinyproxyCommand } from '../tls-peers.js';
 import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 
 // the servers run for the whole file, so the descriptor count of one case does not see their pipes come and go
@@ -60,20 +59,15 @@ async function collector() {
 
 async function tinyproxy(allowedPort: number) {
   const port = await freePort();
-  const conf = join(tmp.dir, `tinyproxy-${port}.conf`);
-  writeFileSync(conf, [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 30', 'MaxClients 10', 'Allow 127.0.0.1', `ConnectPort ${allowedPort}`, ''].join('\n'));
-  await startPeer('tinyproxy', ['-d', '-c', conf], port);
+  const [cmd, args] = tinyproxyCommand(tmp.dir, port, allowedPort);
+  await startPeer(cmd, args, port);
   return port;
 }
 
 async function dante() {
   const port = await freePort();
-  const conf = join(tmp.dir, `danted-${port}.conf`);
-  writeFileSync(
-    conf,
-    [`logoutput: ${join(tmp.dir, `danted-${port}.log`)}`, `internal: 127.0.0.1 port = ${port}`, 'external: 127.0.0.1', 'clientmethod: none', 'socksmethod: none', 'user.privileged: root', 'user.unprivileged: nobody', 'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }', 'socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect bind bindreply }', ''].join('\n'),
-  );
-  await startPeer('danted', ['-f', conf, '-p', join(tmp.dir, `danted-${port}.pid`), '-N', '1'], port);
+  const [cmd, args] = danteCommand(tmp.dir, port);
+  await startPeer(cmd, args, port);
   return port;
 }
 

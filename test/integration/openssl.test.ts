@@ -9,25 +9,18 @@ import { mkdirSync, copyFileSync, readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requireOrSkip, run, stop, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
-import { makeCerts, type TestCerts } from '../tls-peers.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, requireOrSkip, run, stop, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { certificatesForFile } from '../tls-peers.js';
 
 const background = backgroundStarter();
-let tmp: ReturnType<typeof tempDir>;
-let certs: TestCerts;
-
-beforeAll(() => {
-  tmp = tempDir();
-  certs = makeCerts(tmp.dir);
-});
-afterAll(() => tmp.cleanup());
+const { certs, dir } = certificatesForFile();
 beforeEach((ctx) => requireOrSkip(ctx, 'openssl'));
 
 /** A TLS server of the test's own that answers each client with what it saw of the handshake. */
 async function tellingServer(opts: { maxVersion?: 'TLSv1.2' | 'TLSv1.3'; ciphers?: string; dhparam?: Buffer; cert?: Buffer; key?: Buffer } = {}) {
   const server = createTlsServer(
-    { cert: opts.cert ?? readFileSync(certs.server), key: opts.key ?? readFileSync(certs.serverKey), maxVersion: opts.maxVersion, ciphers: opts.ciphers, dhparam: opts.dhparam },
+    { cert: opts.cert ?? readFileSync(certs().server), key: opts.key ?? readFileSync(certs().serverKey), maxVersion: opts.maxVersion, ciphers: opts.ciphers, dhparam: opts.dhparam },
     (socket: TLSSocket) => {
       socket.on('error', () => {});
       const servername = (socket as TLSSocket & { servername?: string | false }).servername;
@@ -42,7 +35,7 @@ async function tellingServer(opts: { maxVersion?: 'TLSv1.2' | 'TLSv1.3'; ciphers
 describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
   it('verify=0: s_client and the OPENSSL client both get their bytes back from EXEC:cat', async () => {
     const port = await freePort();
-    background(['OPENSSL-LISTEN:' + port + `,cert=${certs.server},key=${certs.serverKey},verify=0,fork,reuseaddr`, 'EXEC:cat']);
+    background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},verify=0,fork,reuseaddr`, 'EXEC:cat']);
     await waitForPort(port);
     // s_client keeps the connection while stdin is open: the echo shows, then we stop it by pid
     const sClient = spawn('openssl', ['s_client', '-quiet', '-connect', `127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -56,7 +49,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
     } finally {
       await stop(sClient);
     }
-    const r = await tsocat(['-', `OPENSSL:127.0.0.1:${port},cafile=${certs.ca}`], { input: 'hello from tsocat\n' });
+    const r = await tsocat(['-', `OPENSSL:127.0.0.1:${port},cafile=${certs().ca}`], { input: 'hello from tsocat\n' });
     expect(r.stderr).toBe('');
     expect(r.stdout.toString()).toBe('hello from tsocat\n');
     expect(r.status).toBe(0);
@@ -67,19 +60,19 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
     const server = background([
       '-d',
       '-d',
-      `OPENSSL-LISTEN:${port},cert=${certs.server},key=${certs.serverKey},verify=1,cafile=${certs.ca},fork,reuseaddr`,
+      `OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},verify=1,cafile=${certs().ca},fork,reuseaddr`,
       // (no quotes: they are tsocat's soft quotes and would not reach the shell)
       'SYSTEM:echo $SOCAT_OPENSSL_X509_COMMONNAME/$SOCAT_OPENSSL_X509_SUBJECT/$SOCAT_OPENSSL_X509_ISSUER/$SOCAT_OPENSSL_X509_ORGANIZATIONNAME; cat',
     ]);
     await waitForPort(port);
-    const good = () => tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs.ca},cert=${certs.client},key=${certs.clientKey}`], { input: 'mine\n' });
+    const good = () => tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'mine\n' });
     const first = await good();
     expect(first.stdout.toString()).toBe('client one/O = tsocat tests, CN = client one/CN = tsocat test CA/tsocat tests\nmine\n');
 
-    const intruder = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs.ca},cert=${certs.intruder}`], { input: 'let me in\n' });
+    const intruder = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().intruder}`], { input: 'let me in\n' });
     expect(intruder.stdout.toString()).toBe('');
     await waitFor(() => server.errors().includes(' E self-signed certificate\n'));
-    const noCert = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs.ca}`], { input: 'let me in\n' });
+    const noCert = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca}`], { input: 'let me in\n' });
     expect(noCert.stdout.toString()).toBe('');
     await waitFor(() => server.errors().includes(' E no peer certificate\n'));
 
@@ -93,9 +86,9 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
 
   it('commonname on a listener: the client certificate must carry that name', async () => {
     const port = await freePort();
-    const server = background([`OPENSSL-LISTEN:${port},cert=${certs.server},key=${certs.serverKey},cafile=${certs.ca},commonname=someone.else,fork,reuseaddr`, 'EXEC:cat']);
+    const server = background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},cafile=${certs().ca},commonname=someone.else,fork,reuseaddr`, 'EXEC:cat']);
     await waitForPort(port);
-    const r = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs.ca},cert=${certs.client},key=${certs.clientKey}`], { input: 'x\n' });
+    const r = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'x\n' });
     expect(r.stdout.toString()).toBe('');
     await waitFor(() => server.errors().includes('E certificate is valid but its commonName does not match hostname "someone.else"'));
   });
@@ -111,7 +104,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
 describe('OPENSSL client: a TLS tunnel for plain clients', () => {
   it('TCP-LISTEN,fork to OPENSSL lets curl (plain HTTP) reach an HTTPS server; a name that does not match is refused unless commonname or verify=0 says otherwise', async (ctx) => {
     requireOrSkip(ctx, 'curl');
-    const https = createHttpsServer({ cert: readFileSync(certs.server), key: readFileSync(certs.serverKey) }, (req, res) => res.end(`secret page for ${req.url}\n`));
+    const https = createHttpsServer({ cert: readFileSync(certs().server), key: readFileSync(certs().serverKey) }, (req, res) => res.end(`secret page for ${req.url}\n`));
     await new Promise<void>((r) => https.listen(0, '127.0.0.1', () => r()));
     const httpsPort = (https.address() as { port: number }).port;
     try {
@@ -123,14 +116,14 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
         await stop(tunnel);
         return { body: r.stdout.toString(), log: tunnel.errors() };
       };
-      expect((await curlThrough(`OPENSSL:127.0.0.1:Q,cafile=${certs.ca}`)).body).toBe('secret page for /x\n');
-      expect((await curlThrough(`OPENSSL:localhost:Q,cafile=${certs.ca}`)).body).toBe('secret page for /x\n');
+      expect((await curlThrough(`OPENSSL:127.0.0.1:Q,cafile=${certs().ca}`)).body).toBe('secret page for /x\n');
+      expect((await curlThrough(`OPENSSL:localhost:Q,cafile=${certs().ca}`)).body).toBe('secret page for /x\n');
       // a server whose certificate (signed by the same CA) names elsewhere.example only
-      https.setSecureContext({ cert: readFileSync(certs.elsewhere), key: readFileSync(certs.elsewhereKey) });
-      const wrongName = await curlThrough(`OPENSSL:127.0.0.1:Q,cafile=${certs.ca}`);
+      https.setSecureContext({ cert: readFileSync(certs().elsewhere), key: readFileSync(certs().elsewhereKey) });
+      const wrongName = await curlThrough(`OPENSSL:127.0.0.1:Q,cafile=${certs().ca}`);
       expect(wrongName.body).toBe('');
       expect(wrongName.log).toContain('E certificate is valid but its commonName does not match hostname "127.0.0.1"');
-      expect((await curlThrough(`OPENSSL:127.0.0.1:Q,cafile=${certs.ca},commonname=elsewhere.example`)).body).toBe('secret page for /x\n');
+      expect((await curlThrough(`OPENSSL:127.0.0.1:Q,cafile=${certs().ca},commonname=elsewhere.example`)).body).toBe('secret page for /x\n');
       expect((await curlThrough('OPENSSL:127.0.0.1:Q,verify=0')).body).toBe('secret page for /x\n');
       // without cafile the system's CAs do not know the test CA
       const untrusted = await curlThrough('OPENSSL:localhost:Q');
@@ -143,9 +136,9 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
   it('capath: the CA certificates in a directory are trusted', async () => {
     const server = await tellingServer();
     try {
-      const caDir = join(tmp.dir, 'capath');
+      const caDir = join(dir(), 'capath');
       mkdirSync(caDir, { recursive: true });
-      copyFileSync(certs.ca, join(caDir, 'ca.pem'));
+      copyFileSync(certs().ca, join(caDir, 'ca.pem'));
       const r = await tsocat(['-u', `OPENSSL:localhost:${server.port},capath=${caDir}`, 'STDOUT']);
       expect(r.stderr).toBe('');
       expect(r.stdout.toString()).toMatch(/^sni=localhost /);
@@ -157,7 +150,7 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
   it('SNI: the host name by default, snihost= instead, none with no-sni or for an address literal', async () => {
     const server = await tellingServer();
     try {
-      const sniOf = async (address: string) => (await tsocat(['-u', `${address.replace('PORT', String(server.port))},cafile=${certs.ca}`, 'STDOUT'])).stdout.toString().split(' ')[0];
+      const sniOf = async (address: string) => (await tsocat(['-u', `${address.replace('PORT', String(server.port))},cafile=${certs().ca}`, 'STDOUT'])).stdout.toString().split(' ')[0];
       expect(await sniOf('OPENSSL:localhost:PORT')).toBe('sni=localhost');
       expect(await sniOf('OPENSSL:localhost:PORT,snihost=other.example')).toBe('sni=other.example');
       expect(await sniOf('OPENSSL:localhost:PORT,no-sni')).toBe('sni=-');
@@ -172,14 +165,14 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
     const server = await tellingServer({ maxVersion: 'TLSv1.2' });
     const modern = await tellingServer();
     try {
-      const tooNew = await tsocat(['-u', `OPENSSL:localhost:${server.port},cafile=${certs.ca},openssl-min-proto-version=TLS1.3`, 'STDOUT']);
+      const tooNew = await tsocat(['-u', `OPENSSL:localhost:${server.port},cafile=${certs().ca},openssl-min-proto-version=TLS1.3`, 'STDOUT']);
       expect(tooNew.stderr).toMatch(/ E SSL_connect\(\): .*(protocol version|alert)/);
       expect(tooNew.status).toBe(1);
-      const capped = await tsocat(['-u', `OPENSSL:localhost:${modern.port},cafile=${certs.ca},max-proto-version=TLS1.2`, 'STDOUT']);
+      const capped = await tsocat(['-u', `OPENSSL:localhost:${modern.port},cafile=${certs().ca},max-proto-version=TLS1.2`, 'STDOUT']);
       expect(capped.stdout.toString()).toContain('proto=TLSv1.2');
-      const method = await tsocat(['-u', `OPENSSL:localhost:${modern.port},cafile=${certs.ca},method=TLS1.2`, 'STDOUT']);
+      const method = await tsocat(['-u', `OPENSSL:localhost:${modern.port},cafile=${certs().ca},method=TLS1.2`, 'STDOUT']);
       expect(method.stdout.toString()).toContain('proto=TLSv1.2');
-      const floor = await tsocat(['-u', `OPENSSL:localhost:${modern.port},cafile=${certs.ca},min-proto-version=TLS1.3`, 'STDOUT']);
+      const floor = await tsocat(['-u', `OPENSSL:localhost:${modern.port},cafile=${certs().ca},min-proto-version=TLS1.3`, 'STDOUT']);
       expect(floor.stdout.toString()).toContain('proto=TLSv1.3');
     } finally {
       await server.close();
@@ -190,7 +183,7 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
   it('cipher: the client offers only the listed ciphers', async () => {
     const server = await tellingServer({ maxVersion: 'TLSv1.2' });
     try {
-      const r = await tsocat(['-u', `OPENSSL:localhost:${server.port},cafile=${certs.ca},cipher=ECDHE-ECDSA-CHACHA20-POLY1305`, 'STDOUT']);
+      const r = await tsocat(['-u', `OPENSSL:localhost:${server.port},cafile=${certs().ca},cipher=ECDHE-ECDSA-CHACHA20-POLY1305`, 'STDOUT']);
       expect(r.stdout.toString()).toContain('cipher=ECDHE-ECDSA-CHACHA20-POLY1305');
     } finally {
       await server.close();
@@ -200,7 +193,7 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
 
 describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
   it('dhparam: a DHE cipher works only with the parameters given', async () => {
-    const dir = certs.dir;
+    const dir = certs().dir;
     const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir, timeoutMs: 60000 });
     await sh('openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out dh.pem && openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -out rsa.pem -days 2 -subj /CN=localhost 2>/dev/null');
     const port = await freePort();
@@ -213,7 +206,7 @@ describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
 
   it('s_server as the peer of OPENSSL with a client certificate: the server sees it', async () => {
     const port = await freePort();
-    const sServer = spawn('openssl', ['s_server', '-accept', `${port}`, '-cert', certs.server, '-key', certs.serverKey, '-CAfile', certs.ca, '-Verify', '1', '-quiet', '-naccept', '1'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const sServer = spawn('openssl', ['s_server', '-accept', `${port}`, '-cert', certs().server, '-key', certs().serverKey, '-CAfile', certs().ca, '-Verify', '1', '-quiet', '-naccept', '1'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let seen = '';
     sServer.stdout.on('data', (d: Buffer) => {
       seen += d.toString();
@@ -223,7 +216,7 @@ describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
     });
     try {
       await waitForPort(port);
-      const client = await tsocat(['-u', '-', `OPENSSL:localhost:${port},cafile=${certs.ca},cert=${certs.client},key=${certs.clientKey}`], { input: 'to s_server\n' });
+      const client = await tsocat(['-u', '-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'to s_server\n' });
       expect(client.stderr).toBe('');
       await waitFor(() => seen.includes('to s_server'), 10000);
       expect(seen).toMatch(/client one/);

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, requireOrSkip, tempDir, tsocat } from '../helpers.js';
-import { echoServers, peerStarter } from '../tls-peers.js';
+import { echoServers, peerStarter, tinyproxyCommand } from '../tls-peers.js';
 
 const echoServer = echoServers();
 const startPeer = peerStarter();
@@ -20,9 +20,8 @@ afterAll(() => tmp.cleanup());
 /** tinyproxy on 127.0.0.1 letting CONNECT through to `allowedPort` only; with `auth`, Basic authorization "user password". */
 async function tinyproxy(allowedPort: number, auth?: string) {
   const port = await freePort();
-  const conf = join(tmp.dir, `tinyproxy-${port}.conf`);
-  writeFileSync(conf, [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 30', 'LogLevel Info', 'MaxClients 10', 'Allow 127.0.0.1', `ConnectPort ${allowedPort}`, auth ? `BasicAuth ${auth}` : '', ''].join('\n'));
-  const proc = await startPeer('tinyproxy', ['-d', '-c', conf], port);
+  const [cmd, args] = tinyproxyCommand(tmp.dir, port, allowedPort, auth);
+  const proc = await startPeer(cmd, args, port);
   return { port, log: proc.log };
 }
 

@@ -4,11 +4,9 @@
  * (SOCKS5 with username/password) and, for SOCKS4A (which dante does not
  * speak), a server built on Perl's IO::Socket::Socks.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, requireOrSkip, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
-import { echoServers, peerStarter } from '../tls-peers.js';
+import { danteCommand, echoServers, peerStarter } from '../tls-peers.js';
 
 const echoServer = echoServers();
 const background = backgroundStarter();
@@ -21,26 +19,10 @@ afterAll(() => tmp.cleanup());
 
 const E_LINES = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E .*$/gm;
 
-/** danted on 127.0.0.1, no authentication, CONNECT and BIND allowed from loopback. */
 async function dante() {
   const port = await freePort();
-  const conf = join(tmp.dir, `danted-${port}.conf`);
-  writeFileSync(
-    conf,
-    [
-      `logoutput: ${join(tmp.dir, `danted-${port}.log`)}`,
-      `internal: 127.0.0.1 port = ${port}`,
-      'external: 127.0.0.1',
-      'clientmethod: none',
-      'socksmethod: none',
-      'user.privileged: root',
-      'user.unprivileged: nobody',
-      'client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }',
-      'socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect bind bindreply }',
-      '',
-    ].join('\n'),
-  );
-  await startPeer('danted', ['-f', conf, '-p', join(tmp.dir, `danted-${port}.pid`), '-N', '1'], port);
+  const [cmd, args] = danteCommand(tmp.dir, port);
+  await startPeer(cmd, args, port);
   return port;
 }
 
