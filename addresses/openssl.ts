@@ -28,9 +28,14 @@ function handshake(socket: TLSSocket, event: 'secure' | 'secureConnect', call: '
   return new Promise((resolve, reject) => {
     const fail = (err: Error) => reject(handshakeError(call, err));
     socket.once('error', fail);
-    socket.once('close', () => reject(new TsocatError(`${call}(): socket closed by peer`, 'ETLSHANDSHAKE')));
+    const closed = () => reject(new TsocatError(`${call}(): socket closed by peer`, 'ETLSHANDSHAKE'));
+    // a peer that goes away mid-handshake may bring only an end of data (no error, and no close while half open)
+    socket.once('end', closed);
+    socket.once('close', closed);
     socket.once(event, () => {
       socket.off('error', fail);
+      socket.off('end', closed);
+      socket.off('close', closed);
       resolve();
     });
   });

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requireOrSkip, run, stop, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, exited, freePort, requireOrSkip, run, stop, tcpExchange, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { certificatesForFile } from '../tls-peers.js';
 
 const background = backgroundStarter();
@@ -91,6 +91,16 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
     const r = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'x\n' });
     expect(r.stdout.toString()).toBe('');
     await waitFor(() => server.errors().includes('E certificate is valid but its commonName does not match hostname "someone.else"'));
+  });
+
+  it('a peer that hangs up before the handshake ends the listener with one E line, as socat', async () => {
+    const port = await freePort();
+    const server = background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},verify=0,reuseaddr`, 'EXEC:cat']);
+    await waitForPort(port);
+    // a plain TCP client that says nothing and closes: no TLS at all
+    await tcpExchange(port, '');
+    expect(await exited(server, 10000)).toBe(1);
+    expect(server.errors()).toMatch(/ E SSL_accept\(\): socket closed by peer\n$/);
   });
 
   it('a listener without a certificate is refused at start with socat\'s message', async () => {
