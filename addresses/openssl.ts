@@ -23,6 +23,19 @@ const SERVER_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'OPENSSL',
 /** verify is on unless turned off, as in socat. */
 const verifying = (req: AddressRequest) => !req.options.has('openssl-verify') || req.options.bool('openssl-verify');
 
+/**
+ * Node's name check (subjectAltName, and the commonName only for DNS names without
+ * one), then socat's own: a commonName equal to the name, or to an IPv6 address in
+ * brackets as socat's test certificates carry it ("[::1]").
+ */
+function nameMismatch(tls: Tls, name: string, cert: PeerCertificate): Error | undefined {
+  const nodeSays = tls.checkServerIdentity(name, cert);
+  if (!nodeSays) return undefined;
+  const names = [cert.subject?.CN ?? []].flat().map((cn) => String(cn).toLowerCase());
+  const wanted = name.toLowerCase();
+  return names.includes(wanted) || names.includes(`[${wanted}]`) ? undefined : nodeSays;
+}
+
 /** Resolves when the handshake is done; rejects with socat's words. */
 function handshake(socket: TLSSocket, event: 'secure' | 'secureConnect', call: 'SSL_connect' | 'SSL_accept'): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -64,7 +77,7 @@ const client = defineAddress({
     let env: Record<string, string>;
     try {
       await handshake(socket, 'secureConnect', 'SSL_connect');
-      env = checkPeer(socket, { verify: verifying(req), peerName, log: ctx.log, checkName: (name, cert) => tls.checkServerIdentity(name, cert) });
+      env = checkPeer(socket, { verify: verifying(req), peerName, log: ctx.log, checkName: (name, cert) => nameMismatch(tls, name, cert) });
     } catch (err) {
       socket.destroy();
       throw err;
@@ -89,7 +102,7 @@ function serverPeer(tls: Tls, context: SecureContext, verify: boolean, commonNam
         peerName: commonName,
         log: ctx.log,
         // a server checks a client's name only when commonname asks it to, against the certificate's names
-        checkName: (name: string, cert: PeerCertificate) => tls.checkServerIdentity(name, cert),
+        checkName: (name: string, cert: PeerCertificate) => nameMismatch(tls, name, cert),
       });
       endpoint.connectionInfo = { ...endpoint.connectionInfo, ...env };
     });

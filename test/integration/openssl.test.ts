@@ -143,6 +143,25 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
     }
   });
 
+  it('a certificate whose commonName is "[::1]" (as socat\'s test certificates) matches OPENSSL:[::1]', async () => {
+    const d = dir();
+    await run('sh', ['-c', 'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout v6.pem -out v6.pem -days 2 -subj "/CN=[::1]" 2>/dev/null'], { cwd: d });
+    const pem = readFileSync(join(d, 'v6.pem'));
+    const server = createTlsServer({ cert: pem, key: pem }, (s: TLSSocket) => {
+      s.on('error', () => {});
+      s.end('over IPv6\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '::1', () => r()));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const r = await tsocat(['-u', `OPENSSL:[::1]:${port},cafile=${join(d, 'v6.pem')}`, 'STDOUT']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.toString()).toBe('over IPv6\n');
+    } finally {
+      await new Promise((r) => server.close(() => r(undefined)));
+    }
+  });
+
   it('capath: the CA certificates in a directory are trusted', async () => {
     const server = await tellingServer();
     try {
