@@ -92,7 +92,7 @@ export function peerStarter(): (cmd: string, args: string[], port: number) => Pr
       log += d.toString();
     });
     started.push(child);
-    await waitForPort(port, 10000);
+    await waitForPort(port, 15000);
     return Object.assign(child, { log: () => log });
   };
 }

@@ -101,7 +101,7 @@ describe('OPENSSL-LISTEN compared with socat', () => {
       const filled = address.replace(':P', `:${port}`).replace('=SERVERKEY', `=${certs().serverKey}`).replace('=SERVER', `=${certs().server}`).replace('=CA', `=${certs().ca}`);
       const listener = spawn(cmd as string, [...first, `${filled},reuseaddr`, 'SYSTEM:echo served; cat'], { stdio: 'ignore' });
       try {
-        await waitForPort(port);
+        await waitForPort(port, 15000);
         const cert = who === 'client' ? { cert: certs().client, key: certs().clientKey } : who === 'intruder' ? { cert: certs().intruder, key: certs().intruder } : undefined;
         results.push(await tlsClient(port, cert));
       } finally {

@@ -36,7 +36,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
   it('verify=0: s_client and the OPENSSL client both get their bytes back from EXEC:cat', async () => {
     const port = await freePort();
     background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},verify=0,fork,reuseaddr`, 'EXEC:cat']);
-    await waitForPort(port);
+    await waitForPort(port, 15000);
     // s_client keeps the connection while stdin is open: the echo shows, then we stop it by pid
     const sClient = spawn('openssl', ['s_client', '-quiet', '-connect', `127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
     let echoed = '';
@@ -64,7 +64,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
       // (no quotes: they are tsocat's soft quotes and would not reach the shell)
       'SYSTEM:echo $SOCAT_OPENSSL_X509_COMMONNAME/$SOCAT_OPENSSL_X509_SUBJECT/$SOCAT_OPENSSL_X509_ISSUER/$SOCAT_OPENSSL_X509_ORGANIZATIONNAME; cat',
     ]);
-    await waitForPort(port);
+    await waitForPort(port, 15000);
     const good = () => tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'mine\n' });
     const first = await good();
     expect(first.stdout.toString()).toBe('client one/O = tsocat tests, CN = client one/CN = tsocat test CA/tsocat tests\nmine\n');
@@ -87,7 +87,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
   it('commonname on a listener: the client certificate must carry that name', async () => {
     const port = await freePort();
     const server = background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},cafile=${certs().ca},commonname=someone.else,fork,reuseaddr`, 'EXEC:cat']);
-    await waitForPort(port);
+    await waitForPort(port, 15000);
     const r = await tsocat(['-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'x\n' });
     expect(r.stdout.toString()).toBe('');
     await waitFor(() => server.errors().includes('E certificate is valid but its commonName does not match hostname "someone.else"'));
@@ -96,7 +96,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
   it('a peer that hangs up before the handshake ends the listener with one E line, as socat', async () => {
     const port = await freePort();
     const server = background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},verify=0,reuseaddr`, 'EXEC:cat']);
-    await waitForPort(port);
+    await waitForPort(port, 15000);
     // a plain TCP client that says nothing and closes: no TLS at all
     await tcpExchange(port, '');
     expect(await exited(server, 10000)).toBe(1);
@@ -121,7 +121,7 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
       const curlThrough = async (target: string) => {
         const port = await freePort();
         const tunnel = background(['-d', '-d', `TCP-LISTEN:${port},fork,reuseaddr`, target.replace('Q', String(httpsPort))]);
-        await waitForPort(port);
+        await waitForPort(port, 15000);
         const r = await run('curl', ['-s', '-S', '--max-time', '10', `http://127.0.0.1:${port}/x`]);
         await stop(tunnel);
         return { body: r.stdout.toString(), log: tunnel.errors() };
@@ -227,7 +227,7 @@ describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
     await sh('openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out dh.pem && openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -out rsa.pem -days 2 -subj /CN=localhost 2>/dev/null');
     const port = await freePort();
     background([`OPENSSL-LISTEN:${port},cert=${join(dir, 'rsa.pem')},dhparam=${join(dir, 'dh.pem')},verify=0,fork,reuseaddr`, 'SYSTEM:echo dhe-ok']);
-    await waitForPort(port);
+    await waitForPort(port, 15000);
     const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', 'DHE-RSA-AES128-GCM-SHA256', '-ign_eof'], { timeoutMs: 10000 });
     expect(r.stdout.toString()).toContain('dhe-ok');
     expect(r.stdout.toString()).toContain('DHE-RSA-AES128-GCM-SHA256');
@@ -244,7 +244,7 @@ describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
       seen += d.toString();
     });
     try {
-      await waitForPort(port);
+      await waitForPort(port, 15000);
       const client = await tsocat(['-u', '-', `OPENSSL:localhost:${port},cafile=${certs().ca},cert=${certs().client},key=${certs().clientKey}`], { input: 'to s_server\n' });
       expect(client.stderr).toBe('');
       await waitFor(() => seen.includes('to s_server'), 10000);
