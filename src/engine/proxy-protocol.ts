@@ -21,7 +21,7 @@ export function requestLine(req: ConnectRequest): string {
 export function connectRequest(req: ConnectRequest): string {
   let text = `${requestLine(req)}\r\n`;
   if (req.httpVersion === '1.1') text += `Host: ${req.target}\r\n`;
-  if (req.credentials !== undefined) text += `Proxy-Authorization: Basic ${Buffer.from(req.credentials).toString('base64')}\r\n`;
+  if (req.credentials !== undefined) text += `Proxy-authorization: Basic ${Buffer.from(req.credentials).toString('base64')}\r\n`;
   return `${text}\r\n`;
 }
 
