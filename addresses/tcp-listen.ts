@@ -1,7 +1,10 @@
 /** TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN: accept peers on <port>; with fork, any number of them. */
-import { createServer, isIP, isIPv6, type Server } from 'node:net';
+import { createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
-import { defineAddress } from '../src/define.js';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import type { OpenContext } from '../src/engine/context.js';
+import type { Endpoint, Listener } from '../src/engine/endpoint.js';
+import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { acceptQueue } from '../src/engine/accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from '../src/engine/inet.js';
 import { parseRange } from '../src/engine/ip-range.js';
@@ -61,14 +64,19 @@ async function selfBoundSocket(address: string, port: number, o: ResolvedOptions
   return preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
 }
 
-export default defineAddress({
+/** How an accepted, paused TCP socket becomes the peer's endpoint: plainly here, inside TLS for OPENSSL-LISTEN. */
+export type PeerEndpoint = (socket: Socket, req: AddressRequest, ctx: OpenContext) => Endpoint;
+
+const plainPeer: PeerEndpoint = (socket, req) => socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
+
+const tcpListen = defineAddress({
   listed: ['TCP-LISTEN', 'TCP4-LISTEN', 'TCP6-LISTEN'],
   names: ['TCP-LISTEN', 'TCP-L', 'TCP4-LISTEN', 'TCP4-L', 'TCP6-LISTEN', 'TCP6-L', 'INET-LISTEN', 'INET-L', 'INET4-LISTEN', 'INET4-L', 'INET6-LISTEN', 'INET6-L'],
   params: ['port'],
   groups: GROUPS,
   features: ['TCP', 'LISTEN', 'IP4', 'IP6'],
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
-  async open(req, ctx) {
+  async open(req, ctx, peerEndpoint: PeerEndpoint = plainPeer) {
     const o = req.options;
     refuseSocketChoice(o, req.keyword);
     const port = parsePort(req.params[0] as string, '');
@@ -102,6 +110,10 @@ export default defineAddress({
     ctx.log.startRunning('starting accept loop');
     ctx.log.log('N', `listening on ${bound}`);
 
-    return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP');
+    return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP', (socket) => peerEndpoint(socket, req, ctx));
   },
 });
+export default tcpListen;
+
+/** TCP-LISTEN's open with another way of turning each accepted socket into an endpoint (OPENSSL-LISTEN). */
+export const openTcpListener = tcpListen.open as (req: AddressRequest, ctx: OpenContext, peerEndpoint: PeerEndpoint) => Promise<Listener>;

@@ -2,7 +2,8 @@
 import { ADDRCONFIG } from 'node:dns';
 import { connect, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
-import { defineAddress } from '../src/define.js';
+import { type AddressRequest, defineAddress } from '../src/define.js';
+import type { OpenContext } from '../src/engine/context.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
@@ -104,6 +105,50 @@ async function connectFromLowPort(attempt: (localPort: number) => Promise<Socket
 
 const familyOf = (keyword: string): 4 | 6 | 0 => (keyword.endsWith('4') ? 4 : keyword.endsWith('6') ? 6 : 0);
 
+/**
+ * A connected TCP socket to <hostText>:<portText> with the address's TCP,
+ * SOCKET and IP options applied, still paused: the addresses that speak
+ * something over TCP first (OPENSSL, PROXY, SOCKS) start from here.
+ */
+export async function connectTcpSocket(
+  req: AddressRequest,
+  ctx: OpenContext,
+  hostText: string,
+  portText: string,
+  keywordFamily: 4 | 6 | 0 = familyOf(req.keyword.replace('-CONNECT', '')),
+): Promise<Socket> {
+  const o = req.options;
+  const host = unbracket(hostText);
+  const port = parsePort(portText, host);
+  const family = chooseFamily(keywordFamily, hostText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
+  const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
+  const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
+  // Node takes only an IP literal as the local address; socat resolves a name
+  const localAddress = bind.host ? await resolveHost(bind.host, bind.port ?? 'NULL', family) : undefined;
+  const timeout = o.number('connect-timeout');
+  const attempt = (localPort: number | undefined) =>
+    connectOnce(
+      {
+        host,
+        port,
+        family,
+        localAddress,
+        localPort,
+        noDelay: o.bool('tcp-nodelay'),
+        timeoutMs: timeout ? timeout * 1000 : undefined,
+        hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
+        reuseAddr: o.bool('so-reuseaddr'),
+        options: o,
+      },
+      portText,
+    );
+  const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
+  // what went on before connect() is done; socat consumes an option once applied
+  await applySocketOptions(socket, o.without(...EARLY_OPTIONS));
+  ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+  return socket;
+}
+
 export default defineAddress({
   listed: ['TCP-CONNECT', 'TCP4-CONNECT', 'TCP6-CONNECT'],
   names: ['TCP', 'TCP-CONNECT', 'TCP4', 'TCP4-CONNECT', 'TCP6', 'TCP6-CONNECT', 'INET', 'INET4', 'INET6'],
@@ -112,36 +157,8 @@ export default defineAddress({
   features: ['TCP', 'IP4', 'IP6'],
   summary: 'connect to a TCP server (TCP4/TCP6 force the IP version)',
   async open(req, ctx) {
-    const o = req.options;
-    refuseSocketChoice(o, req.keyword);
-    const host = unbracket(req.params[0] as string);
-    const port = parsePort(req.params[1] as string, host);
-    const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
-    const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
-    const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
-    // Node takes only an IP literal as the local address; socat resolves a name
-    const localAddress = bind.host ? await resolveHost(bind.host, bind.port ?? 'NULL', family) : undefined;
-    const timeout = o.number('connect-timeout');
-    const attempt = (localPort: number | undefined) =>
-      connectOnce(
-        {
-          host,
-          port,
-          family,
-          localAddress,
-          localPort,
-          noDelay: o.bool('tcp-nodelay'),
-          timeoutMs: timeout ? timeout * 1000 : undefined,
-          hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
-          reuseAddr: o.bool('so-reuseaddr'),
-          options: o,
-        },
-        req.params[1] as string,
-      );
-    const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
-    // what went on before connect() is done; socat consumes an option once applied
-    await applySocketOptions(socket, o.without(...EARLY_OPTIONS));
-    ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+    refuseSocketChoice(req.options, req.keyword);
+    const socket = await connectTcpSocket(req, ctx, req.params[0] as string, req.params[1] as string);
     return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
   },
 });

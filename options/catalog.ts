@@ -30,7 +30,11 @@ export type OptionGroup =
   | 'PTY'
   | 'PARENT'
   | 'READLINE'
-  | 'SERIAL';
+  | 'SERIAL'
+
+  | 'OPENSSL'
+  | 'HTTP'
+  | 'SOCKS';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

@@ -24,6 +24,10 @@ export interface AddressPlugin {
   params: readonly string[];
   /** When some trailing parameters may be left out: the fewest accepted. */
   minParams?: number;
+  /** socat keywords of this family that tsocat cannot offer, each with the reason given when one is used (OPENSSL-DTLS-*). */
+  refused?: Readonly<Record<string, string>>;
+  /** The parameters as help shows them, when the one left out is not the last (SOCKS5's `[:<socks-port>]`). */
+  syntax?: string;
   groups: readonly OptionGroup[];
   summary: string;
   /** socat's `WITH_<FEATURE>` names that this plugin makes true in `-V`. */
@@ -45,6 +49,7 @@ export function defineAddress(plugin: AddressPlugin): AddressPlugin {
 /** `":<host>:<port>"` as socat's help prints it. */
 /** `:<a>:<b>` for help; parameters that may be left out are in brackets, as socat shows `PIPE[:<filename>]`. */
 export function syntaxOf(plugin: AddressPlugin): string {
+  if (plugin.syntax !== undefined) return plugin.syntax;
   const required = plugin.minParams ?? plugin.params.length;
   const head = plugin.params.slice(0, required).map((p) => `:<${p}>`).join('');
   const optional = plugin.params.slice(required).map((p) => `:<${p}>`).join('');

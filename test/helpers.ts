@@ -246,6 +246,13 @@ const NEEDS = {
     /^nobody:x:65534:/m.test(readFileSync('/etc/passwd', 'utf8')) && /^nogroup:x:65534:/m.test(readFileSync('/etc/group', 'utf8'))
       ? undefined
       : 'no user nobody (65534) and group nogroup (65534) on this machine',
+  openssl: () => (haveCommand('openssl') ? undefined : 'openssl (the command) is not on PATH (the TLS tests make certificates and use s_client/s_server)'),
+  curl: () => (haveCommand('curl') ? undefined : 'curl is not on PATH (a real HTTP client through the TLS tunnel)'),
+  tinyproxy: () => (haveCommand('tinyproxy') ? undefined : 'tinyproxy is not on PATH (the real HTTP proxy of the PROXY tests)'),
+  danted: () => (haveCommand('danted') ? undefined : 'danted (dante-server) is not on PATH (the real SOCKS4/SOCKS5 server of the SOCKS tests)'),
+  microsocks: () => (haveCommand('microsocks') ? undefined : 'microsocks is not on PATH (the real SOCKS5 server with username/password of the SOCKS tests)'),
+  socksPerl: () =>
+    spawnSync('perl', ['-MIO::Socket::Socks', '-e', '1']).status === 0 ? undefined : "perl's IO::Socket::Socks (libio-socket-socks-perl) is missing (the SOCKS4A server of the SOCKS tests)",
 } as const;
 
 export type Need = keyof typeof NEEDS;

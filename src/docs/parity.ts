@@ -31,6 +31,9 @@ export const BUILT_GROUPS: readonly string[] = [
   'RETRY',
   'LISTEN',
   'RANGE',
+  'OPENSSL',
+  'HTTP',
+  'SOCKS',
 ];
 
 export interface SocatOption {

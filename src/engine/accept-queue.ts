@@ -35,7 +35,8 @@ function socketName(server: Server, address: string | undefined, port: number | 
 
 export interface AcceptQueue {
   /** The Listener the relay uses, once the server listens; `kind` names the peers in log lines (e.g. `TCP`). */
-  listener(description: string, kind: string): Listener;
+  /** `peer` turns an accepted socket into its endpoint when plain socketEndpoint will not do (TLS for OPENSSL-LISTEN). */
+  listener(description: string, kind: string, peer?: (socket: Socket) => Endpoint): Listener;
 }
 
 /**
@@ -77,15 +78,16 @@ export function acceptQueue(server: Server, o: ResolvedOptions, range: BlockList
     });
 
   return {
-    listener(description, kind) {
+    listener(description, kind, peer) {
       return {
         kind: 'listener',
         description,
         async accept(): Promise<Endpoint> {
           const socket = await nextSocket();
           await applySocketOptions(socket, o);
-          const endpoint = socketEndpoint(socket, `${kind} ${socketName(server, socket.remoteAddress, socket.remotePort)}`, mode);
+          const endpoint = peer ? peer(socket) : socketEndpoint(socket, `${kind} ${socketName(server, socket.remoteAddress, socket.remotePort)}`, mode);
           endpoint.connectionInfo = {
+            ...endpoint.connectionInfo,
             SOCKADDR: environmentAddress(socket.localAddress),
             SOCKPORT: String(socket.localPort ?? ''),
             PEERADDR: environmentAddress(socket.remoteAddress),

@@ -72,6 +72,13 @@ export interface Endpoint {
    * for it, without the prefix: SOCKADDR, SOCKPORT, PEERADDR, PEERPORT.
    */
   connectionInfo?: Record<string, string>;
+  /**
+   * Settles when the endpoint can be used: a TLS server's handshake with an
+   * accepted peer, done per session so a slow or refused peer holds up no one
+   * else. Rejects with the reason; the engine awaits it before opening the
+   * other address, which may need what it filled in (connectionInfo).
+   */
+  ready?: Promise<void>;
   /** A short human description for log lines, e.g. `TCP 127.0.0.1:4545`. */
   description: string;
   /** The descriptors a program may take over (nofork); absent where there are none (PIPE, TEXT, dual addresses). */

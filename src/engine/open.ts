@@ -29,6 +29,11 @@ export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin:
   if (spec.type.includes('/') && registry.has('GOPEN')) {
     return { plugin: registry.get('GOPEN') as AddressPlugin, keyword: 'GOPEN', params: [spec.type, ...spec.params] };
   }
+  // a keyword socat has and a plugin knows it cannot offer: its reason rather than "unknown"
+  for (const known of new Set(registry.values())) {
+    const why = known.refused?.[keyword];
+    if (why !== undefined) throw new TsocatError(`${keyword}: ${why}`, 'ENOADDR');
+  }
   throw new TsocatError(`unknown device/address "${spec.type}"`, 'ENOADDR');
 }
 

@@ -69,10 +69,23 @@ function acceptWithTimeout(listener: Listener, seconds: number): Promise<Endpoin
 /** A listener used without fork serves exactly one peer, then stops listening. */
 async function single(opened: Opened, acceptTimeout = 0): Promise<Endpoint> {
   if (opened.kind === 'endpoint') return opened;
+  let peer: Endpoint;
   try {
-    return await acceptWithTimeout(opened, acceptTimeout);
+    peer = await acceptWithTimeout(opened, acceptTimeout);
   } finally {
     await opened.close();
+  }
+  await whenReady(peer);
+  return peer;
+}
+
+/** Waits for an accepted peer to be usable (its TLS handshake); a peer that fails is closed. */
+async function whenReady(peer: Endpoint): Promise<void> {
+  try {
+    await peer.ready;
+  } catch (err) {
+    await peer.close();
+    throw err;
   }
 }
 
@@ -221,6 +234,7 @@ async function serveForever(
   const serve = async (peer: Endpoint) => {
     let pair: [Endpoint, Endpoint];
     try {
+      await whenReady(peer);
       pair = await pairFor(peer, log);
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));

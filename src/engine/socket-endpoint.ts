@@ -12,7 +12,8 @@ export function socketEndpoint(connected: Socket, description: string, mode: Acc
   // reads go into reused buffers when the socket has read nothing yet (it always has: callers keep it paused)
   const moved = mode === 'w' ? undefined : rehomeSocket(connected);
   const socket = moved?.socket ?? connected;
-  const fd = descriptorOf(socket);
+  // a program given a TLS connection's descriptor would see ciphertext: nofork has nothing to hand over
+  const fd = (socket as { encrypted?: boolean }).encrypted === true ? undefined : descriptorOf(socket);
   return makeEndpoint({
     readable: mode === 'w' ? undefined : (moved?.readable ?? socket),
     source: moved?.source,

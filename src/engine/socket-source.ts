@@ -139,6 +139,8 @@ interface HandleHolder {
  */
 export function rehomeSocket(old: Socket): ReusingSocket | undefined {
   const handle = (old as unknown as HandleHolder)._handle;
+  // a TLSSocket's handle is the TLS layer, not a stream a plain Socket can read: it keeps Node's own read path
+  if ((old as { encrypted?: boolean }).encrypted === true) return undefined;
   if (!handle || old.destroyed || old.connecting || old.readableLength > 0 || old.readableFlowing === true) return undefined;
   // callers may still describe the connection through the old object, which will have no handle to ask
   for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'localFamily'] as const) {

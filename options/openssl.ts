@@ -1,0 +1,18 @@
+import { defineOptions } from './catalog.js';
+
+/** TLS settings of OPENSSL and OPENSSL-LISTEN (socat's OPENSSL group), carried out by Node's tls module. */
+export default defineOptions([
+  { name: 'openssl-certificate', aliases: ['cert', 'certificate'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with our certificate (and its key, unless key= is given); required on a listener' },
+  { name: 'openssl-key', aliases: ['key'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: "PEM file with the private key of the certificate" },
+  { name: 'openssl-cafile', aliases: ['cafile'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file of the certificates trusted to sign the peer certificate (instead of the system store)' },
+  { name: 'openssl-capath', aliases: ['capath'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'directory whose PEM files are the certificates trusted to sign the peer certificate' },
+  { name: 'openssl-verify', aliases: ['verify'], type: 'bool', groups: ['OPENSSL'], phase: 'connect', summary: 'check the peer certificate (on by default); a listener with verify requires a client certificate' },
+  { name: 'openssl-commonname', aliases: ['cn', 'commonname'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "the name the server certificate must carry, instead of <host> (an empty value skips the name check)" },
+  { name: 'openssl-snihost', aliases: ['snihost'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: 'server name sent in the SNI extension, instead of commonname or <host>' },
+  { name: 'openssl-no-sni', aliases: ['no-sni', 'nosni'], type: 'bool', groups: ['OPENSSL'], phase: 'connect', summary: 'send no SNI extension' },
+  { name: 'openssl-min-proto-version', aliases: ['min-proto-version', 'min-version'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: 'lowest TLS version to use: TLS1, TLS1.1, TLS1.2 or TLS1.3' },
+  { name: 'openssl-max-proto-version', aliases: ['max-proto-version', 'max-version'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: 'highest TLS version to use: TLS1, TLS1.1, TLS1.2 or TLS1.3' },
+  { name: 'openssl-method', aliases: ['method'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "one TLS version only (socat 1.7's method): TLS1, TLS1.1, TLS1.2, TLS1.3, or SSL23/TLS for any" },
+  { name: 'openssl-cipherlist', aliases: ['cipher', 'ciphers', 'cipherlist'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "OpenSSL cipher list (up to TLS 1.2), e.g. HIGH:!aNULL" },
+  { name: 'openssl-dhparam', aliases: ['dh', 'dhparam', 'dhparams', 'openssl-dhparams'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with Diffie-Hellman parameters for DHE ciphers (server)' },
+]);

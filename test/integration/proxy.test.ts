@@ -1,0 +1,124 @@
+/**
+ * PROXY through a real tinyproxy started by each test on loopback (its config
+ * written by the test), to an echo server of the test's own.
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, requireOrSkip, tempDir, tsocat } from '../helpers.js';
+import { echoServers, peerStarter, tinyproxyCommand } from '../tls-peers.js';
+
+const echoServer = echoServers();
+const startPeer = peerStarter();
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp.cleanup());
+
+/** tinyproxy on 127.0.0.1 letting CONNECT through to `allowedPort` only; with `auth`, Basic authorization "user password". */
+async function tinyproxy(allowedPort: number, auth?: string) {
+  const port = await freePort();
+  const [cmd, args] = tinyproxyCommand(tmp.dir, port, allowedPort, auth);
+  const proc = await startPeer(cmd, args, port);
+  return { port, log: proc.log };
+}
+
+const E_LINES = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E .*$/gm;
+
+describe('PROXY: HTTP CONNECT through tinyproxy', () => {
+  beforeEach((ctx) => requireOrSkip(ctx, 'tinyproxy'));
+
+  it('reaches a local server through the proxy (proxyport)', async () => {
+    const target = await echoServer();
+    const proxy = await tinyproxy(target);
+    const r = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port}`], { input: 'through the proxy\n' });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.toString()).toBe('hello from echo\nthrough the proxy\n');
+    expect(r.status).toBe(0);
+    expect(proxy.log()).toContain(`CONNECT 127.0.0.1:${target} HTTP/1.0`);
+  });
+
+  it('a 403 from the proxy is one E line with its status line, exit 1', async () => {
+    const target = await echoServer();
+    const proxy = await tinyproxy(target + 1 === 65536 ? target - 1 : target + 1);
+    const r = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port}`], { input: 'x\n' });
+    expect(r.stderr.match(E_LINES)).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(` E CONNECT 127\\.0\\.0\\.1:${target} HTTP/1\\.0: HTTP/1\\.[01] 403 `));
+    expect(r.stdout.toString()).toBe('');
+    expect(r.status).toBe(1);
+  });
+
+  it('proxy-authorization and proxy-authorization-file: Basic credentials pass; wrong ones get the 407 as one E line; no log line shows them', async () => {
+    const target = await echoServer();
+    const proxy = await tinyproxy(target, 'alice pr0xy-pa55');
+    const good = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxyauth=alice:pr0xy-pa55`], { input: 'authorized\n' });
+    expect(good.stdout.toString()).toBe('hello from echo\nauthorized\n');
+    const file = join(tmp.dir, 'proxy-auth');
+    writeFileSync(file, 'alice:pr0xy-pa55\n');
+    const fromFile = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization-file=${file}`], { input: 'from file\n' });
+    expect(fromFile.stdout.toString()).toBe('hello from echo\nfrom file\n');
+    const wrong = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization=alice:guess`], { input: 'x\n' });
+    expect(wrong.stderr.match(E_LINES)).toEqual([expect.stringMatching(/ E CONNECT 127\.0\.0\.1:\d+ HTTP\/1\.0: HTTP\/1\.[01] 40[17] /)]);
+    expect(wrong.status).toBe(1);
+    for (const log of [fromFile.stderr, wrong.stderr]) {
+      expect(log).toContain(' I sending "CONNECT ');
+      for (const secret of ['pr0xy-pa55', 'guess', Buffer.from('alice:pr0xy-pa55').toString('base64'), Buffer.from('alice:guess').toString('base64')]) expect(log).not.toContain(secret);
+    }
+  });
+
+  it('resolve: the proxy is asked for the address, not the name; http-version=1.1 asks in HTTP/1.1', async () => {
+    const target = await echoServer();
+    const proxy = await tinyproxy(target);
+    const byName = await tsocat(['-', `PROXY:127.0.0.1:localhost:${target},proxyport=${proxy.port},http-version=1.1`], { input: 'n\n' });
+    expect(byName.stdout.toString()).toBe('hello from echo\nn\n');
+    expect(proxy.log()).toContain(`CONNECT localhost:${target} HTTP/1.1`);
+    const resolved = await tsocat(['-', `PROXY:127.0.0.1:localhost:${target},proxyport=${proxy.port},resolve`], { input: 'r\n' });
+    expect(resolved.stdout.toString()).toBe('hello from echo\nr\n');
+    expect(proxy.log()).toMatch(new RegExp(`CONNECT (127\\.0\\.0\\.1|\\[::1\\]):${target} HTTP/1\\.0`));
+  });
+});
+
+describe('PROXY: answers a proxy should not give', () => {
+  /** A peer that answers every request with `answer` (and, once that is whole, a marker line) and hangs up. */
+  async function oddProxy(answer: string, trailer = 'after the answer\n') {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.end(`${answer}${trailer}`));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return { port: (server.address() as { port: number }).port, close: () => new Promise((r) => server.close(() => r(undefined))) };
+  }
+
+  it('lines ended by LF alone are refused, and accepted with ignorecr', async () => {
+    const proxy = await oddProxy('HTTP/1.0 200 OK\nX-Odd: yes\n\n');
+    try {
+      const strict = await tsocat(['-u', `PROXY:127.0.0.1:somewhere:80,proxyport=${proxy.port}`, 'STDOUT']);
+      expect(strict.stderr).toMatch(/ E proxy: invalid answer "HTTP\/1\.0 200 OK": line not ended by CRLF/);
+      expect(strict.status).toBe(1);
+      const lenient = await tsocat(['-u', `PROXY:127.0.0.1:somewhere:80,proxyport=${proxy.port},ignorecr`, 'STDOUT']);
+      expect(lenient.stderr).toBe('');
+      expect(lenient.stdout.toString()).toBe('after the answer\n');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('garbage and a proxy that hangs up mid-answer: one E line each', async () => {
+    for (const [answer, message] of [
+      ['SSH-2.0-OpenSSH_9.2\r\n', /E proxy: invalid answer "SSH-2\.0-OpenSSH_9\.2"/],
+      ['HTTP/1.1 200 Connection established\r\nVia: x', /E proxy 127\.0\.0\.1:\d+: reading CONNECT answer: end of file after \d+ bytes/],
+    ] as const) {
+      const proxy = await oddProxy(answer, '');
+      try {
+        const r = await tsocat(['-u', `PROXY:127.0.0.1:somewhere:80,proxyport=${proxy.port}`, 'STDOUT']);
+        expect(r.stderr.match(E_LINES)).toHaveLength(1);
+        expect(r.stderr).toMatch(message);
+        expect(r.status).toBe(1);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+});

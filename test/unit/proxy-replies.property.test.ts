@@ -1,0 +1,110 @@
+/**
+ * Every byte a proxy or SOCKS server sends is hostile. For 10,000 random and
+ * truncated replies each, the reply handling (parser plus the reader that
+ * feeds it, over a stream that then ends) must settle: a value or one
+ * TsocatError, never another exception, never a wait that does not end.
+ */
+import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { HandshakeReader, type ReplyParser } from '../../src/engine/handshake-reader.js';
+import { proxyAnswerParser } from '../../src/engine/proxy-protocol.js';
+import { socks4ReplyParser, socks5AuthParser, socks5MethodParser, socks5ReplyParser } from '../../src/engine/socks-protocol.js';
+import { TsocatError } from '../../src/errors.js';
+
+const RUNS = 10_000;
+
+/** Feeds `bytes` in `cuts` pieces to a reader over a stream that then ends; resolves with how it settled. */
+async function settle<T>(parser: ReplyParser<T>, bytes: Uint8Array, cuts: number[]): Promise<'value' | 'error'> {
+  const stream = new PassThrough();
+  const reader = new HandshakeReader(stream as unknown as Socket, 'peer');
+  const pending = reader.read('reply', parser);
+  let at = 0;
+  for (const cut of [...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length]) {
+    if (cut > at) stream.write(Buffer.from(bytes.subarray(at, cut)));
+    at = Math.max(at, cut);
+  }
+  stream.end();
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('reply handling did not settle')), 10_000);
+  });
+  try {
+    await Promise.race([pending, hang]);
+    return 'value';
+  } catch (err) {
+    if (!(err instanceof TsocatError)) throw err;
+    expect(err.message).not.toMatch(/\n/);
+    return 'error';
+  } finally {
+    clearTimeout(timer);
+    reader.finish();
+  }
+}
+
+/** Random bytes, or a well-formed reply cut short or with bytes flipped. */
+const hostile = (valid: Uint8Array[]) =>
+  fc.oneof(
+    fc.uint8Array({ maxLength: 600 }),
+    fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([v, n]) => v.subarray(0, n % (v.length + 1))),
+    fc.tuple(fc.constantFrom(...valid), fc.nat(), fc.integer({ min: 0, max: 255 })).map(([v, i, b]) => {
+      const copy = Uint8Array.from(v);
+      if (copy.length) copy[i % copy.length] = b;
+      return copy;
+    }),
+    fc.tuple(fc.constantFrom(...valid), fc.uint8Array({ maxLength: 300 })).map(([v, extra]) => Uint8Array.from([...v, ...extra])),
+  );
+
+const cuts = fc.array(fc.nat(), { maxLength: 6 });
+const text = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+
+describe('PROXY: the CONNECT answer', () => {
+  const valid = [
+    text('HTTP/1.0 200 Connection established\r\n\r\n'),
+    text('HTTP/1.1 200 OK\r\nProxy-Agent: x\r\nVia: 1.1 y\r\n\r\n'),
+    text('HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n'),
+    text('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\n\r\n'),
+    text(`HTTP/1.0 200 OK\r\nX-Long: ${'a'.repeat(9000)}\r\n\r\n`),
+  ];
+  it(`${RUNS} random and truncated answers, CRLF and ignorecr: a value or one TsocatError, always settled`, async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile(valid), cuts, fc.boolean(), async (bytes, at, ignoreCr) => {
+        const how = await settle(proxyAnswerParser('CONNECT h:1 HTTP/1.0', ignoreCr), bytes, at);
+        expect(['value', 'error']).toContain(how);
+      }),
+      { numRuns: RUNS },
+    );
+    // 10,000 runs take a few seconds; a machine busy with other work may need far longer
+  }, 240_000);
+});
+
+describe('SOCKS: server hello, authentication result and replies', () => {
+  const replies = [
+    Uint8Array.from([0, 90, 0, 80, 127, 0, 0, 1]),
+    Uint8Array.from([0, 91, 0, 0, 0, 0, 0, 0]),
+    Uint8Array.from([5, 0]),
+    Uint8Array.from([5, 2]),
+    Uint8Array.from([1, 0]),
+    Uint8Array.from([5, 0, 0, 1, 127, 0, 0, 1, 0, 80]),
+    Uint8Array.from([5, 0, 0, 3, 9, ...Buffer.from('localhost'), 0, 80]),
+    Uint8Array.from([5, 0, 0, 4, ...new Array(15).fill(0), 1, 0, 80]),
+    Uint8Array.from([5, 5, 0, 1, 0, 0, 0, 0, 0, 0]),
+  ];
+  const parsers: Array<() => ReplyParser<unknown>> = [
+    () => socks4ReplyParser(() => {}),
+    () => socks5MethodParser([0, 2]),
+    () => socks5AuthParser('user'),
+    () => socks5ReplyParser(),
+  ];
+  it(`${RUNS} random and truncated replies to each step: a value or one TsocatError, always settled`, async () => {
+    await fc.assert(
+      fc.asyncProperty(hostile(replies), cuts, fc.nat({ max: parsers.length - 1 }), async (bytes, at, which) => {
+        const how = await settle((parsers[which] as () => ReplyParser<unknown>)(), bytes, at);
+        expect(['value', 'error']).toContain(how);
+      }),
+      { numRuns: RUNS },
+    );
+    // 10,000 runs take a few seconds; a machine busy with other work may need far longer
+  }, 240_000);
+});
