@@ -26,6 +26,7 @@ export type OptionGroup =
   | 'CHILD'
   | 'RETRY'
   | 'RANGE'
+  | 'UDPLITE'
   | 'TERMIOS';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
