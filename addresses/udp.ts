@@ -224,13 +224,15 @@ function sharedSocketListener(
 ): Listener {
   const protocol = protocolOf(req.keyword);
   const sessions = new Map<string, SharedSession>();
+  /** Sessions handed out and not yet closed (RECVFROM's are not in `sessions`: their sender's next packet starts another). */
+  let live = 0;
   const pending: Endpoint[] = [];
   const waiters: Array<{ resolve: (e: Endpoint) => void; reject: (e: Error) => void }> = [];
   let closed = false;
   let failure: TsocatError | undefined;
 
   const release = async () => {
-    if (closed && sessions.size === 0) await closeQuietly(socket);
+    if (closed && live === 0) await closeQuietly(socket);
   };
 
   const newSession = (key: string, from: RemoteInfo): SharedSession => {
@@ -249,12 +251,14 @@ function sharedSocketListener(
       async close() {
         if (ended) return;
         ended = true;
+        live--;
         writable.destroy();
         if (sessions.get(key)?.endpoint === endpoint) sessions.delete(key);
         await release();
       },
     });
     const session = { feed, endpoint };
+    live++;
     if (!perPacket) sessions.set(key, session);
     return session;
   };
