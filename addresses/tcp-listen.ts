@@ -1,12 +1,11 @@
 /** TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN: accept peers on <port>; with fork, any number of them. */
 import { lookup } from 'node:dns/promises';
-import { BlockList, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
+import { BlockList, createServer, isIP, isIPv6, type Server } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
-import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { AF_INET, AF_INET6, chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { applySocketOptions, descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
+import { acceptQueue } from '../src/engine/accept-queue.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
+import { descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
@@ -35,19 +34,6 @@ export async function parseRange(text: string): Promise<BlockList> {
     }
   }
   return list;
-}
-
-/** Privileged ports, below IPPORT_RESERVED: what lowport asks of a client. */
-const RESERVED_PORTS = 1024;
-
-/** Why a peer is turned away (socat's wording after "due to"), or undefined to accept it. */
-function refusalReason(socket: Socket, range: BlockList | undefined, sourcePort: number | undefined, lowport: boolean): string | undefined {
-  const address = socket.remoteAddress ?? '';
-  if (range && !range.check(address, isIPv6(address) ? 'ipv6' : 'ipv4')) return 'range option';
-  // on a listener, sourceport and lowport are checks on the client's port, as in socat
-  if (sourcePort !== undefined) return socket.remotePort === sourcePort ? undefined : 'wrong sourceport';
-  if (lowport && (socket.remotePort ?? RESERVED_PORTS) >= RESERVED_PORTS) return 'lowport option';
-  return undefined;
 }
 
 /**
@@ -114,33 +100,10 @@ export default defineAddress({
     if (o.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
     // resolved here so a name that does not resolve is reported as socat does, before anything is bound
     const host = await resolveHost(listenHost(family, o), 'NULL', family);
-    const sourcePort = o.number('sourceport');
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
     const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    const queue: Socket[] = [];
-    const waiters: Array<{ resolve: (s: Socket) => void; reject: (e: Error) => void }> = [];
-    let failure: TsocatError | undefined;
-
-    server.on('connection', (socket: Socket) => {
-      const peer = formatSockaddr(socket.remoteAddress, socket.remotePort);
-      const refusal = refusalReason(socket, range, sourcePort, o.bool('lowport'));
-      if (refusal) {
-        ctx.log.log('W', `refusing connection from ${peer} due to ${refusal}`);
-        // shutdown first, then close, as socat: the client sees end of file rather than only a reset
-        socket.on('error', () => {});
-        socket.end(() => socket.destroy());
-        return;
-      }
-      ctx.log.log('N', `accepting connection from ${peer} on ${formatSockaddr(socket.localAddress, socket.localPort)}`);
-      const waiter = waiters.shift();
-      if (waiter) waiter.resolve(socket);
-      else queue.push(socket);
-    });
-    server.on('error', (err: SystemError) => {
-      failure = new TsocatError(`accept(): ${strerror(err)}`, err.code ?? 'EACCEPT');
-      for (const w of waiters.splice(0)) w.reject(failure);
-    });
+    const accepted = acceptQueue(server, o, range, req.mode, ctx);
 
     const selfBound = await selfBoundSocket(host, port, o);
     await new Promise<void>((resolve, reject) => {
@@ -166,37 +129,6 @@ export default defineAddress({
     ctx.log.startRunning('starting accept loop');
     ctx.log.log('N', `listening on ${bound}`);
 
-    const nextSocket = () =>
-      new Promise<Socket>((resolve, reject) => {
-        if (failure) return reject(failure);
-        const s = queue.shift();
-        if (s) resolve(s);
-        else waiters.push({ resolve, reject });
-      });
-
-    const listener: Listener = {
-      kind: 'listener',
-      description: `TCP-LISTEN ${bound}`,
-      async accept(): Promise<Endpoint> {
-        const socket = await nextSocket();
-        await applySocketOptions(socket, o);
-        const endpoint = socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
-        endpoint.connectionInfo = {
-          SOCKADDR: environmentAddress(socket.localAddress),
-          SOCKPORT: String(socket.localPort ?? ''),
-          PEERADDR: environmentAddress(socket.remoteAddress),
-          PEERPORT: String(socket.remotePort ?? ''),
-        };
-        return endpoint;
-      },
-      async close() {
-        failure ??= new TsocatError('listener closed', 'ECLOSED');
-        for (const w of waiters.splice(0)) w.reject(failure);
-        for (const s of queue.splice(0)) s.destroy();
-        // close() stops listening at once; its callback would wait for every accepted peer to leave
-        server.close();
-      },
-    };
-    return listener;
+    return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP');
   },
 });

@@ -148,6 +148,8 @@ async function throughputOnce(tool) {
   const relay = startRelay(tool, [`TCP-LISTEN:${port},reuseaddr`, `TCP:127.0.0.1:${sink.port}`]);
   try {
     await waitListening(port);
+    // the same relay idle (listening, nothing moved yet): what the transfer's peak is measured against
+    const idleKiB = relay.peakRssKiB();
     const total = MB * 1024 * 1024;
     const block = Buffer.alloc(256 * 1024, 0x61);
     const received = sink.received();
@@ -175,7 +177,7 @@ async function throughputOnce(tool) {
     const n = await deadline(received, 120000, `${tool} throughput`).finally(() => clearInterval(sampler));
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     if (n !== total) throw new Error(`${tool}: sink got ${n} of ${total} bytes`);
-    return { mbps: MB / secs, rssKiB: peak };
+    return { mbps: MB / secs, rssKiB: peak, idleKiB };
   } finally {
     await relay.stop();
     sink.server.close();
@@ -187,7 +189,8 @@ async function throughput(tool) {
   for (let i = 0; i < REPEATS; i++) {
     runs.push(await throughputOnce(tool));
   }
-  return { mbps: median(runs.map((r) => r.mbps)), rssKiB: Math.max(...runs.map((r) => r.rssKiB).filter(Number.isFinite), 0) };
+  const worst = (key) => Math.max(...runs.map((r) => r[key]).filter(Number.isFinite), 0);
+  return { mbps: median(runs.map((r) => r.mbps)), rssKiB: worst('rssKiB'), idleKiB: worst('idleKiB') };
 }
 
 /** One client connection: send 16 bytes, wait for them back, close. */
@@ -265,6 +268,8 @@ async function main() {
     const tp = await both(throughput);
     results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
     results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
+    results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false));
+    results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false));
     if (ONLY_THROUGHPUT) return report(results);
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
     const seq = await both((t) => connectionRate(t, echoTarget, 1));

@@ -32,7 +32,7 @@ export type OptionGroup =
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';
 
-export type OptionType = 'bool' | 'const' | 'int' | 'uint' | 'size' | 'mode' | 'timeval' | 'string' | 'filename' | 'user' | 'group';
+export type OptionType = 'bool' | 'const' | 'int' | 'uint' | 'size' | 'mode' | 'timeval' | 'string' | 'filename' | 'user' | 'group' | 'int:int' | 'int:ulong';
 
 export interface OptionDef {
   name: string;
@@ -46,6 +46,11 @@ export interface OptionDef {
   emptyValue?: OptionValue;
   /** For a string option with a structure of its own (e.g. `<request>:<value>`): refuses a malformed value while the address is parsed, before anything opens. */
   check?: (value: string, optionText: string) => void;
+  /**
+   * Why tsocat cannot do what this socat option asks: the option is known (and
+   * listed) but refused with this reason wherever it is given, never ignored.
+   */
+  unavailable?: string;
 }
 
 export type OptionValue = boolean | number | string;
@@ -139,6 +144,31 @@ export function parseTimeval(text: string, optionText: string): number {
   return Number(m[0]);
 }
 
+/**
+ * socat's two-number values (`<int>:<int>`, `<int>:<ulong>`), kept as the
+ * text "<n>:<n>" in decimal. A ulong is taken as strtoul takes it (-1 is all
+ * ones, too large is the largest); the consumer cuts it to the width it needs.
+ */
+function parseNumberPair(v: string, text: string, def: OptionDef): string {
+  const colon = v.indexOf(':');
+  const isNumber = (part: string) => {
+    try {
+      parseCNumber(part, text);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // as socat: a lone number lacks its partner; anything else before the colon is no number at all
+  if (colon < 0 && isNumber(v)) throw new TsocatError(`parseopts(): option "${def.name}": 2 arguments required`, 'EOPTVALUE');
+  if (colon < 0 || !isNumber(v.slice(0, colon))) throw new TsocatError(`parseopts(): missing numerical value of option "${text}"`, 'EOPTVALUE');
+  const first = parseCNumber(v.slice(0, colon), text);
+  const second = parseCNumber(v.slice(colon + 1), text);
+  if (def.type === 'int:int') return `${first}:${second}`;
+  const ulong = second >= 2 ** 64 ? 2n ** 64n - 1n : BigInt.asUintN(64, BigInt(second));
+  return `${first}:${ulong}`;
+}
+
 function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
   const text = spec.value === undefined ? spec.name : `${spec.name}=${spec.value}`;
   const v = spec.value;
@@ -166,6 +196,10 @@ function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
     case 'timeval':
       if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
       return parseTimeval(v, text);
+    case 'int:int':
+    case 'int:ulong':
+      if (v === undefined) throw new TsocatError(`option "${spec.name}": values required`, 'EOPTVALUE');
+      return parseNumberPair(v, text, def);
     case 'user':
     case 'group':
     case 'string':
@@ -216,5 +250,6 @@ function checkedOption(spec: OptionSpec, groups: readonly OptionGroup[], ignoreG
   if (!ignoreGroups && !def.groups.some((g) => g === 'ADDR' || g === 'PROCESS' || groups.includes(g))) {
     throw new TsocatError(`parseopts_table(): option "${spec.name}" not supported with this address type`, 'EOPTGROUP');
   }
+  if (def.unavailable) throw new TsocatError(`option "${spec.name}": ${def.unavailable}`, 'EOPTUNAVAILABLE');
   return { def, value: typedValue(def, spec) };
 }

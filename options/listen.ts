@@ -1,5 +1,7 @@
 import { defineOptions } from './catalog.js';
 
+const NO_LIBWRAP = 'not available: tsocat has no libwrap (TCP wrappers); use the range option';
+
 /** Options for listening addresses and their accepted peers. */
 export default defineOptions([
   { name: 'ipv6-v6only', aliases: ['ipv6only'], type: 'bool', groups: ['LISTEN'], phase: 'bind', summary: 'an IPv6 listener takes IPv6 peers only (1) or IPv4 peers too (0, the Linux default)' },
@@ -9,4 +11,9 @@ export default defineOptions([
   { name: 'fork', type: 'bool', groups: ['CHILD'], phase: 'accept', summary: 'serve each peer in its own session, with a freshly opened second address; on an address that connects, connect again after each connection (interval)' },
   { name: 'max-children', aliases: ['maxchildren'], type: 'int', groups: ['CHILD'], phase: 'accept', summary: 'with fork: serve at most this many peers at once' },
   { name: 'range', type: 'string', groups: ['RANGE'], phase: 'accept', summary: 'accept only peers from these addresses (addr/bits or addr:mask, comma separated in brackets)' },
+  // TCP wrappers: socat calls libwrap's hosts_access(); Node cannot load libwrap, and a partial rewrite of its access language would be a security risk
+  { name: 'tcpwrappers', aliases: ['tcpwrap', 'tcpwrapper', 'libwrap', 'wrap'], type: 'string', groups: ['RANGE'], phase: 'accept', summary: 'refused: tsocat has no libwrap (TCP wrappers); use range', unavailable: NO_LIBWRAP },
+  { name: 'tcpwrap-etc', aliases: ['tcpwrap-dir'], type: 'filename', groups: ['RANGE'], phase: 'accept', summary: 'refused: tsocat has no libwrap (TCP wrappers)', unavailable: NO_LIBWRAP },
+  { name: 'tcpwrap-hosts-allow-table', aliases: ['allow-table', 'hosts-allow'], type: 'filename', groups: ['RANGE'], phase: 'accept', summary: 'refused: tsocat has no libwrap (TCP wrappers)', unavailable: NO_LIBWRAP },
+  { name: 'tcpwrap-hosts-deny-table', aliases: ['deny-table', 'hosts-deny'], type: 'filename', groups: ['RANGE'], phase: 'accept', summary: 'refused: tsocat has no libwrap (TCP wrappers)', unavailable: NO_LIBWRAP },
 ]);

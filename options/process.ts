@@ -24,5 +24,5 @@ export default defineOptions([
   { name: 'setgid-early', type: 'group', groups: ['PROCESS'], phase: 'init', summary: "change tsocat's primary group before the address opens" },
   { name: 'chroot', type: 'filename', groups: ['PROCESS'], phase: 'late', summary: 'change the root directory once the address is open (later absolute paths are inside it)' },
   { name: 'chroot-early', type: 'filename', groups: ['PROCESS'], phase: 'init', summary: "change tsocat's root directory before the address opens" },
-  { name: 'children-shutup', type: 'int', groups: ['CHILD'], phase: 'accept', summary: "with fork: log each peer's session this many levels lower (1: notices as info, errors as warnings)" },
+  { name: 'children-shutup', aliases: ['child-shutup'], type: 'int', groups: ['CHILD'], phase: 'accept', summary: "with fork: log each peer's session this many levels lower (1: notices as info, errors as warnings)" },
 ]);

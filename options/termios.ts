@@ -47,6 +47,60 @@ export const TERMIOS_FLAGS: Array<[name: string, field: TermiosField, bit: numbe
   ['iexten', 'lflag', 0o100000, 'implementation-defined input processing'],
 ];
 
+/**
+ * socat's further flags, kept apart from TERMIOS_FLAGS because stty does not
+ * print them under these names (the delay bits are nl1, bs1…; pendin not at
+ * all) or because they change what stty prints (olcuc). Each one Linux bit.
+ */
+export const TERMIOS_EXTRA_FLAGS: Array<[name: string, field: TermiosField, bit: number, summary: string]> = [
+  ['iuclc', 'iflag', 0o1000, 'turn upper case input into lower case'],
+  ['olcuc', 'oflag', 0o2, 'turn lower case output into upper case'],
+  ['ofill', 'oflag', 0o100, 'send fill characters for a delay instead of waiting'],
+  ['ofdel', 'oflag', 0o200, 'the fill character is DEL (0x7f), not NUL'],
+  ['nldly', 'oflag', 0o400, 'the newline delay class: 1 is nl1, 0 is nl0'],
+  ['bsdly', 'oflag', 0o20000, 'the backspace delay class: 1 is bs1, 0 is bs0'],
+  ['vtdly', 'oflag', 0o40000, 'the vertical tab delay class: 1 is vt1, 0 is vt0'],
+  ['ffdly', 'oflag', 0o100000, 'the form feed delay class: 1 is ff1, 0 is ff0'],
+  ['xcase', 'lflag', 0o4, 'with icanon, upper case is shown and typed as \\ and lower case'],
+  ['flusho', 'lflag', 0o10000, 'output is being discarded (what the DISCARD character toggles)'],
+  ['pendin', 'lflag', 0o40000, 'the input queue is to be reprinted when the next character is read'],
+];
+
+/**
+ * The output delay classes: the bits of c_oflag they take and how many
+ * classes there are. Each class <prefix><n> is an option of its own (cr0…cr3);
+ * the two-bit fields also take the class as a number (crdly=2, tabdly=3).
+ */
+export const TERMIOS_DELAYS: Array<[prefix: string, mask: number, shift: number, classes: number]> = [
+  ['nl', 0o400, 8, 2],
+  ['cr', 0o3000, 9, 4],
+  ['tab', 0o14000, 11, 4],
+  ['bs', 0o20000, 13, 2],
+  ['vt', 0o40000, 14, 2],
+  ['ff', 0o100000, 15, 2],
+];
+
+/** The multi-bit fields an option sets as a number: the flag word, mask and shift (socat's csize, crdly, tabdly). */
+export const TERMIOS_FIELDS: Record<string, { field: TermiosField; mask: number; shift: number }> = {
+  csize: { field: 'cflag', mask: 0o60, shift: 4 },
+  crdly: { field: 'oflag', mask: 0o3000, shift: 9 },
+  tabdly: { field: 'oflag', mask: 0o14000, shift: 11 },
+};
+
+const DELAY_WHAT: Record<string, string> = { nl: 'newlines', cr: 'carriage returns', tab: 'tabs (tab3 expands them to spaces)', bs: 'backspaces', vt: 'vertical tabs', ff: 'form feeds' };
+
+/** socat's other names for some flags and characters (stty's and BSD's words). */
+const MORE_ALIASES: Record<string, string[]> = {
+  echoe: ['crterase'],
+  echoke: ['crtkill'],
+  echoctl: ['ctlecho'],
+  echoprt: ['prterase'],
+  hupcl: ['hup'],
+  ixoff: ['tandem'],
+  vreprint: ['rprnt'],
+  vswtc: ['swtch'],
+};
+
 /** Line speeds: the B<rate> constant of each baud rate Linux knows. */
 export const TERMIOS_SPEEDS: Array<[baud: number, constant: number]> = [
   [0, 0o0], [50, 0o1], [75, 0o2], [110, 0o3], [134, 0o4], [150, 0o5], [200, 0o6], [300, 0o7], [600, 0o10],
@@ -77,9 +131,13 @@ export const TERMIOS_CHARS: Array<[name: string, alias: string, index: number, s
   ['veol2', 'eol2', 16, 'a second extra end-of-line character'],
 ];
 
-const charOptions: OptionDef[] = TERMIOS_CHARS.map(([name, alias, , summary]) => ({ name, aliases: [alias], type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: `${summary} (a byte value)` }));
-const flagOptions: OptionDef[] = TERMIOS_FLAGS.map(([name, , , summary]) => ({ name, type: 'bool', groups: ['TERMIOS'], phase: 'fd', summary }));
+const aliasesOf = (name: string, ...own: string[]) => [...own, ...(MORE_ALIASES[name] ?? [])];
+const charOptions: OptionDef[] = TERMIOS_CHARS.map(([name, alias, , summary]) => ({ name, aliases: aliasesOf(name, alias), type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: `${summary} (a byte value)` }));
+const flagOptions: OptionDef[] = [...TERMIOS_FLAGS, ...TERMIOS_EXTRA_FLAGS].map(([name, , , summary]) => ({ name, aliases: aliasesOf(name), type: 'bool', groups: ['TERMIOS'], phase: 'fd', summary }));
 const speedOptions: OptionDef[] = TERMIOS_SPEEDS.map(([baud]) => ({ name: `b${baud}`, type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: `line speed ${baud} baud, both ways` }));
+const delayOptions: OptionDef[] = TERMIOS_DELAYS.flatMap(([prefix, , , classes]) =>
+  Array.from({ length: classes }, (_, n): OptionDef => ({ name: `${prefix}${n}`, type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: `output delay class ${n} for ${DELAY_WHAT[prefix]}` })),
+);
 
 /**
  * Terminal options; socat's TERMIOS group. They take effect in the order given
@@ -90,15 +148,22 @@ export default defineOptions([
   ...flagOptions,
   ...speedOptions,
   ...charOptions,
+  ...delayOptions,
   { name: 'raw', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'raw input: no signals, no line editing, no input or output translation (echo stays as it is)' },
   { name: 'termios-rawer', aliases: ['rawer'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'rawer than raw: every flag off but cread and cs8, echo too' },
   { name: 'termios-cfmakeraw', aliases: ['cfmakeraw'], type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'what cfmakeraw(3) does' },
   { name: 'sane', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'reasonable interactive settings, as stty sane' },
-  { name: 'csize', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'character size: 0 to 3 for 5 to 8 bits (a pty keeps 8: tcsetattr fails for 6 and 7, and 5 is silently 8)' },
+  { name: 'csize', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'character size as a number: 0 to 3 for 5 to 8 bits (a pty keeps 8: tcsetattr fails for 6 and 7, and 5 is silently 8)' },
   { name: 'cs5', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '5 bit characters (a pty stays at 8, and no error says so)' },
   { name: 'cs6', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '6 bit characters (a pty refuses: tcsetattr fails)' },
   { name: 'cs7', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '7 bit characters (a pty refuses: tcsetattr fails)' },
   { name: 'cs8', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: '8 bit characters' },
   { name: 'ispeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'input line speed in baud, or a B<rate> constant as socat passes it on (13 is 9600); glibc before 2.42 sets the output speed too' },
+  { name: 'crdly', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'the carriage return delay class as a number, 0 to 3 (cr0 to cr3)' },
+  { name: 'tabdly', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'the tab delay class as a number, 0 to 3 (tab0 to tab3; 3 expands tabs to spaces)' },
+  { name: 'xtabs', type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: 'expand tabs to spaces on output (tab3)' },
+  { name: 'termios-setflags', aliases: ['setflags'], type: 'int:ulong', groups: ['TERMIOS'], phase: 'fd', summary: '<word>:<value>: set flag word 0 (c_iflag), 1 (c_oflag), 2 (c_cflag) or 3 (c_lflag) to the number <value> as a whole' },
+  { name: 'tiocswinsz', aliases: ['winsz'], type: 'int:int', groups: ['TERMIOS'], phase: 'fd', summary: '<cols>:<rows>: set the window size of the terminal (TIOCSWINSZ), 0 to 65535 each' },
+  { name: 'tiocsctty', aliases: ['ctty'], type: 'bool', groups: ['TERMIOS'], phase: 'late', summary: 'refused: socat makes the pty of EXEC…,pty the controlling terminal of its program; tsocat has no such pty (docs/differences.md)' },
   { name: 'ospeed', type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: 'output line speed in baud, or a B<rate> constant as socat passes it on (13 is 9600)' },
 ]);

@@ -236,6 +236,7 @@ const NEEDS = {
   root: () => (process.getuid?.() === 0 ? undefined : `not running as root (uid ${process.getuid?.()}): changing owners, users and binding low ports need it`),
   flock: () => (haveCommand('flock') ? undefined : 'flock(1) (util-linux) is not on PATH (the test holds a lock from a second process)'),
   lsattr: () => (haveCommand('lsattr') ? undefined : 'lsattr (e2fsprogs) is not on PATH (the test reads inode flags)'),
+  socketActivate: () => (haveCommand('systemd-socket-activate') ? undefined : 'systemd-socket-activate (systemd) is not on PATH (the test hands tsocat a listening socket as systemd does)'),
   nobody: () =>
     /^nobody:x:65534:/m.test(readFileSync('/etc/passwd', 'utf8')) && /^nogroup:x:65534:/m.test(readFileSync('/etc/group', 'utf8'))
       ? undefined

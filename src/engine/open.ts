@@ -14,6 +14,7 @@ import type { OpenContext } from './context.js';
 import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, type Opened, makeEndpoint } from './endpoint.js';
 import type { LineTerm } from './lineterm.js';
 import { applyOnce, privilegesFor } from './privileges.js';
+import { takeLock } from './lockfile.js';
 
 /** Finds the plugin for a keyword; a lone digit means FD, a path means GOPEN, as in socat. */
 export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin: AddressPlugin; keyword: string; params: string[] }> {
@@ -126,17 +127,36 @@ async function openWithRetries(plugin: AddressPlugin, request: AddressRequest, c
   const retries = request.options.number('retry') ?? 0;
   const forever = request.options.bool('forever');
   const interval = request.options.number('interval') ?? 1;
+  const unlock = await takeLock(request.options, ctx.log, ctx.signal);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await withProcessState(request, () => plugin.open(request, ctx));
+      const opened = await withProcessState(request, () => plugin.open(request, ctx));
+      return releasingOnClose(opened, unlock);
     } catch (err) {
       const canRetry = !ctx.signal.aborted && err instanceof TsocatError && err.code !== 'EUSAGE' && (forever || attempt < retries);
-      if (!canRetry) throw err;
+      if (!canRetry) {
+        unlock?.();
+        throw err;
+      }
       ctx.log.log('W', err.message);
       ctx.log.log('N', `retrying in ${interval} second(s)`);
       await sleep(interval, ctx.signal);
     }
   }
+}
+
+/** The address's lock (lockfile/waitlock) is held until the address closes, as socat removes it in its close. */
+function releasingOnClose(opened: Opened, release: (() => void) | undefined): Opened {
+  if (!release) return opened;
+  const close = opened.close.bind(opened);
+  opened.close = async () => {
+    try {
+      await close();
+    } finally {
+      release();
+    }
+  };
+  return opened;
 }
 
 function applFrom(options: ResolvedOptions): ApplSettings {

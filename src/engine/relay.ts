@@ -5,12 +5,11 @@
  * `fork`, one session per peer, all sharing the address 1 already open.
  */
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { TsocatError } from '../errors.js';
+import { type Level, TsocatError } from '../errors.js';
 import { parseAddress } from '../grammar/parse.js';
 import type { AddressSpec } from '../grammar/spec.js';
 import { printDescriptorAnalysis } from '../log/filan.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../log/logger.js';
-import type { Level } from '../errors.js';
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from './endpoint.js';
 import { onAbort } from './abort.js';

@@ -20,7 +20,7 @@ export const READ_BUFFER_SIZE = 65536;
 const POOL_KEEP = 4;
 
 /** Read buffers lent to the kernel and given back once written on. */
-class ReadBuffers {
+export class ReadBuffers {
   private readonly free: Buffer[] = [];
   take(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);

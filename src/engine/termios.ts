@@ -5,7 +5,7 @@
  * when the address closes (so `STDIO,raw,echo=0` leaves a usable shell).
  */
 import type { ResolvedOptions } from '../../options/catalog.js';
-import termiosOptions, { TERMIOS_CHARS, TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
+import termiosOptions, { TERMIOS_CHARS, TERMIOS_DELAYS, TERMIOS_EXTRA_FLAGS, TERMIOS_FIELDS, TERMIOS_FLAGS, TERMIOS_SPEEDS, type TermiosField } from '../../options/termios.js';
 import { TsocatError } from '../errors.js';
 
 /** struct termios on Linux: four flag words, c_line, c_cc[32], then the two speeds. */
@@ -14,6 +14,7 @@ const CC_OFFSET = 17;
 const VTIME = 5;
 const VMIN = 6;
 const CSIZE = 0o60;
+const FIELDS: TermiosField[] = ['iflag', 'oflag', 'cflag', 'lflag'];
 
 // bits the combined options touch (Linux values)
 const I = { IGNBRK: 0o1, BRKINT: 0o2, IGNPAR: 0o4, PARMRK: 0o10, INPCK: 0o20, ISTRIP: 0o40, INLCR: 0o100, IGNCR: 0o200, ICRNL: 0o400, IUCLC: 0o1000, IXON: 0o2000, IXANY: 0o4000, IXOFF: 0o10000, IMAXBEL: 0o20000 };
@@ -24,7 +25,21 @@ const L = { ISIG: 0o1, ICANON: 0o2, XCASE: 0o4, ECHO: 0o10, ECHOE: 0o20, ECHOK: 
 /** The combined settings: each changes many flags at once. */
 const COMBINED = new Set(['raw', 'termios-rawer', 'termios-cfmakeraw', 'sane']);
 const CHARACTER_SIZES = ['cs5', 'cs6', 'cs7', 'cs8'];
-const FLAG_BY_NAME = new Map(TERMIOS_FLAGS.map(([name, field, bit]) => [name, { field, bit }]));
+const FLAG_BY_NAME = new Map([...TERMIOS_FLAGS, ...TERMIOS_EXTRA_FLAGS].map(([name, field, bit]) => [name, { field, bit }]));
+/** Each delay class option (cr2, tab3…) and xtabs, which Linux spells TAB3: the c_oflag bits it takes and the value it puts there. */
+const DELAY_BY_NAME = new Map<string, { mask: number; value: number }>([
+  ...TERMIOS_DELAYS.flatMap(([prefix, mask, shift, classes]) => Array.from({ length: classes }, (_, n): [string, { mask: number; value: number }] => [`${prefix}${n}`, { mask, value: n << shift }])),
+  ['xtabs', { mask: 0o14000, value: 0o14000 }],
+]);
+/**
+ * socat's tiocsctty does its work in the child of EXEC…,pty: the pty becomes
+ * the program's controlling terminal. tsocat has no pty for a program, and
+ * anywhere else socat only detaches itself from its own terminal and warns.
+ */
+const CTTY_REFUSAL = 'option "tiocsctty" (ctty) not supported by tsocat: it makes the pty of EXEC…,pty the program\'s controlling terminal, and tsocat has no pty option';
+
+/** Options that act on the terminal without its termios settings, so they need no tcgetattr. */
+const WITHOUT_SETTINGS = new Set(['tiocswinsz']);
 const CHAR_BY_NAME = new Map(TERMIOS_CHARS.map(([name, , index]) => [name, index]));
 const SPEED_BY_NAME = new Map(TERMIOS_SPEEDS.map(([baud, constant]) => [`b${baud}`, constant]));
 
@@ -92,28 +107,70 @@ function speedConstant(value: number, option: string): number {
   return found[1];
 }
 
+/** A number for a multi-bit field (csize, crdly, tabdly) must fit the field, as socat checks. */
+function fieldValue(name: string, value: number): number {
+  const { mask, shift } = TERMIOS_FIELDS[name] as { mask: number; shift: number };
+  if (value < 0 || value > mask >>> shift) throw new TsocatError(`option ${name}: invalid value ${value}`, 'EOPTVALUE');
+  return value << shift;
+}
+
+/** The two numbers of an `<a>:<b>` option, as the catalog keeps them. */
+function numberPair(options: ResolvedOptions, name: string): [number, bigint] {
+  const [first, second] = (options.string(name) ?? '0:0').split(':');
+  return [Number(first), BigInt(second ?? 0)];
+}
+
+/** termios-setflags=<word>:<value>: one whole flag word, as socat sets it (the value cut to tcflag_t's 32 bits). */
+function setWholeWord(fd: number, options: ResolvedOptions, t: TermiosWords): void {
+  const [word, value] = numberPair(options, 'termios-setflags');
+  const bits = Number(BigInt.asUintN(32, value));
+  const field = FIELDS[word];
+  if (!field) throw new TsocatError(`xiotermios_setflags(fd=${fd}, word=${word}, val=${bits}): word must be 0..3`, 'EOPTVALUE');
+  t.set(field, bits);
+}
+
 /** Applies one TERMIOS option to the settings being built. */
-function applyOne(name: string, options: ResolvedOptions, t: TermiosWords, setSpeed: (which: 'in' | 'out' | 'both', constant: number) => void): void {
+function applyOne(fd: number, name: string, options: ResolvedOptions, t: TermiosWords, setSpeed: (which: 'in' | 'out' | 'both', constant: number) => void): void {
   const flag = FLAG_BY_NAME.get(name);
   const speed = SPEED_BY_NAME.get(name);
   const charIndex = CHAR_BY_NAME.get(name);
+  const delay = DELAY_BY_NAME.get(name);
   if (COMBINED.has(name)) {
     applyCombined(name, t);
   } else if (flag) {
     t.change(flag.field, flag.bit, options.bool(name) ? flag.bit : 0);
+  } else if (delay) {
+    t.change('oflag', delay.mask, delay.value);
   } else if (speed !== undefined) {
     setSpeed('both', speed);
   } else if (name === 'ispeed' || name === 'ospeed') {
     setSpeed(name === 'ispeed' ? 'in' : 'out', speedConstant(options.number(name) ?? 0, name));
-  } else if (name === 'csize' || CHARACTER_SIZES.includes(name)) {
-    const size = name === 'csize' ? (options.number(name) ?? 0) : CHARACTER_SIZES.indexOf(name);
-    if (size > 3) throw new TsocatError(`csize=${size}: must be 0 to 3`, 'EOPTVALUE');
-    t.change('cflag', CSIZE, size << 4);
+  } else if (CHARACTER_SIZES.includes(name)) {
+    t.change('cflag', CSIZE, CHARACTER_SIZES.indexOf(name) << 4);
+  } else if (TERMIOS_FIELDS[name]) {
+    const { field, mask } = TERMIOS_FIELDS[name];
+    t.change(field, mask, fieldValue(name, options.number(name) ?? 0));
+  } else if (name === 'termios-setflags') {
+    setWholeWord(fd, options, t);
   } else if (charIndex !== undefined) {
     const value = options.number(name) ?? 0;
     if (value > 255) throw new TsocatError(`${name}=${value}: a terminal character is one byte (0 to 255)`, 'EOPTVALUE');
     t.cc(charIndex, value);
   }
+}
+
+/**
+ * tiocswinsz=<cols>:<rows>: the window size, set at once (it is no part of
+ * the termios settings, and is not put back). socat warns and clamps a size
+ * outside 0..65535; tsocat refuses it (docs/differences.md).
+ */
+async function setWindowSizeOption(fd: number, options: ResolvedOptions): Promise<void> {
+  const [cols, rows] = numberPair(options, 'tiocswinsz').map(Number) as [number, number];
+  for (const [what, n] of [['col', cols], ['row', rows]] as const) {
+    if (n < 0 || n > 0xffff) throw new TsocatError(`tiocswinsz: ${what} ${n} is outside range 0..65535`, 'EOPTVALUE');
+  }
+  const { setWindowSize } = await import('../sys/libc.js');
+  setWindowSize(fd, cols, rows);
 }
 
 /**
@@ -124,11 +181,20 @@ function applyOne(name: string, options: ResolvedOptions, t: TermiosWords, setSp
  */
 export async function applyTermiosOptions(fd: number, options: ResolvedOptions): Promise<(() => void) | undefined> {
   if (!hasTermiosOptions(options)) return undefined;
+  if (options.has('tiocsctty')) throw new TsocatError(CTTY_REFUSAL, 'EOPTGROUP');
+  const names = options.names().filter((n) => TERMIOS_NAMES.has(n));
+  if (names.every((n) => WITHOUT_SETTINGS.has(n))) {
+    await setWindowSizeOption(fd, options);
+    return undefined;
+  }
   const { getTermios, setTermios, setTermiosSpeed } = await import('../sys/libc.js');
   const saved = getTermios(fd);
   const t = new TermiosWords(Buffer.from(saved));
   const setSpeed = (which: 'in' | 'out' | 'both', constant: number) => setTermiosSpeed(t.raw, which, constant);
-  for (const name of options.names()) if (TERMIOS_NAMES.has(name)) applyOne(name, options, t, setSpeed);
+  for (const name of names) {
+    if (name === 'tiocswinsz') await setWindowSizeOption(fd, options);
+    else applyOne(fd, name, options, t, setSpeed);
+  }
   setTermios(fd, t.raw);
   const restore = () => {
     if (!unrestored.delete(restore)) return;

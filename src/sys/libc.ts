@@ -272,6 +272,16 @@ export function setTermiosSpeed(termios: Buffer, which: 'in' | 'out' | 'both', s
   if (which !== 'in') check(l.cfsetospeed(termios, speed), `cfsetospeed(${speed})`);
 }
 
+const TIOCSWINSZ = 0x5414;
+
+/** Sets a terminal's window size (struct winsize: rows, columns, then two unused pixel sizes). */
+export function setWindowSize(fd: number, cols: number, rows: number): void {
+  const winsize = Buffer.alloc(8);
+  winsize.writeUInt16LE(rows, 0);
+  winsize.writeUInt16LE(cols, 2);
+  check(load().ioctlPtr(fd, TIOCSWINSZ, winsize), `ioctl(${fd}, TIOCSWINSZ, { ${cols},${rows} })`);
+}
+
 /**
  * Read-only questions about a descriptor, for the -D descriptor analysis.
  * Each answers undefined where the call fails (a descriptor of the wrong

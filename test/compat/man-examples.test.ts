@@ -10,14 +10,14 @@
  * entry's option has arrived, so that the example is moved into the cases.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPlugins } from '../../addresses/index.js';
 import { findOption } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
-import { exited, freePort, requires, run, skipBecause, SOCAT, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
+import { exited, freePort, requireOrSkip, requires, run, skipBecause, SOCAT, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
 
 /** Examples that need an address family tsocat does not have yet, by the man page's label. */
 const NOT_YET_FAMILY = [
@@ -54,10 +54,7 @@ const NOT_YET_FAMILY = [
  * missing here; once it is offered, the entry fails the guard below.
  */
 const NEEDS_OPTION = [
-  { label: 'EXAMPLE_OPTION_SUBSTUSER', example: 'socat -d -d -lmlocal2 TCP4-LISTEN:80,bind=myaddr1,reuseaddr,fork,su=nobody,range=10.0.0.0/8 TCP4:www.domain.org:80,bind=myaddr2', waitsFor: { option: 'su', onAddress: 'TCP4-LISTEN' }, issue: '#10 in progress (privileges on listeners; as root)' },
-  { label: 'EXAMPLE_OPTION_IGNOREEOF', example: 'socat -u /tmp/readdata,seek-end=0,ignoreeof STDIO', waitsFor: { option: 'seek-end' }, issue: '#10 in progress' },
   { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', waitsFor: { option: 'netns' }, issue: '#10 in progress (as root)' },
-  { label: '(no label) FILE:…,create,largefile,seek=', example: 'echo | socat -u - FILE:/tmp/bigfile,create,largefile,seek=100000000000', waitsFor: { option: 'largefile' }, issue: '#10 in progress' },
   { label: 'EXAMPLE_OPTION_MSS', example: 'socat EXEC:"mail.sh target@domain.com",fdin=3,fdout=4 TCP4:mail.relay.org:25,crnl,bind=alias1.server.org,mss=512', waitsFor: { option: 'mss' }, issue: '#7 (tcp-maxseg); run below without mss' },
   { label: '(no label) TCP4-LISTEN:…,mtudiscover=0,rcvbuf=2048', example: 'socat - TCP4-LISTEN:8080,mtudiscover=0,rcvbuf=2048', waitsFor: { option: 'mtudiscover' }, issue: '#7 (ip-mtu-discover); run below without mtudiscover' },
   { label: 'EXAMPLE_ADDRESS_ACCEPT_FD', example: 'systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE', waitsFor: { address: 'ACCEPT' }, issue: '#10 in progress (ACCEPT-FD)' },
@@ -154,6 +151,22 @@ async function sameForBoth<T>(scenario: (tool: Tool, dir: string) => Promise<T>)
   return outcomes[1] as T;
 }
 
+const NOBODY_UID = 65534;
+
+/**
+ * The uid that owns the loopback TCP socket connected from `localPort` to
+ * `remotePort`, as /proc/net/tcp records it (the user the process had when it
+ * made the socket), or undefined when there is no such socket.
+ */
+function tcpSocketOwner(localPort: number, remotePort: number): number | undefined {
+  const hexPort = (port: number) => port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync('/proc/net/tcp', 'latin1').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[1]?.endsWith(`:${hexPort(localPort)}`) && fields[2]?.endsWith(`:${hexPort(remotePort)}`)) return Number(fields[7]);
+  }
+  return undefined;
+}
+
 /** A server that answers one HTTP request (after the blank line) with a fixed page, then closes. */
 const GET = 'GET / HTTP/1.0\r\n\r\n';
 const PAGE = 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the local web\n';
@@ -205,6 +218,30 @@ describe('socat man page EXAMPLES, compared with socat', () => {
       expect(r.first).toContain('hello from the local web');
       expect(r.second).toBe(r.first);
     });
+  });
+
+  it('EXAMPLE_OPTION_SUBSTUSER: socat -d -d -lmlocal2 TCP4-LISTEN:80,bind=…,reuseaddr,fork,su=nobody,range=… TCP4:…,bind=… (as root; the target sees nobody\'s sockets)', async (ctx) => {
+    requireOrSkip(ctx, 'root', 'nobody');
+    const r = await sameForBoth(async (tool) => {
+      // who made each connection the target receives: the owner of the client socket, as the kernel records it
+      const owners: (number | undefined)[] = [];
+      return withLocalServer(
+        (socket) => {
+          owners.push(tcpSocketOwner(socket.remotePort ?? 0, socket.localPort ?? 0));
+          httpPage(socket);
+        },
+        async (web) => {
+          const port = await freePort();
+          const relay = serve(tool, ['-d', '-d', '-lmlocal2', `TCP4-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,su=nobody,range=127.0.0.0/8`, `TCP4:127.0.0.1:${web.port},bind=127.0.0.1`]);
+          await waitForPort(port);
+          // the listener goes on accepting after its first peer's session has dropped to nobody
+          const replies = [(await tcpExchange(port, GET, { halfClose: false })).toString(), (await tcpExchange(port, GET, { halfClose: false })).toString()];
+          return { replies, owners, status: await ended(relay) };
+        },
+      );
+    });
+    expect(r.replies).toEqual([PAGE, PAGE]);
+    expect(r.owners).toEqual([NOBODY_UID, NOBODY_UID]);
   });
 
   it('EXAMPLE_OPTION_FDIN/FDOUT/CRNL/MSS: socat EXEC:"mail.sh target@domain.com",fdin=3,fdout=4 TCP4:…:25,crnl,bind=… (without mss)', async () => {
@@ -305,6 +342,50 @@ describe('socat man page EXAMPLES, compared with socat', () => {
     expect(r).toEqual({ status: 0, stdout: '', file: patched.toString('hex') });
   });
 
+  it('EXAMPLE_OPTION_IGNOREEOF: socat -u /tmp/readdata,seek-end=0,ignoreeof STDIO (tail -f: only what is appended after the start)', async () => {
+    const r = await sameForBoth(async (tool, dir) => {
+      const file = join(dir, 'readdata');
+      writeFileSync(file, 'written before the start\n');
+      // -d -d only to know when the file is open and the transfer runs
+      const relay = serve(tool, ['-d', '-d', '-u', `${file},seek-end=0,ignoreeof`, 'STDIO'], dir);
+      let stdout = '';
+      let stderr = '';
+      relay.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString('latin1');
+      });
+      relay.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      await waitFor(() => stderr.includes('starting data transfer loop'));
+      appendFileSync(file, 'appended first\n');
+      await waitFor(() => stdout.endsWith('appended first\n'));
+      // past end of file it waits for more instead of ending
+      appendFileSync(file, 'appended second\n');
+      await waitFor(() => stdout.endsWith('appended second\n'));
+      return { stdout, status: await ended(relay) };
+    });
+    expect(r.stdout).toBe('appended first\nappended second\n');
+  });
+
+  it('(no label) echo | socat -u - FILE:/tmp/bigfile,create,largefile,seek=100000000000 (seek=5000000000: a sparse file past 4 GiB)', async () => {
+    const offset = 5_000_000_000;
+    const r = await sameForBoth(async (tool, dir) => {
+      const out = await once(tool, ['-u', '-', `FILE:bigfile,create,largefile,seek=${offset}`], { input: '\n', cwd: dir });
+      const file = join(dir, 'bigfile');
+      const { size, blocks } = statSync(file);
+      const tail = Buffer.alloc(2);
+      const fd = openSync(file, 'r');
+      try {
+        readSync(fd, tail, 0, 2, offset - 1);
+      } finally {
+        closeSync(fd);
+      }
+      // a hole, not 5 GB of zeros written out (a few blocks at most)
+      return { ...out, size, tail: tail.toString('hex'), sparse: blocks * 512 < 1 << 20 };
+    });
+    expect(r).toEqual({ status: 0, stdout: '', size: offset + 1, tail: '000a', sparse: true });
+  });
+
   it('(no label) socat - TCP:www.blackhat.org:31337,readbytes=1000 (a flooding server; 1000 bytes taken)', async () => {
     await withLocalServer((socket) => {
       socket.write(Buffer.alloc(5000, 'x'));
@@ -382,7 +463,8 @@ describe('the tables of examples that wait', () => {
       const def = findOption(w.option ?? '');
       if (!def || w.onAddress === undefined) return def !== undefined;
       const groups = address(w.onAddress)?.groups ?? [];
-      return def.groups.includes('ADDR') || def.groups.some((g) => groups.includes(g));
+      // as the catalog does: ADDR, and PROCESS (socat's GROUP_ANY), go with every address
+      return def.groups.some((g) => g === 'ADDR' || g === 'PROCESS' || groups.includes(g));
     };
     expect(NEEDS_OPTION.filter((e) => available(e.waitsFor)).map((e) => e.label)).toEqual([]);
   });

@@ -1,0 +1,74 @@
+/**
+ * ACCEPT-FD:<fdnum> (socat 1.8): accept peers on a listening socket that a
+ * supervisor (systemd socket activation, inetd-style launchers) has bound and
+ * handed over as an inherited descriptor; with fork, any number of them.
+ */
+import { fstatSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { defineAddress } from '../src/define.js';
+import { acceptQueue } from '../src/engine/accept-queue.js';
+import { formatSockaddr } from '../src/engine/inet.js';
+import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { parseRange } from './tcp-listen.js';
+
+// socat's groups for ACCEPT-FD: no LISTEN group, since the socket listens already (backlog and accept-timeout are refused as in socat)
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
+
+const SO_ACCEPTCONN = 30;
+
+/** strtoul(…, 0) over the whole text, as socat reads the descriptor number. */
+function descriptorNumber(text: string): number {
+  const m = text.match(/^(?:0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9]\d*))$/);
+  if (!m) throw new TsocatError(`error in FD number "${text}"`, 'EBADFD');
+  const n = m[1] !== undefined ? Number.parseInt(m[1], 16) : m[2] !== undefined ? Number.parseInt(m[2] || '0', 8) : Number(m[3]);
+  if (!Number.isSafeInteger(n) || n > 0x7fffffff) throw new TsocatError(`error in FD number "${text}"`, 'EBADFD');
+  return n;
+}
+
+/**
+ * Refuses, as accept() on it would fail, a descriptor that is not open, not a
+ * socket, or a socket that does not listen: Node would otherwise call
+ * listen() on an unbound socket and serve on a random port.
+ */
+async function checkListening(fd: number): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = fstatSync(fd).isSocket();
+  } catch (err) {
+    throw new TsocatError(`accept(${fd}): ${strerror(err as SystemError)}`, 'EBADF');
+  }
+  if (!isSocket) throw new TsocatError(`accept(${fd}): ${strerror('ENOTSOCK')}`, 'ENOTSOCK');
+  const { inspect, SOL_SOCKET, setCloseOnExec } = await import('../src/sys/libc.js');
+  if (inspect.sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN)?.[0] !== 1) throw new TsocatError(`accept(${fd}): ${strerror('EINVAL')}`, 'EINVAL');
+  // as socat: a program started for a peer does not inherit the listening socket
+  setCloseOnExec(fd, true);
+}
+
+const DIRECTIONS = { rw: 'reading and writing', r: 'reading', w: 'writing' } as const;
+
+export default defineAddress({
+  names: ['ACCEPT-FD'],
+  params: ['fdnum'],
+  groups: GROUPS,
+  features: ['FDNUM', 'LISTEN'],
+  summary: 'serve peers of an inherited listening socket (e.g. from systemd-socket-activate); one peer, or one session per peer with fork',
+  async open(req, ctx) {
+    const o = req.options;
+    const fd = descriptorNumber(req.params[0] as string);
+    const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
+    await checkListening(fd);
+    ctx.log.log('N', `using file descriptor ${fd} accepting a connection for ${DIRECTIONS[req.mode]}`);
+
+    const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+    const accepted = acceptQueue(server, o, range, req.mode, ctx);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err: SystemError) => reject(new TsocatError(`accept(${fd}): ${strerror(err)}`, err.code ?? 'EACCEPT')));
+      server.listen({ fd }, () => resolve());
+    });
+    const addr = server.address();
+    const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : 'AF=1 ""';
+    ctx.log.startRunning('starting accept loop');
+    ctx.log.log('N', `listening on ${bound}`);
+    return accepted.listener(`ACCEPT-FD ${fd} ${bound}`, typeof addr === 'object' && addr ? 'TCP' : 'UNIX');
+  },
+});

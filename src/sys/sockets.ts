@@ -1,0 +1,237 @@
+/**
+ * Socket system calls for the descriptors Node has no handle for (datagram
+ * and seqpacket UNIX sockets, socket pairs, raw IP, generic SOCKET-*),
+ * through koffi. Every descriptor is made non-blocking and close-on-exec;
+ * "would block" comes back as `undefined`, the event loop (poll.ts) says when
+ * to try again. Failures throw a SocketCallError with errno's name as code
+ * and socat's "call(args): strerror" as message.
+ */
+import { closeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { TsocatError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_SEQPACKET = 5;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const SO_TYPE = 3;
+export const MSG_TRUNC = 0x20;
+export const MSG_CTRUNC = 0x08;
+const MSG_NOSIGNAL = 0x4000;
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+/** A socket call that failed; `code` is errno's name (ECONNREFUSED…). */
+export class SocketCallError extends TsocatError {
+  constructor(call: string, errno: number, described: string) {
+    super(`${call}: ${described}`, errnoNames.get(errno) ?? 'ESYS');
+  }
+}
+
+interface Calls {
+  koffi: typeof import('koffi');
+  socket: (domain: number, type: number, protocol: number) => number;
+  socketpair: (domain: number, type: number, protocol: number, sv: number[]) => number;
+  bind: (fd: number, addr: Buffer, len: number) => number;
+  connect: (fd: number, addr: Buffer, len: number) => number;
+  listen: (fd: number, backlog: number) => number;
+  accept4: (fd: number, addr: Buffer, len: Buffer, flags: number) => number;
+  recvmsg: (fd: number, msg: MsgHdr, flags: number) => number | bigint;
+  sendto: (fd: number, data: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number) => number | bigint;
+  shutdown: (fd: number, how: number) => number;
+  getsockopt: (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number;
+  getsockname: (fd: number, addr: Buffer, len: Buffer) => number;
+  getpeername: (fd: number, addr: Buffer, len: Buffer) => number;
+  strerror: (errnum: number) => string;
+}
+
+interface MsgHdr {
+  name: Buffer | null;
+  namelen: number;
+  iov: Array<{ base: Buffer; len: number }>;
+  iovlen: number;
+  control: Buffer | null;
+  controllen: number;
+  flags: number;
+}
+
+let calls: Calls | undefined;
+
+function load(): Calls {
+  if (calls) return calls;
+  const koffi = require('koffi') as typeof import('koffi');
+  const lib = koffi.load('libc.so.6');
+  koffi.struct('tsocat_iovec', { base: 'void *', len: 'size_t' });
+  koffi.struct('tsocat_msghdr', { name: 'void *', namelen: 'uint32', iov: 'tsocat_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int' });
+  calls = {
+    koffi,
+    socket: lib.func('int socket(int, int, int)'),
+    socketpair: lib.func('int socketpair(int, int, int, _Out_ int *sv)'),
+    bind: lib.func('int bind(int, void *, uint32)'),
+    connect: lib.func('int connect(int, void *, uint32)'),
+    listen: lib.func('int listen(int, int)'),
+    accept4: lib.func('int accept4(int, void *, void *, int)'),
+    recvmsg: lib.func('long recvmsg(int, _Inout_ tsocat_msghdr *msg, int)'),
+    sendto: lib.func('long sendto(int, void *, size_t, int, void *, uint32)'),
+    shutdown: lib.func('int shutdown(int, int)'),
+    getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
+    getsockname: lib.func('int getsockname(int, void *, void *)'),
+    getpeername: lib.func('int getpeername(int, void *, void *)'),
+    strerror: lib.func('const char *strerror(int)'),
+  };
+  return calls;
+}
+
+function errno(): number {
+  return load().koffi.errno();
+}
+
+function fail(call: string, err = errno()): never {
+  throw new SocketCallError(call, err, load().strerror(err));
+}
+
+const wouldBlock = (err: number) => err === constants.errno.EAGAIN || err === constants.errno.EWOULDBLOCK;
+
+const typeNames: Record<number, string> = { [SOCK_STREAM]: 'SOCK_STREAM', [SOCK_DGRAM]: 'SOCK_DGRAM', [SOCK_RAW]: 'SOCK_RAW', [SOCK_SEQPACKET]: 'SOCK_SEQPACKET' };
+const typeName = (type: number) => typeNames[type] ?? String(type);
+
+/** socket(2), non-blocking and close-on-exec. */
+export function openSocket(domain: number, type: number, protocol: number): number {
+  const fd = load().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd < 0) fail(`socket(${domain}, ${typeName(type)}, ${protocol})`);
+  return fd;
+}
+
+/** socketpair(2), both ends non-blocking and close-on-exec. */
+export function openSocketPair(domain: number, type: number, protocol: number): [number, number] {
+  const sv = [0, 0];
+  if (load().socketpair(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol, sv) < 0) fail(`socketpair(${domain}, ${typeName(type)}, ${protocol})`);
+  return [sv[0] as number, sv[1] as number];
+}
+
+export function bindSocket(fd: number, addr: Buffer, described: string): void {
+  if (load().bind(fd, addr, addr.length) < 0) fail(`bind(${fd}, {${described}}, ${addr.length})`);
+}
+
+/** connect(2): true when connected, false when it goes on in the background (wait until writable, then connectResult). */
+export function connectSocket(fd: number, addr: Buffer, described: string): boolean {
+  if (load().connect(fd, addr, addr.length) === 0) return true;
+  const err = errno();
+  if (err === constants.errno.EINPROGRESS || wouldBlock(err)) return false;
+  fail(`connect(${fd}, {${described}}, ${addr.length})`, err);
+}
+
+/** The outcome of a background connect, once the socket is writable. */
+export function connectResult(fd: number, addr: Buffer, described: string): void {
+  const err = intSockopt(fd, SOL_SOCKET, SO_ERROR);
+  if (err !== 0) fail(`connect(${fd}, {${described}}, ${addr.length})`, err);
+}
+
+export function listenSocket(fd: number, backlog: number): void {
+  if (load().listen(fd, backlog) < 0) fail(`listen(${fd}, ${backlog})`);
+}
+
+/** accept4(2): the new descriptor and the peer's address, or undefined when none is waiting. */
+export function acceptSocket(fd: number): { fd: number; peer: Buffer } | undefined {
+  const peer = Buffer.alloc(128);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(peer.length);
+  const c = load().accept4(fd, peer, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (c < 0) {
+    const err = errno();
+    if (wouldBlock(err) || err === constants.errno.ECONNABORTED) return undefined;
+    fail(`accept(${fd}, …)`, err);
+  }
+  return { fd: c, peer: peer.subarray(0, len.readUInt32LE(0)) };
+}
+
+export interface Received {
+  /** Bytes received (for a datagram: its length, even when it was longer than the buffer). */
+  length: number;
+  /** The datagram did not fit the buffer and was cut short. */
+  truncated: boolean;
+  /** The sender's address, when the socket reports one. */
+  from?: Buffer;
+  /** Ancillary data, when asked for. */
+  control?: Buffer;
+}
+
+/** recvmsg(2) into `buf`; undefined when nothing is there. A stream's end of file is length 0. */
+export function receive(fd: number, buf: Buffer, want: { from?: boolean; control?: number } = {}): Received | undefined {
+  const name = want.from ? Buffer.alloc(128) : null;
+  const control = want.control ? Buffer.alloc(want.control) : null;
+  const msg: MsgHdr = { name, namelen: name?.length ?? 0, iov: [{ base: buf, len: buf.length }], iovlen: 1, control, controllen: control?.length ?? 0, flags: 0 };
+  const n = Number(load().recvmsg(fd, msg, 0));
+  if (n < 0) {
+    const err = errno();
+    if (wouldBlock(err)) return undefined;
+    fail(`recvmsg(${fd}, …)`, err);
+  }
+  return {
+    length: n,
+    truncated: (msg.flags & MSG_TRUNC) !== 0,
+    from: name && msg.namelen > 0 ? name.subarray(0, msg.namelen) : undefined,
+    control: control ? control.subarray(0, msg.controllen) : undefined,
+  };
+}
+
+/** send(2)/sendto(2) without SIGPIPE: bytes taken, or undefined when the socket is full. */
+export function sendOn(fd: number, data: Buffer, to?: Buffer): number | undefined {
+  const n = Number(load().sendto(fd, data, data.length, MSG_NOSIGNAL, to ?? null, to?.length ?? 0));
+  if (n < 0) {
+    const err = errno();
+    if (wouldBlock(err)) return undefined;
+    fail(to ? `sendto(${fd}, …, ${data.length})` : `send(${fd}, …, ${data.length})`, err);
+  }
+  return n;
+}
+
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+
+/** shutdown(2); a peer already gone is no failure here. */
+export function shutdownSocket(fd: number, how: number): void {
+  if (load().shutdown(fd, how) < 0 && errno() !== constants.errno.ENOTCONN) fail(`shutdown(${fd}, ${how})`);
+}
+
+export function intSockopt(fd: number, level: number, name: number): number {
+  const value = Buffer.alloc(4);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(4);
+  if (load().getsockopt(fd, level, name, value, len) < 0) fail(`getsockopt(${fd}, ${level}, ${name})`);
+  return value.readInt32LE(0);
+}
+
+/** The socket's type (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET…). */
+export function socketType(fd: number): number {
+  return intSockopt(fd, SOL_SOCKET, SO_TYPE);
+}
+
+function nameOf(fd: number, which: 'getsockname' | 'getpeername'): Buffer {
+  const addr = Buffer.alloc(128);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(addr.length);
+  if (load()[which](fd, addr, len) < 0) fail(`${which}(${fd})`);
+  return addr.subarray(0, len.readUInt32LE(0));
+}
+
+export const localAddressOf = (fd: number) => nameOf(fd, 'getsockname');
+export const peerAddressOf = (fd: number) => nameOf(fd, 'getpeername');
+
+export function closeDescriptor(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
