@@ -9,6 +9,7 @@
  * and hands each received packet to the session of its sender.
  */
 import type { RemoteInfo, Socket as DgramSocket } from 'node:dgram';
+import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
@@ -197,7 +198,11 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
     accept: (from) => peerAllowed(from, check, ctx.log),
     empty: emptyWhenUnconnected(req.options),
   });
-  endpoint.writable = undefined;
+  // written to (-U, or -u with UDP-RECV second), socat's sendto() has no peer and fails
+  endpoint.writable =
+    req.mode === 'w'
+      ? new Writable({ write: (_chunk, _encoding, done) => done(new TsocatError('sendto(): no peer address for a receiving address: Invalid argument', 'EINVAL')) })
+      : undefined;
   endpoint.shutdownWrite = () => {};
   return endpoint;
 }
