@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { datagramEndpoint, datagramWritable, heldFeed, type HeldFeed } from '../src/engine/datagram-endpoint.js';
+import { datagramEndpoint, datagramWritable, finishWrites, heldFeed, type HeldFeed } from '../src/engine/datagram-endpoint.js';
 import { type Endpoint, type Listener, makeEndpoint } from '../src/engine/endpoint.js';
 import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
 import {
@@ -257,7 +257,7 @@ function sharedSocketListener(
         if (ended) return;
         ended = true;
         live--;
-        writable.destroy();
+        await finishWrites(writable);
         if (sessions.get(key)?.endpoint === endpoint) sessions.delete(key);
         await release();
       },

@@ -154,6 +154,28 @@ export function datagramWritable(socket: DgramSocket, opts: DatagramOptions = {}
   });
 }
 
+/**
+ * Lets the packets already written go out before the socket closes: a send to
+ * an address (not a connected socket) takes a turn of the event loop, and
+ * closing first would lose it. Bounded, since a send never waits on a peer.
+ */
+export async function finishWrites(writable: Writable): Promise<void> {
+  if (!writable.destroyed && !writable.writableFinished) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      writable.once('finish', done);
+      writable.once('error', done);
+      writable.once('close', done);
+      if (!writable.writableEnded) writable.end();
+    });
+  }
+  writable.destroy();
+}
+
 /** A datagram socket, connected or with a fixed peer, as an endpoint. */
 export function datagramEndpoint(socket: DgramSocket, description: string, opts: DatagramOptions = {}): Endpoint {
   socket.on('error', () => {}); // reported through the source and the writes
@@ -169,7 +191,7 @@ export function datagramEndpoint(socket: DgramSocket, description: string, opts:
     async close() {
       if (closed) return;
       closed = true;
-      writable.destroy();
+      await finishWrites(writable);
       await new Promise<void>((resolve) => {
         try {
           socket.close(() => resolve());
