@@ -5,8 +5,6 @@ import { defineOptions } from './catalog.js';
 export default defineOptions([
   { name: 'ip-ttl', aliases: ['ttl', 'ipttl'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing packets (IP_TTL)' },
   { name: 'ip-tos', aliases: ['tos', 'iptos'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'type of service byte of outgoing packets (IP_TOS)' },
-  { name: 'ip-mtu-discover', aliases: ['mtudiscover', 'ipmtudiscover'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'path MTU discovery: 0 never, 1 want, 2 do, 3 probe (IP_MTU_DISCOVER)' },
-  { name: 'ip-recverr', aliases: ['recverr', 'iprecverr'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'queue ICMP errors for the socket instead of failing the next call (IP_RECVERR)' },
   { name: 'ip-multicast-ttl', aliases: ['multicast-ttl', 'ipmulticastttl', 'multicastttl'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing multicast packets (IP_MULTICAST_TTL)' },
   { name: 'ip-multicast-loop', aliases: ['multicast-loop', 'mcloop', 'ipmulticastloop', 'multicastloop'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'deliver multicast packets sent to this host\'s own members too (IP_MULTICAST_LOOP)' },
   {

@@ -27,8 +27,6 @@ const ROWS: readonly SockoptRow[] = [
   { option: 'so-broadcast', level: SOL_SOCKET, name: 6, layout: 'int' },
   { option: 'ip-tos', level: SOL_IP, name: 1, layout: 'int' },
   { option: 'ip-ttl', level: SOL_IP, name: 2, layout: 'int' },
-  { option: 'ip-mtu-discover', level: SOL_IP, name: 10, layout: 'int' },
-  { option: 'ip-recverr', level: SOL_IP, name: 11, layout: 'int' },
   { option: 'ip-multicast-if', level: SOL_IP, name: 32, layout: 'in_addr' },
   { option: 'ip-multicast-ttl', level: SOL_IP, name: 33, layout: 'byte' },
   { option: 'ip-multicast-loop', level: SOL_IP, name: 34, layout: 'byte' },

@@ -319,6 +319,28 @@ describe('broadcast, multicast and IP options on loopback', () => {
   });
 });
 
+describe('IPv6 options as the real socat sees them (socat 1.7.4 reports hop limit and traffic class)', () => {
+  requires('socat');
+  it('ipv6-unicast-hops and ipv6-tclass set what the packet carries', async () => {
+    const port = await udpFreePort();
+    const envFile = `/tmp/tsocat-udp-hops-${port}.txt`;
+    toClose.push(() => import('node:fs').then((fs) => fs.rmSync(envFile, { force: true })));
+    const { spawn } = await import('node:child_process');
+    const receiver = spawn(SOCAT as string, ['-u', `UDP6-RECVFROM:${port},ipv6-recvhoplimit,ipv6-recvtclass,fork`, `SYSTEM:echo "$SOCAT_IPV6_HOPLIMIT $SOCAT_IPV6_TCLASS" >>${envFile}`], { stdio: 'ignore' });
+    toClose.push(() => receiver.kill());
+    await waitForUdp(port);
+    await tsocat(['-u', '-', `UDP6-SENDTO:[::1]:${port},ipv6-unicast-hops=5,ipv6-tclass=0x40`], { input: 'a' });
+    await waitFor(() => {
+      try {
+        return readFileSync(envFile, 'utf8').includes('\n');
+      } catch {
+        return false;
+      }
+    });
+    expect(readFileSync(envFile, 'utf8')).toBe('5 x00000040\n');
+  });
+});
+
 describe('UDP-Lite', () => {
   it('UDPLITE-RECV <- UDPLITE-SENDTO keeps packets; the checksum coverage options act (a partly covered packet is dropped by recv-cscov)', async () => {
     const port = await udpFreePort();
