@@ -22,10 +22,12 @@ import {
   connectUdp,
   IPPROTO_UDP,
   IPPROTO_UDPLITE,
+  openAncillaryUdpSocket,
   openUdpSocket,
   type PeerCheck,
   peerAllowed,
   udpConnectionInfo,
+  wantsAncillary,
 } from '../src/engine/udp-socket.js';
 import { TsocatError } from '../src/errors.js';
 import { parseRange } from './tcp-listen.js';
@@ -109,12 +111,13 @@ async function sendingSocket(req: AddressRequest, family: 4 | 6, protocol: numbe
 }
 
 /** A socket for an address that receives on <port> (bind gives the local address). */
-async function receivingSocket(req: AddressRequest, ctx: OpenContext, reuseAddr = false): Promise<{ socket: DgramSocket; family: 4 | 6 }> {
+async function receivingSocket(req: AddressRequest, ctx: OpenContext, reuseAddr = false, ancillary = false): Promise<{ socket: DgramSocket; family: 4 | 6 }> {
   const family = receivingFamily(req, ctx);
   const protocol = protocolOf(req.keyword);
   const port = parsePort(req.params[0] as string, '', 'udp');
   const bound = await bindOption(req.options, family, protocol);
-  const socket = await openUdpSocket({ family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr });
+  const request = { family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr };
+  const socket = ancillary ? await openAncillaryUdpSocket(request) : await openUdpSocket(request);
   return { socket, family };
 }
 
@@ -274,7 +277,7 @@ function sharedSocketListener(
     else if (pending.length < PENDING_MAX) pending.push(endpoint);
   };
 
-  socket.on('message', (msg: Buffer, from: RemoteInfo) => {
+  socket.on('message', (msg: Buffer, from: RemoteInfo & { variables?: Record<string, string> }) => {
     const key = `${from.address} ${from.port}`;
     const running = perPacket ? undefined : sessions.get(key);
     if (running) {
@@ -291,6 +294,8 @@ function sharedSocketListener(
       return;
     }
     const session = newSession(key, from);
+    // what the packet's control messages said (ip-pktinfo, ip-recvttl…), for the program started for it
+    if (from.variables) session.endpoint.connectionInfo = { ...session.endpoint.connectionInfo, ...from.variables };
     session.feed.push(msg);
     // socat's RECVFROM child reads exactly one packet, then its input is at end of file
     if (perPacket) session.feed.end();
@@ -391,7 +396,7 @@ async function openListen(req: AddressRequest, ctx: OpenContext): Promise<Listen
 
 async function openRecvFrom(req: AddressRequest, ctx: OpenContext): Promise<Listener> {
   const check = await peerCheck(req.options);
-  const { socket } = await receivingSocket(req, ctx);
+  const { socket } = await receivingSocket(req, ctx, false, wantsAncillary(req.options));
   ctx.log.startRunning('starting recvfrom loop');
   ctx.log.log('N', `receiving on ${localText(socket)}`);
   return sharedSocketListener(socket, req, ctx, check, true, `${label(protocolOf(req.keyword))}-RECVFROM ${localText(socket)}`);

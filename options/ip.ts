@@ -34,6 +34,16 @@ export default defineOptions([
     summary: 'join an IPv4 multicast group for one source only: <group>:<interface address>:<source address>',
     check: checkIpOptionValue('ip-add-source-membership'),
   },
+  {
+    name: 'ip-pktinfo',
+    aliases: ['pktinfo', 'ippktinfo'],
+    type: 'bool',
+    groups: ['IP4', 'IP6'],
+    phase: 'socket',
+    summary: 'UDP-RECVFROM: receive each packet\'s destination address and interface (IP_PKTINFO) as SOCAT_IP_DSTADDR, SOCAT_IP_LOCADDR, SOCAT_IP_IF for the program',
+  },
+  { name: 'ip-recvttl', aliases: ['recvttl', 'iprecvttl'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP-RECVFROM: receive each packet\'s TTL (IP_RECVTTL) as SOCAT_IP_TTL for the program' },
+  { name: 'ip-recvtos', aliases: ['recvtos', 'iprecvtos'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP-RECVFROM: receive each packet\'s TOS byte (IP_RECVTOS) as SOCAT_IP_TOS for the program' },
   { name: 'ipv6-unicast-hops', aliases: ['unicast-hops'], type: 'int', groups: ['IP6'], phase: 'socket', summary: 'hop limit of outgoing IPv6 unicast packets (IPV6_UNICAST_HOPS)' },
   { name: 'ipv6-tclass', type: 'int', groups: ['IP6'], phase: 'socket', summary: 'traffic class of outgoing IPv6 packets (IPV6_TCLASS)' },
 ]);

@@ -111,8 +111,16 @@ export function checkIpOptionValue(option: string): (value: string, optionText: 
   };
 }
 
+/** Options whose data comes as control messages with each packet; only UDP-RECVFROM reads them (udp-socket.ts, ancillary-socket.ts). */
+const ANCILLARY = ['ip-pktinfo', 'ip-recvttl', 'ip-recvtos', 'so-timestamp'];
+
 /** Sets every option of the table that is given, in table order; a failure is socat's setsockopt() line. */
 export async function applyIpSockopts(fd: number, options: ResolvedOptions): Promise<void> {
+  const ancillary = ANCILLARY.find((name) => options.has(name));
+  if (ancillary) {
+    // setting it alone would be accepting and ignoring it: nothing here reads control messages
+    throw new TsocatError(`option "${ancillary}": only UDP-RECVFROM (and its UDP4-, UDP6-, UDPLITE- forms) reads the ancillary data it asks for`, 'EOPTAPPLY');
+  }
   const given = ROWS.filter((r) => options.has(r.option));
   if (given.length === 0) return;
   const sys = await import('../sys/libc.js');

@@ -25,6 +25,19 @@ const IPV6_V6ONLY = 26;
 const UDPLITE_SEND_CSCOV = 10;
 const UDPLITE_RECV_CSCOV = 11;
 
+/** The options that need control messages with each packet; with any of them UDP-RECVFROM reads through recvmsg() (ancillary-socket.ts). */
+export const ANCILLARY_OPTIONS = ['ip-pktinfo', 'ip-recvttl', 'ip-recvtos', 'so-timestamp'] as const;
+
+export const wantsAncillary = (o: ResolvedOptions): boolean => ANCILLARY_OPTIONS.some((name) => o.bool(name));
+
+/** setsockopt (level, name) that turns each on (Linux). */
+const ANCILLARY_SOCKOPTS: Record<(typeof ANCILLARY_OPTIONS)[number], [number, number]> = {
+  'ip-pktinfo': [0, 8],
+  'ip-recvttl': [0, 12],
+  'ip-recvtos': [0, 13],
+  'so-timestamp': [1, 29],
+};
+
 export interface UdpSocketRequest {
   family: 4 | 6;
   protocol: number;
@@ -84,6 +97,32 @@ export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket>
     });
   });
   return socket;
+}
+
+/**
+ * A bound UDP socket read with recvmsg(), for UDP-RECVFROM with ip-pktinfo,
+ * ip-recvttl, ip-recvtos or so-timestamp: each packet comes with socat's
+ * variables for it. It offers the node:dgram calls the UDP addresses use.
+ */
+export async function openAncillaryUdpSocket(req: UdpSocketRequest): Promise<DgramSocket> {
+  const { AncillaryDatagramSocket } = await import('./ancillary-socket.js');
+  const sys = await import('../sys/libc.js');
+  const fd = sys.datagramSocket(req.family === 6 ? AF_INET6 : AF_INET, req.protocol);
+  try {
+    await beforeBind(fd, { ...req, options: req.options.without(...ANCILLARY_OPTIONS) });
+    for (const name of ANCILLARY_OPTIONS) {
+      const [level, optname] = ANCILLARY_SOCKOPTS[name];
+      if (req.options.bool(name)) await setInt(fd, level, optname, 1);
+    }
+    const address = req.local?.address ?? anyAddress(req.family);
+    const port = req.local?.port ?? 0;
+    sys.bindSocket(fd, sockaddrBytes(address, port), formatSockaddr(address, port));
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  // the same calls as a node:dgram socket, for the parts of it the addresses use (on, send, address, close)
+  return new AncillaryDatagramSocket(fd) as unknown as DgramSocket;
 }
 
 /** Connects a datagram socket (its peer fixed: the kernel drops what others send). */

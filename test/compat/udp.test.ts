@@ -139,6 +139,20 @@ const RECEIVING: Receiving[] = [
     packets: [{ data: 'x\n' }],
     answers: true,
   },
+  ...(
+    [
+      ['ip-recvttl', 'echo $SOCAT_IP_TTL'],
+      ['ip-recvtos', 'echo $SOCAT_IP_TOS'],
+      ['ip-pktinfo', 'echo $SOCAT_IP_IF $SOCAT_IP_DSTADDR $SOCAT_IP_LOCADDR'],
+      // the time differs: its shape is compared (a date, then the microseconds)
+      ['so-timestamp', 'echo $SOCAT_TIMESTAMP | sed "s/[0-9]/N/g"'],
+    ] as const
+  ).map(([option, show]) => ({
+    name: `UDP4-RECVFROM,${option} gives the program what the packet's control message said`,
+    args: (p: number) => [`UDP4-RECVFROM:${p},${option}`, `SYSTEM:read l; ${show}`],
+    packets: [{ data: 'x\n' }],
+    answers: true,
+  })),
   { name: 'UDP-LISTEN with range serves an allowed first sender', args: (p) => ['-T', '1', `UDP-LISTEN:${p},range=127.0.0.2/32`, '-'], stdin: '', packets: [{ data: 'yes\n', from: '127.0.0.2' }] },
   { name: 'UDP4-LISTEN relays its first peer', args: (p) => ['-T', '1', `UDP4-LISTEN:${p}`, '-'], stdin: '', packets: [{ data: 'v4 listen\n' }] },
 ];
@@ -200,6 +214,9 @@ describe('UDP command lines that fail, tsocat and socat side by side: the same e
     ['broadcast address without broadcast', ['-u', '-', 'UDP-DATAGRAM:127.255.255.255:9']],
     ['UDP-RECV written to', ['-u', '-', 'UDP-RECV:9']],
     ['a TCP option on UDP', ['-u', '-', 'UDP:127.0.0.1:9,nodelay']],
+    ['a UDP-Lite option on UDP', ['-u', '-', 'UDP:127.0.0.1:9,udplite-send-cscov=8']],
+    ['UDP-LISTEN without a port', ['-u', 'UDP-LISTEN', '-']],
+    ['an ip-multicast-if that is no address', ['-u', '-', 'UDP-DATAGRAM:224.1.1.1:9,ip-multicast-if=foo.invalid']],
   ])('%s', async (_name, args) => {
     const [a, b] = await Promise.all((['tsocat', 'socat'] as const).map((tool) => run(...command(tool, args as string[]), { input: 'x' })));
     expect(a?.status).toBe(b?.status);

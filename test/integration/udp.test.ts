@@ -361,3 +361,34 @@ describe('UDP-Lite', () => {
     await waitFor(() => server.exitCode !== null);
   });
 });
+
+describe('bad UDP input: one E line, status 1', () => {
+  it.each([
+    ['UDP with no port', ['-u', '-', 'UDP:127.0.0.1']],
+    ['a port out of range', ['-u', '-', 'UDP:127.0.0.1:70000']],
+    ['a service name UDP does not know', ['-u', '-', 'UDP:127.0.0.1:no-such-service']],
+    ['fork on UDP-SENDTO', ['-u', '-', 'UDP-SENDTO:127.0.0.1:9,fork']],
+    ['range with a bad mask', ['-u', 'UDP-RECV:9,range=127.0.0.1/33', '-']],
+    ['ip-add-membership without an interface', ['-u', '-', 'UDP-DATAGRAM:224.1.1.1:9,ip-add-membership=224.1.1.1']],
+    ['ip-add-membership with an unknown interface name', ['-u', '-', 'UDP-DATAGRAM:224.1.1.1:9,ip-add-membership=224.1.1.1:nosuchif0']],
+    ['ip-add-source-membership with two parts', ['-u', '-', 'UDP-DATAGRAM:224.1.1.1:9,ip-add-source-membership=224.1.1.1:127.0.0.1']],
+    ['ip-multicast-if that is no IPv4 address', ['-u', '-', 'UDP-DATAGRAM:224.1.1.1:9,ip-multicast-if=::1']],
+    ['udplite-send-cscov on plain UDP', ['-u', '-', 'UDP:127.0.0.1:9,udplite-send-cscov=8']],
+    ['ip-pktinfo where nothing reads ancillary data', ['-u', '-', 'UDP-SENDTO:127.0.0.1:9,ip-pktinfo']],
+    ['so-timestamp on TCP', ['-u', '-', 'TCP:127.0.0.1:9,so-timestamp']],
+    ['a bind address of the wrong family', ['-u', '-', 'UDP4:127.0.0.1:9,bind=[::1]']],
+  ])('%s', async (_name, args) => {
+    const r = await tsocat(args, { input: 'x' });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ E /);
+  });
+
+  it('a UDP-LISTEN whose port is taken fails with bind()\'s error and leaves nothing bound', async () => {
+    const holder = await udpPeer('0.0.0.0');
+    const r = await tsocat([`UDP-LISTEN:${holder.port}`, '-'], { input: '' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/E bind\(.*Address already in use/);
+  });
+});
