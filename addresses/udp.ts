@@ -8,12 +8,12 @@
  * packet for RECVFROM); tsocat runs those sessions in-process on one socket
  * and hands each received packet to the session of its sender.
  */
-import type { RemoteInfo, Socket as DgramSocket } from 'node:dgram';
+import type { Socket as DgramSocket, RemoteInfo } from 'node:dgram';
 import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { datagramEndpoint, datagramWritable, finishWrites, heldFeed, type HeldFeed } from '../src/engine/datagram-endpoint.js';
+import { datagramEndpoint, datagramWritable, finishWrites, type HeldFeed, heldFeed } from '../src/engine/datagram-endpoint.js';
 import { type Endpoint, type Listener, makeEndpoint } from '../src/engine/endpoint.js';
 import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
 import {
@@ -57,7 +57,7 @@ const protocolOf = (keyword: string): number => (keyword.startsWith('UDPLITE') ?
 const label = (protocol: number): string => (protocol === IPPROTO_UDP ? 'UDP' : 'UDPLITE');
 
 /** `bind=[host][:port]` resolved for the family. */
-async function bindOption(o: ResolvedOptions, family: 4 | 6, protocol: number): Promise<{ address?: string; port?: number }> {
+async function bindOption(o: ResolvedOptions, family: 4 | 6): Promise<{ address?: string; port?: number }> {
   const text = o.string('bind');
   if (text === undefined) return {};
   const { host, port } = parseHostPort(text);
@@ -79,7 +79,7 @@ function receivingFamily(req: AddressRequest, ctx: OpenContext): 4 | 6 {
 }
 
 /** The peer a sending address talks to: <host>:<port> resolved. */
-async function remotePeer(req: AddressRequest, family: 4 | 6, protocol: number): Promise<{ address: string; port: number }> {
+async function remotePeer(req: AddressRequest, family: 4 | 6): Promise<{ address: string; port: number }> {
   const host = unbracket(req.params[0] as string);
   const port = parsePort(req.params[1] as string, host, 'udp');
   return { address: await resolveHost(host, req.params[1] as string, family), port };
@@ -102,7 +102,7 @@ async function openFromLowPort(open: (port: number) => Promise<DgramSocket>): Pr
 /** A socket for an address that sends first: bound to bind/sourceport/lowport when given, else to any port. */
 async function sendingSocket(req: AddressRequest, family: 4 | 6, protocol: number, sourcePort: number | undefined): Promise<DgramSocket> {
   const o = req.options;
-  const bound = await bindOption(o, family, protocol);
+  const bound = await bindOption(o, family);
   const address = bound.address ?? anyAddress(family);
   const port = sourcePort ?? bound.port;
   const open = (p: number) => openUdpSocket({ family, protocol, local: { address, port: p }, options: o });
@@ -115,7 +115,7 @@ async function receivingSocket(req: AddressRequest, ctx: OpenContext, reuseAddr 
   const family = receivingFamily(req, ctx);
   const protocol = protocolOf(req.keyword);
   const port = parsePort(req.params[0] as string, '', 'udp');
-  const bound = await bindOption(req.options, family, protocol);
+  const bound = await bindOption(req.options, family);
   const request = { family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr };
   const socket = ancillary ? await openAncillaryUdpSocket(request) : await openUdpSocket(request);
   return { socket, family };
@@ -148,7 +148,7 @@ function sendEmptyOnShutdown(endpoint: Endpoint): Endpoint {
 async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
-  const peer = await remotePeer(req, family, protocol);
+  const peer = await remotePeer(req, family);
   const socket = await sendingSocket(req, family, protocol, req.options.number('sourceport'));
   try {
     await connectUdp(socket, peer.address, peer.port);
@@ -164,7 +164,7 @@ async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpo
 async function openSendTo(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
-  const peer = await remotePeer(req, family, protocol);
+  const peer = await remotePeer(req, family);
   const socket = await sendingSocket(req, family, protocol, req.options.number('sourceport'));
   const fromPeer = (from: RemoteInfo) => {
     const ok = from.address === peer.address && from.port === peer.port;
@@ -182,7 +182,7 @@ async function openDatagram(req: AddressRequest, ctx: OpenContext): Promise<Endp
   const o = req.options;
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
-  const peer = await remotePeer(req, family, protocol);
+  const peer = await remotePeer(req, family);
   const socket = await sendingSocket(req, family, protocol, undefined);
   const check: PeerCheck = { range: o.has('range') ? await parseRange(o.string('range') as string) : undefined, sourcePort: o.has('sourceport') ? peer.port : undefined };
   return datagramEndpoint(socket, `${label(protocol)}-DATAGRAM ${formatSockaddr(peer.address, peer.port)}`, {

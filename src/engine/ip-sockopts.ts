@@ -45,7 +45,7 @@ function in4(address: string, option: string): Buffer {
 }
 
 /** An interface given by index (digits) or name; 0 = any. */
-async function interfaceIndexOf(text: string, option: string): Promise<number> {
+async function interfaceIndexOf(text: string): Promise<number> {
   if (/^\d+$/.test(text)) return Number(text);
   const { interfaceIndex } = await import('../sys/libc.js');
   const index = interfaceIndex(text);
@@ -63,7 +63,7 @@ async function mreqn(text: string, option: string): Promise<Buffer> {
   const secondIsAddress = isIPv4(second);
   const address = secondIsAddress ? second : '0.0.0.0';
   const ifText = third ?? (secondIsAddress ? undefined : second);
-  const index = ifText === undefined ? 0 : await interfaceIndexOf(ifText, option);
+  const index = ifText === undefined ? 0 : await interfaceIndexOf(ifText);
   const out = Buffer.alloc(12);
   in4(group, option).copy(out, 0);
   in4(address, option).copy(out, 4);

@@ -5,9 +5,9 @@
  * writes it on the event loop. node:dgram alone could neither set options
  * before bind() nor make a UDP-Lite socket (IPPROTO_UDPLITE).
  */
-import { createSocket, type RemoteInfo, type Socket as DgramSocket } from 'node:dgram';
+import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
 import { closeSync } from 'node:fs';
-import { BlockList, isIPv6 } from 'node:net';
+import { type BlockList, isIPv6 } from 'node:net';
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { TsocatError } from '../errors.js';
 import type { Logger } from '../log/logger.js';

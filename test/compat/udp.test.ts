@@ -7,7 +7,7 @@
  * UDP-LISTEN peer's input with one, 1.7 does not.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket, type RemoteInfo, type Socket as DgramSocket } from 'node:dgram';
+import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { exited, freePort, requires, run, SOCAT, TSOCAT, waitFor } from '../helpers.js';

@@ -80,7 +80,14 @@ for (const [stem, protocol] of [
     const port = far.port + 1 > 65535 ? far.port - 1 : far.port + 1;
     const endpoint = asEndpoint(await openAddress(`${stem}-RECV:${port},bind=127.0.0.1`));
     const chunks: Buffer[] = [];
-    endpoint.source?.start({ data: (c, release) => (chunks.push(Buffer.from(c)), release()), end: () => {}, error: () => {} });
+    endpoint.source?.start({
+      data: (c, release) => {
+        chunks.push(Buffer.from(c));
+        release();
+      },
+      end: () => {},
+      error: () => {},
+    });
     await send(far, 'first', port);
     await send(far, 'second', port);
     await waitFor(() => chunks.length >= 2);

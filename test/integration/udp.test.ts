@@ -3,7 +3,7 @@
  * sockets on loopback, real programs for EXEC/SYSTEM, packets counted and
  * measured as they arrive. Datagram boundaries hold end to end.
  */
-import { createSocket, type RemoteInfo, type Socket as DgramSocket } from 'node:dgram';
+import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, requires, SOCAT, tcpExchange, tsocat, waitFor, waitForPort } from '../helpers.js';
@@ -116,7 +116,7 @@ describe('UDP client and server addresses', () => {
     await Promise.all(peers.map((peer, i) => peer.send(`peer${i}\n`, port)));
     await waitFor(() => peers.every((peer) => peer.received.length >= 1), 10000);
     const replies = peers.map((peer) => peer.received[0]?.data.toString().trim().split(' ') ?? []);
-    replies.forEach(([, line, peerPort], i) => expect([line, Number(peerPort)]).toEqual([`peer${i}`, peers[i]?.port]));
+    expect(replies.map(([, line, peerPort]) => [line, Number(peerPort)])).toEqual(peers.map((peer, i) => [`peer${i}`, peer.port]));
     expect(new Set(replies.map(([pid]) => pid)).size).toBe(20);
   });
 
@@ -128,7 +128,7 @@ describe('UDP client and server addresses', () => {
     await Promise.all(peers.map((peer, i) => peer.send(`peer${i}\n`, port)));
     await waitFor(() => peers.every((peer) => peer.received.length >= 1), 10000);
     const replies = peers.map((peer) => peer.received[0]?.data.toString().trim().split(' ') ?? []);
-    replies.forEach(([, line], i) => expect(line).toBe(`peer${i}`));
+    expect(replies.map(([, line]) => line)).toEqual(peers.map((_, i) => `peer${i}`));
     expect(new Set(replies.map(([pid]) => pid)).size).toBe(20);
   });
 
