@@ -5,10 +5,12 @@
  */
 import { fstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import { acceptQueue } from '../src/engine/accept-queue.js';
 import { formatSockaddr } from '../src/engine/inet.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { PREBIND_OPTIONS } from '../src/engine/socket-phases.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { parseRange } from './tcp-listen.js';
 
 // socat's groups for ACCEPT-FD: no LISTEN group, since the socket listens already (backlog and accept-timeout are refused as in socat)
@@ -44,6 +46,15 @@ async function checkListening(fd: number): Promise<void> {
   setCloseOnExec(fd, true);
 }
 
+/**
+ * The inherited socket is bound already, so what goes before bind() cannot
+ * happen; socat 1.8 takes such options and never uses them, tsocat says so.
+ */
+function refuseBindOptions(o: ResolvedOptions): void {
+  const given = PREBIND_OPTIONS.find((name) => o.has(name));
+  if (given) throw new TsocatError(`applyopts(): option "${given}" does not apply: the inherited socket is bound already`, 'EOPTAPPLY');
+}
+
 const DIRECTIONS = { rw: 'reading and writing', r: 'reading', w: 'writing' } as const;
 
 export default defineAddress({
@@ -55,6 +66,7 @@ export default defineAddress({
   async open(req, ctx) {
     const o = req.options;
     const fd = descriptorNumber(req.params[0] as string);
+    refuseBindOptions(o);
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
     await checkListening(fd);
     ctx.log.log('N', `using file descriptor ${fd} accepting a connection for ${DIRECTIONS[req.mode]}`);

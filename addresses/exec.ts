@@ -8,16 +8,16 @@ import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
+import { connectionEnvironment } from '../src/engine/connection-env.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, type HandOver, makeEndpoint } from '../src/engine/endpoint.js';
-import { connectionEnvironment } from '../src/engine/connection-env.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { streamsForFd } from '../src/engine/fdstreams.js';
+import { privilegesFor, programSteps } from '../src/engine/privileges.js';
+import { type Launch, launchWith, targetGroup } from '../src/engine/process-group-launcher.js';
 import { descriptorOf } from '../src/engine/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
-import { type Launch, launchWith, targetGroup } from '../src/engine/process-group-launcher.js';
-import { privilegesFor, programSteps } from '../src/engine/privileges.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS'] as const;
 

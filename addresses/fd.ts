@@ -4,7 +4,7 @@ import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
 import { applyInheritedSocketOptions } from '../src/engine/sockopts.js';
-import { TsocatError, systemError } from '../src/errors.js';
+import { systemError, TsocatError } from '../src/errors.js';
 
 export default defineAddress({
   names: ['FD', 'FDIN', 'FDOUT'],

@@ -1,8 +1,8 @@
 /** STDIO (`-`), STDIN, STDOUT, STDERR: the relay's own standard descriptors, shared and never closed. */
 import type { Readable, Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
 import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
+import { applyFdOptions } from '../src/engine/fdopts.js';
 
 const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
 

@@ -1,40 +1,18 @@
 /** TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN: accept peers on <port>; with fork, any number of them. */
-import { lookup } from 'node:dns/promises';
-import { BlockList, createServer, isIP, isIPv6, type Server } from 'node:net';
+import { createServer, isIP, isIPv6, type Server } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import { acceptQueue } from '../src/engine/accept-queue.js';
-import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
-import { descriptorOf, setRawSockopt } from '../src/engine/sockopts.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from '../src/engine/inet.js';
+import { parseRange } from '../src/engine/ip-range.js';
+import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
+import { refuseSocketChoice } from '../src/engine/sockopts.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
-/** socat's range: `addr/bits` or `addr:mask`, IPv6 in brackets, a host name for addr; several may be given comma-separated. */
-export async function parseRange(text: string): Promise<BlockList> {
-  const list = new BlockList();
-  for (const part of text.replace(/^\{|\}$/g, '').split(/\s*[, ]\s*/).filter(Boolean)) {
-    const m = part.match(/^(\[[^\]]+\]|[^/:]+)(?:\/(\d+)|:([\d.]+))?$/);
-    if (!m) throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
-    let addr = unbracket(m[1] as string);
-    if (!isIP(addr)) {
-      try {
-        addr = (await lookup(addr, { family: m[3] !== undefined ? 4 : 0 })).address;
-      } catch {
-        throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
-      }
-    }
-    const type = isIPv6(addr) ? 'ipv6' : 'ipv4';
-    let bits = m[2] !== undefined ? Number(m[2]) : type === 'ipv6' ? 128 : 32;
-    if (m[3] !== undefined) bits = m[3].split('.').reduce((n, octet) => n + (Number(octet) >>> 0).toString(2).replace(/0/g, '').length, 0);
-    try {
-      list.addSubnet(addr, bits, type);
-    } catch {
-      throw new TsocatError(`range option: invalid address range "${part}"`, 'EOPTVALUE');
-    }
-  }
-  return list;
-}
+/** socat's range option (src/engine/ip-range.ts), exported here too for the addresses that took it from here. */
+export { parseRange };
 
 /**
  * A listener's bind is a host only, as in socat: an unbracketed IPv6 literal is
@@ -63,21 +41,24 @@ function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
 }
 
 /**
- * A listening socket bound by tsocat itself, when Node's own would be wrong:
- * so-reuseport must be set before bind(), and libuv always sets SO_REUSEADDR,
- * which reuseaddr=0 turns off. Undefined when Node's listen() does what is asked
- * (socat 1.8 sets SO_REUSEADDR on TCP listeners unless told otherwise, as libuv does).
+ * A listening socket made and bound by tsocat itself, when Node's own would
+ * be wrong: options socat sets before bind() or listen() (so-reuseport,
+ * tcp-maxseg, rcvbuf, so-bindtodevice, setsockopt-listen, …) need the socket
+ * before Node has one, and libuv always sets SO_REUSEADDR, which reuseaddr=0
+ * turns off. Undefined when Node's listen() does what is asked (socat 1.8 sets
+ * SO_REUSEADDR on TCP listeners unless told otherwise, as libuv does).
  */
 async function selfBoundSocket(address: string, port: number, o: ResolvedOptions): Promise<number | undefined> {
   const reuseAddrOff = o.has('so-reuseaddr') && !o.bool('so-reuseaddr');
-  if (!o.bool('so-reuseport') && !reuseAddrOff) return undefined;
-  const { boundTcpSocket } = await import('../src/sys/libc.js');
-  const v6only = isIPv6(address) && o.has('ipv6-v6only') ? o.bool('ipv6-v6only') : undefined;
-  return boundTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {
-    reuseAddr: reuseAddrOff ? undefined : 1,
-    reusePort: o.bool('so-reuseport'),
-    v6only,
-  });
+  if (!reuseAddrOff && !needsEarlyOptions(o)) return undefined;
+  const { preparedTcpSocket, setIntSockopt, SOL_SOCKET, SO_REUSEADDR } = await import('../src/sys/libc.js');
+  const setup = (fd: number) => {
+    applySockoptPhase(fd, o, 'pastsocket');
+    // socat 1.8's default for a TCP listener, unless reuseaddr says otherwise
+    if (!o.has('so-reuseaddr')) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    applySockoptPhase(fd, o, 'prebind');
+  };
+  return preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
 }
 
 export default defineAddress({
@@ -89,6 +70,7 @@ export default defineAddress({
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
   async open(req, ctx) {
     const o = req.options;
+    refuseSocketChoice(o, req.keyword);
     const port = parsePort(req.params[0] as string, '');
     const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
     const bindText = bindHost(o);
@@ -103,7 +85,8 @@ export default defineAddress({
     const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
     const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    const accepted = acceptQueue(server, o, range, req.mode, ctx);
+    // the listening socket took the early options; accepted sockets inherit them, as socat leaves it
+    const accepted = acceptQueue(server, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
 
     const selfBound = await selfBoundSocket(host, port, o);
     await new Promise<void>((resolve, reject) => {
@@ -114,16 +97,6 @@ export default defineAddress({
       if (selfBound === undefined) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
       else server.listen({ fd: selfBound, backlog }, () => resolve());
     });
-    const listenOpt = o.string('setsockopt-listen');
-    const listenFd = descriptorOf(server);
-    if (listenOpt !== undefined && listenFd !== undefined) {
-      try {
-        await setRawSockopt(listenFd, 'setsockopt-listen', listenOpt);
-      } catch (err) {
-        server.close();
-        throw err;
-      }
-    }
     const addr = server.address();
     const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
     ctx.log.startRunning('starting accept loop');

@@ -1,11 +1,13 @@
 /** TCP, TCP4, TCP6: connect to <host>:<port>. */
 import { ADDRCONFIG } from 'node:dns';
 import { connect, type Socket } from 'node:net';
+import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
 import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { applySocketOptions } from '../src/engine/sockopts.js';
-import { strerror, TsocatError, type SystemError } from '../src/errors.js';
+import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
+import { applySocketOptions, refuseSocketChoice } from '../src/engine/sockopts.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
 
@@ -24,20 +26,30 @@ interface ConnectTarget {
   hints?: number;
   /** so-reuseaddr given and on: SO_REUSEADDR when binding the local address. */
   reuseAddr: boolean;
+  /** The address's options, for those set between socket() and connect(). */
+  options: ResolvedOptions;
 }
 
 /**
- * The local side of a client that binds (bind, sourceport, lowport). libuv
- * binds with SO_REUSEADDR always; socat sets it only when reuseaddr is given,
- * so without it tsocat binds the socket itself and Node connects that descriptor.
+ * The socket Node connects, when Node's own would be wrong: options socat
+ * sets before connect() (tcp-maxseg for the SYN, so-bindtodevice, so-mark,
+ * reuseport, setsockopt-socket, …) need the socket before Node has one, and
+ * libuv binds with SO_REUSEADDR always, which socat sets only when asked.
+ * Then tsocat makes the socket, sets those options in socat's order, binds
+ * it if asked, and Node connects that descriptor (connect({ fd })).
  */
 async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddress?: string; localPort?: number }> {
-  if (t.localAddress === undefined && t.localPort === undefined) return {};
-  if (t.reuseAddr) return { localAddress: t.localAddress, localPort: t.localPort };
-  const { boundTcpSocket } = await import('../src/sys/libc.js');
+  const binds = t.localAddress !== undefined || t.localPort !== undefined;
+  if (!needsEarlyOptions(t.options) && (!binds || t.reuseAddr)) return binds ? { localAddress: t.localAddress, localPort: t.localPort } : {};
+  const { preparedTcpSocket } = await import('../src/sys/libc.js');
   const address = t.localAddress ?? (t.family === 6 ? '::' : '0.0.0.0');
   const port = t.localPort ?? 0;
-  return { fd: boundTcpSocket(t.family === 6 ? AF_INET6 : AF_INET, sockaddrBytes(address, port), formatSockaddr(address, port), {}) };
+  const setup = (fd: number) => {
+    applySockoptPhase(fd, t.options, 'pastsocket');
+    applySockoptPhase(fd, t.options, 'prebind');
+  };
+  const bindTo = binds ? { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) } : undefined;
+  return { fd: preparedTcpSocket(t.family === 6 ? AF_INET6 : AF_INET, setup, bindTo) };
 }
 
 /** One connect(); failures come back in socat's words. */
@@ -101,6 +113,7 @@ export default defineAddress({
   summary: 'connect to a TCP server (TCP4/TCP6 force the IP version)',
   async open(req, ctx) {
     const o = req.options;
+    refuseSocketChoice(o, req.keyword);
     const host = unbracket(req.params[0] as string);
     const port = parsePort(req.params[1] as string, host);
     const family = chooseFamily(familyOf(req.keyword.replace('-CONNECT', '')), req.params[0] as string, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
@@ -121,11 +134,13 @@ export default defineAddress({
           timeoutMs: timeout ? timeout * 1000 : undefined,
           hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
           reuseAddr: o.bool('so-reuseaddr'),
+          options: o,
         },
         req.params[1] as string,
       );
     const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
-    await applySocketOptions(socket, o);
+    // what went on before connect() is done; socat consumes an option once applied
+    await applySocketOptions(socket, o.without(...EARLY_OPTIONS));
     ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
     return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
   },

@@ -8,6 +8,7 @@ import { allOptions, findOption, type OptionDef } from '../../options/catalog.js
 import { loadCatalog } from '../../options/index.js';
 import { syntaxOf } from '../define.js';
 import { VERSION } from '../version.js';
+import { SOCAT_OPTION_HELP } from './socat-option-help.js';
 
 /** socat pads columns with tabs to multiples of 8. */
 function tabsTo(width: number, used: number): string {
@@ -56,8 +57,10 @@ tsocat [options] <bi-address> <bi-address>
 function optionLine(name: string, def: OptionDef): string {
   const head = `      ${name}`;
   const groups = `groups=${def.groups.join(',')}`;
-  const phase = `phase=${def.phase.toUpperCase()}`;
-  return `${head}${tabsTo(16, head.length)}\t${groups}${tabsTo(24, groups.length)}${phase}${tabsTo(24, phase.length)}type=${def.type.toUpperCase()}\n`;
+  // socat's own phase and type names where socat has the option (its test.sh reads them); tsocat's own otherwise
+  const [socatPhase, socatType] = SOCAT_OPTION_HELP[name]?.split(' ') ?? [];
+  const phase = `phase=${socatPhase ?? def.phase.toUpperCase()}`;
+  return `${head}${tabsTo(16, head.length)}\t${groups}${tabsTo(24, groups.length)}${phase}${tabsTo(24, phase.length)}type=${socatType ?? def.type.toUpperCase()}\n`;
 }
 
 /** level 1: -h, 2: -hh, 3: -hhh. */

@@ -2,7 +2,7 @@
 import { chmodSync, chownSync, constants, existsSync, fchmodSync, fchownSync, ftruncateSync, readFileSync } from 'node:fs';
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { INODE_FLAGS } from '../../options/reg.js';
-import { TsocatError, systemError } from '../errors.js';
+import { systemError, TsocatError } from '../errors.js';
 import { applyIoctls, wantsIoctl } from './ioctl.js';
 import { O_ASYNC } from './open-path.js';
 import { applyTermiosOptions } from './termios.js';

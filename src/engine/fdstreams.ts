@@ -3,10 +3,10 @@
  * (net.Socket), terminals through tty, everything else (regular files,
  * character devices) through positional fs reads and writes.
  */
-import { close, fstatSync, read, createWriteStream, type WriteStream } from 'node:fs';
+import { close, createWriteStream, fstatSync, read, type WriteStream } from 'node:fs';
 import { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
-import { ReadStream as TtyReadStream, WriteStream as TtyWriteStream, isatty } from 'node:tty';
+import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
 import type { AccessMode, HandOver } from './endpoint.js';
 import { IGNOREEOF_POLL_MS } from './past-eof.js';
 import { reusingSocketForFd } from './socket-source.js';

@@ -3,8 +3,9 @@
  * nofork): tsocat lets go of its own copies, relays nothing, and ends with
  * the program's status, as socat does when it has become the program.
  */
-import { onAbort } from './abort.js';
+
 import { constants } from 'node:os';
+import { onAbort } from './abort.js';
 import type { ChildExit, Endpoint } from './endpoint.js';
 
 /** What a shell reports for the program: its exit code, or 128 + the signal that ended it. */

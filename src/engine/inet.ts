@@ -106,11 +106,19 @@ export function familyFromEnv(name: 'SOCAT_DEFAULT_LISTEN_IP' | 'SOCAT_PREFERRED
 
 const envFamilies = new Map<string, 4 | 6 | 0>();
 
+/** socat's pf= values: a name (inet, inet4, ip4, ipv4, inet6, ip6, ipv6, any case) or the number (2, 10). */
+export function protocolFamily(pf: string): 4 | 6 {
+  if (/^(inet4?|ipv?4|0*2|0x0*2)$/i.test(pf)) return 4;
+  if (/^(inet6|ipv?6|0*10|0x0*a)$/i.test(pf)) return 6;
+  throw new TsocatError(`unknown protocol family "${pf}"`, 'EOPTVALUE');
+}
+
 export function chooseFamily(keywordFamily: 4 | 6 | 0, host: string, preferred: 4 | 6 | 0, pf?: string): 4 | 6 {
+  // a bad pf is refused whatever else decides
+  const asked = pf !== undefined ? protocolFamily(pf) : undefined;
   if (keywordFamily) return keywordFamily;
   if (isIPv6(unbracket(host))) return 6;
-  if (pf) return /6/.test(pf) ? 6 : 4;
-  return preferred || 4;
+  return asked ?? (preferred || 4);
 }
 
 /** `host[:port]` of the bind option; brackets protect IPv6 colons. */

@@ -3,15 +3,16 @@
  * (with socat's fallbacks for bare digits and paths), parameter count,
  * option validation, chdir/umask around the open, and retry.
  */
-import { onAbort } from './abort.js';
+
 import { loadRegistry } from '../../addresses/index.js';
 import { type ResolvedOptions, resolveOptions } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { type AddressPlugin, type AddressRequest, syntaxOf } from '../define.js';
 import { TsocatError } from '../errors.js';
 import type { AddressSpec, SingleAddressSpec } from '../grammar/spec.js';
+import { onAbort } from './abort.js';
 import type { OpenContext } from './context.js';
-import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, type Opened, makeEndpoint } from './endpoint.js';
+import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, makeEndpoint, type Opened } from './endpoint.js';
 import type { LineTerm } from './lineterm.js';
 import { applyOnce, privilegesFor } from './privileges.js';
 import { takeLock } from './lockfile.js';

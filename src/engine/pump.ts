@@ -11,7 +11,7 @@
  * join messages.
  */
 import type { Writable } from 'node:stream';
-import { TsocatError, strerror, type SystemError } from '../errors.js';
+import { type SystemError, strerror, TsocatError } from '../errors.js';
 import { type PastEofReader, readPastEof } from './past-eof.js';
 import type { ChunkSource } from './source.js';
 

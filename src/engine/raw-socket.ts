@@ -31,6 +31,8 @@ export interface RawSocketOptions {
   control?: { size: number; receive: (control: Buffer) => void };
   /** socat's null-eof: an empty datagram ends the direction (otherwise it is ignored, as socat does). */
   nullEof?: boolean;
+  /** What of each received message is data (an IPv4 raw socket hands the IP header too, which socat leaves out). */
+  payload?: (message: Buffer) => Buffer;
   /** Called once the descriptor is closed (unlink a socket file, …). */
   onClose?: () => void | Promise<void>;
   description: string;
@@ -95,7 +97,8 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
       }
       if (got.control) opts.control?.receive(got.control);
       // a datagram longer than the buffer was cut short by the kernel, as socat's read with its buffer size
-      const chunk = buf.subarray(0, Math.min(got.length, buf.length));
+      const received = buf.subarray(0, Math.min(got.length, buf.length));
+      const chunk = opts.payload ? opts.payload(received) : received;
       let given = false;
       sink.data(chunk, () => {
         if (given) return;

@@ -4,18 +4,18 @@
  * (0 clean, 1 error, as socat).
  */
 import { getEventListeners } from 'node:events';
-import { onAbort } from './abort.js';
 import type { WriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { type Logger, nowMicros } from '../log/logger.js';
-import { connectionEnvironment } from './connection-env.js';
-import { openSniffFile } from './sniff-path.js';
 import { makeDumper } from '../log/dump.js';
+import { type Logger, nowMicros } from '../log/logger.js';
+import { onAbort } from './abort.js';
+import { connectionEnvironment } from './connection-env.js';
 import type { RelaySettings } from './context.js';
 import { type ChildExit, type Endpoint, readsFrom, sourceOf } from './endpoint.js';
-import type { ChunkSource } from './source.js';
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
+import { openSniffFile } from './sniff-path.js';
+import type { ChunkSource } from './source.js';
 import type { Statistics } from './statistics.js';
 
 const noop = () => {};
@@ -100,6 +100,7 @@ function settledWithin<T>(promise: Promise<T>, seconds: number): Promise<T | und
 }
 
 import { constants } from 'node:os';
+
 function signalNumber(signal: NodeJS.Signals): number {
   return constants.signals[signal] ?? 0;
 }

@@ -5,8 +5,8 @@
  * for the family, network order for ports.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { AF_INET, AF_INET6, AF_UNIX } from '../sys/sockets.js';
 import { TsocatError } from '../errors.js';
+import { AF_INET, AF_INET6, AF_UNIX } from '../sys/sockets.js';
 
 /** sun_path's size: a longer path cannot be a UNIX socket address. */
 const UNIX_PATH_MAX = 108;
@@ -31,7 +31,7 @@ export function inetSockaddr(ip: string, port: number): Buffer {
     const addr = Buffer.alloc(16);
     addr.writeUInt16LE(AF_INET, 0);
     addr.writeUInt16BE(port, 2);
-    ip.split('.').forEach((part, i) => addr.writeUInt8(Number(part), 4 + i));
+    for (const [i, part] of ip.split('.').entries()) addr.writeUInt8(Number(part), 4 + i);
     return addr;
   }
   if (isIPv6(ip)) {
@@ -57,7 +57,7 @@ function ipv6Bytes(ip: string): Buffer {
   const headGroups = head ? head.split(':') : [];
   const tailGroups = tail ? tail.split(':') : [];
   const groups = tail === undefined ? headGroups : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill('0'), ...tailGroups];
-  groups.forEach((g, i) => out.writeUInt16BE(Number.parseInt(g, 16), i * 2));
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
   return out;
 }
 

@@ -1,6 +1,6 @@
 /** The one place a connected net.Socket becomes an Endpoint (TCP, UNIX, accepted peers). */
 import type { Socket } from 'node:net';
-import { makeEndpoint, type AccessMode, type Endpoint } from './endpoint.js';
+import { type AccessMode, type Endpoint, makeEndpoint } from './endpoint.js';
 import { rehomeSocket } from './socket-source.js';
 import { descriptorOf } from './sockopts.js';
 

@@ -21,8 +21,6 @@ const RAW_SOCKOPTS: Array<[string, (value: string) => Buffer]> = [
   ['setsockopt-string', (v) => Buffer.from(`${v}\0`, 'latin1')],
 ];
 
-const NEEDS_SETSOCKOPT = ['so-rcvbuf', 'so-sndbuf', 'so-linger', 'keepidle', ...RAW_SOCKOPTS.map(([name]) => name)];
-
 /** Splits `level:optname:value` (the value may hold colons of its own). */
 export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
   const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
@@ -37,18 +35,16 @@ export async function setRawSockopt(fd: number, option: string, text: string, re
   sys.setBufferSockopt(fd, level, name, value, `setsockopt(${fd}, ${level}, ${name}, {0x${value.toString('hex')}}, ${value.length})`);
 }
 
-/** Buffer sizes, linger and keepidle: plain setsockopt() calls on any socket descriptor. */
+/**
+ * The one-setsockopt() options (buffer sizes, linger, TCP timers, priority,
+ * device, …: src/engine/socket-phases.ts) on a socket made without a chance
+ * to set them earlier: all of them now, in socat's order of phases. The
+ * pre-bind ones are left to the addresses that bind (they mean nothing later).
+ */
 async function setPlainSockopts(fd: number, options: ResolvedOptions): Promise<void> {
-  if (!NEEDS_SETSOCKOPT.some((n) => options.has(n))) return;
-  const sys = await import('../sys/libc.js');
-  const rcv = options.number('so-rcvbuf');
-  if (rcv !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_RCVBUF, rcv);
-  const snd = options.number('so-sndbuf');
-  if (snd !== undefined) sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_SNDBUF, snd);
-  const linger = options.number('so-linger');
-  if (linger !== undefined) sys.setLinger(fd, linger);
-  const idle = options.number('keepidle');
-  if (idle !== undefined) sys.setIntSockopt(fd, sys.IPPROTO_TCP, sys.TCP_KEEPIDLE, idle);
+  const phases = await import('./socket-phases.js');
+  if (!phases.PHASED_OPTIONS.some((name) => options.has(name))) return;
+  for (const phase of ['pastsocket', 'connected', 'late'] as const) phases.applySockoptPhase(fd, options, phase);
 }
 
 /** Applies options to a socket once it is connected (or accepted). */
@@ -73,7 +69,7 @@ export async function applyDescriptorSocketOptions(fd: number, options: Resolved
 }
 
 /** SOCKET options socat takes on FD:n but never applies there; it ends with an error rather than ignore them. */
-const NOT_USED_ON_INHERITED = ['bind', 'so-reuseaddr', ...RAW_SOCKOPTS.map(([name]) => name)];
+const NOT_USED_ON_INHERITED = ['bind', 'so-reuseaddr', 'so-type', 'so-protocol', ...RAW_SOCKOPTS.map(([name]) => name)];
 
 /**
  * SOCKET and TCP options on an inherited descriptor (FD:n), as socat handles
@@ -94,4 +90,28 @@ export async function applyInheritedSocketOptions(fd: number, options: ResolvedO
   await setPlainSockopts(fd, options);
   const unused = NOT_USED_ON_INHERITED.filter((name) => options.has(name)).length;
   if (unused > 0) throw new TsocatError(`${unused} option(s) could not be used`, 'EOPTUNUSED');
+}
+
+/**
+ * Buffer sizes, linger and the setsockopt* options on a socket tsocat made
+ * itself (src/sys/sockets.ts), where they can be set right after socket(),
+ * before bind and connect.
+ */
+export async function applyDescriptorSockopts(fd: number, options: ResolvedOptions): Promise<void> {
+  await setPlainSockopts(fd, options);
+  await applyIpSockopts(fd, options);
+  for (const [option, readValue] of RAW_SOCKOPTS) {
+    const text = options.string(option);
+    if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
+  }
+}
+
+/**
+ * so-type and so-protocol choose socket()'s parameters; Node makes the TCP
+ * sockets itself and takes neither, so tsocat refuses them there rather than
+ * make a TCP socket anyway. (The generic SOCKET-* addresses take them.)
+ */
+export function refuseSocketChoice(options: ResolvedOptions, keyword: string): void {
+  const given = ['so-type', 'so-protocol'].find((name) => options.has(name));
+  if (given) throw new TsocatError(`option "${given}" is not supported with ${keyword} (use SOCKET-CONNECT or SOCKET-LISTEN to choose the socket type and protocol)`, 'EOPTGROUP');
 }

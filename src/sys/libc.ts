@@ -220,16 +220,32 @@ export interface BindOptions {
  * needs bind() without SO_REUSEADDR. A port in use fails with code EADDRINUSE.
  */
 export function boundTcpSocket(family: number, sockaddr: Buffer, described: string, opts: BindOptions): number {
+  return preparedTcpSocket(
+    family,
+    (fd) => {
+      if (opts.reuseAddr !== undefined) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, opts.reuseAddr);
+      if (opts.reusePort) setIntSockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+      if (opts.v6only !== undefined) setIntSockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts.v6only ? 1 : 0);
+    },
+    { sockaddr, described },
+  );
+}
+
+/**
+ * A non-blocking TCP socket of `family` on which `setup` has set its options
+ * (socat's phases between socket() and bind()), bound to `bindTo` when given;
+ * unbound, connect() picks the local address. Node takes it over with
+ * connect({ fd }) or listen({ fd }). Closed again if anything fails.
+ */
+export function preparedTcpSocket(family: number, setup: (fd: number) => void, bindTo?: { sockaddr: Buffer; described: string }): number {
   const l = load();
   const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   check(fd, `socket(${family}, SOCK_STREAM, 0)`);
   try {
-    if (opts.reuseAddr !== undefined) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, opts.reuseAddr);
-    if (opts.reusePort) setIntSockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
-    if (opts.v6only !== undefined) setIntSockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, opts.v6only ? 1 : 0);
-    if (l.bind(fd, sockaddr, sockaddr.length) < 0) {
+    setup(fd);
+    if (bindTo && l.bind(fd, bindTo.sockaddr, bindTo.sockaddr.length) < 0) {
       const errno = l.errno();
-      throw new TsocatError(`bind(${described}): ${l.strerror(errno)}`, errno === EADDRINUSE ? 'EADDRINUSE' : 'ESYS');
+      throw new TsocatError(`bind(${bindTo.described}): ${l.strerror(errno)}`, errno === EADDRINUSE ? 'EADDRINUSE' : 'ESYS');
     }
   } catch (err) {
     closeSync(fd);

@@ -53,6 +53,7 @@ interface Calls {
   getsockname: (fd: number, addr: Buffer, len: Buffer) => number;
   getpeername: (fd: number, addr: Buffer, len: Buffer) => number;
   strerror: (errnum: number) => string;
+  if_nametoindex: (name: string) => number;
 }
 
 interface MsgHdr {
@@ -88,6 +89,7 @@ function load(): Calls {
     getsockname: lib.func('int getsockname(int, void *, void *)'),
     getpeername: lib.func('int getpeername(int, void *, void *)'),
     strerror: lib.func('const char *strerror(int)'),
+    if_nametoindex: lib.func('unsigned int if_nametoindex(const char *)'),
   };
   return calls;
 }
@@ -128,13 +130,13 @@ export function connectSocket(fd: number, addr: Buffer, described: string): bool
   if (load().connect(fd, addr, addr.length) === 0) return true;
   const err = errno();
   if (err === constants.errno.EINPROGRESS || wouldBlock(err)) return false;
-  fail(`connect(${fd}, {${described}}, ${addr.length})`, err);
+  fail(`connect(${fd}, ${described}, ${addr.length})`, err);
 }
 
 /** The outcome of a background connect, once the socket is writable. */
 export function connectResult(fd: number, addr: Buffer, described: string): void {
   const err = intSockopt(fd, SOL_SOCKET, SO_ERROR);
-  if (err !== 0) fail(`connect(${fd}, {${described}}, ${addr.length})`, err);
+  if (err !== 0) fail(`connect(${fd}, ${described}, ${addr.length})`, err);
 }
 
 export function listenSocket(fd: number, backlog: number): void {
@@ -227,6 +229,11 @@ function nameOf(fd: number, which: 'getsockname' | 'getpeername'): Buffer {
 
 export const localAddressOf = (fd: number) => nameOf(fd, 'getsockname');
 export const peerAddressOf = (fd: number) => nameOf(fd, 'getpeername');
+
+/** if_nametoindex(3): the interface's index in this network namespace, 0 when there is no such interface. */
+export function interfaceIndex(name: string): number {
+  return load().if_nametoindex(name);
+}
 
 export function closeDescriptor(fd: number): void {
   try {

@@ -6,7 +6,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requires, run, SOCAT, tempDir, TSOCAT } from '../helpers.js';
+import { requires, run, SOCAT, TSOCAT, tempDir } from '../helpers.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());

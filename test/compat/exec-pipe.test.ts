@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requires, run, SOCAT, tempDir, TSOCAT } from '../helpers.js';
+import { requires, run, SOCAT, TSOCAT, tempDir } from '../helpers.js';
 
 type Tool = 'socat' | 'tsocat';
 

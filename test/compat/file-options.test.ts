@@ -3,10 +3,10 @@
  * command line in two fresh directories with the same files must leave the
  * same contents, modes and names behind and end with the same status.
  */
-import { chmodSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requires, run, SOCAT, tempDir, TSOCAT } from '../helpers.js';
+import { requires, run, SOCAT, TSOCAT, tempDir } from '../helpers.js';
 
 interface Case {
   args: string[];

@@ -10,7 +10,7 @@ import { appendFileSync, chmodSync, linkSync, readdirSync, readFileSync, statSyn
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fdOf } from '../fd-inspect.js';
-import { requires, run, SOCAT, stop, tempDir, TSOCAT, waitFor } from '../helpers.js';
+import { requires, run, SOCAT, stop, TSOCAT, tempDir, waitFor } from '../helpers.js';
 
 interface Case {
   args: string[];

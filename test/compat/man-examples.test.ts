@@ -17,7 +17,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPlugins } from '../../addresses/index.js';
 import { findOption } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
-import { exited, freePort, requireOrSkip, requires, run, skipBecause, SOCAT, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
+import { exited, freePort, requireOrSkip, requires, run, SOCAT, skipBecause, stop, TSOCAT, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
 
 /** Examples that need an address family tsocat does not have yet, by the man page's label. */
 const NOT_YET_FAMILY = [

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, requires, run, type RunResult, SOCAT, TSOCAT, tempDir, waitForPort } from '../helpers.js';
+import { freePort, type RunResult, requires, run, SOCAT, TSOCAT, tempDir, waitForPort } from '../helpers.js';
 
 type Tool = 'socat' | 'tsocat';
 

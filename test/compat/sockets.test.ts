@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, requires, run, type RunResult, skipBecause, SOCAT, startTsocat, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
+import { freePort, type RunResult, requireOrSkip, requires, run, SOCAT, skipBecause, startTsocat, stop, TSOCAT, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
 import { blackholeListener, quietServers, sockoptProbe, ss } from '../socket-helpers.js';
 
 const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));

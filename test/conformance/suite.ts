@@ -19,7 +19,7 @@ import type { Endpoint, Opened } from '../../src/engine/endpoint.js';
 import { resolveKeyword } from '../../src/engine/open.js';
 import { TsocatError } from '../../src/errors.js';
 import { openAddress as openThroughLibrary, parseAddress } from '../../src/index.js';
-import { type RunOptions, type RunResult, skipBecause, tsocat as runTsocat } from '../helpers.js';
+import { type RunOptions, type RunResult, tsocat as runTsocat, skipBecause } from '../helpers.js';
 
 /** The file that collects the opened plugins' names, one a line (set by coverage.test.ts for its run of this folder). */
 export const OPENED_RECORD_ENV = 'TSOCAT_CONFORMANCE_OPENED';

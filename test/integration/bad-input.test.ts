@@ -48,7 +48,7 @@ const BAD_LINES: Record<string, BadLine> = {
   'ipv6-v6only on TCP4-LISTEN': { args: () => ['TCP4-LISTEN:0,ipv6-v6only=1', '-'], message: 'parseopts_table(): option "ipv6-v6only" not supported with this address type' },
   'ipv6-v6only on a listener that is IPv4': { args: () => ['TCP-LISTEN:0,ipv6-v6only=1', '-'], message: 'setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, {1}): Protocol not available' },
   'a terminal option on a pipe': { args: () => ['-u', 'STDIN,raw,echo=0', 'STDOUT'], message: 'tcgetattr(0): Inappropriate ioctl for device' },
-  'bad range': { args: () => ['TCP-LISTEN:0,range=10.0.0.0/99', '-'], message: 'range option: invalid address range "10.0.0.0/99"' },
+  'bad range': { args: () => ['TCP-LISTEN:0,range=10.0.0.0/99', '-'], message: 'netmask "10.0.0.0/99" is too large' },
   'value missing': { args: () => ['-', 'OPEN:existing,perm'], message: 'option "perm": value required' },
   'unknown user': { args: () => ['-u', 'STDIN', 'OPEN:existing,user=nosuchuserx'], message: 'getpwnam("nosuchuserx"): no such user' },
   'unbalanced single quote': { args: () => ['-', "SYSTEM:'echo"], message: 'unexpected end of address "SYSTEM:\'echo"' },

@@ -5,7 +5,7 @@
  * open(2) flags the kernel reports for the descriptor (/proc/<pid>/fdinfo).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, openSync, closeSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fdOf, holds, locksOn, openFlagsIn, stopWhenDone, waitsFor } from '../fd-inspect.js';

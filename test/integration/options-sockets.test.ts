@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requireOrSkip, run, skipBecause, stop, tcpExchange, tempDir, tsocat, TSOCAT, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requireOrSkip, run, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { blackholeListener, quietServers, sockoptProbe, ss } from '../socket-helpers.js';
 
 const background = backgroundStarter();

@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src/engine/context.js';
 import { type Endpoint, sourceOf } from '../../src/engine/endpoint.js';
 import { rawSocketEndpoint } from '../../src/engine/raw-socket.js';
-import { describeSockaddr, inetSockaddr, parseSockaddr, unixSockaddr } from '../../src/engine/sockaddr.js';
 import { runSession } from '../../src/engine/session.js';
+import { describeSockaddr, inetSockaddr, parseSockaddr, unixSockaddr } from '../../src/engine/sockaddr.js';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
 import { AF_UNIX, bindSocket, openSocket, openSocketPair, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../../src/sys/sockets.js';
 import { tempDir, waitFor } from '../helpers.js';
@@ -154,7 +154,10 @@ describe('socket addresses', () => {
     const fd = openSocket(AF_UNIX, SOCK_DGRAM, 0);
     bindSocket(fd, unixSockaddr(path), path);
     const senders: string[] = [];
-    const ep = rawSocketEndpoint(fd, { message: true, halfClose: false, description: path, onSender: (from) => (senders.push(describeSockaddr(from)), true) });
+    const ep = rawSocketEndpoint(fd, { message: true, halfClose: false, description: path, onSender: (from) => {
+        senders.push(describeSockaddr(from));
+        return true;
+      } });
     toClose.push(() => ep.close());
     const got = collect(ep, 1);
     const clientPath = join(dir, 'client.sock');

@@ -6,17 +6,18 @@
  *     the write that carried it has finished.
  * Real UDP sockets on loopback, real TCP connections, the real session code.
  */
-import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+
 import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { datagramEndpoint } from '../../src/engine/datagram-endpoint.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../../src/engine/context.js';
+import { datagramEndpoint } from '../../src/engine/datagram-endpoint.js';
 import { type Endpoint, sourceOf } from '../../src/engine/endpoint.js';
 import { pumpDirection } from '../../src/engine/pump.js';
-import { shareEndpoint } from '../../src/engine/shared-endpoint.js';
 import { runSession } from '../../src/engine/session.js';
+import { shareEndpoint } from '../../src/engine/shared-endpoint.js';
 import { openAddress, relay } from '../../src/index.js';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
 import { freePort, waitFor, waitForPort } from '../helpers.js';

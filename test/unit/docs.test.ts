@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { addressesDoc, optionsDoc, parityDoc } from '../../src/docs/generate.js';
+import { addressesDoc, optionsDoc, parityDoc, socatOptionHelpModule } from '../../src/docs/generate.js';
 import { ROOT } from '../helpers.js';
 
 describe('generated docs', () => {
@@ -12,5 +12,8 @@ describe('generated docs', () => {
   });
   it('docs/socat-parity.md matches the catalog and options/parity-gaps.json (run `npm run docs`)', async () => {
     expect(readFileSync(`${ROOT}/docs/socat-parity.md`, 'utf8')).toBe(await parityDoc());
+  });
+  it('src/cli/socat-option-help.ts matches docs/data/socat-1.8-options.json (run `npm run docs`)', () => {
+    expect(readFileSync(`${ROOT}/src/cli/socat-option-help.ts`, 'utf8')).toBe(socatOptionHelpModule());
   });
 });

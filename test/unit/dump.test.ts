@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dumpHex, dumpHexWithText, dumpText, formatDump } from '../../src/log/dump.js';
 import { lineTermConverter } from '../../src/engine/lineterm.js';
+import { dumpHex, dumpHexWithText, dumpText, formatDump } from '../../src/log/dump.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { signalsInMask } from '../../src/cli/signals.js';
 import { parseCommandLine } from '../../src/cli/flags.js';
+import { signalsInMask } from '../../src/cli/signals.js';
 import { LEVEL_NUMBER } from '../../src/log/logger.js';
 
 describe('command-line flags, parsed as socat parses them', () => {
