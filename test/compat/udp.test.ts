@@ -83,7 +83,8 @@ async function runReceiving(tool: Tool, c: Receiving): Promise<{ status: number 
   const port = await freePort();
   const p = startTool(tool, c.args(port));
   if (c.stdin !== undefined) p.stdin?.write(c.stdin);
-  await waitFor(() => udpBound(port));
+  // a loaded machine (CI shares its cores) can take seconds to start a relay
+  await waitFor(() => udpBound(port), 20000);
   const peers = new Map<string, Peer>();
   for (const packet of c.packets) {
     const from = packet.from ?? '127.0.0.1';
@@ -91,7 +92,7 @@ async function runReceiving(tool: Tool, c: Receiving): Promise<{ status: number 
     const peer = peers.get(from) as Peer;
     await peer.send(packet.data, port, from === '127.0.0.2' ? '127.0.0.1' : from);
   }
-  const status = await exited(p, 10000);
+  const status = await exited(p, 30000);
   const first = [...peers.values()][0];
   return { status, out: p.out().toString('latin1'), answers: c.answers ? (first?.received.filter((r) => r.data.length > 0).map((r) => r.data.toString()) ?? []) : [] };
 }
