@@ -48,6 +48,6 @@ export default defineAddress({
       ctx.log.log('W', `setsockopt(${fd}, SOL_PACKET, PACKET_IGNORE_OUTGOING, {1}): ${(err as Error).message}`);
     }
     ctx.log.log('N', `sending and receiving frames on interface ${name} (index ${ifindex})`);
-    return rawSocketEndpoint(fd, { message: true, halfClose: false, sendTo: link, mode: req.mode, description: `INTERFACE ${name}` });
+    return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), message: true, halfClose: false, sendTo: link, mode: req.mode, description: `INTERFACE ${name}` });
   },
 });

@@ -88,6 +88,7 @@ async function openSendTo(req: AddressRequest, ctx: OpenContext, datagram: boole
   const fd = await rawSocket(version, protocol, o, await localAddress(o, version));
   const isPeer = fromPeer(peer, true);
   return rawSocketEndpoint(fd, {
+    nullEof: req.options.bool('null-eof'),
     message: true,
     halfClose: false,
     sendTo: peer,
@@ -106,7 +107,7 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
   const local = await localAddress(o, version);
   const fd = await rawSocket(version, protocol, o, local);
   logReceiving(ctx, protocol, local);
-  return rawSocketEndpoint(fd, { message: true, halfClose: false, onSender: range, payload: payloadOf(version), mode: 'r', description: `IP${version}-RECV ${protocol}` });
+  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), message: true, halfClose: false, onSender: range, payload: payloadOf(version), mode: 'r', description: `IP${version}-RECV ${protocol}` });
 }
 
 async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {

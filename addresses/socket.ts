@@ -66,7 +66,7 @@ async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpo
     throw err;
   }
   ctx.log.log('N', `successfully connected to ${describeSockaddr(p.address)}`);
-  return rawSocketEndpoint(fd, { ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(p.address)}` });
+  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(p.address)}` });
 }
 
 async function setListenSockopt(fd: number, o: ResolvedOptions): Promise<void> {
@@ -102,7 +102,7 @@ async function openListen(req: AddressRequest, ctx: OpenContext) {
     description: `SOCKET-LISTEN ${describeSockaddr(here)}`,
     onAccept: async (conn, peer) => {
       ctx.log.log('N', `accepting connection from ${describeSockaddr(peer)} on ${describeSockaddr(here)}`);
-      const endpoint = rawSocketEndpoint(conn, { ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(peer)}` });
+      const endpoint = rawSocketEndpoint(conn, { nullEof: req.options.bool('null-eof'), ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(peer)}` });
       endpoint.connectionInfo = connectionInfo(here, peer);
       return endpoint;
     },
@@ -116,6 +116,7 @@ async function openSendTo(req: AddressRequest, ctx: OpenContext, checkPeer: bool
   ctx.log.log('N', `sending to ${describeSockaddr(p.address)}`);
   const isPeer = fromPeer(p.address);
   return rawSocketEndpoint(fd, {
+    nullEof: req.options.bool('null-eof'),
     message: true,
     halfClose: false,
     sendTo: p.address,
@@ -137,7 +138,7 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
   const fd = await preparedSocket(p.domain, p.type, p.protocol, req.options, p.address);
   ctx.log.log('N', `receiving on ${describeSockaddr(p.address)}`);
   const { message } = transfer(p.type);
-  return rawSocketEndpoint(fd, { message, halfClose: false, mode: 'r', description: `SOCKET-RECV ${describeSockaddr(p.address)}` });
+  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), message, halfClose: false, mode: 'r', description: `SOCKET-RECV ${describeSockaddr(p.address)}` });
 }
 
 async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {

@@ -34,8 +34,8 @@ export default defineAddress({
     ctx.log.log('I', `socketpair({${readEnd},${writeEnd}})`);
     const message = type !== SOCK_STREAM;
     const halfClose = type !== SOCK_DGRAM;
-    const reader = rawSocketEndpoint(readEnd, { message, halfClose, mode: 'r', description: 'SOCKETPAIR' });
-    const writer = rawSocketEndpoint(writeEnd, { message, halfClose, mode: 'w', description: 'SOCKETPAIR' });
+    const reader = rawSocketEndpoint(readEnd, { nullEof: req.options.bool('null-eof'), message, halfClose, mode: 'r', description: 'SOCKETPAIR' });
+    const writer = rawSocketEndpoint(writeEnd, { nullEof: req.options.bool('null-eof'), message, halfClose, mode: 'w', description: 'SOCKETPAIR' });
     ctx.log.log('N', 'writing to and reading from unnamed socketpair');
     return makeEndpoint({
       source: req.mode === 'w' ? undefined : reader.source,

@@ -31,10 +31,10 @@ export type OptionGroup =
   | 'PARENT'
   | 'READLINE'
   | 'SERIAL'
-
   | 'OPENSSL'
   | 'HTTP'
-  | 'SOCKS';
+  | 'SOCKS'
+  | 'UDPLITE';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

@@ -34,50 +34,109 @@ export interface DatagramOptions {
   accept?: (from: RemoteInfo) => boolean;
   /** Called with each received datagram's sender (e.g. to log or to learn the peer). */
   onMessage?: (from: RemoteInfo) => void;
+  /** Datagrams already received for this endpoint (e.g. the one that made a listener choose its peer), delivered first. */
+  initial?: Buffer[];
+  /**
+   * What an empty datagram is: 'eof' ends the input (a connected socket, or null-eof), 'ignore'
+   * drops it (socat's default on unconnected sockets, so port scans do no harm); default: an empty chunk.
+   */
+  empty?: 'eof' | 'ignore';
 }
 
 /** The receiving side: one chunk per datagram. */
 export function datagramSource(socket: DgramSocket, opts: DatagramOptions = {}): ChunkSource {
-  let sink: SourceSink | undefined;
-  let paused = false;
-  const held: Buffer[] = [];
   const control = receiveSwitch(socket);
+  const feed = heldFeed(opts.empty, () => control?.recvStop(), () => control?.recvStart());
+  for (const msg of opts.initial ?? []) feed.push(msg);
   const onMessage = (msg: Buffer, from: RemoteInfo) => {
     if (opts.accept && !opts.accept(from)) return;
     opts.onMessage?.(from);
-    if (!sink || paused) {
+    feed.push(msg);
+  };
+  socket.on('message', onMessage);
+  const onClose = () => feed.end();
+  const source = feed.source;
+  return {
+    ...source,
+    start(s) {
+      socket.once('error', feed.error);
+      socket.once('close', onClose);
+      source.start(s);
+    },
+    stop() {
+      source.stop();
+      socket.off('message', onMessage);
+      socket.off('error', feed.error);
+      socket.off('close', onClose);
+    },
+  };
+}
+
+/**
+ * A source that is handed its datagrams (push), holding them while paused or
+ * not yet started (at most HELD_MAX, then dropped, as a full receive buffer
+ * drops them). datagramSource feeds one from its socket; a listener that
+ * shares one socket among sessions (UDP-LISTEN with fork) feeds one per peer.
+ */
+export interface HeldFeed {
+  source: ChunkSource;
+  push(msg: Buffer): void;
+  end(): void;
+  error(err: Error): void;
+}
+
+export function heldFeed(empty?: 'eof' | 'ignore', onPause?: () => void, onResume?: () => void): HeldFeed {
+  let sink: SourceSink | undefined;
+  let paused = false;
+  let ended = false;
+  let endPending = false;
+  const held: Buffer[] = [];
+  const flush = () => {
+    while (sink && !paused && held.length > 0) sink.data(held.shift() as Buffer, () => {});
+    if (sink && held.length === 0 && endPending && !ended) {
+      ended = true;
+      sink.end();
+    }
+  };
+  const push = (msg: Buffer) => {
+    if (ended || endPending) return;
+    if (msg.length === 0 && empty === 'ignore') return;
+    if (msg.length === 0 && empty === 'eof') {
+      endPending = true;
+      flush();
+      return;
+    }
+    if (!sink || paused || held.length > 0) {
       if (held.length < HELD_MAX) held.push(msg);
       return;
     }
     sink.data(msg, () => {});
   };
-  const onError = (err: Error) => sink?.error(err);
-  const onClose = () => sink?.end();
-  const flush = () => {
-    while (sink && !paused && held.length > 0) sink.data(held.shift() as Buffer, () => {});
-  };
-  socket.on('message', onMessage);
   return {
-    start(s) {
-      sink = s;
-      socket.once('error', onError);
-      socket.once('close', onClose);
+    push,
+    end() {
+      endPending = true;
       flush();
     },
-    pause() {
-      paused = true;
-      control?.recvStop();
-    },
-    resume() {
-      paused = false;
-      flush();
-      if (!paused) control?.recvStart();
-    },
-    stop() {
-      sink = undefined;
-      socket.off('message', onMessage);
-      socket.off('error', onError);
-      socket.off('close', onClose);
+    error: (err: Error) => sink?.error(err),
+    source: {
+      start(s) {
+        sink = s;
+        flush();
+      },
+      pause() {
+        paused = true;
+        onPause?.();
+      },
+      resume() {
+        paused = false;
+        flush();
+        if (!paused) onResume?.();
+      },
+      stop() {
+        sink = undefined;
+        held.length = 0;
+      },
     },
   };
 }
@@ -95,6 +154,28 @@ export function datagramWritable(socket: DgramSocket, opts: DatagramOptions = {}
   });
 }
 
+/**
+ * Lets the packets already written go out before the socket closes: a send to
+ * an address (not a connected socket) takes a turn of the event loop, and
+ * closing first would lose it. Bounded, since a send never waits on a peer.
+ */
+export async function finishWrites(writable: Writable): Promise<void> {
+  if (!writable.destroyed && !writable.writableFinished) {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 2000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      writable.once('finish', done);
+      writable.once('error', done);
+      writable.once('close', done);
+      if (!writable.writableEnded) writable.end();
+    });
+  }
+  writable.destroy();
+}
+
 /** A datagram socket, connected or with a fixed peer, as an endpoint. */
 export function datagramEndpoint(socket: DgramSocket, description: string, opts: DatagramOptions = {}): Endpoint {
   socket.on('error', () => {}); // reported through the source and the writes
@@ -110,7 +191,7 @@ export function datagramEndpoint(socket: DgramSocket, description: string, opts:
     async close() {
       if (closed) return;
       closed = true;
-      writable.destroy();
+      await finishWrites(writable);
       await new Promise<void>((resolve) => {
         try {
           socket.close(() => resolve());

@@ -5,6 +5,7 @@ import { parseCNumber } from '../../options/catalog.js';
 import { TsocatError } from '../errors.js';
 import { parseDalan } from './dalan.js';
 import { applyFdOptions } from './fdopts.js';
+import { applyIpSockopts } from './ip-sockopts.js';
 
 /** libuv keeps the descriptor on the handle; Node exposes it there on Unix. */
 export function descriptorOf(handleOwner: Socket | Server): number | undefined {
@@ -52,9 +53,15 @@ export async function applySocketOptions(socket: Socket, options: ResolvedOption
   if (options.has('tcp-nodelay')) socket.setNoDelay(options.bool('tcp-nodelay'));
   const fd = descriptorOf(socket);
   if (fd === undefined) return;
+  await applyDescriptorSocketOptions(fd, options);
+}
+
+/** The options a socket descriptor takes whatever made it (TCP through Node, UDP through libc): FD options, buffers, IP options, raw setsockopt. */
+export async function applyDescriptorSocketOptions(fd: number, options: ResolvedOptions): Promise<void> {
   // a socket is a descriptor too: owner, mode, locks, close-on-exec and status flags apply as to any other
   await applyFdOptions(fd, options);
   await setPlainSockopts(fd, options);
+  await applyIpSockopts(fd, options);
   for (const [option, readValue] of RAW_SOCKOPTS) {
     const text = options.string(option);
     if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
@@ -92,6 +99,7 @@ export async function applyInheritedSocketOptions(fd: number, options: ResolvedO
  */
 export async function applyDescriptorSockopts(fd: number, options: ResolvedOptions): Promise<void> {
   await setPlainSockopts(fd, options);
+  await applyIpSockopts(fd, options);
   for (const [option, readValue] of RAW_SOCKOPTS) {
     const text = options.string(option);
     if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
