@@ -56,9 +56,18 @@ export async function applySocketOptions(socket: Socket, options: ResolvedOption
   if (options.has('tcp-nodelay')) socket.setNoDelay(options.bool('tcp-nodelay'));
   const fd = descriptorOf(socket);
   if (fd === undefined) return;
+  await applyDescriptorSocketOptions(fd, options);
+}
+
+/** FD options and the SOCKET options set with setsockopt(), on a socket's descriptor (one Node made, or one made through the descriptor layer). */
+export async function applyDescriptorSocketOptions(fd: number, options: ResolvedOptions): Promise<void> {
   // a socket is a descriptor too: owner, mode, locks, close-on-exec and status flags apply as to any other
   await applyFdOptions(fd, options);
   await setPlainSockopts(fd, options);
+  if (options.bool('so-keepalive')) {
+    const sys = await import('../sys/libc.js');
+    sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_KEEPALIVE, 1);
+  }
   for (const [option, readValue] of RAW_SOCKOPTS) {
     const text = options.string(option);
     if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
