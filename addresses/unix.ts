@@ -95,6 +95,12 @@ function connectionInfo(local: Buffer, peer: Buffer): Record<string, string> {
   return { SOCKADDR: name(local), PEERADDR: name(peer) };
 }
 
+/** A listener waiting for its first peer closes when tsocat is told to stop (SIGTERM…), so unlink-close removes its socket file, as socat's exit does. */
+function closedOnAbort(ctx: OpenContext, listener: Listener): Listener {
+  ctx.signal.addEventListener('abort', () => void listener.close(), { once: true });
+  return listener;
+}
+
 async function listen(req: AddressRequest, ctx: OpenContext, abstract: boolean): Promise<Listener> {
   const o = req.options;
   const type = o.number('so-type') ?? SOCK_STREAM;
@@ -111,7 +117,7 @@ async function listen(req: AddressRequest, ctx: OpenContext, abstract: boolean):
   const local = describeSockaddr(addr);
   ctx.log.startRunning('starting accept loop');
   ctx.log.log('N', `listening on ${local}`);
-  return rawListener(fd, {
+  return closedOnAbort(ctx, rawListener(fd, {
     description: `${req.keyword} ${req.params[0]}`,
     onClose,
     async onAccept(peerFd, peer) {
@@ -121,7 +127,7 @@ async function listen(req: AddressRequest, ctx: OpenContext, abstract: boolean):
       endpoint.connectionInfo = connectionInfo(addr, peer);
       return endpoint;
     },
-  });
+  }));
 }
 
 /** …-RECVFROM: each message from a sender is a session that answers that sender (with fork, one session per message). */
@@ -129,14 +135,14 @@ async function recvFrom(req: AddressRequest, ctx: OpenContext, abstract: boolean
   const o = req.options;
   const { fd, addr, onClose } = await boundServerSocket(req, abstract, o.number('so-type') ?? SOCK_DGRAM);
   ctx.log.log('N', `receiving on ${describeSockaddr(addr)}`);
-  return recvFromListener(fd, {
+  return closedOnAbort(ctx, recvFromListener(fd, {
     description: `${req.keyword} ${req.params[0]}`,
     readSize: ctx.settings.blockSize,
     mode: req.mode,
     onMessage: (from, length) => ctx.log.log('N', `receiving packet from ${describeSockaddr(from)} (${length} bytes)`),
     connectionInfo: (from) => connectionInfo(addr, from),
     onClose,
-  });
+  }));
 }
 
 /** …-RECV: every message from anyone, read only. */
