@@ -90,7 +90,8 @@ const acceptedOptions = (o: ResolvedOptions) => o.without('user', 'group', 'perm
 function connectionInfo(local: Buffer, peer: Buffer): Record<string, string> {
   const name = (addr: Buffer) => {
     const p = parseSockaddr(addr);
-    return p.family === 'unix' ? (p.unnamed ? '' : p.abstract ? `\\0${p.path}` : p.path) : '';
+    // an environment variable cannot hold NUL: written as the log writes it
+    return p.family === 'unix' ? (p.unnamed ? '' : p.abstract ? `\0${p.path}` : p.path).replace(/\0/g, '\\0') : '';
   };
   return { SOCKADDR: name(local), PEERADDR: name(peer) };
 }
@@ -108,7 +109,8 @@ async function listen(req: AddressRequest, ctx: OpenContext, abstract: boolean):
   try {
     const listenOpt = o.string('setsockopt-listen');
     if (listenOpt !== undefined) await setRawSockopt(fd, 'setsockopt-listen', listenOpt);
-    listenSocket(fd, o.number('backlog') ?? 5);
+    // Node's and tsocat's TCP listeners queue 511; socat's 5 makes a busy non-blocking client fail with EAGAIN
+    listenSocket(fd, o.number('backlog') ?? 511);
   } catch (err) {
     closeDescriptor(fd);
     onClose?.();
