@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { sourceOf } from '../../src/engine/endpoint.js';
 import { rawSocketEndpoint } from '../../src/engine/raw-socket.js';
 import { unixAddress } from '../../src/engine/unix-socket.js';
-import { AF_UNIX, bindSocket, openSocket, SOCK_DGRAM } from '../../src/sys/sockets.js';
+import { AF_UNIX, bindSocket, listenSocket, openSocket, SOCK_DGRAM, SOCK_STREAM } from '../../src/sys/sockets.js';
 import { tempDir, waitFor } from '../helpers.js';
 import { asEndpoint, openAddress, testEndpoint, tsocat } from './suite.js';
 
@@ -23,25 +23,9 @@ function freshName(abstract: boolean): { name: string; cleanup: () => Promise<vo
   return { name: join(t.dir, 's'), cleanup: async () => t.cleanup() };
 }
 
-/** A UNIX stream echo server on a path or abstract name (Node's net: pass the tight abstract name as Node writes it). */
+/** A UNIX stream echo server (Node's net) on a path or an abstract name. */
 async function echoServer(abstract: boolean): Promise<{ name: string; close: () => Promise<void> }> {
   const { name, cleanup } = freshName(abstract);
-  // Node binds an abstract name padded to the whole sockaddr_un, so the echo server is tsocat's own for abstract names
-  if (abstract) {
-    const listener = await openAddress(`ABSTRACT-LISTEN:${name},fork`);
-    if (listener.kind !== 'listener') throw new Error('expected a listener');
-    const peers: Array<() => Promise<void>> = [];
-    void (async () => {
-      for (;;) {
-        const peer = await listener.accept().catch(() => undefined);
-        if (!peer) return;
-        peers.push(() => peer.close());
-        peer.writable?.on('error', () => {});
-        peer.readable?.pipe(peer.writable as NodeJS.WritableStream);
-      }
-    })();
-    return { name, close: async () => (await listener.close(), await Promise.all(peers.map((p) => p())), await cleanup()) };
-  }
   const sockets = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true }, (s) => {
     sockets.add(s);
@@ -50,7 +34,13 @@ async function echoServer(abstract: boolean): Promise<{ name: string; close: () 
     s.on('error', () => {});
     s.pipe(s);
   });
-  await new Promise<void>((r) => server.listen(name, () => r()));
+  // Node binds an abstract name padded to the whole sockaddr_un (not socat's), so that socket is bound here and handed to Node
+  if (abstract) {
+    const fd = openSocket(AF_UNIX, SOCK_STREAM, 0);
+    bindSocket(fd, unixAddress(name, true), name);
+    listenSocket(fd, 16);
+    await new Promise<void>((r) => server.listen({ fd }, () => r()));
+  } else await new Promise<void>((r) => server.listen(name, () => r()));
   return {
     name,
     close: () =>
