@@ -24,8 +24,8 @@ import { closeDescriptor, listenSocket, SOCK_DGRAM, SOCK_STREAM } from '../src/s
 const BASE: readonly OptionGroup[] = ['FD', 'SOCKET', 'UNIX', 'RETRY', 'APPL'];
 
 /** Options whose groups an address lists but that mean nothing for a UNIX socket: refused, never ignored. */
-const NOT_FOR_UNIX = ['pf', 'so-reuseport', 'ipv6-v6only', 'connect-timeout'];
-const NOT_FOR_SERVERS = [...NOT_FOR_UNIX, 'unix-bind-tempname'];
+const NOT_FOR_UNIX = ['pf', 'so-reuseport', 'ipv6-v6only'];
+const NOT_FOR_SERVERS = [...NOT_FOR_UNIX, 'unix-bind-tempname', 'connect-timeout'];
 
 function refuse(o: ResolvedOptions, names: readonly string[]): void {
   const given = names.find((n) => o.has(n));

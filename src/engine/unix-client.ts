@@ -73,7 +73,7 @@ async function connectOnce(t: UnixTarget, type: number, keyword: string): Promis
   let onClose: (() => void) | undefined;
   try {
     onClose = afterBind(local?.path, o);
-    await connectUnix(fd, peer, t.signal);
+    await connectUnix(fd, peer, t.signal, o.number('connect-timeout'));
   } catch (err) {
     closeDescriptor(fd);
     onClose?.();

@@ -12,8 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ResolvedOptions } from '../../options/catalog.js';
 import { TsocatError } from '../errors.js';
-import { DescriptorWatch, UV_WRITABLE } from '../sys/poll.js';
-import { AF_UNIX, bindSocket, closeDescriptor, connectResult, connectSocket, openSocket, SOCK_DGRAM, SOCK_STREAM } from '../sys/sockets.js';
+import { AF_UNIX, bindSocket, closeDescriptor, connectSocket, openSocket, SOCK_DGRAM, SOCK_STREAM } from '../sys/sockets.js';
 import type { AccessMode, Endpoint } from './endpoint.js';
 import { rawSocketEndpoint } from './raw-socket.js';
 import { describeSockaddr } from './sockaddr.js';
@@ -73,31 +72,27 @@ export async function unixSocket(type: number, protocol: number, options: Resolv
   }
 }
 
-/** connect() without blocking the event loop; rejects in socat's words ("connect(, AF=1 "path", 6): …"). */
-export async function connectUnix(fd: number, addr: Buffer, signal: AbortSignal): Promise<void> {
+/**
+ * connect() without blocking the event loop; rejects in socat's words
+ * ("connect(, AF=1 "path", 6): …"). A UNIX connect either completes at once
+ * or, when the listener's queue is full, fails with EAGAIN and must be tried
+ * again (no event says when there is room): socat's blocking connect() waits
+ * there, so tsocat tries again, backing off to 200 ms, until connect-timeout.
+ */
+export async function connectUnix(fd: number, addr: Buffer, signal: AbortSignal, timeoutSeconds?: number): Promise<void> {
   const described = `, ${describeSockaddr(addr)}`;
   const reword = (err: unknown) => (err instanceof TsocatError ? new TsocatError(err.message.replace(/^connect\(\d+, \{(.*)\}/, 'connect($1'), err.code) : err);
-  try {
-    if (connectSocket(fd, addr, described)) return;
-  } catch (err) {
-    throw reword(err);
+  const deadline = timeoutSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutSeconds * 1000;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
+    try {
+      if (connectSocket(fd, addr, described)) return;
+    } catch (err) {
+      throw reword(err);
+    }
+    if (signal.aborted) throw new TsocatError('connect aborted', 'EABORT');
+    if (Date.now() >= deadline) throw new TsocatError(`connect(${described}, ${addr.length}): Connection timed out`, 'ETIMEDOUT');
+    await new Promise((r) => setTimeout(r, Math.min(pause, deadline - Date.now())));
   }
-  await new Promise<void>((resolve, reject) => {
-    const watch = new DescriptorWatch(fd, () => {
-      signal.removeEventListener('abort', onAbort);
-      void watch.close().then(() => {
-        try {
-          connectResult(fd, addr, described);
-          resolve();
-        } catch (err) {
-          reject(reword(err));
-        }
-      });
-    });
-    const onAbort = () => void watch.close().then(() => reject(new TsocatError('connect aborted', 'EABORT')));
-    signal.addEventListener('abort', onAbort, { once: true });
-    watch.want(UV_WRITABLE);
-  });
 }
 
 /** Node's Socket constructor takes `pauseOnCreate`, as net.Server uses it for accepted sockets: nothing is read before a consumer asks. */
