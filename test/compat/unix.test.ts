@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requires, run, type RunResult, SOCAT, tempDir, TSOCAT, waitFor } from '../helpers.js';
+import { type RunResult, requires, run, SOCAT, TSOCAT, tempDir, waitFor } from '../helpers.js';
 
 type Tool = { name: string; command: string[] };
 const tools = (): Tool[] => [

@@ -4,7 +4,7 @@
  * server; SENDTO's datagrams reach a receiver whole; RECV and RECVFROM, which
  * read (and answer) datagrams, are run through the command.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sourceOf } from '../../src/engine/endpoint.js';
@@ -81,7 +81,12 @@ for (const abstract of [false, true]) {
       plain?.pipe(plain);
       const endpoint = await listener.accept();
       await listener.close();
-      return { endpoint, received: 'echo', cleanup: async () => (plain?.destroy(), await client?.close(), await cleanup()) };
+      return { endpoint, received: 'echo', cleanup: async () => {
+          plain?.destroy();
+          await client?.close();
+          await cleanup();
+        },
+      };
     },
     failing: () => `${prefix}-LISTEN:${abstract ? 'x'.repeat(200) : '/nonexistent-dir/s'}`,
   });
@@ -97,7 +102,15 @@ for (const abstract of [false, true]) {
       let total = 0;
       let reading = true;
       const source = sourceOf(receiver);
-      source?.start({ data: (c, release) => (got.push(Buffer.from(c)), (total += c.length), release()), end() {}, error() {} });
+      source?.start({
+        data: (c, release) => {
+          got.push(Buffer.from(c));
+          total += c.length;
+          release();
+        },
+        end() {},
+        error() {},
+      });
       const endpoint = asEndpoint(await openAddress(`${prefix}-SENDTO:${name}`));
       // the backpressure case: nobody reads until asked, so the receiver's queue fills
       endpoint.readable?.on('pause', () => {
@@ -111,7 +124,10 @@ for (const abstract of [false, true]) {
           await waitFor(() => total >= 1 << 20, 10000);
           return Buffer.concat(got);
         },
-        cleanup: async () => (await receiver.close(), await cleanup()),
+        cleanup: async () => {
+          await receiver.close();
+          await cleanup();
+        },
       };
     },
     failing: () => `${prefix}-SENDTO:${'x'.repeat(200)}`,

@@ -67,7 +67,10 @@ function datagramReceiver(name: string, abstract = false): { got: Buffer[]; endp
   const endpoint = rawSocketEndpoint(fd, { message: true, halfClose: false, description: name });
   cleanups.push(() => endpoint.close());
   const got: Buffer[] = [];
-  sourceOf(endpoint)?.start({ data: (c, release) => (got.push(Buffer.from(c)), release()), end() {}, error() {} });
+  sourceOf(endpoint)?.start({ data: (c, release) => {
+      got.push(Buffer.from(c));
+      release();
+    }, end() {}, error() {} });
   return { got, endpoint };
 }
 
@@ -101,7 +104,7 @@ describe('UNIX-LISTEN with fork in front of TCP, and the reverse', () => {
     expect(statSync(path).mode & 0o7777).toBe(0o600);
     expect(statSync(path).isSocket()).toBe(true);
     const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => unixExchange(path, `client ${i}\n`.repeat(100))));
-    answers.forEach((a, i) => expect(a.toString()).toBe(`client ${i}\n`.repeat(100)));
+    for (const [i, a] of answers.entries()) expect(a.toString()).toBe(`client ${i}\n`.repeat(100));
     expect(p.errors().match(/accepting connection from AF=1 "<anon>" on AF=1 ".*front.sock"/g)?.length).toBe(50);
     p.kill('SIGTERM');
     await waitFor(() => p.exitCode !== null || p.signalCode !== null, 5000);
@@ -131,7 +134,7 @@ describe('UNIX-LISTEN with fork in front of TCP, and the reverse', () => {
           }),
       ),
     );
-    answers.forEach((a, i) => expect(a).toBe(`peer ${i}\n`));
+    for (const [i, a] of answers.entries()) expect(a).toBe(`peer ${i}\n`);
   });
 
   it('curl --unix-socket talks HTTP through tsocat to a TCP HTTP server', async () => {
@@ -160,7 +163,7 @@ describe('datagram and seqpacket boundaries through the relay', () => {
       await sendAll(datagramSender(inName, abstract));
       await waitFor(() => receiver.got.length >= SIZES.length, 10000);
       expect(receiver.got.map((m) => m.length)).toEqual(SIZES);
-      receiver.got.forEach((m, i) => expect(m.equals(datagram(i))).toBe(true));
+      for (const [i, m] of receiver.got.entries()) expect(m.equals(datagram(i))).toBe(true);
     });
   }
 
@@ -207,10 +210,13 @@ describe('UNIX-RECVFROM with fork', () => {
       const endpoint = rawSocketEndpoint(fd, { message: true, halfClose: false, description: `c${i}`, sendTo: unixAddress(server, false) });
       cleanups.push(() => endpoint.close());
       const got: Buffer[] = [];
-      sourceOf(endpoint)?.start({ data: (c, release) => (got.push(Buffer.from(c)), release()), end() {}, error() {} });
+      sourceOf(endpoint)?.start({ data: (c, release) => {
+      got.push(Buffer.from(c));
+      release();
+    }, end() {}, error() {} });
       return { endpoint, got };
     });
-    senders.forEach((s, i) => s.endpoint.writable?.write(Buffer.from(`sender${i}\n`)));
+    for (const [i, s] of senders.entries()) s.endpoint.writable?.write(Buffer.from(`sender${i}\n`));
     await waitFor(() => senders.every((s) => s.got.length > 0), 30000);
     const pids = new Set<string>();
     senders.forEach((s, i) => {
