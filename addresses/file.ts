@@ -3,14 +3,13 @@
  * open(2) flags built from the access mode and the OPEN options.
  */
 import { closeSync, constants, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
 import { accessFlags, logOpening, O_ACCMODE, openFlags, openPathAsync, removeEntry } from '../src/engine/open-path.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
+import { unixClient } from '../src/engine/unix-client.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'NAMED', 'OPEN', 'REG', 'FIFO', 'APPL', 'TERMIOS'] as const;
@@ -77,7 +76,7 @@ async function openPath(
   });
 }
 
-/** GOPEN: a UNIX socket is connected to, anything else opened like OPEN. */
+/** GOPEN: a UNIX socket is talked to as UNIX-CLIENT does, anything else opened like OPEN. */
 async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const path = req.params[0] as string;
   let isSocket = false;
@@ -88,12 +87,9 @@ async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpo
     exists = false;
   }
   if (isSocket) {
-    const socket = connect({ path, allowHalfOpen: true });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', (err) => reject(systemError(`connect("${path}")`, err)));
-    });
-    return socketEndpoint(socket, path, req.mode);
+    // as socat: a stream socket, else a seqpacket one, else datagrams sent to it
+    const target = { name: path, abstract: false, options: req.options, mode: req.mode, log: ctx.log, signal: ctx.signal };
+    return unixClient(target, 'GOPEN', `GOPEN: ${path}`);
   }
   // as socat's GOPEN: a missing file is created (in whatever mode it is opened), and
   // writing to one that exists appends unless append=0 (so a log file is never overwritten)

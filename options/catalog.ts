@@ -19,6 +19,7 @@ export type OptionGroup =
   | 'EXEC'
   | 'FORK'
   | 'SOCKET'
+  | 'UNIX'
   | 'IP4'
   | 'IP6'
   | 'TCP'
@@ -179,7 +180,8 @@ function parseNumberPair(v: string, text: string, def: OptionDef): string {
 function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
   const text = spec.value === undefined ? spec.name : `${spec.name}=${spec.value}`;
   const v = spec.value;
-  if (v === '' && def.emptyValue !== undefined) return def.emptyValue;
+  // emptyValue also stands for a value left out, for the few options socat lets go without one (unix-bind-tempname)
+  if ((v === '' || (v === undefined && def.type === 'string')) && def.emptyValue !== undefined) return def.emptyValue;
   switch (def.type) {
     case 'const':
       if (v !== undefined) throw new TsocatError(`no value permitted for option "${def.name}"`, 'EOPTVALUE');

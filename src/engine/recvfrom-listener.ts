@@ -160,7 +160,8 @@ export function recvFromListener(fd: number, opts: RecvFromOptions): Listener {
     });
   };
 
-  let listenerClosed = false;
+  // a second close() (the relay's, after the abort's) waits for the first, so the descriptor is closed and the socket file gone before tsocat exits
+  let listenerClosed: Promise<void> | undefined;
   return {
     kind: 'listener',
     description: opts.description,
@@ -173,13 +174,14 @@ export function recvFromListener(fd: number, opts: RecvFromOptions): Listener {
         wantNow();
       });
     },
-    async close() {
-      if (listenerClosed) return;
-      listenerClosed = true;
-      const err = new TsocatError('listener closed', 'ECLOSED');
-      for (const w of waiters.splice(0)) w.reject(err);
-      messages.length = 0;
-      await release();
+    close() {
+      listenerClosed ??= (async () => {
+        const err = new TsocatError('listener closed', 'ECLOSED');
+        for (const w of waiters.splice(0)) w.reject(err);
+        messages.length = 0;
+        await release();
+      })();
+      return listenerClosed;
     },
   };
 }

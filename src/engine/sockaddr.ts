@@ -108,7 +108,8 @@ function compressIPv6(groups: string[]): string {
 /** A socket address as socat writes it in log lines: `AF=1 "/path"`, `AF=2 1.2.3.4:80`, `AF=10 [::1]:80`. */
 export function describeSockaddr(addr: Buffer): string {
   const p = parseSockaddr(addr);
-  if (p.family === 'unix') return `AF=1 "${p.unnamed ? '<anon>' : p.abstract ? `\\0${p.path}` : p.path}"`;
+  // NULs (the leading one of an abstract name, the padding of an untight one) written as socat writes them: \0
+  if (p.family === 'unix') return `AF=1 "${p.unnamed ? '<anon>' : (p.abstract ? `\0${p.path}` : p.path).replace(/\0/g, '\\0')}"`;
   if (p.family === 'inet4') return `AF=2 ${p.address}:${p.port}`;
   if (p.family === 'inet6') return `AF=10 [${p.address}]:${p.port}`;
   return `AF=${p.af} 0x${p.bytes.toString('hex')}`;

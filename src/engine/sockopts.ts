@@ -62,6 +62,10 @@ export async function applyDescriptorSocketOptions(fd: number, options: Resolved
   await applyFdOptions(fd, options);
   await setPlainSockopts(fd, options);
   await applyIpSockopts(fd, options);
+  if (options.bool('so-keepalive')) {
+    const sys = await import('../sys/libc.js');
+    sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_KEEPALIVE, 1);
+  }
   for (const [option, readValue] of RAW_SOCKOPTS) {
     const text = options.string(option);
     if (text !== undefined) await setRawSockopt(fd, option, text, readValue);
