@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * tsocat against socat, side by side in one run: TCP→TCP relay throughput
- * (and the relay's peak memory), fork connection rate (sequential and 20
+ * (and the relay's peak memory against the same relay idle), UNIX→TCP
+ * throughput, UDP packets relayed per second (64 B and 1400 B), fork connection rate (sequential and 20
  * concurrent, relaying to a TCP echo server and to EXEC:cat), and start-up
  * time. Prints absolute figures and tsocat/socat ratios.
  *
@@ -9,6 +10,7 @@
  *   BENCH_MB=256 BENCH_CONNS=300 npm run bench
  *   npm run bench -- --json       # machine-readable
  *   BENCH_ONLY=throughput npm run bench   # only the TCP→TCP rows (throughput and peak RSS)
+ *   BENCH_UDP_PACKETS=5000 npm run bench  # fewer UDP round trips
  *
  * Loopback only. The load generator is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
@@ -16,7 +18,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +32,7 @@ const SOCAT_PATH = process.env.SOCAT || spawnSync('sh', ['-c', 'command -v socat
 const MB = Number(process.env.BENCH_MB || 512);
 const CONNS = Number(process.env.BENCH_CONNS || 500);
 const STARTS = Number(process.env.BENCH_STARTS || 30);
+const UDP_PACKETS = Number(process.env.BENCH_UDP_PACKETS || 20000);
 const REPEATS = 3;
 const JSON_OUT = process.argv.includes('--json');
 const ONLY_THROUGHPUT = process.env.BENCH_ONLY === 'throughput';
@@ -141,13 +147,16 @@ async function echoServer() {
   return { port: await listen(server), server };
 }
 
-/** Pushes `bytes` through the relay; MB/s from the first write to the sink's end. */
-async function throughputOnce(tool) {
+/** Pushes `bytes` through the relay; MB/s from the first write to the sink's end. Over TCP, or from a UNIX socket with `unix`. */
+async function throughputOnce(tool, unix = false) {
   const sink = await sinkServer();
   const port = await reservePort();
-  const relay = startRelay(tool, [`TCP-LISTEN:${port},reuseaddr`, `TCP:127.0.0.1:${sink.port}`]);
+  const dir = unix ? mkdtempSync(join(tmpdir(), 'tsocat-bench-')) : undefined;
+  const path = dir ? join(dir, 'relay.sock') : undefined;
+  const relay = startRelay(tool, [path ? `UNIX-LISTEN:${path}` : `TCP-LISTEN:${port},reuseaddr`, `TCP:127.0.0.1:${sink.port}`]);
   try {
-    await waitListening(port);
+    if (path) await waitForFile(path);
+    else await waitListening(port);
     // the same relay idle (listening, nothing moved yet): what the transfer's peak is measured against
     const idleKiB = relay.peakRssKiB();
     const total = MB * 1024 * 1024;
@@ -161,7 +170,7 @@ async function throughputOnce(tool) {
     }, 20);
     const t0 = process.hrtime.bigint();
     await new Promise((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1' });
+      const s = path ? connect({ path }) : connect({ port, host: '127.0.0.1' });
       s.on('error', reject);
       let sent = 0;
       const pump = () => {
@@ -181,13 +190,108 @@ async function throughputOnce(tool) {
   } finally {
     await relay.stop();
     sink.server.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function throughput(tool) {
+async function waitForFile(path, ms = 10000) {
+  const end = Date.now() + ms;
+  for (let i = 0; i < 2000 && Date.now() < end; i++) {
+    try {
+      readFileSync(path);
+    } catch (err) {
+      // a socket file exists once reading it fails with ENXIO rather than ENOENT
+      if (err.code !== 'ENOENT') return;
+    }
+    await sleep(5);
+  }
+  throw new Error(`${path} did not appear`);
+}
+
+/**
+ * UDP packets per second through `UDP-LISTEN:P UDP:127.0.0.1:<echo>` (the relay
+ * forwards each packet to an echo server and its reply back: two packets relayed
+ * per round trip), with WINDOW round trips in flight. A packet lost on loopback
+ * is not counted; a window that stalls for STALL_MS is refilled.
+ */
+async function udpRate(tool, size) {
+  const WINDOW = 16;
+  const STALL_MS = 200;
+  const echo = createSocket('udp4');
+  echo.on('message', (m, from) => echo.send(m, from.port, from.address));
+  await new Promise((r) => echo.bind(0, '127.0.0.1', r));
+  const port = await reserveUdpPort();
+  const relay = startRelay(tool, ['-b', '65536', `UDP-LISTEN:${port},bind=127.0.0.1`, `UDP:127.0.0.1:${echo.address().port}`]);
+  const client = createSocket('udp4');
+  await new Promise((r) => client.bind(0, '127.0.0.1', r));
+  const payload = Buffer.alloc(size, 0x61);
+  try {
+    await waitUdpBound(port);
+    let answered = 0;
+    let inFlight = 0;
+    let lastReply = Date.now();
+    const send = () => {
+      while (inFlight < WINDOW) {
+        inFlight++;
+        client.send(payload, port, '127.0.0.1');
+      }
+    };
+    const t0 = process.hrtime.bigint();
+    await deadline(
+      new Promise((resolve) => {
+        client.on('message', () => {
+          answered++;
+          inFlight--;
+          lastReply = Date.now();
+          if (answered >= UDP_PACKETS) resolve();
+          else send();
+        });
+        const stall = setInterval(() => {
+          if (answered >= UDP_PACKETS) return clearInterval(stall);
+          if (Date.now() - lastReply > STALL_MS) {
+            inFlight = 0;
+            lastReply = Date.now();
+            send();
+          }
+        }, STALL_MS);
+        send();
+      }),
+      120000,
+      `${tool} UDP rate`,
+    );
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    return (2 * answered) / secs;
+  } finally {
+    client.close();
+    echo.close();
+    await relay.stop();
+  }
+}
+
+async function reserveUdpPort() {
+  const s = createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** True once something is bound to the UDP port (read from /proc, nothing sent). */
+async function waitUdpBound(port, ms = 10000) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const end = Date.now() + ms;
+  for (let i = 0; i < 2000 && Date.now() < end; i++) {
+    const lines = readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1);
+    if (lines.some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex))) return;
+    await sleep(5);
+  }
+  throw new Error(`nothing bound to UDP port ${port}`);
+}
+
+async function throughput(tool, unix = false) {
   const runs = [];
   for (let i = 0; i < REPEATS; i++) {
-    runs.push(await throughputOnce(tool));
+    runs.push(await throughputOnce(tool, unix));
   }
   const worst = (key) => Math.max(...runs.map((r) => r[key]).filter(Number.isFinite), 0);
   return { mbps: median(runs.map((r) => r.mbps)), rssKiB: worst('rssKiB'), idleKiB: worst('idleKiB') };
@@ -271,6 +375,12 @@ async function main() {
     results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false));
     results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false));
     if (ONLY_THROUGHPUT) return report(results);
+    const ux = await both((t) => throughput(t, true));
+    results.push(row(`UNIX→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', ux.socat.mbps, ux.tsocat.mbps, true));
+    for (const size of [64, 1400]) {
+      const udp = await both((t) => udpRate(t, size));
+      results.push(row(`UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight)`, 'pkt/s', udp.socat, udp.tsocat, true));
+    }
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
     const seq = await both((t) => connectionRate(t, echoTarget, 1));
     results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
