@@ -2,7 +2,8 @@
 /**
  * tsocat against socat, side by side in one run: TCP→TCP relay throughput
  * (and the relay's peak memory against the same relay idle), UNIX→TCP
- * throughput, UDP packets relayed per second (64 B and 1400 B), fork connection rate (sequential and 20
+ * throughput, TLS throughput and handshakes per second (OPENSSL-LISTEN,fork), UDP
+ * packets relayed per second (64 B and 1400 B), fork connection rate (sequential and 20
  * concurrent, relaying to a TCP echo server and to EXEC:cat), and start-up
  * time. Prints absolute figures and tsocat/socat ratios.
  *
@@ -21,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -148,12 +150,13 @@ async function echoServer() {
 }
 
 /** Pushes `bytes` through the relay; MB/s from the first write to the sink's end. Over TCP, or from a UNIX socket with `unix`. */
-async function throughputOnce(tool, unix = false) {
+async function throughputOnce(tool, kind = 'tcp') {
   const sink = await sinkServer();
   const port = await reservePort();
-  const dir = unix ? mkdtempSync(join(tmpdir(), 'tsocat-bench-')) : undefined;
+  const dir = kind === 'unix' ? mkdtempSync(join(tmpdir(), 'tsocat-bench-')) : undefined;
   const path = dir ? join(dir, 'relay.sock') : undefined;
-  const relay = startRelay(tool, [path ? `UNIX-LISTEN:${path}` : `TCP-LISTEN:${port},reuseaddr`, `TCP:127.0.0.1:${sink.port}`]);
+  const listen = path ? `UNIX-LISTEN:${path}` : kind === 'tls' ? `${tlsListen(port)}` : `TCP-LISTEN:${port},reuseaddr`;
+  const relay = startRelay(tool, [listen, `TCP:127.0.0.1:${sink.port}`]);
   try {
     if (path) await waitForFile(path);
     else await waitListening(port);
@@ -170,7 +173,7 @@ async function throughputOnce(tool, unix = false) {
     }, 20);
     const t0 = process.hrtime.bigint();
     await new Promise((resolve, reject) => {
-      const s = path ? connect({ path }) : connect({ port, host: '127.0.0.1' });
+      const s = path ? connect({ path }) : kind === 'tls' ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect({ port, host: '127.0.0.1' });
       s.on('error', reject);
       let sent = 0;
       const pump = () => {
@@ -180,7 +183,7 @@ async function throughputOnce(tool, unix = false) {
         }
         s.end(resolve);
       };
-      s.once('connect', pump);
+      s.once(kind === 'tls' ? 'secureConnect' : 'connect', pump);
       s.resume(); // nothing comes back, but never let it block
     });
     const n = await deadline(received, 120000, `${tool} throughput`).finally(() => clearInterval(sampler));
@@ -288,19 +291,32 @@ async function waitUdpBound(port, ms = 10000) {
   throw new Error(`nothing bound to UDP port ${port}`);
 }
 
-async function throughput(tool, unix = false) {
+async function throughput(tool, kind = 'tcp') {
   const runs = [];
   for (let i = 0; i < REPEATS; i++) {
-    runs.push(await throughputOnce(tool, unix));
+    runs.push(await throughputOnce(tool, kind));
   }
   const worst = (key) => Math.max(...runs.map((r) => r[key]).filter(Number.isFinite), 0);
   return { mbps: median(runs.map((r) => r.mbps)), rssKiB: worst('rssKiB'), idleKiB: worst('idleKiB') };
 }
 
 /** One client connection: send 16 bytes, wait for them back, close. */
-function oneExchange(port) {
+/** A certificate and key for the TLS rows, made once per run with the openssl command. */
+let tlsFiles;
+function tlsListen(port) {
+  if (!tlsFiles) {
+    const dir = mkdtempSync(join(tmpdir(), 'tsocat-bench-tls-'));
+    tlsFiles = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem'), dir };
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', tlsFiles.key, '-out', tlsFiles.cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error('openssl could not make a test certificate');
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return `OPENSSL-LISTEN:${port},reuseaddr,fork,cert=${tlsFiles.cert},key=${tlsFiles.key},verify=0`;
+}
+
+function oneExchange(port, secure = false) {
   return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
+    const s = secure ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect({ port, host: '127.0.0.1' });
     let got = 0;
     const t = setTimeout(() => {
       s.destroy();
@@ -324,18 +340,18 @@ function oneExchange(port) {
 }
 
 /** Connections per second through a forking listener, `parallel` clients at a time. */
-async function connectionRate(tool, target, parallel) {
+async function connectionRate(tool, target, parallel, secure = false) {
   const port = await reservePort();
-  const relay = startRelay(tool, [`TCP-LISTEN:${port},reuseaddr,fork`, target]);
+  const relay = startRelay(tool, [secure ? tlsListen(port) : `TCP-LISTEN:${port},reuseaddr,fork`, target]);
   try {
     await waitListening(port);
-    await oneExchange(port); // warm-up, not counted
+    await oneExchange(port, secure); // warm-up, not counted
     let next = 0;
     const t0 = process.hrtime.bigint();
     const worker = async () => {
       while (next < CONNS) {
         next++;
-        await oneExchange(port);
+        await oneExchange(port, secure);
       }
     };
     await deadline(Promise.all(Array.from({ length: parallel }, worker)), 120000, `${tool} connection rate`);
@@ -375,7 +391,11 @@ async function main() {
     results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false));
     results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false));
     if (ONLY_THROUGHPUT) return report(results);
-    const ux = await both((t) => throughput(t, true));
+    const tls = await both((t) => throughput(t, 'tls'));
+    results.push(row(`TLS→TCP throughput (OPENSSL-LISTEN, ${MB} MB, median of ${REPEATS})`, 'MB/s', tls.socat.mbps, tls.tsocat.mbps, true));
+    const hs = await both((t) => connectionRate(t, `TCP:127.0.0.1:${echo.port}`, 1, true));
+    results.push(row(`TLS handshakes per second (OPENSSL-LISTEN,fork → TCP echo, ${CONNS} sequential)`, 'conn/s', hs.socat, hs.tsocat, true));
+    const ux = await both((t) => throughput(t, 'unix'));
     results.push(row(`UNIX→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', ux.socat.mbps, ux.tsocat.mbps, true));
     for (const size of [64, 1400]) {
       const udp = await both((t) => udpRate(t, size));
