@@ -16,8 +16,8 @@ import { type ChunkSource, type SourceSink, sourceReadable } from './source.js';
 
 /** One read at most; socat's default -b is 8192, Node's own read size 64 KiB. */
 export const READ_BUFFER_SIZE = 65536;
-/** Buffers kept for reuse; more than this in flight only happens briefly. */
-const POOL_KEEP = 4;
+/** Buffers kept for reuse (512 KiB at most); more than this in flight only happens briefly, on a loaded machine. */
+const POOL_KEEP = 8;
 
 /** Read buffers lent to the kernel and given back once written on. */
 export class ReadBuffers {

@@ -55,7 +55,6 @@ const NOT_YET_FAMILY = [
  */
 const NEEDS_OPTION = [
   { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', waitsFor: { option: 'netns' }, issue: '#10 in progress (as root)' },
-  { label: 'EXAMPLE_OPTION_MSS', example: 'socat EXEC:"mail.sh target@domain.com",fdin=3,fdout=4 TCP4:mail.relay.org:25,crnl,bind=alias1.server.org,mss=512', waitsFor: { option: 'mss' }, issue: '#7 (tcp-maxseg); run below without mss' },
   { label: '(no label) TCP4-LISTEN:…,mtudiscover=0,rcvbuf=2048', example: 'socat - TCP4-LISTEN:8080,mtudiscover=0,rcvbuf=2048', waitsFor: { option: 'mtudiscover' }, issue: '#7 (ip-mtu-discover); run below without mtudiscover' },
   { label: 'EXAMPLE_ADDRESS_ACCEPT_FD', example: 'systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE', waitsFor: { address: 'ACCEPT' }, issue: '#10 in progress (ACCEPT-FD)' },
 ] as const;
@@ -244,7 +243,7 @@ describe('socat man page EXAMPLES, compared with socat', () => {
     expect(r.owners).toEqual([NOBODY_UID, NOBODY_UID]);
   });
 
-  it('EXAMPLE_OPTION_FDIN/FDOUT/CRNL/MSS: socat EXEC:"mail.sh target@domain.com",fdin=3,fdout=4 TCP4:…:25,crnl,bind=… (without mss)', async () => {
+  it('EXAMPLE_OPTION_FDIN/FDOUT/CRNL/MSS: socat EXEC:"mail.sh target@domain.com",fdin=3,fdout=4 TCP4:…:25,crnl,bind=…,mss=512', async () => {
     // a tiny SMTP-like peer: one reply line per command line
     await withLocalServer((socket) => {
       socket.write('220 local ready\r\n');
@@ -266,7 +265,7 @@ describe('socat man page EXAMPLES, compared with socat', () => {
           '#!/bin/sh\nread greeting <&3; echo "$greeting" >replies\nfor cmd in "HELO local" "RCPT TO:<$1>" QUIT; do echo "$cmd" >&4; read answer <&3; echo "$answer" >>replies; done\n',
           { mode: 0o755 },
         );
-        const out = await once(tool, ['EXEC:"./mail.sh target@domain.com",fdin=3,fdout=4', `TCP4:127.0.0.1:${smtp.port},crnl,bind=127.0.0.1`], { cwd: dir });
+        const out = await once(tool, ['EXEC:"./mail.sh target@domain.com",fdin=3,fdout=4', `TCP4:127.0.0.1:${smtp.port},crnl,bind=127.0.0.1,mss=512`], { cwd: dir });
         return { ...out, replies: readFileSync(join(dir, 'replies'), 'latin1'), sent: smtp.received.at(-1) };
       });
       expect(r).toMatchObject({ status: 0, sent: 'HELO local\r\nRCPT TO:<target@domain.com>\r\nQUIT\r\n' });

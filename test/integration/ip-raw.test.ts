@@ -146,7 +146,7 @@ describe('bad input: one E line, status 1', () => {
     ['IP4-SENDTO:127.0.0.1:254,bind=127.0.0.1:80', 'a raw IP socket binds an address only'],
     ['IP4-SENDTO:127.0.0.1', 'wrong number of parameters'],
     ['IP-RECV:254,pf=unix', 'unknown protocol family "unix"'],
-    ['IP4-RECV:254,range=127.0.0.1/99', 'range option: invalid address range'],
+    ['IP4-RECV:254,range=127.0.0.1/99', 'netmask "127.0.0.1/99" is too large'],
   ])('%s', async (address, message) => {
     const r = await tsocat(['-u', address, '-']);
     expect(r.status).toBe(1);
