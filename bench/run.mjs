@@ -197,18 +197,16 @@ async function throughputOnce(tool, kind = 'tcp') {
   }
 }
 
+/** True once a UNIX socket at `path` is listening (read from /proc/net/unix, no connection made). */
 async function waitForFile(path, ms = 10000) {
   const end = Date.now() + ms;
   for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    try {
-      readFileSync(path);
-    } catch (err) {
-      // a socket file exists once reading it fails with ENXIO rather than ENOENT
-      if (err.code !== 'ENOENT') return;
-    }
+    const lines = readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1);
+    // Flags 00010000: __SO_ACCEPTCON, the socket listens
+    if (lines.some((l) => l.endsWith(` ${path}`) && l.trim().split(/\s+/)[3] === '00010000')) return;
     await sleep(5);
   }
-  throw new Error(`${path} did not appear`);
+  throw new Error(`nothing listens on ${path}`);
 }
 
 /**
