@@ -10,7 +10,7 @@ import { closeSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, PYTHON_WITH_SERIAL, requireOrSkip, stop, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, exited, freePort, PYTHON_WITH_SERIAL, requireOrSkip, stop, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { flagsOf, sttyOf, testPty, waitForPath } from '../pty-helpers.js';
 
 const start = backgroundStarter();
@@ -157,7 +157,8 @@ describe('SERIAL', () => {
     const relay = start(['-d', '-d', `SERIAL:${link},raw,echo=0`, 'PIPE']);
     await waitFor(() => /starting data transfer/.test(relay.errors()));
     await stop(first);
-    const code = await new Promise<number | null>((resolve) => relay.once('exit', resolve));
+    // exited() also sees a relay that ended before we asked (a once('exit') listener added late never fires)
+    const code = await exited(relay, 20000);
     expect(code).toBe(0);
     expect(relay.errors()).toMatch(/hang-up|EIO/);
   });
