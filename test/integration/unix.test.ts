@@ -83,7 +83,8 @@ function datagramSender(name: string, abstract = false): Endpoint {
 }
 
 /** Sizes from 1 byte to 60 KB, each datagram filled with its own index so order and content are checked. */
-const SIZES = Array.from({ length: 200 }, (_, i) => (i === 0 ? 1 : Math.min(60_000, Math.round(1.06 ** i))));
+// 1,000 datagrams from 1 byte to 60 KB (the issue's count), spread so that small and large ones alternate in size classes
+const SIZES = Array.from({ length: 1000 }, (_, i) => (i === 0 ? 1 : Math.min(60_000, Math.max(1, Math.round(60_000 * (i / 999) ** 2)))));
 const datagram = (i: number) => Buffer.alloc(SIZES[i] as number, i % 251);
 
 async function sendAll(sender: Endpoint): Promise<void> {
@@ -151,7 +152,7 @@ describe('UNIX-LISTEN with fork in front of TCP, and the reverse', () => {
 
 describe('datagram and seqpacket boundaries through the relay', () => {
   for (const abstract of [false, true]) {
-    it(`200 datagrams of 1 B to 60 KB: -b 65536 ${abstract ? 'ABSTRACT' : 'UNIX'}-RECV → ${abstract ? 'ABSTRACT' : 'UNIX'}-SENDTO arrive whole and in order`, async () => {
+    it(`1,000 datagrams of 1 B to 60 KB: -b 65536 ${abstract ? 'ABSTRACT' : 'UNIX'}-RECV → ${abstract ? 'ABSTRACT' : 'UNIX'}-SENDTO arrive whole and in order`, async () => {
       const d = dir();
       const tag = `tsocat-test-${process.pid}-${Date.now()}`;
       const inName = abstract ? `${tag}-in` : join(d, 'in.sock');
@@ -161,7 +162,7 @@ describe('datagram and seqpacket boundaries through the relay', () => {
       const p = start(['-dd', '-u', '-b', '65536', `${prefix}-RECV:${inName}`, `${prefix}-SENDTO:${outName}`]);
       await ready(p, 'starting data transfer loop');
       await sendAll(datagramSender(inName, abstract));
-      await waitFor(() => receiver.got.length >= SIZES.length, 10000);
+      await waitFor(() => receiver.got.length >= SIZES.length, 30000);
       expect(receiver.got.map((m) => m.length)).toEqual(SIZES);
       for (const [i, m] of receiver.got.entries()) expect(m.equals(datagram(i))).toBe(true);
     });
