@@ -47,7 +47,7 @@ function in4(address: string, option: string): Buffer {
 /** An interface given by index (digits) or name; 0 = any. */
 async function interfaceIndexOf(text: string): Promise<number> {
   if (/^\d+$/.test(text)) return Number(text);
-  const { interfaceIndex } = await import('../sys/libc.js');
+  const { interfaceIndex } = await import('../sys/sockets.js');
   const index = interfaceIndex(text);
   if (index === 0) throw new TsocatError(`interface "${text}" not found`, 'EOPTVALUE');
   return index;

@@ -75,12 +75,15 @@ async function beforeBind(fd: number, req: UdpSocketRequest): Promise<void> {
   await applyDescriptorSocketOptions(fd, o);
 }
 
-/** A bound datagram socket with the address's options set, as a node:dgram socket. */
-export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket> {
-  const sys = await import('../sys/libc.js');
-  const fd = sys.datagramSocket(req.family === 6 ? AF_INET6 : AF_INET, req.protocol);
+/**
+ * socket(), the options socat sets before bind() (`prepare`), bind() to the
+ * address's local address: the descriptor both kinds of UDP socket start from.
+ */
+async function boundUdpDescriptor(req: UdpSocketRequest, prepare: (fd: number) => Promise<void>): Promise<number> {
+  const sys = await import('../sys/sockets.js');
+  const fd = sys.openSocket(req.family === 6 ? AF_INET6 : AF_INET, sys.SOCK_DGRAM, req.protocol);
   try {
-    await beforeBind(fd, req);
+    await prepare(fd);
     const address = req.local?.address ?? anyAddress(req.family);
     const port = req.local?.port ?? 0;
     sys.bindSocket(fd, sockaddrBytes(address, port), formatSockaddr(address, port));
@@ -88,6 +91,12 @@ export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket>
     closeSync(fd);
     throw err;
   }
+  return fd;
+}
+
+/** A bound datagram socket with the address's options set, as a node:dgram socket. */
+export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket> {
+  const fd = await boundUdpDescriptor(req, (d) => beforeBind(d, req));
   const socket = createSocket({ type: req.family === 6 ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -106,21 +115,13 @@ export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket>
  */
 export async function openAncillaryUdpSocket(req: UdpSocketRequest): Promise<DgramSocket> {
   const { AncillaryDatagramSocket } = await import('./ancillary-socket.js');
-  const sys = await import('../sys/libc.js');
-  const fd = sys.datagramSocket(req.family === 6 ? AF_INET6 : AF_INET, req.protocol);
-  try {
-    await beforeBind(fd, { ...req, options: req.options.without(...ANCILLARY_OPTIONS) });
+  const fd = await boundUdpDescriptor(req, async (d) => {
+    await beforeBind(d, { ...req, options: req.options.without(...ANCILLARY_OPTIONS) });
     for (const name of ANCILLARY_OPTIONS) {
       const [level, optname] = ANCILLARY_SOCKOPTS[name];
-      if (req.options.bool(name)) await setInt(fd, level, optname, 1);
+      if (req.options.bool(name)) await setInt(d, level, optname, 1);
     }
-    const address = req.local?.address ?? anyAddress(req.family);
-    const port = req.local?.port ?? 0;
-    sys.bindSocket(fd, sockaddrBytes(address, port), formatSockaddr(address, port));
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
+  });
   // the same calls as a node:dgram socket, for the parts of it the addresses use (on, send, address, close)
   return new AncillaryDatagramSocket(fd) as unknown as DgramSocket;
 }

@@ -375,35 +375,3 @@ export function genericIoctl(fd: number, request: number, arg: null | number | B
   const result = typeof arg === 'number' ? ioctlVariadic(fd, request, 'int', arg) : ioctlVariadic(fd, request, 'void *', arg);
   check(result, described);
 }
-
-const SOCK_DGRAM = 2;
-let ifNameToIndexFn: ((name: string) => number) | undefined;
-
-/**
- * A datagram socket (UDP, or UDP-Lite with protocol 136) made here rather than
- * by node:dgram, so options can be set before bind() as socat sets them
- * (reuseaddr, rcvbuf, broadcast, memberships…); node:dgram takes it over with bind({ fd }).
- */
-export function datagramSocket(family: number, protocol: number): number {
-  const fd = load().socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  check(fd, `socket(${family}, SOCK_DGRAM, ${protocol})`);
-  return fd;
-}
-
-/** bind() worded as socat's failure; a port in use fails with code EADDRINUSE. */
-export function bindSocket(fd: number, sockaddr: Buffer, described: string): void {
-  const l = load();
-  if (l.bind(fd, sockaddr, sockaddr.length) < 0) {
-    const errno = l.errno();
-    throw new TsocatError(`bind(${fd}, {${described}}, ${sockaddr.length}): ${l.strerror(errno)}`, errno === EADDRINUSE ? 'EADDRINUSE' : 'ESYS');
-  }
-}
-
-/** if_nametoindex(3): 0 when no interface has that name. */
-export function interfaceIndex(name: string): number {
-  if (!ifNameToIndexFn) {
-    const koffi = require('koffi') as typeof import('koffi');
-    ifNameToIndexFn = koffi.load('libc.so.6').func('unsigned int if_nametoindex(const char *)') as (name: string) => number;
-  }
-  return ifNameToIndexFn(name);
-}
