@@ -37,11 +37,11 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const two = (n: number) => String(n).padStart(2, '0');
 
-/** socat's SOCAT_TIMESTAMP: ctime()'s local time without its newline, then the microseconds. */
+/** socat's SOCAT_TIMESTAMP: ctime()'s local time without its newline, then the microseconds, six digits as socat's %06ld. */
 function timestampText(seconds: number, micros: number): string {
   const d = new Date(seconds * 1000);
   const day = String(d.getDate()).padStart(2, ' ');
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}, ${micros} usecs`;
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}, ${String(micros).padStart(6, "0")} usecs`;
 }
 
 /** The control messages of one packet as socat's variables (without the SOCAT_ prefix). */
