@@ -3,7 +3,7 @@
  * loopback ports, wait for listeners, make temp dirs. Every wait is bounded.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,6 +16,20 @@ export const SOCAT: string | undefined = (() => {
   const r = spawnSync('sh', ['-c', 'command -v socat'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : undefined;
 })();
+
+/**
+ * A socat 1.8 build, for the comparisons Debian's 1.7.4 cannot make (options and
+ * addresses that came with 1.8): $SOCAT_18, else /tmp/socat-build/socat, as
+ * docs/testing.md builds it. CI has only Debian's socat, so these comparisons
+ * skip there with their reason (socat18OrSkip), on every code path.
+ */
+export const SOCAT_18: string | undefined = [process.env.SOCAT_18, '/tmp/socat-build/socat'].find((path): path is string => !!path && existsSync(path));
+
+/** The socat 1.8 build's path, or a skip saying why the comparison needs it. Takes the test's context: in a table, use `.for`, which passes it. */
+export function socat18OrSkip(ctx: TestContext, why: string): string {
+  if (SOCAT_18) return SOCAT_18;
+  return skipBecause(ctx, `no socat 1.8 build (SOCAT_18 unset, /tmp/socat-build/socat absent; docs/testing.md says how to make one): ${why}`);
+}
 
 export interface RunResult {
   status: number | null;

@@ -10,14 +10,14 @@
  * entry's option has arrived, so that the example is moved into the cases.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPlugins } from '../../addresses/index.js';
 import { findOption } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
-import { exited, freePort, requireOrSkip, requires, run, SOCAT, skipBecause, stop, TSOCAT, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
+import { exited, freePort, requireOrSkip, requires, run, SOCAT, socat18OrSkip, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
 
 /** Examples that need an address family tsocat does not have yet, by the man page's label. */
 const NOT_YET_FAMILY = [
@@ -61,7 +61,6 @@ const NEEDS_OPTION = [
 
 type Tool = 'socat' | 'tsocat';
 const TOOLS: readonly Tool[] = ['tsocat', 'socat'];
-const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 
 const commandOf = (tool: Tool, args: string[]): [string, string[]] => (tool === 'socat' ? [SOCAT as string, args] : [process.execPath, [TSOCAT, ...args]]);
 
@@ -448,8 +447,8 @@ describe('socat man page EXAMPLES that need socat 1.8', () => {
     const ours = await outcome(commandOf('tsocat', args));
     // on a regular file GOPEN appends (socat 1.8 does the same); /proc would take the new value
     expect(ours).toEqual({ status: 0, file: '1 0\n0 2147483647' });
-    if (!SOCAT_18) skipBecause(ctx, 'no socat 1.8 build at /tmp/socat-build/socat (Debian\'s 1.7.4 has no TEXT address); tsocat was checked on its own');
-    expect(ours).toEqual(await outcome([SOCAT_18, args]));
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4 has no TEXT address; tsocat was checked on its own");
+    expect(ours).toEqual(await outcome([socat18, args]));
   });
 });
 

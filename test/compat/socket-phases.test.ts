@@ -5,12 +5,10 @@
  * errors. Debian's socat is 1.7.4; setsockopt-socket and setsockopt-connected
  * are socat 1.8's, compared with a 1.8 build when one is present.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requireOrSkip, run, SOCAT, skipBecause, TSOCAT, tempDir } from '../helpers.js';
+import { requireOrSkip, run, SOCAT, socat18OrSkip, tempDir, TSOCAT } from '../helpers.js';
 import { type Probe, probeClient, probeListener, probeProgram, type Tool, tsocatTool } from '../socket-phase-helpers.js';
 
-const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 const { dir, cleanup } = tempDir();
 afterAll(cleanup);
 
@@ -45,7 +43,7 @@ describe('a client: options read back from the connection, tsocat beside socat 1
     ['mss=500', [[6, 2]]],
     ['setsockopt=6:2:i500', [[6, 2]]],
   ];
-  it.each(cases)('TCP4:…,%s', async (option, probes, ctx) => {
+  it.for(cases)('TCP4:…,%s', async ([option, probes], ctx) => {
     requireOrSkip(ctx, 'socat');
     const { ours, theirs } = await bothClients(option, probes, socatTool());
     expect(theirs.status).toBe(0);
@@ -57,9 +55,9 @@ describe('a client: options read back from the connection, tsocat beside socat 1
 });
 
 describe('socat 1.8 options: setsockopt-socket before connect, setsockopt-connected after', () => {
-  it.each([['setsockopt-socket=6:2:i500'], ['setsockopt-connected=6:2:i500'], ['setsockopt-socket=1:12:i4,setsockopt-connected=1:36:i5']])('TCP4:…,%s', async (option, ctx) => {
-    if (!SOCAT_18) skipBecause(ctx, 'no socat 1.8 build at /tmp/socat-build/socat (Debian has 1.7.4, which lacks these options)');
-    const { ours, theirs } = await bothClients(option, [[6, 2], [1, 12], [1, 36]], { name: 'socat 1.8', command: [SOCAT_18] });
+  it.for([['setsockopt-socket=6:2:i500'], ['setsockopt-connected=6:2:i500'], ['setsockopt-socket=1:12:i4,setsockopt-connected=1:36:i5']])('TCP4:…,%s', async ([option], ctx) => {
+    const socat18 = socat18OrSkip(ctx, 'Debian has 1.7.4, which lacks these options');
+    const { ours, theirs } = await bothClients(option, [[6, 2], [1, 12], [1, 36]], { name: 'socat 1.8', command: [socat18] });
     expect(theirs.status).toBe(0);
     expect(ours.line).toBe(theirs.line);
     expect(ours.peerMss).toBe(theirs.peerMss);
@@ -67,13 +65,13 @@ describe('socat 1.8 options: setsockopt-socket before connect, setsockopt-connec
 });
 
 describe('a listener: early options on the listening socket, the accepted one as Linux leaves it', () => {
-  it.each([
+  it.for([
     ['tcp-maxseg=500', [[6, 2]]],
     ['setsockopt-listen=6:2:i500', [[6, 2]]],
     ['so-priority=3,so-bindtodevice=lo,rcvbuf=9000', [[1, 12], [1, 25, 'string'], [1, 8]]],
     ['setsockopt-int=1:12:6', [[1, 12]]],
     ['keepidle=40,tcp-keepcnt=3', [[6, 4], [6, 6]]],
-  ] as Array<[string, Probe[]]>)('TCP4-LISTEN:…,%s', async (option, probes, ctx) => {
+  ] as Array<[string, Probe[]]>)('TCP4-LISTEN:…,%s', async ([option, probes], ctx) => {
     requireOrSkip(ctx, 'socat');
     const program = probeProgram(dir, probes);
     const ours = await probeListener(tsocatTool, option, program);
@@ -88,7 +86,7 @@ describe('a listener: early options on the listening socket, the accepted one as
 describe('bad values: the same error line and status', () => {
   /** The message of the only E line, with the descriptor number (which differs) left out. */
   const onlyError = (stderr: string) => stderr.split('\n').filter((l) => / E /.test(l)).map((l) => l.replace(/^.* E /, '').replace(/^setsockopt\(\d+,/, 'setsockopt(N,'));
-  it.each([
+  it.for([
     ['-', 'TCP4:127.0.0.1:1,so-bindtodevice=nosuchdev0'],
     ['-', 'TCP4:127.0.0.1:1,tcp-maxseg=1'],
     ['-', 'TCP4:127.0.0.1:1,so-priority=abc'],
@@ -100,7 +98,7 @@ describe('bad values: the same error line and status', () => {
     ['TCP4-LISTEN:0,range=127.0.0.1', '-'],
     ['TCP6-LISTEN:0,range=[::1]/129', '-'],
     ['TCP4-LISTEN:0,range=nosuchhost.invalid/8', '-'],
-  ])('%s %s', async (a, b, ctx) => {
+  ])('%s %s', async ([a, b], ctx) => {
     requireOrSkip(ctx, 'socat');
     const ours = await run(process.execPath, [TSOCAT, a, b], { timeoutMs: 5000 });
     const theirs = await run(SOCAT as string, [a, b], { timeoutMs: 5000 });

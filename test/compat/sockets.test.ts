@@ -6,13 +6,11 @@
  * TCP listeners) the comparison uses a 1.8 build when one is present.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, type RunResult, requireOrSkip, requires, run, SOCAT, skipBecause, startTsocat, stop, TSOCAT, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
+import { freePort, requireOrSkip, requires, run, type RunResult, SOCAT, socat18OrSkip, startTsocat, stop, tcpExchange, tempDir, TSOCAT, waitFor, waitForPort } from '../helpers.js';
 import { blackholeListener, quietServers, sockoptProbe, ss } from '../socket-helpers.js';
 
-const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 
 type Tool = { name: string; command: string[] };
 const TOOLS = (socat: string | undefined): Tool[] => [
@@ -220,8 +218,8 @@ describe('reuseaddr and a port in TIME_WAIT, compared with socat', () => {
   });
 
   it('no reuseaddr option: socat 1.8 and tsocat listen (socat 1.8 turns it on for TCP listeners)', async (ctx) => {
-    if (!SOCAT_18) skipBecause(ctx, 'no socat 1.8 build at /tmp/socat-build/socat (Debian ships 1.7.4.4, whose default differs)');
-    for (const tool of TOOLS(SOCAT_18)) {
+    const socat18 = socat18OrSkip(ctx, 'Debian ships 1.7.4.4, whose default differs');
+    for (const tool of TOOLS(socat18)) {
       const p = startTool(tool, ['-u', `TCP4-LISTEN:${port},bind=127.0.0.1`, 'STDOUT']);
       await waitForPort(port);
       await tcpExchange(port, `${tool.name}\n`);

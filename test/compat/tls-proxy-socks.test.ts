@@ -5,13 +5,12 @@
  * 1.8 build when one is present and say so when not.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, run, type RunResult, skipBecause, SOCAT, stop, TSOCAT, waitForPort } from '../helpers.js';
+import { freePort, requireOrSkip, run, type RunResult, SOCAT, socat18OrSkip, stop, TSOCAT, waitForPort } from '../helpers.js';
 import { certificatesForFile, danteCommand, greeters, peerStarter, tinyproxyCommand } from '../tls-peers.js';
 
-const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 const greeter = greeters();
 const startPeer = peerStarter();
 const { certs, dir } = certificatesForFile();
@@ -157,7 +156,7 @@ describe('SOCKS compared with socat (danted, microsocks)', () => {
     ['SOCKS5-CONNECT:127.0.0.1:S:127.0.0.1:T,socksuser=alice,sockspass=pw', 'microsocks'],
     ['SOCKS5-CONNECT:127.0.0.1:S:127.0.0.1:T,socksuser=alice,sockspass=nope', 'microsocks'],
   ] as const)('- %s through %s (socat 1.8)', async ([address, server], ctx) => {
-    if (!SOCAT_18) skipBecause(ctx, 'no socat 1.8 build at /tmp/socat-build/socat (Debian socat 1.7.4 has no SOCKS5)');
+    const socat18 = socat18OrSkip(ctx, 'Debian socat 1.7.4 has no SOCKS5');
     requireOrSkip(ctx, server === 'dante' ? 'danted' : 'microsocks');
     const target = await greeter();
     let socks: number;
@@ -167,7 +166,7 @@ describe('SOCKS compared with socat (danted, microsocks)', () => {
       await startPeer('microsocks', ['-i', '127.0.0.1', '-p', String(socks), '-u', 'alice', '-P', 'pw'], socks);
     }
     const filled = address.replace(':T', `:${target}`).replace(':S:', `:${socks}:`).replace('socksport=S', `socksport=${socks}`);
-    const [ours, theirs] = await both(SOCAT_18 as string, ['-u', filled, 'STDOUT']);
+    const [ours, theirs] = await both(socat18, ['-u', filled, 'STDOUT']);
     expect(seen(ours)).toEqual(seen(theirs));
   });
 });

@@ -8,9 +8,8 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exited, freePort, requireOrSkip, ROOT, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { exited, freePort, requireOrSkip, ROOT, socat18OrSkip, stop, tcpExchange, tempDir, tsocat, TSOCAT, waitFor, waitForPort } from '../helpers.js';
 
-const SOCAT18 = '/tmp/socat-build/socat';
 
 const started: ChildProcess[] = [];
 afterEach(async () => {
@@ -121,7 +120,7 @@ describe('ACCEPT-FD with an inherited descriptor', () => {
   });
 
   it('logs what socat 1.8.1.1 logs for the same run (notice lines, peer addresses masked)', async (ctx) => {
-    if (!existsSync(SOCAT18)) skipBecause(ctx, `${SOCAT18} (socat 1.8.1.1, built locally) is absent; CI has only Debian's 1.7.4.4, which has no ACCEPT-FD`);
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4.4 has no ACCEPT-FD");
     const lines = async (program: string, args: string[]) => {
       const { child, port } = await withInheritedListener(program, args);
       await waitFor(() => child.errors().includes('listening on'));
@@ -134,7 +133,7 @@ describe('ACCEPT-FD with an inherited descriptor', () => {
         .map((l) => l.replace(/^.* N /, '').replace(/:\d+/g, ':P'));
     };
     const ours = await lines(process.execPath, [TSOCAT, '-d', '-d', 'ACCEPT-FD:3', 'PIPE']);
-    const theirs = await lines(SOCAT18, ['-d', '-d', 'ACCEPT-FD:3', 'PIPE']);
+    const theirs = await lines(socat18, ['-d', '-d', 'ACCEPT-FD:3', 'PIPE']);
     expect(ours).toEqual(theirs);
   });
 });

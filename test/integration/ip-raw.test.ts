@@ -179,11 +179,11 @@ od -An -tx1 -v ${out} | tr -d ' \\n'
   const FRAME = Buffer.concat([Buffer.from('ffffffffffff020000000001' + '88b5', 'hex'), Buffer.from('frame through veth')]);
   const TSOCAT_CMD = `${process.execPath} ${TSOCAT}`;
 
-  it.each([
+  it.for([
     ['tsocat to tsocat', TSOCAT_CMD, TSOCAT_CMD],
     ['socat to tsocat', TSOCAT_CMD, SOCAT as string],
     ['tsocat to socat', SOCAT as string, TSOCAT_CMD],
-  ])('%s: one frame, byte for byte', async (_name, receiver, sender, ctx) => {
+  ])('%s: one frame, byte for byte', async ([_name, receiver, sender], ctx) => {
     if ((await run('unshare', ['-n', 'true'])).status !== 0) skipBecause(ctx, 'unshare -n fails here (no CAP_SYS_ADMIN for a network namespace)');
     await withOutputFile(async (out) => {
       const r = await run('unshare', ['-n', 'sh', '-c', script(receiver, sender, out)]);

@@ -8,10 +8,9 @@ import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 
 import { join } from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, exited, freePort, requireOrSkip, run, SOCAT, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, exited, freePort, requireOrSkip, run, SOCAT, socat18OrSkip, stop, tcpExchange, tempDir, tsocat, TSOCAT, waitFor, waitForPort } from '../helpers.js';
 
 const background = backgroundStarter();
-const SOCAT18 = '/tmp/socat-build/socat';
 
 const tracked: ChildProcess[] = [];
 afterEach(async () => {
@@ -158,8 +157,8 @@ describe('children-shutup (CHILD): a forking listener\'s sessions log lower', ()
     expect(log).toMatch(/ W open\("\/nonexistent-dir\/x", 02, 0666\): No such file or directory/);
     expect(log).not.toMatch(/ E /);
     expect(log).toMatch(/ N accepting connection from/);
-    if (!existsSync(SOCAT18)) skipBecause(ctx, `${SOCAT18} (socat 1.8.1.1, built locally) is absent; Debian's 1.7.4.4 has no children-shutup`);
-    const theirs = await failingSessionLog(SOCAT18, 'children-shutup');
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4.4 has no children-shutup");
+    const theirs = await failingSessionLog(socat18, 'children-shutup');
     expect(theirs).toMatch(/ W open\("\/nonexistent-dir\/x", 02, 0666\): No such file or directory/);
   });
 

@@ -5,11 +5,9 @@
  * takes a value (one E line, status 1, as socat).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, run, SOCAT, skipBecause, stop, tcpExchange, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { freePort, requireOrSkip, run, SOCAT, socat18OrSkip, stop, tcpExchange, tsocat, waitFor, waitForPort } from '../helpers.js';
 
-const SOCAT18 = '/tmp/socat-build/socat';
 const LINE = /^\S+ \S+ tsocat\[\d+\] E (.*)\n$/;
 
 describe('PROCESS options go with every address, as in socat', () => {
@@ -85,8 +83,8 @@ describe('children-shutup: what each peer session logs comes out lower', () => {
     // the session's notice is info now, below -d -d; its error a warning
     expect(quiet).toMatch(/^N accepting connection from AF=2 127\.0\.0\.1\nW open\(/);
     expect(await logOfOnePeer(tsocatCmd, ',children-shutup=2')).toMatch(/\nN open\(/);
-    if (!existsSync(SOCAT18)) skipBecause(ctx, `${SOCAT18} is absent (socat 1.8.1.1, built locally); Debian's 1.7.4.4 has no children-shutup`);
-    expect(quiet).toBe(await logOfOnePeer([SOCAT18], ',children-shutup'));
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4.4 has no children-shutup");
+    expect(quiet).toBe(await logOfOnePeer([socat18], ',children-shutup'));
   });
 });
 

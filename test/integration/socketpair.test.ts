@@ -3,11 +3,9 @@
  * the default type is datagram, so each message keeps its boundaries;
  * type= (so-type) picks stream (2 = dgram, 1 = stream, 5 = seqpacket).
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { run, skipBecause, tsocat } from '../helpers.js';
+import { run, socat18OrSkip, tsocat } from '../helpers.js';
 
-const SOCAT18 = '/tmp/socat-build/socat';
 
 describe('SOCKETPAIR', () => {
   it('echoes what is written: tsocat - SOCKETPAIR', async () => {
@@ -58,11 +56,11 @@ describe('SOCKETPAIR', () => {
   });
 
   it('compared with socat 1.8.1: the same bytes for dgram, stream and seqpacket', async (ctx) => {
-    if (!existsSync(SOCAT18)) skipBecause(ctx, `${SOCAT18} is absent (socat 1.8 has SOCKETPAIR; Debian's 1.7.4 does not)`);
+    const socat18 = socat18OrSkip(ctx, "socat 1.8 has SOCKETPAIR; Debian's 1.7.4 does not");
     for (const type of ['', ',type=1', ',type=2', ',type=5']) {
       const input = 'line one\nline two\n';
       const ours = await tsocat(['-', `SOCKETPAIR${type}`], { input });
-      const theirs = await run(SOCAT18, ['-', `SOCKETPAIR${type}`], { input });
+      const theirs = await run(socat18, ['-', `SOCKETPAIR${type}`], { input });
       expect(ours.stdout.toString(), type).toBe(theirs.stdout.toString());
       expect(ours.status, type).toBe(theirs.status);
     }

@@ -6,13 +6,11 @@
  * `tsocat -u STDIO,<options> SYSTEM:stty…` runs on the pty, and the relay's
  * program reports the terminal (`stty -g`, `stty size`) while tsocat holds it.
  */
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TERMIOS_DELAYS, TERMIOS_EXTRA_FLAGS } from '../../options/termios.js';
-import { requireOrSkip, requires, run, SOCAT, skipBecause, TSOCAT, tsocat } from '../helpers.js';
+import { requireOrSkip, requires, run, SOCAT, socat18OrSkip, tsocat, TSOCAT } from '../helpers.js';
 
 const TSOCAT_CMD = [process.execPath, TSOCAT];
-const SOCAT_18 = ['/tmp/socat-build/socat'].find((path) => existsSync(path));
 
 interface Case {
   address: string;
@@ -205,7 +203,7 @@ describe('the same terminal as socat', () => {
   });
 
   it('as socat 1.8.1.1, setflags and winsz too', async (ctx) => {
-    if (!SOCAT_18) skipBecause(ctx, 'no socat 1.8 build at /tmp/socat-build/socat (Debian ships 1.7.4.4, which lacks termios-setflags and tiocswinsz)');
-    await compare(SOCAT_18, [...COMPARED, ...COMPARED_18]);
+    const socat18 = socat18OrSkip(ctx, 'Debian ships 1.7.4.4, which lacks termios-setflags and tiocswinsz');
+    await compare(socat18, [...COMPARED, ...COMPARED_18]);
   });
 });

@@ -7,6 +7,7 @@ import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exited, NoCloseInTime, ROOT, run, startTsocat, stop, tcpExchange } from '../helpers.js';
+import { eachCallsSkippingThroughContext } from '../skip-guard.js';
 
 describe('run()', () => {
   it('rejects when the process is still running at its timeout, with what it said so far', async () => {
@@ -87,5 +88,24 @@ describe('skips', () => {
         .filter((line) => silent.test(line.slice(line.indexOf(': ') + 2))),
     );
     expect(offenders).toEqual([]);
+  });
+
+  const testFiles = () =>
+    readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => join(ROOT, 'test', f));
+
+  it('no parameterised test skips through a context that .each never passes (use .for, which passes it)', () => {
+    const offenders = testFiles().flatMap((file) => eachCallsSkippingThroughContext(readFileSync(file, 'utf8')).map((line) => `${relative(ROOT, file)}:${line}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('the guard sees such a call, and lets .for and context-free .each calls through', () => {
+    const bad = "it.each([['a'], ['b(']])('case %s', async (x, ctx) => {\n  skipBecause(ctx, 'no tool');\n});";
+    const multiLine = "describe('x', () => {\n  it.each([\n    ['a', [[1, 2]]],\n  ] as Array<[string, number[][]]>)('case %s', async (a, b, ctx) => {\n    requireOrSkip(ctx, 'socat');\n  });\n});";
+    expect(eachCallsSkippingThroughContext(bad)).toEqual([1]);
+    expect(eachCallsSkippingThroughContext(multiLine)).toEqual([2]);
+    expect(eachCallsSkippingThroughContext("it.for([['a']])('case %s', async ([x], ctx) => { skipBecause(ctx, 'no'); });")).toEqual([]);
+    expect(eachCallsSkippingThroughContext("it.each([1, 2])('n %i', (n) => { expect(n).toBeGreaterThan(0); });")).toEqual([]);
   });
 });
