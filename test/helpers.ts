@@ -51,6 +51,12 @@ export interface RunOptions {
   expectKill?: boolean;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Keep stdin open after `input` until stdout holds this text, then end it.
+   * For peers that may close the whole connection on the client's half-close
+   * (tinyproxy, microsocks, danted): the answer is in before tsocat's FIN goes.
+   */
+  endInputAfter?: string;
 }
 
 /** Runs a command to completion with input on stdin; a run killed at `timeoutMs` rejects (unless `expectKill`). */
@@ -61,7 +67,14 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
     const out: Buffer[] = [];
     let err = '';
     let killedAtTimeout = false;
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    let holdingInput = opts.endInputAfter !== undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      out.push(d);
+      if (holdingInput && Buffer.concat(out).includes(opts.endInputAfter as string)) {
+        holdingInput = false;
+        child.stdin.end();
+      }
+    });
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();
     });
@@ -78,7 +91,8 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       } else resolveRun(result);
     });
     child.stdin.on('error', () => {});
-    if (opts.input !== undefined) child.stdin.end(opts.input);
+    if (holdingInput) child.stdin.write(opts.input ?? '');
+    else if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
 }

@@ -1,6 +1,8 @@
 /**
  * PROXY through a real tinyproxy started by each test on loopback (its config
- * written by the test), to an echo server of the test's own.
+ * written by the test), to an echo server of the test's own. tinyproxy drops the
+ * whole tunnel on the client's half-close, so a test keeps tsocat's input open
+ * (endInputAfter) until the echo it expects is back: it tests tsocat, not that race.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -33,7 +35,7 @@ describe('PROXY: HTTP CONNECT through tinyproxy', () => {
   it('reaches a local server through the proxy (proxyport)', async () => {
     const target = await echoServer();
     const proxy = await tinyproxy(target);
-    const r = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port}`], { input: 'through the proxy\n' });
+    const r = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port}`], { input: 'through the proxy\n', endInputAfter: 'through the proxy\n' });
     expect(r.stderr).toBe('');
     expect(r.stdout.toString()).toBe('hello from echo\nthrough the proxy\n');
     expect(r.status).toBe(0);
@@ -53,11 +55,11 @@ describe('PROXY: HTTP CONNECT through tinyproxy', () => {
   it('proxy-authorization and proxy-authorization-file: Basic credentials pass; wrong ones get the 407 as one E line; no log line shows them', async () => {
     const target = await echoServer();
     const proxy = await tinyproxy(target, 'alice pr0xy-pa55');
-    const good = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxyauth=alice:pr0xy-pa55`], { input: 'authorized\n' });
+    const good = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxyauth=alice:pr0xy-pa55`], { input: 'authorized\n', endInputAfter: 'authorized\n' });
     expect(good.stdout.toString()).toBe('hello from echo\nauthorized\n');
     const file = join(tmp.dir, 'proxy-auth');
     writeFileSync(file, 'alice:pr0xy-pa55\n');
-    const fromFile = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization-file=${file}`], { input: 'from file\n' });
+    const fromFile = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization-file=${file}`], { input: 'from file\n', endInputAfter: 'from file\n' });
     expect(fromFile.stdout.toString()).toBe('hello from echo\nfrom file\n');
     const wrong = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization=alice:guess`], { input: 'x\n' });
     expect(wrong.stderr.match(E_LINES)).toEqual([expect.stringMatching(/ E CONNECT 127\.0\.0\.1:\d+ HTTP\/1\.0: HTTP\/1\.[01] 40[17] /)]);
@@ -71,10 +73,10 @@ describe('PROXY: HTTP CONNECT through tinyproxy', () => {
   it('resolve: the proxy is asked for the address, not the name; http-version=1.1 asks in HTTP/1.1', async () => {
     const target = await echoServer();
     const proxy = await tinyproxy(target);
-    const byName = await tsocat(['-', `PROXY:127.0.0.1:localhost:${target},proxyport=${proxy.port},http-version=1.1`], { input: 'n\n' });
+    const byName = await tsocat(['-', `PROXY:127.0.0.1:localhost:${target},proxyport=${proxy.port},http-version=1.1`], { input: 'n\n', endInputAfter: 'n\n' });
     expect(byName.stdout.toString()).toBe('hello from echo\nn\n');
     expect(proxy.log()).toContain(`CONNECT localhost:${target} HTTP/1.1`);
-    const resolved = await tsocat(['-', `PROXY:127.0.0.1:localhost:${target},proxyport=${proxy.port},resolve`], { input: 'r\n' });
+    const resolved = await tsocat(['-', `PROXY:127.0.0.1:localhost:${target},proxyport=${proxy.port},resolve`], { input: 'r\n', endInputAfter: 'r\n' });
     expect(resolved.stdout.toString()).toBe('hello from echo\nr\n');
     expect(proxy.log()).toMatch(new RegExp(`CONNECT (127\\.0\\.0\\.1|\\[::1\\]):${target} HTTP/1\\.0`));
   });

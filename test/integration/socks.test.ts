@@ -2,7 +2,9 @@
  * SOCKS4, SOCKS4A and SOCKS5 through real SOCKS servers started by each test on
  * loopback: Debian's dante-server (danted: SOCKS4 and SOCKS5, BIND), microsocks
  * (SOCKS5 with username/password) and, for SOCKS4A (which dante does not
- * speak), a server built on Perl's IO::Socket::Socks.
+ * speak), a server built on Perl's IO::Socket::Socks. Some of them close the
+ * tunnel on the client's half-close, so a test keeps tsocat's input open
+ * (endInputAfter) until the echo it expects is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, requireOrSkip, tcpExchange, tempDir, tsocat, waitFor } from '../helpers.js';
@@ -64,7 +66,7 @@ describe('SOCKS4 and SOCKS5 through dante-server', () => {
       `SOCKS5-CONNECT:127.0.0.1:${socks}:127.0.0.1:${target}`,
       `SOCKS5-CONNECT:127.0.0.1:localhost:${target},socksport=${socks}`,
     ]) {
-      const r = await tsocat(['-', address], { input: `via ${address}\n` });
+      const r = await tsocat(['-', address], { input: `via ${address}\n`, endInputAfter: `via ${address}\n` });
       expect(r.stderr).toBe('');
       expect(r.stdout.toString()).toBe(`hello from echo\nvia ${address}\n`);
       expect(r.status).toBe(0);
@@ -89,7 +91,7 @@ describe('SOCKS5 with username and password through microsocks', () => {
     requireOrSkip(ctx, 'microsocks');
     const target = await echoServer();
     const socks = await microsocks('alice', 'S0cks-Secret');
-    const good = await tsocat(['-d', '-d', '-d', '-d', '-', `SOCKS5-CONNECT:127.0.0.1:${socks}:127.0.0.1:${target},socksuser=alice,sockspass=S0cks-Secret`], { input: 'authenticated\n' });
+    const good = await tsocat(['-d', '-d', '-d', '-d', '-', `SOCKS5-CONNECT:127.0.0.1:${socks}:127.0.0.1:${target},socksuser=alice,sockspass=S0cks-Secret`], { input: 'authenticated\n', endInputAfter: 'authenticated\n' });
     expect(good.stdout.toString()).toBe('hello from echo\nauthenticated\n');
     expect(good.status).toBe(0);
     const wrong = await tsocat(['-d', '-d', '-d', '-d', '-', `SOCKS5-CONNECT:127.0.0.1:127.0.0.1:${target},socksport=${socks},socksuser=alice,sockspass=Wr0ng-Guess`], { input: 'x\n' });
@@ -111,7 +113,7 @@ describe('SOCKS4A: the server resolves the name', () => {
     const target = await echoServer();
     const port = await freePort();
     const server = await startPeer('perl', ['-e', PERL_SOCKS4A, String(port)], port);
-    const r = await tsocat(['-', `SOCKS4A:127.0.0.1:localhost:${target},socksport=${port},socksuser=tester`], { input: 'by name\n' });
+    const r = await tsocat(['-', `SOCKS4A:127.0.0.1:localhost:${target},socksport=${port},socksuser=tester`], { input: 'by name\n', endInputAfter: 'by name\n' });
     expect(r.stderr).toBe('');
     expect(r.stdout.toString()).toBe('hello from echo\nby name\n');
     expect(server.log()).toContain(`request for localhost:${target}`);
