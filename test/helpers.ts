@@ -31,6 +31,19 @@ export function socat18OrSkip(ctx: TestContext, why: string): string {
   return skipBecause(ctx, `no socat 1.8 build (SOCAT_18 unset, /tmp/socat-build/socat absent; docs/testing.md says how to make one): ${why}`);
 }
 
+/**
+ * Every wait below ends before the running test's own vitest timeout (its
+ * deadline is set by test/setup.ts), so a slow machine shows the wait's message
+ * — what was awaited, what came so far — instead of vitest's bare "Test timed
+ * out". Outside a test (or with no deadline) the bound asked for stands.
+ */
+const DEADLINE_MARGIN_MS = 1000;
+export function withinTest(ms: number): number {
+  const deadline = (globalThis as { tsocatTestDeadline?: number }).tsocatTestDeadline;
+  if (deadline === undefined) return ms;
+  return Math.max(100, Math.min(ms, deadline - Date.now() - DEADLINE_MARGIN_MS));
+}
+
 export interface RunResult {
   status: number | null;
   signal: NodeJS.Signals | null;
@@ -61,7 +74,7 @@ export interface RunOptions {
 
 /** Runs a command to completion with input on stdin; a run killed at `timeoutMs` rejects (unless `expectKill`). */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
-  const timeoutMs = opts.timeoutMs ?? 15000;
+  const timeoutMs = withinTest(opts.timeoutMs ?? 15000);
   return new Promise((resolveRun, rejectRun) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -162,7 +175,8 @@ export function isListening(port: number): boolean {
  * Polls until a listener is up on the port (at most `timeoutMs`). It never
  * connects: a listener without fork would take the probe as its one peer.
  */
-export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+export async function waitForPort(port: number, asked = 5000): Promise<void> {
+  const timeoutMs = withinTest(asked);
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
     if (isListening(port)) return;
@@ -175,11 +189,12 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Polls `cond` every 20 ms for at most `timeoutMs`. */
-export async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+/** Polls `cond` every 20 ms for at most `timeoutMs`; `what` names it in the failure. */
+export async function waitFor(cond: () => boolean, asked = 5000, what = 'condition'): Promise<void> {
+  const timeoutMs = withinTest(asked);
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+    if (Date.now() > deadline) throw new Error(`${what} not met in time (${timeoutMs} ms)`);
     await sleep(20);
   }
 }
@@ -206,7 +221,7 @@ export class NoCloseInTime extends Error {
  * closes. A peer that has not closed after `timeoutMs` rejects with NoCloseInTime.
  */
 export function tcpExchange(port: number, data: string | Buffer, opts: { timeoutMs?: number; halfClose?: boolean } = {}): Promise<Buffer> {
-  const timeoutMs = opts.timeoutMs ?? 5000;
+  const timeoutMs = withinTest(opts.timeoutMs ?? 5000);
   return new Promise((resolveEx, reject) => {
     const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     const chunks: Buffer[] = [];
@@ -230,7 +245,8 @@ export function tcpExchange(port: number, data: string | Buffer, opts: { timeout
 }
 
 /** Waits for a process we started to end by itself; its exit status, or a rejection after `timeoutMs`. */
-export function exited(child: ChildProcess, timeoutMs = 5000): Promise<number | null> {
+export function exited(child: ChildProcess, asked = 5000): Promise<number | null> {
+  const timeoutMs = withinTest(asked);
   return new Promise((resolveExit, reject) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolveExit(child.exitCode);
     const t = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${timeoutMs} ms`)), timeoutMs);

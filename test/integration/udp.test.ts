@@ -123,11 +123,11 @@ describe('UDP client and server addresses', () => {
     await waitForUdp(port);
     const peers = await Promise.all(Array.from({ length: 20 }, () => udpPeer()));
     await Promise.all(peers.map((peer, i) => peer.send(`peer${i}\n`, port)));
-    await waitFor(() => peers.every((peer) => peer.received.length >= 1), 30000);
+    await waitFor(() => peers.every((peer) => peer.received.length >= 1), 50000, 'an answer for each of the 20 peers');
     const replies = peers.map((peer) => peer.received[0]?.data.toString().trim().split(' ') ?? []);
     expect(replies.map(([, line, peerPort]) => [line, Number(peerPort)])).toEqual(peers.map((peer, i) => [`peer${i}`, peer.port]));
     expect(new Set(replies.map(([pid]) => pid)).size).toBe(20);
-  });
+  }, 60000);
 
   it('UDP-RECVFROM,fork answers 20 peers at once, a session per packet (20 pids)', async () => {
     const port = await udpFreePort();
@@ -135,11 +135,11 @@ describe('UDP client and server addresses', () => {
     await waitForUdp(port);
     const peers = await Promise.all(Array.from({ length: 20 }, () => udpPeer()));
     await Promise.all(peers.map((peer, i) => peer.send(`peer${i}\n`, port)));
-    await waitFor(() => peers.every((peer) => peer.received.length >= 1), 30000);
+    await waitFor(() => peers.every((peer) => peer.received.length >= 1), 50000, 'an answer for each of the 20 peers');
     const replies = peers.map((peer) => peer.received[0]?.data.toString().trim().split(' ') ?? []);
     expect(replies.map(([, line]) => line)).toEqual(peers.map((_, i) => `peer${i}`));
     expect(new Set(replies.map(([pid]) => pid)).size).toBe(20);
-  });
+  }, 60000);
 
   it('UDP-RECVFROM without fork reads one packet, answers its sender, and reads no more', async () => {
     const port = await udpFreePort();

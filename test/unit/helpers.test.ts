@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { exited, NoCloseInTime, ROOT, run, startTsocat, stop, tcpExchange } from '../helpers.js';
+import { exited, NoCloseInTime, ROOT, run, startTsocat, stop, tcpExchange, waitFor } from '../helpers.js';
 import { eachCallsSkippingThroughContext } from '../skip-guard.js';
 
 describe('run()', () => {
@@ -73,6 +73,19 @@ describe('exited()', () => {
       await stop(p);
     }
   });
+});
+
+describe('waits end before the test does', () => {
+  it('a wait asked for longer than the test\'s own timeout ends first, with its own message', async () => {
+    const started = Date.now();
+    await expect(waitFor(() => false, 60000, 'a thing that never comes')).rejects.toThrow(/^a thing that never comes not met in time \(\d+ ms\)$/);
+    // the test's timeout is 2.5 s and the helpers leave 1 s of it: the wait ended near 1.5 s, not at 60 s nor at vitest's 2.5 s
+    expect(Date.now() - started).toBeLessThan(2000);
+  }, 2500);
+
+  it('a run asked to wait longer than the test is killed before the test times out, and says so', async () => {
+    await expect(run('sh', ['-c', 'exec sleep 10'], { timeoutMs: 60000 })).rejects.toThrow(/^still running after \d+ ms, killed: sh -c exec sleep 10/);
+  }, 2500);
 });
 
 describe('skips', () => {
