@@ -7,9 +7,9 @@ import { fstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
-import { acceptQueue } from '../src/engine/accept-queue.js';
-import { formatSockaddr } from '../src/engine/inet.js';
-import { PREBIND_OPTIONS } from '../src/engine/socket-phases.js';
+import { acceptQueue } from '../src/engine/sockets/accept-queue.js';
+import { formatSockaddr } from '../src/engine/sockets/inet.js';
+import { PREBIND_OPTIONS } from '../src/engine/sockets/socket-phases.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { parseRange } from './tcp-listen.js';
 

@@ -4,17 +4,17 @@ import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { acceptQueue } from '../src/engine/accept-queue.js';
-import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from '../src/engine/inet.js';
-import { parseRange } from '../src/engine/ip-range.js';
-import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
-import { refuseSocketChoice } from '../src/engine/sockopts.js';
+import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
+import { acceptQueue } from '../src/engine/sockets/accept-queue.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from '../src/engine/sockets/inet.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
+import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/sockets/socket-phases.js';
+import { refuseSocketChoice } from '../src/engine/sockets/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
-/** socat's range option (src/engine/ip-range.ts), exported here too for the addresses that took it from here. */
+/** socat's range option (src/engine/sockets/ip-range.ts), exported here too for the addresses that took it from here. */
 export { parseRange };
 
 /**

@@ -4,10 +4,10 @@ import { connect, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/inet.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/socket-phases.js';
-import { applySocketOptions, refuseSocketChoice } from '../src/engine/sockopts.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from '../src/engine/sockets/inet.js';
+import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
+import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from '../src/engine/sockets/socket-phases.js';
+import { applySocketOptions, refuseSocketChoice } from '../src/engine/sockets/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;

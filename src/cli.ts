@@ -8,9 +8,9 @@ import { parseCommandLine } from './cli/flags.js';
 import { helpText, versionText } from './cli/help.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
-import { relay } from './engine/relay.js';
-import { isPassedOn } from './engine/signal-pass.js';
-import { Statistics } from './engine/statistics.js';
+import { relay } from './engine/relay/relay.js';
+import { isPassedOn } from './engine/programs/signal-pass.js';
+import { Statistics } from './engine/relay/statistics.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
 
@@ -62,7 +62,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (cmd.listSerial) {
-      const { serialListText } = await import('./engine/serial-line.js');
+      const { serialListText } = await import('./engine/terminals/serial-line.js');
       await writeStdout(await serialListText(log));
       return 0;
     }

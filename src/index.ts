@@ -9,9 +9,9 @@ export { allPlugins, loadRegistry } from '../addresses/index.js';
 export { type AddressPlugin, type AddressRequest, defineAddress } from './define.js';
 export { DEFAULT_SETTINGS, type RelaySettings } from './engine/context.js';
 export type { AccessMode, ChildExit, Endpoint, Listener, Opened } from './engine/endpoint.js';
-export { openAddress as openParsedAddress, resolveKeyword } from './engine/open.js';
-export { type RelayOptions, relay } from './engine/relay.js';
-export { runSession } from './engine/session.js';
+export { openAddress as openParsedAddress, resolveKeyword } from './engine/opening/open.js';
+export { type RelayOptions, relay } from './engine/relay/relay.js';
+export { runSession } from './engine/relay/session.js';
 export type { ChunkSource, SourceSink } from './engine/source.js';
 export { TsocatError } from './errors.js';
 export { parseAddress } from './grammar/parse.js';
@@ -20,7 +20,7 @@ export { createLogger, DEFAULT_LOG_CONFIG, type LogConfig, type Logger } from '.
 
 import { DEFAULT_SETTINGS, type RelaySettings } from './engine/context.js';
 import type { AccessMode, Opened } from './engine/endpoint.js';
-import { openAddress as openParsed } from './engine/open.js';
+import { openAddress as openParsed } from './engine/opening/open.js';
 import { parseAddress } from './grammar/parse.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
 

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { LineTerm } from './lineterm.js';
+import type { LineTerm } from './relay/lineterm.js';
 import { type ChunkSource, readableSource } from './source.js';
 
 /**
