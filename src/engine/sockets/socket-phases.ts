@@ -11,10 +11,10 @@
  * Each row is one setsockopt(); the option's value is laid out as socat
  * passes it, and a failure is worded as socat words it.
  */
-import type { ResolvedOptions } from '../../../options/catalog.js';
+import { parseCNumber, type ResolvedOptions } from '../../../options/catalog.js';
+import { TsocatError } from '../../errors.js';
 import { setBufferSockopt, setIntSockopt, setLinger } from '../../sys/libc.js';
 import { parseDalan } from '../descriptors/dalan.js';
-import { rawSockoptValue } from './sockopts.js';
 
 /** socat's phases for these options: after socket(), before bind(), once connected, late. */
 export type SockoptPhase = 'pastsocket' | 'prebind' | 'connected' | 'late';
@@ -117,6 +117,13 @@ export function applySockoptPhase(fd: number, options: ResolvedOptions, phase: S
     const { level, name, value } = rawSockoptValue(generic.option, text, generic.readValue);
     setBufferSockopt(fd, level, name, value, `setsockopt(${fd}, ${level}, ${name}, {0x${value.toString('hex')}}, ${value.length})`);
   }
+}
+
+/** Splits `level:optname:value` (the value may hold colons of its own). */
+export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
+  const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
+  if (!m) throw new TsocatError(`option "${option}": expected <level>:<optname>:<value>, got "${text}"`, 'EOPTVALUE');
+  return { level: parseCNumber(m[1] as string, option), name: parseCNumber(m[2] as string, option), value: readValue(m[3] as string) };
 }
 
 /** Whether the options ask for anything that has to be set before connect() or listen(). */

@@ -1,7 +1,6 @@
 /** SOCKET, IP and TCP options on a connected or listening Node socket. */
 import type { Server, Socket } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
-import { parseCNumber } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import { parseDalan } from '../descriptors/dalan.js';
 import { applyFdOptions } from '../descriptors/fdopts.js';
@@ -21,15 +20,10 @@ const RAW_SOCKOPTS: Array<[string, (value: string) => Buffer]> = [
   ['setsockopt-string', (v) => Buffer.from(`${v}\0`, 'latin1')],
 ];
 
-/** Splits `level:optname:value` (the value may hold colons of its own). */
-export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
-  const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
-  if (!m) throw new TsocatError(`option "${option}": expected <level>:<optname>:<value>, got "${text}"`, 'EOPTVALUE');
-  return { level: parseCNumber(m[1] as string, option), name: parseCNumber(m[2] as string, option), value: readValue(m[3] as string) };
-}
-
 /** Sets one generic socket option on a descriptor, worded as socat's setsockopt() failure. */
 export async function setRawSockopt(fd: number, option: string, text: string, readValue?: (v: string) => Buffer): Promise<void> {
+  // socket-phases.ts loads libc (koffi), so it is imported only when an option needs it; it also reads the option's text
+  const { rawSockoptValue } = await import('./socket-phases.js');
   const { level, name, value } = rawSockoptValue(option, text, readValue);
   const sys = await import('../../sys/libc.js');
   sys.setBufferSockopt(fd, level, name, value, `setsockopt(${fd}, ${level}, ${name}, {0x${value.toString('hex')}}, ${value.length})`);
