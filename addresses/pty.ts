@@ -8,7 +8,7 @@ import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { applyFdOptions, applyNamedOptions, lookupId } from '../src/engine/descriptors/fdopts.js';
-import { sleep } from '../src/engine/opening/open.js';
+import { sleep } from '../src/engine/abort.js';
 import { closeQuietly, linkTo, masterEndpoint, openPty, optionsForMaster, type PtyPair } from '../src/engine/terminals/pty.js';
 import { systemError } from '../src/errors.js';
 

@@ -4,22 +4,19 @@
  * option validation, chdir/umask around the open, and retry.
  */
 
-import { loadRegistry } from '../../../addresses/index.js';
 import { type ResolvedOptions, resolveOptions } from '../../../options/catalog.js';
 import { loadCatalog } from '../../../options/index.js';
-import { type AddressPlugin, type AddressRequest, syntaxOf } from '../../define.js';
+import { syntaxOf } from '../../define.js';
 import { TsocatError } from '../../errors.js';
 import type { AddressSpec, SingleAddressSpec } from '../../grammar/spec.js';
-import { onAbort } from '../abort.js';
-import type { OpenContext } from '../context.js';
-import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, makeEndpoint, type Opened } from '../endpoint.js';
-import type { LineTerm } from '../relay/lineterm.js';
+import { sleep } from '../abort.js';
+import type { AddressPlugin, AddressRequest, OpenContext, Registry } from '../context.js';
+import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, type LineTerm, makeEndpoint, type Opened } from '../endpoint.js';
 import { applyOnce, privilegesFor } from './privileges.js';
 import { takeLock } from './lockfile.js';
 
 /** Finds the plugin for a keyword; a lone digit means FD, a path means GOPEN, as in socat. */
-export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin: AddressPlugin; keyword: string; params: string[] }> {
-  const registry = await loadRegistry();
+export async function resolveKeyword(spec: SingleAddressSpec, registry: Registry): Promise<{ plugin: AddressPlugin; keyword: string; params: string[] }> {
   const keyword = spec.type.toUpperCase();
   const plugin = registry.get(keyword);
   if (plugin) return { plugin, keyword, params: spec.params };
@@ -41,9 +38,9 @@ export async function resolveKeyword(spec: SingleAddressSpec): Promise<{ plugin:
 const sloppyReported = new WeakSet<object>();
 
 /** Validates everything about one single address without opening it. */
-export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'> & Partial<Pick<OpenContext, 'log'>>) {
+export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'> & Partial<Pick<OpenContext, 'log'>>) {
   await loadCatalog();
-  const { plugin, keyword, params } = await resolveKeyword(spec);
+  const { plugin, keyword, params } = await resolveKeyword(spec, ctx.registry);
   const min = plugin.minParams ?? plugin.params.length;
   if (params.length < min || params.length > plugin.params.length) {
     const expected = params.length < min ? min : plugin.params.length;
@@ -67,26 +64,12 @@ export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, 
 }
 
 /** Validates both halves of an address (single or dual) up front, so bad input fails before anything opens. */
-export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'> & Partial<Pick<OpenContext, 'log'>>): Promise<void> {
+export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'> & Partial<Pick<OpenContext, 'log'>>): Promise<void> {
   if (spec.kind === 'single') await prepareAddress(spec, mode, ctx);
   else {
     await prepareAddress(spec.read, 'r', ctx);
     await prepareAddress(spec.write, 'w', ctx);
   }
-}
-
-/** Waits, or stops waiting as soon as the relay is aborted. */
-export function sleep(seconds: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const stopListening = onAbort(signal, () => {
-      clearTimeout(t);
-      resolve();
-    });
-    const t = setTimeout(() => {
-      stopListening();
-      resolve();
-    }, seconds * 1000);
-  });
 }
 
 /** chdir and umask apply only while the address opens, as in socat. */

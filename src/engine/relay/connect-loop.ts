@@ -6,7 +6,7 @@
  */
 import { TsocatError } from '../../errors.js';
 import type { Endpoint, Listener } from '../endpoint.js';
-import { sleep } from '../opening/open.js';
+import { sleep } from '../abort.js';
 
 export function connectLoop(first: Endpoint, reconnect: () => Promise<Endpoint>, intervalSeconds: number, signal: AbortSignal): Listener {
   let waiting: Endpoint | undefined = first;

@@ -1,5 +1,5 @@
 /** socat's cr / crnl conversions between an address's line ends and the relay's LF. */
-export type LineTerm = 'raw' | 'cr' | 'crnl';
+import type { LineTerm } from '../endpoint.js';
 
 const CR = 13;
 const LF = 10;

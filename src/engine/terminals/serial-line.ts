@@ -12,10 +12,9 @@ import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TERMIOS_SPEEDS } from '../../../options/termios.js';
 import { TsocatError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import { onAbort } from '../abort.js';
+import { onAbort, sleep } from '../abort.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
 import { applyFdOptions } from '../descriptors/fdopts.js';
-import { sleep } from '../opening/open.js';
 import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js';
 
 interface PortBinding {
