@@ -17,7 +17,7 @@ import { recvFromListener } from '../src/engine/sockets/messages/recvfrom-listen
 import { describeSockaddr, inetSockaddr, parseSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { TsocatError } from '../src/errors.js';
 import { AF_INET, AF_INET6, SOCK_RAW } from '../src/sys/sockets.js';
-import { parseRange } from './tcp-listen.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
 
 /** The IP protocol number, as socat reads it: at most 255; trailing garbage is warned about. */
 function ipProtocol(text: string, call: string, ctx: OpenContext): number {

@@ -12,8 +12,8 @@ import { formatSockaddr, unbracket } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { checkPeer, clientNames, contextOptions, handshakeError, secureContext } from '../src/engine/handshakes/tls-setup.js';
 import { TsocatError } from '../src/errors.js';
-import { connectTcpSocket } from './tcp.js';
-import { openTcpListener } from './tcp-listen.js';
+import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
+import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
 
 type Tls = typeof import('node:tls');
 

@@ -8,7 +8,7 @@ import { connectRequest, proxyAnswerParser, requestLine, sanitize } from '../src
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 import type { ResolvedOptions } from '../options/catalog.js';
-import { connectTcpSocket } from './tcp.js';
+import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 
 const DEFAULT_PROXY_PORT = '8080';
 

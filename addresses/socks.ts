@@ -26,7 +26,7 @@ import {
   socks5Request,
 } from '../src/engine/handshakes/socks-protocol.js';
 import { TsocatError } from '../src/errors.js';
-import { connectTcpSocket } from './tcp.js';
+import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'SOCKS', 'CHILD', 'RETRY', 'APPL'] as const;
 /** socat asks getservbyname("socks") and falls back to this. */

@@ -30,7 +30,7 @@ import {
   wantsAncillary,
 } from '../src/engine/sockets/messages/udp-socket.js';
 import { TsocatError } from '../src/errors.js';
-import { parseRange } from './tcp-listen.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
 
 const BASE = ['FD', 'SOCKET', 'IP4', 'IP6', 'APPL'] as const;
 
