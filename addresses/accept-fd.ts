@@ -7,11 +7,11 @@ import { fstatSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
-import { acceptQueue } from '../src/engine/accept-queue.js';
-import { formatSockaddr } from '../src/engine/inet.js';
-import { PREBIND_OPTIONS } from '../src/engine/socket-phases.js';
+import { acceptQueue } from '../src/engine/sockets/accept-queue.js';
+import { formatSockaddr } from '../src/engine/sockets/inet.js';
+import { PREBIND_OPTIONS } from '../src/engine/sockets/socket-phases.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
-import { parseRange } from './tcp-listen.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
 
 // socat's groups for ACCEPT-FD: no LISTEN group, since the socket listens already (backlog and accept-timeout are refused as in socat)
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;

@@ -8,15 +8,15 @@ import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
-import { connectionEnvironment } from '../src/engine/connection-env.js';
+import { connectionEnvironment } from '../src/engine/programs/connection-env.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type ChildExit, type HandOver, makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
-import { streamsForFd } from '../src/engine/fdstreams.js';
-import { privilegesFor, programSteps } from '../src/engine/privileges.js';
-import { type Launch, launchWith, targetGroup } from '../src/engine/process-group-launcher.js';
-import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/pty-child.js';
-import { descriptorOf } from '../src/engine/sockopts.js';
+import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
+import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
+import { privilegesFor, programSteps } from '../src/engine/opening/privileges.js';
+import { type Launch, launchWith, targetGroup } from '../src/engine/programs/process-group-launcher.js';
+import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/programs/pty-child.js';
+import { descriptorOf } from '../src/engine/sockets/sockopts.js';
 import { TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 
@@ -167,7 +167,7 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   return started;
 }
 
-/** `pty`: the program on a pseudo-terminal (src/engine/pty-child.ts) instead of a socket pair or pipes. */
+/** `pty`: the program on a pseudo-terminal (src/engine/programs/pty-child.ts) instead of a socket pair or pipes. */
 async function openProgramOnTerminal(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
   const terminal = await openProgramTerminal(req);
   let child: ChildProcess;

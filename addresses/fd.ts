@@ -1,9 +1,9 @@
 /** FD:<num> (and a bare digit): an already open descriptor inherited from the caller. */
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
-import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
-import { applyInheritedSocketOptions } from '../src/engine/sockopts.js';
+import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
+import { endAndWait, streamsForFd } from '../src/engine/descriptors/fdstreams.js';
+import { applyInheritedSocketOptions } from '../src/engine/sockets/sockopts.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 export default defineAddress({

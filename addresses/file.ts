@@ -6,10 +6,10 @@ import { closeSync, constants, statSync } from 'node:fs';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
-import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/fdopts.js';
-import { endAndWait, streamsForFd } from '../src/engine/fdstreams.js';
-import { accessFlags, logOpening, O_ACCMODE, openFlags, openPathAsync, removeEntry } from '../src/engine/open-path.js';
-import { unixClient } from '../src/engine/unix-client.js';
+import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/descriptors/fdopts.js';
+import { endAndWait, streamsForFd } from '../src/engine/descriptors/fdstreams.js';
+import { accessFlags, logOpening, O_ACCMODE, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
+import { unixClient } from '../src/engine/sockets/unix/unix-client.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'NAMED', 'OPEN', 'REG', 'FIFO', 'APPL', 'TERMIOS'] as const;

@@ -6,8 +6,8 @@
  * the kernel (PACKET_IGNORE_OUTGOING).
  */
 import { defineAddress } from '../src/define.js';
-import { preparedSocket, protocolFamily, refuseOptions, socketTypeOf } from '../src/engine/generic-socket.js';
-import { rawSocketEndpoint } from '../src/engine/raw-socket.js';
+import { preparedSocket, protocolFamily, refuseOptions, socketTypeOf } from '../src/engine/sockets/generic-socket.js';
+import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { TsocatError } from '../src/errors.js';
 import { interfaceIndex, SOCK_RAW } from '../src/sys/sockets.js';
 

@@ -10,14 +10,14 @@ import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint } from '../src/engine/endpoint.js';
-import { fromPeer, ipv4Payload, preparedSocket, protocolFamily, refuseOptions } from '../src/engine/generic-socket.js';
-import { environmentAddress, parseHostPort, resolveHost, unbracket } from '../src/engine/inet.js';
-import { rawSocketEndpoint } from '../src/engine/raw-socket.js';
-import { recvFromListener } from '../src/engine/recvfrom-listener.js';
-import { describeSockaddr, inetSockaddr, parseSockaddr } from '../src/engine/sockaddr.js';
+import { fromPeer, ipv4Payload, preparedSocket, protocolFamily, refuseOptions } from '../src/engine/sockets/generic-socket.js';
+import { environmentAddress, parseHostPort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
+import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
+import { recvFromListener } from '../src/engine/sockets/messages/recvfrom-listener.js';
+import { describeSockaddr, inetSockaddr, parseSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { TsocatError } from '../src/errors.js';
 import { AF_INET, AF_INET6, SOCK_RAW } from '../src/sys/sockets.js';
-import { parseRange } from './tcp-listen.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
 
 /** The IP protocol number, as socat reads it: at most 255; trailing garbage is warned about. */
 function ipProtocol(text: string, call: string, ctx: OpenContext): number {

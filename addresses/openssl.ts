@@ -8,12 +8,12 @@
 import type { PeerCertificate, SecureContext, TLSSocket } from 'node:tls';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { formatSockaddr, unbracket } from '../src/engine/inet.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
-import { checkPeer, clientNames, contextOptions, handshakeError, secureContext } from '../src/engine/tls-setup.js';
+import { formatSockaddr, unbracket } from '../src/engine/sockets/inet.js';
+import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
+import { checkPeer, clientNames, contextOptions, handshakeError, secureContext } from '../src/engine/handshakes/tls-setup.js';
 import { TsocatError } from '../src/errors.js';
-import { connectTcpSocket } from './tcp.js';
-import { openTcpListener } from './tcp-listen.js';
+import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
+import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
 
 type Tls = typeof import('node:tls');
 

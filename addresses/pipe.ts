@@ -7,9 +7,9 @@ import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions, applyNamedOptions } from '../src/engine/fdopts.js';
-import { streamsForFd } from '../src/engine/fdstreams.js';
-import { accessFlags, logOpening, openFlags, openPathAsync, removeEntry } from '../src/engine/open-path.js';
+import { applyFdOptions, applyNamedOptions } from '../src/engine/descriptors/fdopts.js';
+import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
+import { accessFlags, logOpening, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 /**

@@ -2,13 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { defineAddress } from '../src/define.js';
-import { HandshakeReader, sendRequest } from '../src/engine/handshake-reader.js';
-import { chooseFamily, familyFromEnv, formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
-import { connectRequest, proxyAnswerParser, requestLine, sanitize } from '../src/engine/proxy-protocol.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
+import { HandshakeReader, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
+import { chooseFamily, familyFromEnv, formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
+import { connectRequest, proxyAnswerParser, requestLine, sanitize } from '../src/engine/handshakes/proxy-protocol.js';
+import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 import type { ResolvedOptions } from '../options/catalog.js';
-import { connectTcpSocket } from './tcp.js';
+import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 
 const DEFAULT_PROXY_PORT = '8080';
 

@@ -7,9 +7,9 @@ import { chmodSync, chownSync } from 'node:fs';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { applyFdOptions, applyNamedOptions, lookupId } from '../src/engine/fdopts.js';
-import { sleep } from '../src/engine/open.js';
-import { closeQuietly, linkTo, masterEndpoint, openPty, optionsForMaster, type PtyPair } from '../src/engine/pty.js';
+import { applyFdOptions, applyNamedOptions, lookupId } from '../src/engine/descriptors/fdopts.js';
+import { sleep } from '../src/engine/abort.js';
+import { closeQuietly, linkTo, masterEndpoint, openPty, optionsForMaster, type PtyPair } from '../src/engine/terminals/pty.js';
 import { systemError } from '../src/errors.js';
 
 /** Options socat applies to the slave's path (/dev/pts/N), not to the master descriptor. */

@@ -11,7 +11,7 @@ import { PassThrough, type Readable, Writable } from 'node:stream';
 import { isatty } from 'node:tty';
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
+import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { systemError } from '../src/errors.js';
 
 /** Earlier lines from the history file, newest first as Node's readline keeps them. */

@@ -5,7 +5,7 @@
  * (dtr, rts) and `reconnect` for devices that come and go (USB adapters).
  */
 import { defineAddress } from '../src/define.js';
-import { serialEndpoint } from '../src/engine/serial-line.js';
+import { serialEndpoint } from '../src/engine/terminals/serial-line.js';
 
 export default defineAddress({
   names: ['SERIAL'],

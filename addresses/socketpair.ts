@@ -7,8 +7,8 @@
  */
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
-import { applyEarlyOptions, protocolFamily, refuseOptions, socketTypeOf } from '../src/engine/generic-socket.js';
-import { rawSocketEndpoint } from '../src/engine/raw-socket.js';
+import { applyEarlyOptions, protocolFamily, refuseOptions, socketTypeOf } from '../src/engine/sockets/generic-socket.js';
+import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { AF_UNIX, closeDescriptor, openSocketPair, SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
 
 export default defineAddress({

@@ -2,15 +2,15 @@
  * SOCKS4, SOCKS4A and SOCKS5 clients: connect to a SOCKS server over TCP and
  * have it connect on to <host>:<port> (SOCKS5-LISTEN: have it listen for one
  * peer). Our own small client: every byte from the server goes through the
- * bounded parsers of src/engine/socks-protocol.ts.
+ * bounded parsers of src/engine/handshakes/socks-protocol.ts.
  */
 import type { Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { HandshakeReader, sendRequest } from '../src/engine/handshake-reader.js';
-import { formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
-import { socketEndpoint } from '../src/engine/socket-endpoint.js';
+import { HandshakeReader, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
+import { formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
+import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import {
   SOCKS5_BIND,
   SOCKS5_CONNECT,
@@ -24,9 +24,9 @@ import {
   socks5MethodParser,
   socks5ReplyParser,
   socks5Request,
-} from '../src/engine/socks-protocol.js';
+} from '../src/engine/handshakes/socks-protocol.js';
 import { TsocatError } from '../src/errors.js';
-import { connectTcpSocket } from './tcp.js';
+import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'SOCKS', 'CHILD', 'RETRY', 'APPL'] as const;
 /** socat asks getservbyname("socks") and falls back to this. */

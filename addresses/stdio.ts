@@ -2,7 +2,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
+import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 
 const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
 
@@ -28,7 +28,7 @@ const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
 
 /**
  * FD options act on the descriptors the address uses (socat would chmod or lock
- * the file behind stdin); PROCESS options act on tsocat itself (src/engine/privileges.ts).
+ * the file behind stdin); PROCESS options act on tsocat itself (src/engine/opening/privileges.ts).
  */
 async function openStd(req: AddressRequest, readable: Readable | undefined, writable: Writable | undefined, description: string, writeFd = 1) {
   const restoreTerminals: Array<() => void> = [];

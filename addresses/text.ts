@@ -6,8 +6,8 @@
 import { closeSync } from 'node:fs';
 import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
-import { applyFdOptions } from '../src/engine/fdopts.js';
-import { streamsForFd } from '../src/engine/fdstreams.js';
+import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
+import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
 
 export default defineAddress({
   names: ['TEXT'],

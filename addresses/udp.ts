@@ -2,7 +2,7 @@
  * The UDP and UDP-Lite addresses: UDP (connect), UDP-LISTEN, UDP-SENDTO,
  * UDP-RECVFROM, UDP-RECV, UDP-DATAGRAM, each also as UDP4-/UDP6- and as
  * UDPLITE-/UDPLITE4-/UDPLITE6-. Every one keeps datagram boundaries: one
- * packet in is one chunk is one packet out (src/engine/datagram-endpoint.ts).
+ * packet in is one chunk is one packet out (src/engine/sockets/messages/datagram-endpoint.ts).
  *
  * socat's forking UDP-LISTEN and UDP-RECVFROM make a child per peer (per
  * packet for RECVFROM); tsocat runs those sessions in-process on one socket
@@ -13,9 +13,9 @@ import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { datagramEndpoint, datagramWritable, finishWrites, type HeldFeed, heldFeed } from '../src/engine/datagram-endpoint.js';
+import { datagramEndpoint, datagramWritable, finishWrites, type HeldFeed, heldFeed } from '../src/engine/sockets/messages/datagram-endpoint.js';
 import { type Endpoint, type Listener, makeEndpoint } from '../src/engine/endpoint.js';
-import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/inet.js';
+import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
 import {
   anyAddress,
   closeQuietly,
@@ -28,9 +28,9 @@ import {
   peerAllowed,
   udpConnectionInfo,
   wantsAncillary,
-} from '../src/engine/udp-socket.js';
+} from '../src/engine/sockets/messages/udp-socket.js';
 import { TsocatError } from '../src/errors.js';
-import { parseRange } from './tcp-listen.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
 
 const BASE = ['FD', 'SOCKET', 'IP4', 'IP6', 'APPL'] as const;
 

@@ -2,7 +2,7 @@
  * UNIX-CONNECT, UNIX-LISTEN, UNIX-SENDTO, UNIX-RECVFROM, UNIX-RECV,
  * UNIX-CLIENT and their ABSTRACT-* twins (Linux's abstract namespace: a name
  * with no file behind it, so no NAMED options). Every socket is made through
- * the descriptor layer (src/engine/unix-socket.ts says why); stream, datagram
+ * the descriptor layer (src/engine/sockets/unix/unix-socket.ts says why); stream, datagram
  * and seqpacket alike, so-type choosing where socat lets it.
  */
 import { lstatSync } from 'node:fs';
@@ -10,14 +10,14 @@ import type { OptionGroup, ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint, Listener } from '../src/engine/endpoint.js';
-import { applyNamedOptions } from '../src/engine/fdopts.js';
-import { removeEntry } from '../src/engine/open-path.js';
-import { rawListener } from '../src/engine/raw-listener.js';
-import { recvFromListener } from '../src/engine/recvfrom-listener.js';
-import { describeSockaddr, parseSockaddr } from '../src/engine/sockaddr.js';
-import { applyDescriptorSocketOptions, setRawSockopt } from '../src/engine/sockopts.js';
-import { type UnixTarget, unixClient, unixConnect, unixSendTo } from '../src/engine/unix-client.js';
-import { unixAddress, unixEndpoint, unixSocket } from '../src/engine/unix-socket.js';
+import { applyNamedOptions } from '../src/engine/descriptors/fdopts.js';
+import { removeEntry } from '../src/engine/descriptors/open-path.js';
+import { rawListener } from '../src/engine/sockets/raw-listener.js';
+import { recvFromListener } from '../src/engine/sockets/messages/recvfrom-listener.js';
+import { describeSockaddr, parseSockaddr } from '../src/engine/sockets/sockaddr.js';
+import { applyDescriptorSocketOptions, setRawSockopt } from '../src/engine/sockets/sockopts.js';
+import { type UnixTarget, unixClient, unixConnect, unixSendTo } from '../src/engine/sockets/unix/unix-client.js';
+import { unixAddress, unixEndpoint, unixSocket } from '../src/engine/sockets/unix/unix-socket.js';
 import { TsocatError } from '../src/errors.js';
 import { closeDescriptor, listenSocket, SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
 

@@ -1,4 +1,4 @@
-import { parseIoctlValue } from '../src/engine/ioctl.js';
+import { parseIoctlValue } from '../src/engine/descriptors/ioctl.js';
 import { defineOptions } from './catalog.js';
 
 const ioctlValue = (kind: 'int' | 'intp' | 'bin' | 'string', what: string) => ({

@@ -1,6 +1,6 @@
 import { defineOptions } from './catalog.js';
 
-/** IP-level options of stream sockets, set between socket() and bind() as socat sets them (src/engine/socket-phases.ts). */
+/** IP-level options of stream sockets, set between socket() and bind() as socat sets them (src/engine/sockets/socket-phases.ts). */
 export default defineOptions([
   { name: 'ip-freebind', aliases: ['freebind', 'ipfreebind'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'bind to an address this host does not (yet) have (IP_FREEBIND)' },
   { name: 'ip-transparent', aliases: ['transparent'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'bind', summary: 'bind to and accept for foreign addresses, for transparent proxying (IP_TRANSPARENT; needs CAP_NET_ADMIN)' },

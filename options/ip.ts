@@ -1,7 +1,7 @@
-import { checkIpOptionValue } from '../src/engine/ip-sockopts.js';
+import { checkIpOptionValue } from '../src/engine/sockets/ip-sockopts.js';
 import { defineOptions } from './catalog.js';
 
-/** IP-level options (socat's IP4/IP6 groups), each one setsockopt() on the socket (src/engine/ip-sockopts.ts). */
+/** IP-level options (socat's IP4/IP6 groups), each one setsockopt() on the socket (src/engine/sockets/ip-sockopts.ts). */
 export default defineOptions([
   { name: 'ip-ttl', aliases: ['ttl', 'ipttl'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing packets (IP_TTL)' },
   { name: 'ip-tos', aliases: ['tos', 'iptos'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'type of service byte of outgoing packets (IP_TOS)' },

@@ -2,7 +2,7 @@ import { defineOptions } from './catalog.js';
 
 /**
  * Options for addresses that start a program (EXEC, SYSTEM, SHELL), and the
- * PROCESS options every address takes (see src/engine/privileges.ts): on a
+ * PROCESS options every address takes (see src/engine/opening/privileges.ts): on a
  * program address the late ones act on the program, elsewhere on tsocat itself.
  */
 export default defineOptions([

@@ -4,13 +4,14 @@
  * reaches the terminal.
  */
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
+import { loadRegistry } from '../addresses/index.js';
 import { parseCommandLine } from './cli/flags.js';
 import { helpText, versionText } from './cli/help.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
-import { relay } from './engine/relay.js';
-import { isPassedOn } from './engine/signal-pass.js';
-import { Statistics } from './engine/statistics.js';
+import { relay } from './engine/relay/relay.js';
+import { isPassedOn } from './engine/programs/signal-pass.js';
+import { Statistics } from './engine/relay/statistics.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
 
@@ -62,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (cmd.listSerial) {
-      const { serialListText } = await import('./engine/serial-line.js');
+      const { serialListText } = await import('./engine/terminals/serial-line.js');
       await writeStdout(await serialListText(log));
       return 0;
     }
@@ -93,7 +94,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const [a1, a2] = cmd.addresses as [string, string];
     // An in-memory relay (PIPE PIPE) leaves Node nothing to wait on; socat would wait for a signal, so do we.
     const keepAlive = setInterval(() => {}, 2 ** 30);
-    const status = await relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats }).finally(() => clearInterval(keepAlive));
+    const status = await loadRegistry()
+      .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry }))
+      .finally(() => clearInterval(keepAlive));
     if (cmd.settings.statistics) stats.report(log, directions);
     if (signalled) return 128 + signalled.number;
     log.log('N', `exiting with status ${status}`);

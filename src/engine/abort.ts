@@ -15,3 +15,17 @@ export function onAbort(signal: AbortSignal | undefined, fn: () => void): () => 
   signal.addEventListener('abort', fn, { once: true });
   return () => signal.removeEventListener('abort', fn);
 }
+
+/** Waits, or stops waiting as soon as the relay is aborted (retry pauses, the connect loop's interval, serial line polls). */
+export function sleep(seconds: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const stopListening = onAbort(signal, () => {
+      clearTimeout(t);
+      resolve();
+    });
+    const t = setTimeout(() => {
+      stopListening();
+      resolve();
+    }, seconds * 1000);
+  });
+}

@@ -1,5 +1,13 @@
+/**
+ * What the engine hands every address plugin, and what a plugin is: the
+ * relay's settings, its logger and signal, and the registry of plugins. The
+ * registry is handed in by whoever starts the engine (src/index.ts,
+ * src/cli.ts), so nothing under src/engine imports addresses/.
+ */
+import type { OptionGroup, ResolvedOptions } from '../../options/catalog.js';
+import type { SingleAddressSpec } from '../grammar/spec.js';
 import type { Logger } from '../log/logger.js';
-import type { Endpoint } from './endpoint.js';
+import type { AccessMode, Endpoint, Opened } from './endpoint.js';
 
 /** Settings from the command line that addresses and the engine consult. */
 export interface RelaySettings {
@@ -49,10 +57,15 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   sloppy: false,
 };
 
+/** Every address plugin by upper-case keyword and alias (addresses/index.ts loadRegistry()). */
+export type Registry = ReadonlyMap<string, AddressPlugin>;
+
 /** Passed to every plugin's open(). */
 export interface OpenContext {
   settings: RelaySettings;
   log: Logger;
+  /** The address registry: how the engine finds a keyword's plugin without importing addresses/. */
+  registry: Registry;
   /** True when this address is opened again for each peer of a forking listener. */
   perPeer: boolean;
   /** Aborted when the relay stops; long waits (connect, accept) should honour it. */
@@ -61,4 +74,39 @@ export interface OpenContext {
   connectionInfo?: Record<string, string>;
   /** When opening address 2: address 1, already open (its descriptors for nofork). */
   firstAddress?: Endpoint;
+}
+
+/** One address, ready to open: keyword resolved, options validated and typed. */
+export interface AddressRequest {
+  /** The canonical keyword the user's text resolved to (upper case), e.g. `TCP4-LISTEN`. */
+  keyword: string;
+  params: string[];
+  options: ResolvedOptions;
+  mode: AccessMode;
+  spec: SingleAddressSpec;
+}
+
+export interface AddressPlugin {
+  /** Keywords and aliases, upper case; the first is the family's main name. */
+  names: readonly string[];
+  /** Positional parameters, for help and count checking (`<port>`, `<host>`…). */
+  params: readonly string[];
+  /** When some trailing parameters may be left out: the fewest accepted. */
+  minParams?: number;
+  /** socat keywords of this family that tsocat cannot offer, each with the reason given when one is used (OPENSSL-DTLS-*). */
+  refused?: Readonly<Record<string, string>>;
+  /** The parameters as help shows them, when the one left out is not the last (SOCKS5's `[:<socks-port>]`). */
+  syntax?: string;
+  groups: readonly OptionGroup[];
+  summary: string;
+  /** socat's `WITH_<FEATURE>` names that this plugin makes true in `-V`. */
+  features: readonly string[];
+  /** Directions the address supports (socat warns when opened otherwise). */
+  directions?: AccessMode;
+  /**
+   * The keywords `-h` lists as address types (socat lists one per variant,
+   * e.g. TCP4-CONNECT and TCP6-CONNECT); the other names are aliases. Default: the first name.
+   */
+  listed?: readonly string[];
+  open(request: AddressRequest, ctx: OpenContext): Promise<Opened>;
 }

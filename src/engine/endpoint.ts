@@ -1,6 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
-import type { LineTerm } from './lineterm.js';
 import { type ChunkSource, readableSource } from './source.js';
+
+/** socat's line ends for an address (cr / crnl options): part of what an endpoint tells the pump. */
+export type LineTerm = 'raw' | 'cr' | 'crnl';
 
 /**
  * An address's own descriptors, for a program that takes them over (EXEC's

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { connect } from 'node:net';
 import { boundTcpSocket } from '../../src/sys/libc.js';
-import { AF_INET, formatSockaddr, sockaddrBytes } from '../../src/engine/inet.js';
+import { AF_INET, formatSockaddr, sockaddrBytes } from '../../src/engine/sockets/inet.js';
 import { freePort } from '../helpers.js';
 import { openAddress, testEndpoint } from './suite.js';
 

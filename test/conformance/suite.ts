@@ -16,9 +16,8 @@ import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { parseCommandLine } from '../../src/cli/flags.js';
 import type { Endpoint, Opened } from '../../src/engine/endpoint.js';
-import { resolveKeyword } from '../../src/engine/open.js';
 import { TsocatError } from '../../src/errors.js';
-import { openAddress as openThroughLibrary, parseAddress } from '../../src/index.js';
+import { openAddress as openThroughLibrary, parseAddress, resolveKeyword } from '../../src/index.js';
 import { type RunOptions, type RunResult, tsocat as runTsocat, skipBecause } from '../helpers.js';
 
 /** The file that collects the opened plugins' names, one a line (set by coverage.test.ts for its run of this folder). */

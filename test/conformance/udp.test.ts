@@ -10,7 +10,7 @@ import type { Socket as DgramSocket } from 'node:dgram';
 import { expect, it } from 'vitest';
 import { ResolvedOptions } from '../../options/catalog.js';
 import type { Endpoint } from '../../src/engine/endpoint.js';
-import { IPPROTO_UDP, IPPROTO_UDPLITE, openUdpSocket } from '../../src/engine/udp-socket.js';
+import { IPPROTO_UDP, IPPROTO_UDPLITE, openUdpSocket } from '../../src/engine/sockets/messages/udp-socket.js';
 import { waitFor } from '../helpers.js';
 import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 

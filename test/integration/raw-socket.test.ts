@@ -1,6 +1,6 @@
 /**
  * The descriptor layer for sockets Node has no handle for (src/sys/poll.ts,
- * src/sys/sockets.ts, src/engine/raw-socket.ts): real socket pairs and UNIX
+ * src/sys/sockets.ts, src/engine/sockets/messages/raw-socket.ts): real socket pairs and UNIX
  * sockets, watched by the event loop through libuv's uv_poll.
  */
 import { randomBytes } from 'node:crypto';
@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src/engine/context.js';
 import { type Endpoint, sourceOf } from '../../src/engine/endpoint.js';
-import { rawSocketEndpoint } from '../../src/engine/raw-socket.js';
-import { runSession } from '../../src/engine/session.js';
-import { describeSockaddr, inetSockaddr, parseSockaddr, unixSockaddr } from '../../src/engine/sockaddr.js';
+import { rawSocketEndpoint } from '../../src/engine/sockets/messages/raw-socket.js';
+import { runSession } from '../../src/engine/relay/session.js';
+import { describeSockaddr, inetSockaddr, parseSockaddr, unixSockaddr } from '../../src/engine/sockets/sockaddr.js';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
 import { AF_UNIX, bindSocket, openSocket, openSocketPair, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../../src/sys/sockets.js';
 import { tempDir, waitFor } from '../helpers.js';

@@ -10,8 +10,8 @@ import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Endpoint, sourceOf } from '../../src/engine/endpoint.js';
-import { rawSocketEndpoint } from '../../src/engine/raw-socket.js';
-import { unixAddress } from '../../src/engine/unix-socket.js';
+import { rawSocketEndpoint } from '../../src/engine/sockets/messages/raw-socket.js';
+import { unixAddress } from '../../src/engine/sockets/unix/unix-socket.js';
 import { AF_UNIX, bindSocket, connectSocket, openSocket, SOCK_DGRAM, SOCK_SEQPACKET } from '../../src/sys/sockets.js';
 import { backgroundStarter, freePort, requireOrSkip, run, SOCAT, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDalan } from '../../src/engine/dalan.js';
+import { parseDalan } from '../../src/engine/descriptors/dalan.js';
 import { TsocatError } from '../../src/errors.js';
 
 describe('dalan (setsockopt values)', () => {

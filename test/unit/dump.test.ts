@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineTermConverter } from '../../src/engine/lineterm.js';
+import { lineTermConverter } from '../../src/engine/relay/lineterm.js';
 import { dumpHex, dumpHexWithText, dumpText, formatDump } from '../../src/log/dump.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');

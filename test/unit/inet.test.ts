@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { environmentAddress } from '../../src/engine/inet.js';
+import { environmentAddress } from '../../src/engine/sockets/inet.js';
 
 describe('environmentAddress (SOCAT_PEERADDR and friends)', () => {
   it('keeps IPv4 dotted', () => {

@@ -8,9 +8,9 @@ import type { Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HandshakeReader, type ReplyParser } from '../../src/engine/handshake-reader.js';
-import { proxyAnswerParser } from '../../src/engine/proxy-protocol.js';
-import { socks4ReplyParser, socks5AuthParser, socks5MethodParser, socks5ReplyParser } from '../../src/engine/socks-protocol.js';
+import { HandshakeReader, type ReplyParser } from '../../src/engine/handshakes/handshake-reader.js';
+import { proxyAnswerParser } from '../../src/engine/handshakes/proxy-protocol.js';
+import { socks4ReplyParser, socks5AuthParser, socks5MethodParser, socks5ReplyParser } from '../../src/engine/handshakes/socks-protocol.js';
 import { TsocatError } from '../../src/errors.js';
 
 const RUNS = 10_000;

@@ -1,0 +1,127 @@
+/**
+ * Node streams over raw descriptors. Sockets and FIFOs go through libuv
+ * (net.Socket), terminals through tty, everything else (regular files,
+ * character devices) through positional fs reads and writes.
+ */
+import { close, createWriteStream, fstatSync, read, type WriteStream } from 'node:fs';
+import { Socket } from 'node:net';
+import { Readable, type Writable } from 'node:stream';
+import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
+import type { AccessMode, HandOver } from '../endpoint.js';
+import { IGNOREEOF_POLL_MS } from './past-eof.js';
+import { reusingSocketForFd } from './socket-source.js';
+import type { ChunkSource } from '../source.js';
+
+export interface FdReaderOptions {
+  /** Keep polling at EOF (socat's ignoreeof) instead of ending. */
+  ignoreEof?: boolean;
+  /** Close the descriptor when the stream is destroyed. */
+  autoClose?: boolean;
+  chunkSize?: number;
+  /** Where each read lands, when plain Buffers will not do (O_DIRECT wants aligned memory). */
+  allocate?: (size: number) => Buffer;
+  /**
+   * A socket or FIFO reads into reused buffers and is read through `source`
+   * (its Readable then emits no 'data'): for endpoints, which hand `source` to the pump.
+   */
+  reusedBuffers?: boolean;
+}
+
+/** A Readable over a file descriptor read with fs.read (blocking kinds only: files, devices). */
+export class FdReader extends Readable {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly chunk: number;
+
+  constructor(
+    private readonly fd: number,
+    private readonly opts: FdReaderOptions = {},
+  ) {
+    super({ highWaterMark: opts.chunkSize ?? 65536 });
+    this.chunk = opts.chunkSize ?? 65536;
+  }
+
+  override _read(): void {
+    const buf = this.opts.allocate ? this.opts.allocate(this.chunk) : Buffer.allocUnsafe(this.chunk);
+    // position null: read at (and move) the descriptor's own offset, which seek may have set
+    read(this.fd, buf, 0, this.chunk, null, (err, n) => {
+      if (this.destroyed) return;
+      if (err) {
+        this.destroy(err);
+      } else if (n > 0) {
+        this.push(buf.subarray(0, n));
+      } else if (this.opts.ignoreEof) {
+        this.timer = setTimeout(() => this._read(), IGNOREEOF_POLL_MS);
+      } else {
+        this.push(null);
+      }
+    });
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    clearTimeout(this.timer);
+    if (this.opts.autoClose) close(this.fd, () => cb(err));
+    else cb(err);
+  }
+}
+
+export interface FdStreams {
+  readable?: Readable;
+  /** With `reusedBuffers`, how a socket or FIFO is read (see socket-source.ts). */
+  source?: ChunkSource;
+  writable?: Writable;
+  /**
+   * The descriptor to read on after the stream ended (ignoreeof), where it stays
+   * open until the stream is destroyed: sockets and FIFOs, which are half-open
+   * here. (A terminal's stream closes its descriptor at EOF; a file's reader polls by itself.)
+   */
+  readFd?: number;
+  /** When both sides share one object (a socket), ending writes must use shutdown, not close. */
+  socket?: Socket;
+  /** Files, devices and terminals read nothing until asked, so a program can take the descriptor over. */
+  handOver?: HandOver;
+}
+
+/** Picks the right stream kind for a descriptor and mode. */
+export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: boolean } & FdReaderOptions): FdStreams {
+  const st = fstatSync(fd);
+  const wantRead = mode !== 'w';
+  const wantWrite = mode !== 'r';
+  if (st.isSocket() || st.isFIFO()) {
+    // Node destroys a socket (closing its descriptor) once reading ended and writing is off; with
+    // ignoreeof the descriptor must outlive end of file, so the socket is left with a writing side
+    // that is never handed out.
+    const keepOpen = wantRead && opts.ignoreEof === true;
+    const socketOpts = { fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true };
+    const reusing = wantRead && opts.reusedBuffers ? reusingSocketForFd(socketOpts) : undefined;
+    const socket = reusing?.socket ?? new Socket(socketOpts);
+    return { readable: wantRead ? (reusing?.readable ?? socket) : undefined, source: reusing?.source, readFd: wantRead ? fd : undefined, writable: wantWrite ? socket : undefined, socket };
+  }
+  const handOverOf = (readable: Readable | undefined, writable: Writable | undefined): HandOver => ({
+    read: wantRead ? fd : undefined,
+    write: wantWrite ? fd : undefined,
+    release: () => {
+      readable?.destroy();
+      writable?.destroy();
+    },
+  });
+  if (isatty(fd)) {
+    const readable = wantRead ? new TtyReadStream(fd) : undefined;
+    const writable = wantWrite ? new TtyWriteStream(fd) : undefined;
+    return { readable, writable, handOver: handOverOf(readable, writable) };
+  }
+  const readable = wantRead ? new FdReader(fd, { ...opts, autoClose: opts.autoClose && !wantWrite }) : undefined;
+  const writable: WriteStream | undefined = wantWrite ? createWriteStream('', { fd, autoClose: opts.autoClose, flush: false }) : undefined;
+  return { readable, writable, handOver: handOverOf(readable, writable) };
+}
+
+/** Resolves once a writable has flushed everything and closed (or failed). */
+export function endAndWait(w: Writable | undefined): Promise<void> {
+  if (!w || w.destroyed || w.writableFinished) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    w.once('finish', done);
+    w.once('close', done);
+    w.once('error', done);
+    if (!w.writableEnded) w.end();
+  });
+}

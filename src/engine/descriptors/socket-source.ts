@@ -1,0 +1,162 @@
+/**
+ * Sockets and pipes that read into reused buffers (the source contract's
+ * second half, see source.ts).
+ *
+ * Node's default read path allocates a fresh 64 KiB buffer for every read;
+ * the garbage is freed only when V8 gets round to it, so a relay's memory
+ * grew with the bytes it moved (512 MB through TCP peaked at 87 MiB RSS).
+ * With Node's `onread` option the kernel reads into buffers we supply: a
+ * chunk's buffer goes back to a small pool once the write that carried it
+ * has finished, and backpressure (the pump pauses when the target is full)
+ * keeps the pool at two or three buffers.
+ */
+import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
+import type { Readable } from 'node:stream';
+import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js';
+
+/** One read at most; socat's default -b is 8192, Node's own read size 64 KiB. */
+export const READ_BUFFER_SIZE = 65536;
+/** Buffers kept for reuse (512 KiB at most); more than this in flight only happens briefly, on a loaded machine. */
+const POOL_KEEP = 8;
+
+/** Read buffers lent to the kernel and given back once written on. */
+export class ReadBuffers {
+  private readonly free: Buffer[] = [];
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+  }
+  give(buf: Buffer): void {
+    if (this.free.length < POOL_KEEP) this.free.push(buf);
+  }
+}
+
+type OnRead = OnReadOpts;
+/** Node's Socket constructor takes `onread` (documented for connect) and the internal `handle`/`pauseOnCreate` that net.Server uses for accepted sockets. */
+type SocketOpts = SocketConstructorOpts & { onread?: OnRead; handle?: unknown; pauseOnCreate?: boolean };
+
+/**
+ * The reading half of a socket built with `onread`: make it first, pass
+ * `onread` to the Socket's constructor, then `bind()` the socket to get its
+ * source. What arrives before a sink starts is copied and reading stops, so
+ * nothing is lost and nothing piles up.
+ */
+export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSource } {
+  const buffers = new ReadBuffers();
+  let sink: SourceSink | undefined;
+  let stopped = false;
+  let paused = false;
+  const early: Buffer[] = [];
+  const onread: OnRead = {
+    buffer: () => buffers.take(),
+    callback: (nread: number, buf: Uint8Array): boolean => {
+      const whole = buf as Buffer;
+      const chunk = whole.subarray(0, nread);
+      if (!sink) {
+        if (!stopped) early.push(Buffer.from(chunk));
+        buffers.give(whole);
+        return false;
+      }
+      let given = false;
+      sink.data(chunk, () => {
+        if (given) return;
+        given = true;
+        buffers.give(whole);
+      });
+      return !paused;
+    },
+  };
+  const bind = (socket: Socket): ChunkSource => {
+    // errors reach the sink through the listener start() adds; none may go unheard before that
+    socket.on('error', () => {});
+    const onEnd = () => sink?.end();
+    const onError = (err: Error) => sink?.error(err);
+    return {
+      start(s) {
+        sink = s;
+        socket.once('end', onEnd);
+        socket.once('error', onError);
+        for (const chunk of early.splice(0)) s.data(chunk, () => {});
+        if (socket.readableEnded) queueMicrotask(onEnd);
+        else if (!paused) socket.resume();
+      },
+      pause() {
+        paused = true;
+        socket.pause();
+      },
+      resume() {
+        paused = false;
+        socket.resume();
+      },
+      stop() {
+        stopped = true;
+        sink = undefined;
+        early.length = 0;
+        socket.off('end', onEnd);
+        socket.off('error', onError);
+        socket.pause();
+      },
+    };
+  };
+  return { onread, bind };
+}
+
+/**
+ * A socket that reads into reused buffers: `source` for the pump, and
+ * `readable`, a plain stream over the same source for anyone else, whose
+ * destroy() destroys the socket (as destroying the socket itself did).
+ */
+export interface ReusingSocket {
+  socket: Socket;
+  source: ChunkSource;
+  readable: Readable;
+}
+
+function withReadable(socket: Socket, source: ChunkSource): ReusingSocket {
+  const readable = sourceReadable(source, () => socket.destroy());
+  // -D looks for the descriptor under an endpoint's streams
+  Object.defineProperty(readable, '_handle', { get: () => (socket as unknown as HandleHolder)._handle });
+  return { socket, source, readable };
+}
+
+/** A socket over a descriptor (a socket or FIFO handed to tsocat) that reads into reused buffers. */
+export function reusingSocketForFd(opts: SocketConstructorOpts): ReusingSocket {
+  const reader = reusingReader();
+  const socket = new Socket({ ...opts, onread: reader.onread } as SocketOpts);
+  return withReadable(socket, reader.bind(socket));
+}
+
+interface HandleHolder {
+  _handle: unknown;
+}
+
+/**
+ * Moves a connected socket that has read nothing yet (connected paused, or
+ * accepted with pauseOnConnect) onto a new Socket object that reads into
+ * reused buffers. Node offers `onread` only when a socket is constructed, and
+ * net.Server constructs accepted sockets itself; the kernel descriptor and
+ * libuv handle stay the same, only the JavaScript object around them changes.
+ * Returns undefined when the socket cannot be moved (it has started reading).
+ */
+export function rehomeSocket(old: Socket): ReusingSocket | undefined {
+  const handle = (old as unknown as HandleHolder)._handle;
+  // a TLSSocket's handle is the TLS layer, not a stream a plain Socket can read: it keeps Node's own read path
+  if ((old as { encrypted?: boolean }).encrypted === true) return undefined;
+  if (!handle || old.destroyed || old.connecting || old.readableLength > 0 || old.readableFlowing === true) return undefined;
+  // callers may still describe the connection through the old object, which will have no handle to ask
+  for (const key of ['remoteAddress', 'remotePort', 'remoteFamily', 'localAddress', 'localPort', 'localFamily'] as const) {
+    Object.defineProperty(old, key, { value: old[key] });
+  }
+  const reader = reusingReader();
+  const socket = new Socket({
+    handle,
+    onread: reader.onread,
+    allowHalfOpen: true,
+    readable: old.readable,
+    writable: old.writable,
+    pauseOnCreate: true,
+  } as SocketOpts);
+  // the old object lets go of the handle without closing it; destroying it settles the server's count
+  (old as unknown as HandleHolder)._handle = null;
+  old.destroy();
+  return withReadable(socket, reader.bind(socket));
+}

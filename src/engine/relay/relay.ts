@@ -1,0 +1,121 @@
+/**
+ * The whole relay, in socat's order: validate both addresses, open address 1,
+ * then address 2, run one session. When address 1 listens (or connects) with
+ * `fork`, or address 2 listens with `fork`, the peers are served by serve.ts;
+ * each address is opened by one pass through src/engine/opening/open.ts.
+ */
+import { setMaxListeners } from 'node:events';
+import { TsocatError } from '../../errors.js';
+import { parseAddress } from '../../grammar/parse.js';
+import type { AddressSpec } from '../../grammar/spec.js';
+import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../../log/logger.js';
+import { onAbort } from '../abort.js';
+import { DEFAULT_SETTINGS, type OpenContext, type Registry, type RelaySettings } from '../context.js';
+import type { AccessMode, Endpoint } from '../endpoint.js';
+import { openAddress, prepareAddress, validateAddress } from '../opening/open.js';
+import { connectLoop } from './connect-loop.js';
+import { runPair, serveForever, serveWithShared, single } from './serve.js';
+import { Statistics } from './statistics.js';
+
+export interface RelayOptions {
+  settings?: Partial<RelaySettings>;
+  log?: Logger;
+  /** Abort to stop the relay: listeners close, sessions end, children are stopped. */
+  signal?: AbortSignal;
+  /** Shared counters for --statistics / SIGUSR1. */
+  stats?: Statistics;
+}
+
+/** What the engine's relay needs besides: the address registry, which the caller loads (src/index.ts, src/cli.ts). */
+export interface EngineRelayOptions extends RelayOptions {
+  registry: Registry;
+}
+
+function modes(direction: RelaySettings['direction']): [AccessMode, AccessMode] {
+  if (direction === 'left-to-right') return ['r', 'w'];
+  if (direction === 'right-to-left') return ['w', 'r'];
+  return ['rw', 'rw'];
+}
+
+function toSpec(address: string | AddressSpec): AddressSpec {
+  return typeof address === 'string' ? parseAddress(address) : address;
+}
+
+/** Reads fork, max-children, accept-timeout and interval from an address when it is a single address. */
+async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'>) {
+  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1, shutup: 0 };
+  const { request } = await prepareAddress(spec, mode, ctx);
+  const fork = request.options.bool('fork');
+  const maxChildren = request.options.number('max-children') ?? 0;
+  if (maxChildren && !fork) throw new TsocatError('option max-children not allowed without option fork', 'EUSAGE');
+  return {
+    fork,
+    maxChildren,
+    acceptTimeout: request.options.number('accept-timeout') ?? 0,
+    interval: request.options.number('interval') ?? 1,
+    shutup: request.options.number('children-shutup') ?? 0,
+  };
+}
+
+/**
+ * Runs a relay between two addresses and resolves with socat's exit status.
+ * User errors reject with TsocatError; the CLI turns those into a log line.
+ */
+export async function relay(address1: string | AddressSpec, address2: string | AddressSpec, options: EngineRelayOptions): Promise<number> {
+  const settings: RelaySettings = { ...DEFAULT_SETTINGS, ...options.settings };
+  const log = options.log ?? createLogger(DEFAULT_LOG_CONFIG);
+  const controller = new AbortController();
+  // Each running session (and retry pause, FIFO open) listens here and takes its listener off when it ends,
+  // so the count follows the sessions running at once, which a forking listener does not bound: no limit, no warning.
+  setMaxListeners(0, controller.signal);
+  const stopFollowing = onAbort(options.signal, () => controller.abort());
+  const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal };
+  try {
+    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined));
+  } finally {
+    stopFollowing();
+  }
+}
+
+async function relayWith(
+  address1: string | AddressSpec,
+  address2: string | AddressSpec,
+  ctx: OpenContext,
+  controller: AbortController,
+  stats: Statistics | undefined,
+): Promise<number> {
+  const { settings, log } = ctx;
+
+  const spec1 = toSpec(address1);
+  const spec2 = toSpec(address2);
+  const [mode1, mode2] = modes(settings.direction);
+  // Refuse bad input in either address before anything opens.
+  await validateAddress(spec1, mode1, ctx);
+  await validateAddress(spec2, mode2, ctx);
+  const { fork, maxChildren, acceptTimeout, interval, shutup } = await listenerOptions(spec1, mode1, ctx);
+
+  const first = await openAddress(spec1, mode1, ctx);
+  if (fork) {
+    const pairFor = async (peer: Endpoint, childLog: Logger): Promise<[Endpoint, Endpoint]> => [
+      peer,
+      await single(await openAddress(spec2, mode2, { ...ctx, log: childLog, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
+    ];
+    // a listener hands out accepted peers; an address that connects hands out one connection after another
+    const reconnect = async () => single(await openAddress(spec1, mode1, ctx));
+    const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
+    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats });
+  }
+  const left = await single(first, acceptTimeout);
+  let right: Endpoint;
+  try {
+    const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo, firstAddress: left });
+    const forkOn2 = await listenerOptions(spec2, mode2, ctx);
+    if (second.kind === 'listener' && forkOn2.fork) return await serveWithShared(left, second, ctx, { ...forkOn2, stats });
+    right = await single(second, forkOn2.acceptTimeout);
+  } catch (err) {
+    await left.close();
+    throw err;
+  }
+  return runPair(left, right, { settings, log, stats, signal: controller.signal });
+}
+

@@ -1,0 +1,222 @@
+/**
+ * One relay between two open endpoints: pumps the active directions, handles
+ * half-close and the -t / -T timers, then closes both and yields an exit status
+ * (0 clean, 1 error, as socat).
+ */
+import { getEventListeners } from 'node:events';
+import type { WriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { makeDumper } from '../../log/dump.js';
+import { type Logger, nowMicros } from '../../log/logger.js';
+import { onAbort } from '../abort.js';
+import { connectionEnvironment } from '../programs/connection-env.js';
+import type { RelaySettings } from '../context.js';
+import { type ChildExit, type Endpoint, readsFrom, sourceOf } from '../endpoint.js';
+import { lineTermConverter } from './lineterm.js';
+import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
+import { openSniffFile } from './sniff-path.js';
+import type { ChunkSource } from '../source.js';
+import type { Statistics } from './statistics.js';
+
+const noop = () => {};
+
+export interface SessionOptions {
+  settings: RelaySettings;
+  log: Logger;
+  stats?: Statistics;
+  /** Ends the session early (signal, relay closing). */
+  signal?: AbortSignal;
+}
+
+interface Direction {
+  leftToRight: boolean;
+  from: Endpoint;
+  to: Endpoint;
+}
+
+function activeDirections(left: Endpoint, right: Endpoint, settings: RelaySettings): Direction[] {
+  const out: Direction[] = [];
+  if (settings.direction !== 'right-to-left' && readsFrom(left) && right.writable) out.push({ leftToRight: true, from: left, to: right });
+  // `- -` reads one stdin through both addresses: socat reads it once, so only one direction may own it.
+  const sameSource = right.readable !== undefined && right.readable === left.readable && out.length > 0;
+  if (settings.direction !== 'left-to-right' && readsFrom(right) && left.writable && !sameSource) out.push({ leftToRight: false, from: right, to: left });
+  return out;
+}
+
+function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefined, onActivity?: () => void): DirectionPlan {
+  const { settings, stats } = opts;
+  const observers: Array<(d: Buffer) => void> = [];
+  // the file write finishes later, and the source may reuse its buffer by then: the sniff file gets a copy
+  if (raw) observers.push((d) => raw.write(Buffer.from(d)));
+  if (settings.verbose || settings.hexDump) {
+    observers.push(makeDumper(settings.verbose && settings.hexDump ? 'both' : settings.verbose ? 'text' : 'hex', dir.leftToRight));
+  }
+  if (stats) observers.push(stats.counter(dir.leftToRight));
+  const convert = lineTermConverter(dir.from.appl?.readLineTerm ?? 'raw', dir.to.appl?.writeLineTerm ?? 'raw') ?? undefined;
+  // socat reads at most -b bytes per read: a stream is cut into blocks only when asked, a datagram is always cut short
+  const cut = settings.blockSizeGiven || settings.verbose || settings.hexDump || dir.from.datagram === true;
+  return {
+    readBytes: dir.from.appl?.readBytes,
+    escape: dir.from.appl?.escape,
+    ignoreEof: dir.from.appl?.ignoreEof ? { fd: dir.from.readFd, size: settings.blockSize } : undefined,
+    blockSize: cut ? settings.blockSize : undefined,
+    datagram: dir.from.datagram,
+    convert,
+    observers,
+    onActivity,
+    sourceName: dir.from.description,
+    targetName: dir.to.description,
+  };
+}
+
+function quiet(stream: Readable | Writable | undefined): void {
+  // errors are reported through the pump; an unheard 'error' event must never crash the relay
+  stream?.on('error', noop);
+}
+
+/** socat's SIGCHLD report: a program that failed is a warning and makes the exit status 1. */
+function reportChildExit(exit: ChildExit, log: Logger): boolean {
+  if (exit.signal) {
+    log.log('W', `waitpid(): child ${exit.pid} exited on signal ${signalNumber(exit.signal)}`);
+    return false;
+  }
+  if (exit.code !== 0) {
+    log.log('W', `waitpid(): child ${exit.pid} exited with status ${exit.code}`);
+    return false;
+  }
+  log.log('I', `waitpid(): child ${exit.pid} exited with status 0`);
+  return true;
+}
+
+/** Waits up to `seconds` for a program that is about to end, so its status is not lost to a race with its output's EOF. */
+function settledWithin<T>(promise: Promise<T>, seconds: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), seconds * 1000);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+import { constants } from 'node:os';
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return constants.signals[signal] ?? 0;
+}
+
+/** A write that failed because the reader went away: what cool-write makes quiet. */
+function isPeerGone(error: Error): boolean {
+  const code = (error as { code?: string }).code;
+  return error.message.startsWith('write(') && (code === 'EPIPE' || code === 'ECONNRESET');
+}
+
+/** Relays between two endpoints until done; resolves with the exit status. Never rejects. */
+export async function runSession(left: Endpoint, right: Endpoint, opts: SessionOptions): Promise<number> {
+  const { settings, log } = opts;
+  for (const ep of [left, right]) {
+    quiet(ep.readable);
+    quiet(ep.writable);
+  }
+  // socat opens both sniff files for every session, whichever directions run; one clock reading names both
+  const program = log.config.program;
+  let names: { vars: Record<string, string | undefined>; clock: ReturnType<typeof nowMicros> } | undefined;
+  const sniff = (flag: '-r' | '-R', template: string | undefined) => {
+    if (!template) return undefined;
+    // copying process.env costs a call into C++ per variable: only for sessions that name sniff files
+    names ??= { vars: { ...process.env, ...connectionEnvironment(program, left.connectionInfo ?? right.connectionInfo) }, clock: nowMicros() };
+    return openSniffFile(flag, template, names.vars, program, names.clock, log);
+  };
+  const rawLeftToRight = sniff('-r', settings.rawLeftToRight);
+  const rawRightToLeft = sniff('-R', settings.rawRightToLeft);
+  const raws = [rawLeftToRight, rawRightToLeft].filter((s): s is WriteStream => s !== undefined);
+  for (const s of raws) quiet(s);
+  const rawFor = (ltr: boolean) => (ltr ? rawLeftToRight : rawRightToLeft);
+
+  let status = 0;
+  let inactivity: NodeJS.Timeout | undefined;
+  let resolveEnd!: () => void;
+  const ended = new Promise<void>((r) => {
+    resolveEnd = r;
+  });
+  const armInactivity = settings.inactivityTimeout > 0
+    ? () => {
+        clearTimeout(inactivity);
+        inactivity = setTimeout(() => {
+          log.log('N', `inactivity timeout triggered`);
+          resolveEnd();
+        }, settings.inactivityTimeout * 1000);
+      }
+    : undefined;
+  armInactivity?.();
+
+  const directions = activeDirections(left, right, settings);
+  const pumps = directions.map((dir) => ({ dir, pump: pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)) }));
+
+  let closeTimer: NodeJS.Timeout | undefined;
+  // socat's "closing" state: one side is done; the rest gets -t seconds to finish
+  const startClosing = () => {
+    closeTimer ??= setTimeout(resolveEnd, settings.closeTimeout * 1000);
+    for (const { pump } of pumps) pump.endOnEof();
+  };
+  let remaining = pumps.length;
+  const childGone = new Set<Endpoint>();
+  const onDirectionEnd = async (dir: Direction, end: DirectionEnd) => {
+    remaining--;
+    // Writing to a program that has ended is the end of that direction, not an error: socat stops
+    // writing on SIGCHLD. The EPIPE can arrive just before the exit event, so give the exit a moment.
+    const writeToProgram = end.kind === 'error' && end.error.message.startsWith('write(') && dir.to.exited !== undefined;
+    if (writeToProgram && !childGone.has(dir.to)) await settledWithin(dir.to.exited as Promise<ChildExit>, 0.5);
+    if (end.kind === 'error' && dir.to.appl?.coolWrite && isPeerGone(end.error)) {
+      log.log('N', end.error.message);
+      resolveEnd();
+      return;
+    }
+    if (end.kind === 'error' && !(writeToProgram && childGone.has(dir.to))) {
+      log.log('E', end.error.message);
+      status = 1;
+      resolveEnd();
+      return;
+    }
+    log.log('I', `${dir.leftToRight ? 'left to right' : 'right to left'}: end of file, shutting down the other side's write`);
+    dir.to.shutdownWrite();
+    if (remaining === 0) resolveEnd();
+    else startClosing();
+  };
+  let sessionOver = false;
+  const reported = new Set<Endpoint>();
+  for (const ep of [left, right]) {
+    void ep.exited?.then((exit) => {
+      childGone.add(ep);
+      if (sessionOver) return;
+      reported.add(ep);
+      if (!reportChildExit(exit, log)) status = 1;
+      // socat: with ignoreeof a program's end is no reason to close either; its output may simply stay quiet
+      if (!ep.appl?.ignoreEof) startClosing();
+    });
+  }
+  for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
+  if (pumps.length === 0) resolveEnd();
+  const stopListening = onAbort(opts.signal, resolveEnd);
+  if (opts.signal && log.enabled('D')) log.log('D', `relaying; ${getEventListeners(opts.signal, 'abort').length} abort listeners on the relay's signal`);
+
+  await ended;
+  stopListening();
+  clearTimeout(closeTimer);
+  clearTimeout(inactivity);
+  for (const { pump } of pumps) pump.stop();
+
+  // A program whose output just ended is usually exiting: wait briefly so its status counts.
+  for (const ep of [left, right]) {
+    if (!ep.exited || reported.has(ep)) continue;
+    const exit = await settledWithin(ep.exited, Math.min(settings.closeTimeout, 0.5));
+    if (exit && !reported.has(ep)) {
+      reported.add(ep);
+      if (!reportChildExit(exit, log)) status = 1;
+    }
+  }
+  sessionOver = true;
+  await Promise.all([left.close(), right.close()]);
+  await Promise.all(raws.map((s) => new Promise((r) => s.end(r))));
+  return status;
+}

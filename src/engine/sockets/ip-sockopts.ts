@@ -1,0 +1,132 @@
+/**
+ * IP-level and generic socket options that are one setsockopt() each
+ * (ttl, tos, multicast settings, memberships, broadcast…), for every IP
+ * socket tsocat makes: UDP sockets before bind(), as socat sets them, and
+ * TCP sockets once connected. Values are laid out as socat passes them.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { ResolvedOptions } from '../../../options/catalog.js';
+import { TsocatError } from '../../errors.js';
+
+const SOL_SOCKET = 1;
+const SOL_IP = 0;
+const SOL_IPV6 = 41;
+
+/** How an option's value becomes setsockopt()'s bytes. */
+type Layout = 'int' | 'byte' | 'in_addr' | 'mreqn' | 'mreq_source';
+
+interface SockoptRow {
+  option: string;
+  level: number;
+  name: number;
+  layout: Layout;
+}
+
+/** Linux's numbers (include/uapi/linux/in.h, asm-generic/socket.h). */
+const ROWS: readonly SockoptRow[] = [
+  { option: 'so-broadcast', level: SOL_SOCKET, name: 6, layout: 'int' },
+  { option: 'ip-tos', level: SOL_IP, name: 1, layout: 'int' },
+  { option: 'ip-ttl', level: SOL_IP, name: 2, layout: 'int' },
+  { option: 'ip-multicast-if', level: SOL_IP, name: 32, layout: 'in_addr' },
+  { option: 'ip-multicast-ttl', level: SOL_IP, name: 33, layout: 'byte' },
+  { option: 'ip-multicast-loop', level: SOL_IP, name: 34, layout: 'byte' },
+  { option: 'ip-add-membership', level: SOL_IP, name: 35, layout: 'mreqn' },
+  { option: 'ip-add-source-membership', level: SOL_IP, name: 39, layout: 'mreq_source' },
+  { option: 'ipv6-unicast-hops', level: SOL_IPV6, name: 16, layout: 'int' },
+  { option: 'ipv6-tclass', level: SOL_IPV6, name: 67, layout: 'int' },
+];
+
+/** The option names this module applies. */
+export const IP_SOCKOPT_NAMES: readonly string[] = ROWS.map((r) => r.option);
+
+function in4(address: string, option: string): Buffer {
+  if (!isIPv4(address)) throw new TsocatError(`option "${option}": "${address}" is not an IPv4 address`, 'EOPTVALUE');
+  return Buffer.from(address.split('.').map(Number));
+}
+
+/** An interface given by index (digits) or name; 0 = any. */
+async function interfaceIndexOf(text: string): Promise<number> {
+  if (/^\d+$/.test(text)) return Number(text);
+  const { interfaceIndex } = await import('../../sys/sockets.js');
+  const index = interfaceIndex(text);
+  if (index === 0) throw new TsocatError(`interface "${text}" not found`, 'EOPTVALUE');
+  return index;
+}
+
+/**
+ * ip-add-membership as socat reads it: <group>:<interface address>, <group>:<interface name or index>,
+ * or <group>:<interface address>:<interface name or index>; struct ip_mreqn.
+ */
+async function mreqn(text: string, option: string): Promise<Buffer> {
+  const [group = '', second, third] = text.split(':');
+  if (second === undefined || text.split(':').length > 3) throw new TsocatError(`option "${option}": expected <multicast-address>:<interface>, got "${text}"`, 'EOPTVALUE');
+  const secondIsAddress = isIPv4(second);
+  const address = secondIsAddress ? second : '0.0.0.0';
+  const ifText = third ?? (secondIsAddress ? undefined : second);
+  const index = ifText === undefined ? 0 : await interfaceIndexOf(ifText);
+  const out = Buffer.alloc(12);
+  in4(group, option).copy(out, 0);
+  in4(address, option).copy(out, 4);
+  out.writeInt32LE(index, 8);
+  return out;
+}
+
+/** ip-add-source-membership=<group>:<interface address>:<source>; struct ip_mreq_source. */
+function mreqSource(text: string, option: string): Buffer {
+  const parts = text.split(':');
+  if (parts.length !== 3) throw new TsocatError(`option "${option}": expected <multicast-address>:<interface-address>:<source-address>, got "${text}"`, 'EOPTVALUE');
+  const [group, iface, source] = parts as [string, string, string];
+  return Buffer.concat([in4(group, option), in4(iface, option), in4(source, option)]);
+}
+
+async function valueBytes(row: SockoptRow, options: ResolvedOptions): Promise<Buffer> {
+  switch (row.layout) {
+    case 'int': {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(options.number(row.option) ?? (options.bool(row.option) ? 1 : 0));
+      return b;
+    }
+    case 'byte':
+      return Buffer.from([(options.number(row.option) ?? (options.bool(row.option) ? 1 : 0)) & 0xff]);
+    case 'in_addr':
+      return in4(options.string(row.option) as string, row.option);
+    case 'mreqn':
+      return mreqn(options.string(row.option) as string, row.option);
+    case 'mreq_source':
+      return mreqSource(options.string(row.option) as string, row.option);
+  }
+}
+
+/** Refuses a malformed value while the address is parsed (catalog `check`). */
+export function checkIpOptionValue(option: string): (value: string, optionText: string) => void {
+  return (value) => {
+    if (option === 'ip-multicast-if' && !isIPv4(value)) throw new TsocatError(`option "${option}": "${value}" is not an IPv4 address`, 'EOPTVALUE');
+    if (option === 'ip-add-source-membership') mreqSource(value, option);
+    if (option === 'ip-add-membership') {
+      const parts = value.split(':');
+      if (parts.length < 2 || parts.length > 3 || !isIPv4(parts[0] as string) || isIPv6(value)) {
+        throw new TsocatError(`option "${option}": expected <multicast-address>:<interface>, got "${value}"`, 'EOPTVALUE');
+      }
+    }
+  };
+}
+
+/** Options whose data comes as control messages with each packet; only UDP-RECVFROM reads them (udp-socket.ts, ancillary-socket.ts). */
+const ANCILLARY = ['ip-pktinfo', 'ip-recvttl', 'ip-recvtos', 'so-timestamp'];
+
+/** Sets every option of the table that is given, in table order; a failure is socat's setsockopt() line. */
+export async function applyIpSockopts(fd: number, options: ResolvedOptions): Promise<void> {
+  const ancillary = ANCILLARY.find((name) => options.has(name));
+  if (ancillary) {
+    // setting it alone would be accepting and ignoring it: nothing here reads control messages
+    throw new TsocatError(`option "${ancillary}": only UDP-RECVFROM (and its UDP4-, UDP6-, UDPLITE- forms) reads the ancillary data it asks for`, 'EOPTAPPLY');
+  }
+  const given = ROWS.filter((r) => options.has(r.option));
+  if (given.length === 0) return;
+  const sys = await import('../../sys/libc.js');
+  for (const row of given) {
+    const value = await valueBytes(row, options);
+    const shown = row.layout === 'int' ? String(value.readInt32LE()) : `0x${value.toString('hex')}`;
+    sys.setBufferSockopt(fd, row.level, row.name, value, `setsockopt(${fd}, ${row.level}, ${row.name}, {${shown}}, ${value.length})`);
+  }
+}

@@ -1,0 +1,43 @@
+/** The one place a connected net.Socket becomes an Endpoint (TCP, UNIX, accepted peers). */
+import type { Socket } from 'node:net';
+import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
+import { rehomeSocket } from '../descriptors/socket-source.js';
+import { descriptorOf } from './sockopts.js';
+
+/**
+ * so-linger=0 needs nothing here: SO_LINGER {1,0} is set on the socket, so the
+ * close after shutdown resets the connection, as in socat (FIN, then RST).
+ */
+export function socketEndpoint(connected: Socket, description: string, mode: AccessMode = 'rw'): Endpoint {
+  // reads go into reused buffers when the socket has read nothing yet (it always has: callers keep it paused)
+  const moved = mode === 'w' ? undefined : rehomeSocket(connected);
+  const socket = moved?.socket ?? connected;
+  // a program given a TLS connection's descriptor would see ciphertext: nofork has nothing to hand over
+  const fd = (socket as { encrypted?: boolean }).encrypted === true ? undefined : descriptorOf(socket);
+  return makeEndpoint({
+    readable: mode === 'w' ? undefined : (moved?.readable ?? socket),
+    source: moved?.source,
+    writable: mode === 'r' ? undefined : socket,
+    description,
+    // destroy() only closes tsocat's descriptor: the program keeps the connection, no FIN is sent
+    handOver: fd === undefined ? undefined : { read: fd, write: fd, release: () => socket.destroy() },
+    // end() after the queued writes is shutdown(SHUT_WR): the peer sees EOF, we can still read
+    shutdownWrite: () => {
+      if (!socket.destroyed && !socket.writableEnded) socket.end();
+    },
+    close: async () => {
+      if (socket.destroyed) return;
+      // hand queued data to the kernel before the descriptor goes; the kernel still delivers it after close
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        if (socket.writableFinished) {
+          socket.destroy();
+          return;
+        }
+        socket.once('finish', () => socket.destroy());
+        socket.end();
+        setTimeout(() => socket.destroy(), 2000).unref();
+      });
+    },
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * Connecting a TCP socket, as TCP does and as OPENSSL, PROXY and SOCKS do
+ * before they speak their protocol over it: options socat sets before
+ * connect(), bind/sourceport/lowport, connect-timeout, then the options of a
+ * connected socket.
+ */
+import { ADDRCONFIG } from 'node:dns';
+import { connect, type Socket } from 'node:net';
+import type { ResolvedOptions } from '../../../options/catalog.js';
+import { type SystemError, strerror, TsocatError } from '../../errors.js';
+import type { AddressRequest, OpenContext } from '../context.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from './inet.js';
+import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from './socket-phases.js';
+import { applySocketOptions } from './sockopts.js';
+
+const LOW_PORT_FIRST = 640;
+const LOW_PORT_COUNT = 1024 - LOW_PORT_FIRST;
+
+interface ConnectTarget {
+  host: string;
+  port: number;
+  family: 4 | 6;
+  localAddress?: string;
+  localPort?: number;
+  noDelay: boolean;
+  timeoutMs?: number;
+  /** getaddrinfo flags for the name lookup (ai-addrconfig). */
+  hints?: number;
+  /** so-reuseaddr given and on: SO_REUSEADDR when binding the local address. */
+  reuseAddr: boolean;
+  /** The address's options, for those set between socket() and connect(). */
+  options: ResolvedOptions;
+}
+
+/**
+ * The socket Node connects, when Node's own would be wrong: options socat
+ * sets before connect() (tcp-maxseg for the SYN, so-bindtodevice, so-mark,
+ * reuseport, setsockopt-socket, …) need the socket before Node has one, and
+ * libuv binds with SO_REUSEADDR always, which socat sets only when asked.
+ * Then tsocat makes the socket, sets those options in socat's order, binds
+ * it if asked, and Node connects that descriptor (connect({ fd })).
+ */
+async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddress?: string; localPort?: number }> {
+  const binds = t.localAddress !== undefined || t.localPort !== undefined;
+  if (!needsEarlyOptions(t.options) && (!binds || t.reuseAddr)) return binds ? { localAddress: t.localAddress, localPort: t.localPort } : {};
+  const { preparedTcpSocket } = await import('../../sys/libc.js');
+  const address = t.localAddress ?? (t.family === 6 ? '::' : '0.0.0.0');
+  const port = t.localPort ?? 0;
+  const setup = (fd: number) => {
+    applySockoptPhase(fd, t.options, 'pastsocket');
+    applySockoptPhase(fd, t.options, 'prebind');
+  };
+  const bindTo = binds ? { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) } : undefined;
+  return { fd: preparedTcpSocket(t.family === 6 ? AF_INET6 : AF_INET, setup, bindTo) };
+}
+
+/** One connect(); failures come back in socat's words. */
+async function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
+  const local = await localBinding(t);
+  const socket: Socket = connect({
+    host: t.host,
+    port: t.port,
+    family: t.family,
+    ...local,
+    allowHalfOpen: true,
+    noDelay: t.noDelay,
+    timeout: t.timeoutMs,
+    hints: t.hints,
+  });
+  // Node starts reading as soon as it connects unless the socket is paused; nothing may be read
+  // before a consumer asks, so a program can still take the descriptor over (nofork) with no byte lost
+  socket.pause();
+  return new Promise<Socket>((resolve, reject) => {
+    const fail = (err: SystemError) => {
+      socket.destroy();
+      if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
+        reject(new TsocatError(`getaddrinfo("${t.host}", "${service}", {}): ${strerror(err)}`, err.code));
+      } else {
+        reject(new TsocatError(`connect(${formatSockaddr(err.address ?? t.host, err.port ?? t.port)}): ${strerror(err)}`, err.code ?? 'ECONNECT'));
+      }
+    };
+    socket.once('error', fail);
+    socket.once('timeout', () => fail(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT', address: t.host, port: t.port })));
+    socket.once('connect', () => {
+      socket.off('error', fail);
+      socket.setTimeout(0);
+      // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
+      (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+      resolve(socket);
+    });
+  });
+}
+
+/** socat's lowport: the first free privileged port from 640 to 1023, tried from a random start. */
+async function connectFromLowPort(attempt: (localPort: number) => Promise<Socket>): Promise<Socket> {
+  const offset = Math.floor(Math.random() * LOW_PORT_COUNT);
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt(LOW_PORT_FIRST + ((offset + i) % LOW_PORT_COUNT));
+    } catch (err) {
+      const portTaken = err instanceof TsocatError && err.code === 'EADDRINUSE';
+      if (!portTaken || i === LOW_PORT_COUNT - 1) throw err;
+    }
+  }
+}
+
+const familyOf = (keyword: string): 4 | 6 | 0 => (keyword.endsWith('4') ? 4 : keyword.endsWith('6') ? 6 : 0);
+
+/**
+ * A connected TCP socket to <hostText>:<portText> with the address's TCP,
+ * SOCKET and IP options applied, still paused: the addresses that speak
+ * something over TCP first (OPENSSL, PROXY, SOCKS) start from here.
+ */
+export async function connectTcpSocket(
+  req: AddressRequest,
+  ctx: OpenContext,
+  hostText: string,
+  portText: string,
+  keywordFamily: 4 | 6 | 0 = familyOf(req.keyword.replace('-CONNECT', '')),
+): Promise<Socket> {
+  const o = req.options;
+  const host = unbracket(hostText);
+  const port = parsePort(portText, host);
+  const family = chooseFamily(keywordFamily, hostText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
+  const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
+  const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
+  // Node takes only an IP literal as the local address; socat resolves a name
+  const localAddress = bind.host ? await resolveHost(bind.host, bind.port ?? 'NULL', family) : undefined;
+  const timeout = o.number('connect-timeout');
+  const attempt = (localPort: number | undefined) =>
+    connectOnce(
+      {
+        host,
+        port,
+        family,
+        localAddress,
+        localPort,
+        noDelay: o.bool('tcp-nodelay'),
+        timeoutMs: timeout ? timeout * 1000 : undefined,
+        hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
+        reuseAddr: o.bool('so-reuseaddr'),
+        options: o,
+      },
+      portText,
+    );
+  const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
+  // what went on before connect() is done; socat consumes an option once applied
+  await applySocketOptions(socket, o.without(...EARLY_OPTIONS));
+  ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+  return socket;
+}

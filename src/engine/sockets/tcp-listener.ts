@@ -1,0 +1,106 @@
+/**
+ * A listening TCP socket and its queue of accepted peers, as TCP-LISTEN uses
+ * it and OPENSSL-LISTEN (each peer inside TLS): bind host and family,
+ * options socat sets before bind() or listen(), range, backlog.
+ */
+import { createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
+import type { ResolvedOptions } from '../../../options/catalog.js';
+import { type SystemError, strerror, TsocatError } from '../../errors.js';
+import type { AddressRequest, OpenContext } from '../context.js';
+import type { Endpoint, Listener } from '../endpoint.js';
+import { acceptQueue } from './accept-queue.js';
+import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from './inet.js';
+import { parseRange } from './ip-range.js';
+import { socketEndpoint } from './socket-endpoint.js';
+import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from './socket-phases.js';
+import { refuseSocketChoice } from './sockopts.js';
+
+/**
+ * A listener's bind is a host only, as in socat: an unbracketed IPv6 literal is
+ * an address, and "host:port" is looked up whole as a name (and so fails as in
+ * socat) rather than having its port dropped.
+ */
+function bindHost(o: ResolvedOptions): string {
+  const text = o.string('bind');
+  if (text === undefined || isIP(text)) return text ?? '';
+  const { host, port } = parseHostPort(text);
+  return port !== undefined ? text : (host ?? '');
+}
+
+function listenHost(family: 4 | 6, o: ResolvedOptions): string {
+  return bindHost(o) || (family === 6 ? '::' : '0.0.0.0');
+}
+
+/**
+ * ipv6-v6only exists only on IPv6 sockets. socat refuses it on TCP4-LISTEN
+ * (not in that address's option groups) and fails setting it on a TCP-LISTEN
+ * that turned out IPv4; tsocat says the same instead of ignoring it.
+ */
+function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
+  if (ipv4Keyword) throw new TsocatError('parseopts_table(): option "ipv6-v6only" not supported with this address type', 'EOPTGROUP');
+  throw new TsocatError(`setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, {${value ? 1 : 0}}): Protocol not available`, 'ENOPROTOOPT');
+}
+
+/**
+ * A listening socket made and bound by tsocat itself, when Node's own would
+ * be wrong: options socat sets before bind() or listen() (so-reuseport,
+ * tcp-maxseg, rcvbuf, so-bindtodevice, setsockopt-listen, …) need the socket
+ * before Node has one, and libuv always sets SO_REUSEADDR, which reuseaddr=0
+ * turns off. Undefined when Node's listen() does what is asked (socat 1.8 sets
+ * SO_REUSEADDR on TCP listeners unless told otherwise, as libuv does).
+ */
+async function selfBoundSocket(address: string, port: number, o: ResolvedOptions): Promise<number | undefined> {
+  const reuseAddrOff = o.has('so-reuseaddr') && !o.bool('so-reuseaddr');
+  if (!reuseAddrOff && !needsEarlyOptions(o)) return undefined;
+  const { preparedTcpSocket, setIntSockopt, SOL_SOCKET, SO_REUSEADDR } = await import('../../sys/libc.js');
+  const setup = (fd: number) => {
+    applySockoptPhase(fd, o, 'pastsocket');
+    // socat 1.8's default for a TCP listener, unless reuseaddr says otherwise
+    if (!o.has('so-reuseaddr')) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+    applySockoptPhase(fd, o, 'prebind');
+  };
+  return preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
+}
+
+/** How an accepted, paused TCP socket becomes the peer's endpoint: plainly here, inside TLS for OPENSSL-LISTEN. */
+export type PeerEndpoint = (socket: Socket, req: AddressRequest, ctx: OpenContext) => Endpoint;
+
+const plainPeer: PeerEndpoint = (socket, req) => socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
+
+/** TCP-LISTEN's open; `peerEndpoint` turns each accepted socket into an endpoint (plainly, or inside TLS for OPENSSL-LISTEN). */
+export async function openTcpListener(req: AddressRequest, ctx: OpenContext, peerEndpoint: PeerEndpoint = plainPeer): Promise<Listener> {
+  const o = req.options;
+  refuseSocketChoice(o, req.keyword);
+  const port = parsePort(req.params[0] as string, '');
+  const keywordFamily = /^(TCP|INET)4/.test(req.keyword) ? 4 : /^(TCP|INET)6/.test(req.keyword) ? 6 : 0;
+  const bindText = bindHost(o);
+  // -0 with nothing else deciding: [::], which takes IPv4 peers too on Linux
+  const eitherFamily = ctx.settings.anyFamily && !keywordFamily && !bindText && !o.has('pf') ? 6 : 0;
+  const family = chooseFamily(keywordFamily, bindText, eitherFamily || ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
+  if (o.has('ipv6-v6only') && family === 4) refuseV6onlyOnIPv4(keywordFamily === 4, o.bool('ipv6-v6only'));
+  // connecting is not what a listener does; socat 1.7 says so, rather than ignore the option
+  if (o.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
+  // resolved here so a name that does not resolve is reported as socat does, before anything is bound
+  const host = await resolveHost(listenHost(family, o), 'NULL', family);
+  const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
+
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  // the listening socket took the early options; accepted sockets inherit them, as socat leaves it
+  const accepted = acceptQueue(server, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
+
+  const selfBound = await selfBoundSocket(host, port, o);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: SystemError) => {
+      reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
+    });
+    const backlog = o.number('backlog') ?? 511;
+    if (selfBound === undefined) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
+    else server.listen({ fd: selfBound, backlog }, () => resolve());
+  });
+  const addr = server.address();
+  const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
+  ctx.log.startRunning('starting accept loop');
+  ctx.log.log('N', `listening on ${bound}`);
+
+  return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP', (socket) => peerEndpoint(socket, req, ctx));
+}

@@ -1,0 +1,146 @@
+/**
+ * The UNIX addresses that reach out to a socket: UNIX-CONNECT, UNIX-SENDTO,
+ * UNIX-CLIENT (and their ABSTRACT twins), and GOPEN on a socket file. Shared
+ * here: the local name a client binds (bind, unix-bind-tempname), the NAMED
+ * options on it, and its unlink-close.
+ */
+import type { ResolvedOptions } from '../../../../options/catalog.js';
+import { TsocatError } from '../../../errors.js';
+import type { Logger } from '../../../log/logger.js';
+import { closeDescriptor, localAddressOf, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../../../sys/sockets.js';
+import type { AccessMode, Endpoint } from '../../endpoint.js';
+import { applyNamedOptions } from '../../descriptors/fdopts.js';
+import { removeEntry } from '../../descriptors/open-path.js';
+import { describeSockaddr } from '../sockaddr.js';
+import { connectUnix, tempName, unixAddress, unixEndpoint, unixSocket } from './unix-socket.js';
+
+/** NAMED options act on a socket file, which a client has only when it binds one. */
+const NAMED_ON_BOUND = ['user', 'group', 'perm', 'user-early', 'group-early', 'perm-early', 'unlink-early', 'unlink', 'unlink-late'] as const;
+
+export interface UnixTarget {
+  name: string;
+  abstract: boolean;
+  options: ResolvedOptions;
+  mode: AccessMode;
+  log: Logger;
+  signal: AbortSignal;
+}
+
+const tight = (o: ResolvedOptions) => !o.has('unix-tightsocklen') || o.bool('unix-tightsocklen');
+
+/** The local name a client binds: bind=, or a fresh unix-bind-tempname (made again for each socket). */
+interface LocalName {
+  make(): { addr: Buffer; path?: string };
+}
+
+function localName(t: UnixTarget, keyword: string): LocalName | undefined {
+  const o = t.options;
+  const bind = o.string('bind');
+  const temp = o.string('unix-bind-tempname');
+  if (bind !== undefined && temp !== undefined) throw new TsocatError('do not use both options bind and unix-bind-tempname', 'EUSAGE');
+  if (bind === undefined && temp === undefined) {
+    const named = NAMED_ON_BOUND.find((n) => o.has(n));
+    if (named) throw new TsocatError(`Option "${named}" only with bind option`, 'EUSAGE');
+    return undefined;
+  }
+  void keyword;
+  return {
+    make() {
+      const name = bind ?? tempName(temp);
+      return { addr: unixAddress(name, t.abstract, tight(o)), path: t.abstract ? undefined : name };
+    },
+  };
+}
+
+/** After bind: the NAMED options on the new socket file; unlink-close (on by default for a bound path) when the address closes. */
+function afterBind(path: string | undefined, o: ResolvedOptions): (() => void) | undefined {
+  if (path === undefined) return undefined;
+  applyNamedOptions(path, o);
+  const unlinkClose = !o.has('unlink-close') || o.bool('unlink-close');
+  return unlinkClose ? () => removeEntry(path) : undefined;
+}
+
+/** The options a socket's descriptor takes once its file has had the NAMED ones (no second chmod/chown on the descriptor). */
+const descriptorOptions = (o: ResolvedOptions, bound: boolean) => (bound ? o.without('user', 'group', 'perm') : o);
+
+/** socket(), bind when asked, connect: the connected descriptor and what to do when it closes. */
+async function connectOnce(t: UnixTarget, type: number, keyword: string): Promise<{ fd: number; onClose?: () => void }> {
+  const o = t.options;
+  const local = localName(t, keyword)?.make();
+  const peer = unixAddress(t.name, t.abstract, tight(o));
+  if (local?.path !== undefined && (o.bool('unlink-early') || o.bool('unlink'))) removeEntry(local.path);
+  const fd = await unixSocket(type, o.number('so-protocol') ?? 0, descriptorOptions(o, local !== undefined), local?.addr);
+  let onClose: (() => void) | undefined;
+  try {
+    onClose = afterBind(local?.path, o);
+    await connectUnix(fd, peer, t.signal, o.number('connect-timeout'));
+  } catch (err) {
+    closeDescriptor(fd);
+    onClose?.();
+    throw err;
+  }
+  return { fd, onClose };
+}
+
+function logConnected(t: UnixTarget, fd: number): void {
+  t.log.log('N', `successfully connected from local address ${describeSockaddr(localAddressOf(fd))}`);
+}
+
+/** UNIX-CONNECT, ABSTRACT-CONNECT: connect a socket of so-type (stream by default). */
+export async function unixConnect(t: UnixTarget, keyword: string): Promise<Endpoint> {
+  const type = t.options.number('so-type') ?? SOCK_STREAM;
+  t.log.log('N', `opening connection to ${describeSockaddr(unixAddress(t.name, t.abstract, tight(t.options)))}`);
+  const { fd, onClose } = await connectOnce(t, type, keyword);
+  logConnected(t, fd);
+  return unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, onClose });
+}
+
+/** UNIX-SENDTO, ABSTRACT-SENDTO: a datagram socket (or so-type) that sends each message to the name; bound, it also hears replies. */
+export async function unixSendTo(t: UnixTarget, keyword: string, type = t.options.number('so-type') ?? SOCK_DGRAM): Promise<Endpoint> {
+  const o = t.options;
+  const local = localName(t, keyword)?.make();
+  if (local?.path !== undefined && (o.bool('unlink-early') || o.bool('unlink'))) removeEntry(local.path);
+  const fd = await unixSocket(type, o.number('so-protocol') ?? 0, descriptorOptions(o, local !== undefined), local?.addr);
+  let onClose: (() => void) | undefined;
+  try {
+    onClose = afterBind(local?.path, o);
+  } catch (err) {
+    closeDescriptor(fd);
+    throw err;
+  }
+  return unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, sendTo: unixAddress(t.name, t.abstract, tight(o)), onClose });
+}
+
+/** What a connect to a socket of another type says: EPROTOTYPE for a path; an abstract name just refuses. */
+function wrongType(err: unknown, abstract: boolean): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'EPROTOTYPE' || (abstract && code === 'ECONNREFUSED');
+}
+
+/**
+ * UNIX-CLIENT, ABSTRACT-CLIENT and GOPEN on a socket: as socat, connect as a
+ * stream socket; when the socket is of another type, as a seqpacket socket;
+ * then send datagrams to it. so-type fixes the type and tries only that one.
+ */
+export async function unixClient(t: UnixTarget, keyword: string, failurePrefix: string): Promise<Endpoint> {
+  const given = t.options.number('so-type');
+  const description = `${keyword} ${t.name}`;
+  try {
+    for (const type of given !== undefined ? [given] : [SOCK_STREAM, SOCK_SEQPACKET]) {
+      try {
+        const { fd, onClose } = await connectOnce(t, type, keyword);
+        logConnected(t, fd);
+        return unixEndpoint(fd, type, { description, mode: t.mode, onClose });
+      } catch (err) {
+        if (given !== undefined || !wrongType(err, t.abstract)) throw err;
+        t.log.log('I', `${describeSockaddr(unixAddress(t.name, t.abstract))}: not a ${type === SOCK_STREAM ? 'stream' : 'seqpacket'} socket`);
+      }
+    }
+    return await unixSendTo(t, keyword, SOCK_DGRAM);
+  } catch (err) {
+    if (!(err instanceof TsocatError) || err.code === 'EUSAGE' || err.code === 'ENAMETOOLONG') throw err;
+    // socat words a client's failure with its address and the reason alone
+    const reason = err.message.replace(/^.*\): /, '');
+    throw new TsocatError(`${failurePrefix}: ${reason}`, err.code);
+  }
+}
