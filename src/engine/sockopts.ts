@@ -1,7 +1,7 @@
 /** SOCKET, IP and TCP options on a connected or listening Node socket. */
 import type { Server, Socket } from 'node:net';
 import type { ResolvedOptions } from '../../options/catalog.js';
-import { parseCNumber } from '../../options/catalog.js';
+import { parseCTyped } from '../../options/catalog.js';
 import { TsocatError } from '../errors.js';
 import { parseDalan } from './dalan.js';
 import { applyFdOptions } from './fdopts.js';
@@ -25,7 +25,7 @@ const RAW_SOCKOPTS: Array<[string, (value: string) => Buffer]> = [
 export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
   const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
   if (!m) throw new TsocatError(`option "${option}": expected <level>:<optname>:<value>, got "${text}"`, 'EOPTVALUE');
-  return { level: parseCNumber(m[1] as string, option), name: parseCNumber(m[2] as string, option), value: readValue(m[3] as string) };
+  return { level: parseCTyped(m[1] as string, option, 'int'), name: parseCTyped(m[2] as string, option, 'int'), value: readValue(m[3] as string) };
 }
 
 /** Sets one generic socket option on a descriptor, worded as socat's setsockopt() failure. */
