@@ -198,12 +198,12 @@ export function parseCTyped(text: string, optionText: string, ctype: CType, base
 export const MAX_TIMEVAL_SECONDS = 2147483.647;
 
 /** strtod-like: seconds with an optional fraction. */
-export function parseTimeval(text: string, optionText: string): number {
+export function parseTimeval(text: string, optionText: string, limit = MAX_TIMEVAL_SECONDS): number {
   const m = text.match(/^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/);
   const error = numericError(text, m ? m[0].length : 0, optionText);
   if (error || !m) throw error;
   const seconds = Number(m[0]);
-  if (!(seconds <= MAX_TIMEVAL_SECONDS)) throw new TsocatError(`parseopts(): option "${optionText}": value exceeds limit (${text.trim()} vs. ${MAX_TIMEVAL_SECONDS})`, 'EOPTVALUE');
+  if (!(seconds <= limit)) throw new TsocatError(`parseopts(): option "${optionText}": value exceeds limit (${text.trim()} vs. ${limit})`, 'EOPTVALUE');
   return seconds;
 }
 

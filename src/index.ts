@@ -36,3 +36,6 @@ export function openAddress(
     signal: options.signal ?? new AbortController().signal,
   });
 }
+
+/** Checks one address (syntax, keyword, parameter count, every option's value) without opening anything, as the command does before it opens either address. */
+export { validateAddress } from './engine/open.js';
