@@ -55,7 +55,8 @@ export const C_LIMITS: Readonly<Record<CType, readonly [bigint, bigint]>> = {
   ushort: [0n, 65535n],
   int: [-(2n ** 31n), 2n ** 31n - 1n],
   uint: [0n, 2n ** 32n - 1n],
-  off_t: [-(2n ** 63n), 2n ** 63n - 1n],
+  // off_t is 64 bits, but Node's fs takes offsets as numbers, exact only up to 2^53-1
+  off_t: [-(2n ** 53n - 1n), 2n ** 53n - 1n],
   size_t: [0n, 2n ** 64n - 1n],
 };
 

@@ -101,7 +101,8 @@ function setRow(fd: number, row: Row, options: ResolvedOptions): void {
     const value = parseDalan(options.string(row.option) ?? '');
     setBufferSockopt(fd, row.level, row.name, value, `${call}, {0x${value.toString('hex')}}, ${value.length})`);
   } else {
-    setIntSockopt(fd, row.level, row.name, row.layout === 'bool' ? (options.bool(row.option) ? 1 : 0) : (options.number(row.option) ?? 0));
+    // `| 0`: an unsigned value (so-mark up to 0xffffffff) goes into setsockopt()'s int as the same four bytes, as in C
+    setIntSockopt(fd, row.level, row.name, row.layout === 'bool' ? (options.bool(row.option) ? 1 : 0) : (options.number(row.option) ?? 0) | 0);
   }
 }
 

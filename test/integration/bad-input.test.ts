@@ -82,6 +82,10 @@ const BAD_LINES: Record<string, BadLine> = {
   'socket domain of 2^64': { args: () => ['-', 'SOCKET-CONNECT:18446744073709551616:0:x'], message: 'domain "18446744073709551616": value exceeds limit (18446744073709551616 vs. 2147483647)' },
   'log file name of 300 characters': { args: () => ['-lf', LONG_NAME, '-', '-'], message: `cannot open log file "${LONG_NAME}": File name too long` },
   'program name of 300 characters': { args: () => ['-', `EXEC:${LONG_NAME}`], message: `execvp("${LONG_NAME}", ...): File name too long` },
+  'FD past INT_MAX': { args: () => ['-', 'FD:18446744073709551616'], message: 'fstat(18446744073709551616): Bad file descriptor' },
+  'offset past what Node takes': { args: () => ['-u', 'STDIN', 'OPEN:existing,ftruncate=9223372036854775807'], message: 'parseopts(): option "ftruncate=9223372036854775807": value exceeds limit (9223372036854775807 vs. 9007199254740991)' },
+  '-b past 2^31-1 keeps its own wording (a size is no time)': { args: () => ['-b', '99999999999', '-', '-'], message: 'buffer size option (-b) to big - 99999999999 (max is 2147483647)' },
+  'so-mark of 0xffffffff reaches setsockopt() as C passes it, then the connect fails': { args: (p) => ['-', `TCP4:127.0.0.1:${p},so-mark=0xffffffff`], message: (p) => `connect(AF=2 127.0.0.1:${p}): Connection refused` },
   'UDP to port 0': { args: () => ['-', 'UDP4:127.0.0.1:0'], message: 'UDP4: invalid destination port "0" (1-65535)' },
   'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
 };
