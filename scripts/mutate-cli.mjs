@@ -18,7 +18,7 @@
  * Exit status: 0 when there were no internal errors and no hangs, else 1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,7 +158,8 @@ function mutate(seed) {
 
 /** Node's own wording, which must never reach a user: stack frames, error classes, range messages, warnings. */
 const NODE_MESSAGE = /internal error|^\s+at |node:internal|ERR_[A-Z_]+|The value of "|Received type|Maximum call stack|TimeoutOverflowWarning|\bWarning: |Error: /m;
-const WAITING = / (listening on|waiting for|waiting on)\b/;
+/** A run that is doing what it was asked: a listener waiting for a peer, a client retrying as often as `retry`/`forever` say. */
+const WAITING = / (listening on|receiving on|waiting for|waiting on|retrying in)\b/;
 
 const asRoot = process.getuid?.() === 0;
 const isolated = asRoot && spawnSync('unshare', ['-n', 'true']).status === 0 && spawnSync('setpriv', ['--version']).status === 0;
@@ -186,6 +187,13 @@ function runOne(argv, cwd) {
     }, TIMEOUT_S * 1000);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
+      // with -lf the log is in that file, not on stderr
+      const lf = argv.indexOf('-lf');
+      if (lf >= 0 && argv[lf + 1]) {
+        try {
+          stderr += readFileSync(join(cwd, argv[lf + 1]), 'utf8').slice(0, 200_000);
+        } catch {}
+      }
       resolve({ status, signal, stderr, timedOut, ms: Date.now() - started });
     });
   });
@@ -196,7 +204,7 @@ async function main() {
   chmodSync(scratch, 0o777);
   for (const f of ['in.bin', 'data', 'file', 'dev']) writeFileSync(join(scratch, f), 'some bytes\n', { mode: 0o666 });
   const cases = Array.from({ length: COUNT }, () => mutate(pick(SEEDS)));
-  const result = { tried: 0, internal: 0, hangs: 0, waiting: 0, byStatus: {}, examples: { internal: [], hangs: [] } };
+  const result = { tried: 0, internal: 0, hangs: 0, crashes: 0, waiting: 0, byStatus: {}, examples: { internal: [], hangs: [], crashes: [] } };
   let next = 0;
   const worker = async () => {
     while (next < cases.length) {
@@ -210,6 +218,11 @@ async function main() {
         result.internal++;
         if (result.examples.internal.length < 40) result.examples.internal.push({ argv: argv.map(short), stderr: short(r.stderr.split('\n').filter((l) => NODE_MESSAGE.test(l)).join('\n')) });
       }
+      // ended by a signal nobody sent (SIGABRT, SIGSEGV): Node itself gave up
+      if (!r.timedOut && r.signal) {
+        result.crashes++;
+        if (result.examples.crashes.length < 40) result.examples.crashes.push({ argv: argv.map(short), signal: r.signal, stderr: short(r.stderr.split('\n').slice(-6).join('\n')) });
+      }
       if (r.timedOut) {
         if (WAITING.test(r.stderr)) result.waiting++;
         else {
@@ -222,10 +235,10 @@ async function main() {
   };
   await Promise.all(Array.from({ length: JOBS }, worker));
   rmSync(scratch, { recursive: true, force: true });
-  const summary = `inputs tried: ${result.tried}, internal errors: ${result.internal}, hangs: ${result.hangs} (listeners still waiting for a peer at the timeout: ${result.waiting}; isolated: ${isolated})\nexit statuses: ${JSON.stringify(result.byStatus)}\n`;
+  const summary = `inputs tried: ${result.tried}, internal errors: ${result.internal}, hangs: ${result.hangs}, crashes: ${result.crashes} (runs still waiting as asked at the timeout: listeners, retries: ${result.waiting}; isolated: ${isolated})\nexit statuses: ${JSON.stringify(result.byStatus)}\n`;
   process.stdout.write(summary);
   if (KEEP) writeFileSync(KEEP, JSON.stringify(result, null, 1));
-  return result.internal === 0 && result.hangs === 0 ? 0 : 1;
+  return result.internal === 0 && result.hangs === 0 && result.crashes === 0 ? 0 : 1;
 }
 
 process.exitCode = await main();
