@@ -17,7 +17,7 @@ import { privilegesFor, programSteps } from '../src/engine/opening/privileges.js
 import { type Launch, launchWith, targetGroup } from '../src/engine/programs/process-group-launcher.js';
 import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/programs/pty-child.js';
 import { descriptorOf } from '../src/engine/sockets/sockopts.js';
-import { TsocatError } from '../src/errors.js';
+import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS', 'PTY', 'PARENT'] as const;
@@ -126,7 +126,16 @@ async function launchPlan(file: string, args: string[], argv0: string, steps: st
 }
 
 function execError(file: string, code: string | undefined, message: string): TsocatError {
-  return new TsocatError(`execvp("${file}", ...): ${code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : message}`, code ?? 'EEXEC');
+  return new TsocatError(`execvp("${file}", ...): ${code ? strerror({ code, message } as SystemError) : message}`, code ?? 'EEXEC');
+}
+
+/** spawn() throws at once, instead of emitting 'error', for some failures (ENAMETOOLONG: a program name over 255 bytes): the same message either way. */
+function spawnOrRefuse(file: string, start: () => ChildProcess): ChildProcess {
+  try {
+    return start();
+  } catch (err) {
+    throw execError(file, (err as SystemError).code, (err as Error).message);
+  }
 }
 
 async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined, terminal?: ProgramTerminal) {
@@ -138,13 +147,13 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   const launch = await launchPlan(file, args, argv0, steps, stdio.length);
   if (launch) stdio.push(launch.reportEnd);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}) };
-  const child: ChildProcess = spawn(launch?.file ?? file, launch?.args ?? args, {
+  const child: ChildProcess = spawnOrRefuse(launch?.file ?? file, () => spawn(launch?.file ?? file, launch?.args ?? args, {
     argv0: launch?.argv0 ?? argv0,
     stdio,
     env,
     cwd: process.cwd(),
     detached: o.bool('setsid'),
-  });
+  }));
   const spawned = new Promise<ChildProcess>((resolve, reject) => {
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => {

@@ -16,6 +16,8 @@ export default defineAddress({
     const text = req.params[0] as string;
     if (!/^\d+$/.test(text)) throw new TsocatError(`FD: invalid file descriptor "${text}"`, 'EBADFD');
     const fd = Number(text);
+    // no descriptor is numbered past INT_MAX: say what fstat() would, before Node refuses the number in its own words
+    if (fd > 2 ** 31 - 1) throw new TsocatError(`fstat(${text}): Bad file descriptor`, 'EBADF');
     const mode = req.keyword === 'FDIN' ? 'r' : req.keyword === 'FDOUT' ? 'w' : req.mode;
     let streams: ReturnType<typeof streamsForFd>;
     try {

@@ -82,6 +82,8 @@ function receivingFamily(req: AddressRequest, ctx: OpenContext): 4 | 6 {
 async function remotePeer(req: AddressRequest, family: 4 | 6): Promise<{ address: string; port: number }> {
   const host = unbracket(req.params[0] as string);
   const port = parsePort(req.params[1] as string, host, 'udp');
+  // Linux's sendto() refuses port 0 (EINVAL), and Node's dgram refuses it before that: say so here, in one line
+  if (port === 0) throw new TsocatError(`${req.keyword}: invalid destination port "${req.params[1]}" (1-65535)`, 'EBADPORT');
   return { address: await resolveHost(host, req.params[1] as string, family), port };
 }
 

@@ -42,10 +42,33 @@ export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 
 
 export type OptionType = 'bool' | 'const' | 'int' | 'uint' | 'size' | 'mode' | 'timeval' | 'string' | 'filename' | 'user' | 'group' | 'int:int' | 'int:ulong';
 
+/**
+ * The C type a number lands in (socat's TYPE_BYTE, TYPE_INT…). A value outside
+ * it is refused where it is parsed, so it never reaches a system call or Node
+ * cut to another number (socat's strtoul would wrap it silently).
+ */
+export type CType = 'byte' | 'ushort' | 'int' | 'uint' | 'off_t' | 'size_t';
+
+/** Smallest and largest value of each C type on 64-bit Linux. */
+export const C_LIMITS: Readonly<Record<CType, readonly [bigint, bigint]>> = {
+  byte: [0n, 255n],
+  ushort: [0n, 65535n],
+  int: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint: [0n, 2n ** 32n - 1n],
+  // off_t is 64 bits, but Node's fs takes offsets as numbers, exact only up to 2^53-1
+  off_t: [-(2n ** 53n - 1n), 2n ** 53n - 1n],
+  size_t: [0n, 2n ** 64n - 1n],
+};
+
+/** The C type of each number type when a row does not name its own: buffer sizes are ints in setsockopt(). */
+const DEFAULT_CTYPE: Partial<Record<OptionType, CType>> = { int: 'int', uint: 'uint', size: 'int', mode: 'uint' };
+
 export interface OptionDef {
   name: string;
   aliases?: readonly string[];
   type: OptionType;
+  /** The C type of a number option when it is not its type's usual one (ports are ushort, c_cc[] entries bytes, offsets off_t). */
+  ctype?: CType;
   /** An address accepts the option when it lists any of these groups. */
   groups: readonly OptionGroup[];
   phase: Phase;
@@ -131,25 +154,58 @@ function numericError(text: string, consumed: number, optionText: string): Tsoca
   return undefined;
 }
 
-/** C's strtoul(…, 0) (or base 8): decimal, 0x hex or leading-0 octal; the whole text must be used. */
-export function parseCNumber(text: string, optionText: string, base = 0): number {
+/** C's strtoul(…, 0) (or base 8) read exactly: decimal, 0x hex or leading-0 octal; the whole text must be used. */
+export function parseCInteger(text: string, optionText: string, base = 0): bigint {
   const m =
     base === 8
       ? text.match(/^\s*([+-]?)()([0-7]+)/)
       : (text.match(/^\s*([+-]?)(0[xX])([0-9a-fA-F]+)/) ?? text.match(/^\s*([+-]?)(0)([0-7]+)/) ?? text.match(/^\s*([+-]?)()(\d+)/));
   const error = numericError(text, m ? m[0].length : 0, optionText);
   if (error || !m) throw error;
-  const radix = base === 8 || m[2] === '0' ? 8 : m[2] ? 16 : 10;
-  const n = Number.parseInt(m[3] as string, radix);
+  const prefix = base === 8 || m[2] === '0' ? '0o' : m[2] ? '0x' : '';
+  const n = BigInt(prefix + (m[3] as string));
   return m[1] === '-' ? -n : n;
 }
 
+/** parseCInteger as a JavaScript number, for values whose range is checked elsewhere or does not matter. */
+export function parseCNumber(text: string, optionText: string, base = 0): number {
+  return Number(parseCInteger(text, optionText, base));
+}
+
+/**
+ * A number that must fit a C type. Out of range is refused in socat's words for
+ * its one checked type (TYPE_BYTE: "byte value exceeds limit"), and in the same
+ * shape for the others.
+ */
+export function parseCTyped(text: string, optionText: string, ctype: CType, base = 0): number {
+  const n = parseCInteger(text, optionText, base);
+  const [min, max] = C_LIMITS[ctype];
+  if (n > max) {
+    const what = ctype === 'byte' ? 'byte value' : 'value';
+    throw new TsocatError(`parseopts(): option "${optionText}": ${what} exceeds limit (${n} vs. ${max})`, 'EOPTVALUE');
+  }
+  if (n < min) {
+    // unsigned types take no sign, as the catalog has always refused
+    if (min === 0n) throw new TsocatError(`parseopts(): negative value in option "${optionText}"`, 'EOPTVALUE');
+    throw new TsocatError(`parseopts(): option "${optionText}": value below limit (${n} vs. ${min})`, 'EOPTVALUE');
+  }
+  return Number(n);
+}
+
+/**
+ * The longest wait a Node timer keeps (2^31-1 ms, about 24.8 days); a longer
+ * one fires after 1 ms with a warning, so it is refused where it is read.
+ */
+export const MAX_TIMEVAL_SECONDS = 2147483.647;
+
 /** strtod-like: seconds with an optional fraction. */
-export function parseTimeval(text: string, optionText: string): number {
+export function parseTimeval(text: string, optionText: string, limit = MAX_TIMEVAL_SECONDS): number {
   const m = text.match(/^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/);
   const error = numericError(text, m ? m[0].length : 0, optionText);
   if (error || !m) throw error;
-  return Number(m[0]);
+  const seconds = Number(m[0]);
+  if (!(seconds <= limit)) throw new TsocatError(`parseopts(): option "${optionText}": value exceeds limit (${text.trim()} vs. ${limit})`, 'EOPTVALUE');
+  return seconds;
 }
 
 /**
@@ -170,10 +226,10 @@ function parseNumberPair(v: string, text: string, def: OptionDef): string {
   // as socat: a lone number lacks its partner; anything else before the colon is no number at all
   if (colon < 0 && isNumber(v)) throw new TsocatError(`parseopts(): option "${def.name}": 2 arguments required`, 'EOPTVALUE');
   if (colon < 0 || !isNumber(v.slice(0, colon))) throw new TsocatError(`parseopts(): missing numerical value of option "${text}"`, 'EOPTVALUE');
-  const first = parseCNumber(v.slice(0, colon), text);
-  const second = parseCNumber(v.slice(colon + 1), text);
-  if (def.type === 'int:int') return `${first}:${second}`;
-  const ulong = second >= 2 ** 64 ? 2n ** 64n - 1n : BigInt.asUintN(64, BigInt(second));
+  const first = parseCTyped(v.slice(0, colon), text, 'int');
+  if (def.type === 'int:int') return `${first}:${parseCTyped(v.slice(colon + 1), text, 'int')}`;
+  const second = parseCInteger(v.slice(colon + 1), text);
+  const ulong = second > C_LIMITS.size_t[1] ? C_LIMITS.size_t[1] : BigInt.asUintN(64, second);
   return `${first}:${ulong}`;
 }
 
@@ -195,13 +251,14 @@ function typedValue(def: OptionDef, spec: OptionSpec): OptionValue {
     case 'uint':
     case 'size': {
       if (v === undefined) return 1;
-      const n = parseCNumber(v, text);
-      if (def.type !== 'int' && n < 0) throw new TsocatError(`parseopts(): negative value in option "${text}"`, 'EOPTVALUE');
+      const n = parseCTyped(v, text, def.ctype ?? (DEFAULT_CTYPE[def.type] as CType));
+      // a size is never negative, even where the C type is a signed int (so-rcvbuf)
+      if (def.type === 'size' && n < 0) throw new TsocatError(`parseopts(): negative value in option "${text}"`, 'EOPTVALUE');
       return n;
     }
     case 'mode':
       if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
-      return parseCNumber(v, text, 8);
+      return parseCTyped(v, text, 'uint', 8);
     case 'timeval':
       if (v === undefined) throw new TsocatError(`option "${spec.name}": value required`, 'EOPTVALUE');
       return parseTimeval(v, text);

@@ -5,7 +5,7 @@ import { defineOptions } from './catalog.js';
 export default defineOptions([
   { name: 'ip-ttl', aliases: ['ttl', 'ipttl'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing packets (IP_TTL)' },
   { name: 'ip-tos', aliases: ['tos', 'iptos'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'type of service byte of outgoing packets (IP_TOS)' },
-  { name: 'ip-multicast-ttl', aliases: ['multicast-ttl', 'ipmulticastttl', 'multicastttl'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing multicast packets (IP_MULTICAST_TTL)' },
+  { name: 'ip-multicast-ttl', aliases: ['multicast-ttl', 'ipmulticastttl', 'multicastttl'], type: 'int', ctype: 'byte', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing multicast packets (IP_MULTICAST_TTL)' },
   { name: 'ip-multicast-loop', aliases: ['multicast-loop', 'mcloop', 'ipmulticastloop', 'multicastloop'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'deliver multicast packets sent to this host\'s own members too (IP_MULTICAST_LOOP)' },
   {
     name: 'ip-multicast-if',

@@ -7,8 +7,8 @@ import { defineOptions } from './catalog.js';
  */
 export default defineOptions([
   { name: 'pipes', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'talk to the program through pipes instead of a socket pair' },
-  { name: 'fdin', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor that receives the relay's data (default 0)" },
-  { name: 'fdout', type: 'uint', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor whose output the relay reads (default 1)" },
+  { name: 'fdin', type: 'uint', ctype: 'ushort', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor that receives the relay's data (default 0)" },
+  { name: 'fdout', type: 'uint', ctype: 'ushort', groups: ['FORK'], phase: 'fork', summary: "the program's descriptor whose output the relay reads (default 1)" },
   { name: 'stderr', type: 'bool', groups: ['FORK'], phase: 'fork', summary: "send the program's stderr into the relay too" },
   { name: 'nofork', type: 'bool', groups: ['FORK'], phase: 'fork', summary: 'the program takes over address 1\'s descriptors directly; tsocat relays nothing and ends with the program\'s status (only on address 2)' },
   { name: 'setsid', aliases: ['sid'], type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'a new session: for the program on EXEC/SYSTEM/SHELL, else for tsocat itself' },

@@ -26,10 +26,10 @@ export const INODE_FLAGS: Array<[name: string, bit: number, summary: string, sho
  * and a negative offset where the kernel refuses it fails in lseek, as in socat.
  */
 export default defineOptions([
-  { name: 'ftruncate', aliases: ['truncate', 'ftruncate64', 'ftruncate32'], type: 'int', groups: ['REG'], phase: 'late', summary: 'cut the file to this many bytes once it is open' },
-  { name: 'seek', aliases: ['lseek', 'seek-set', 'lseek64-set', 'lseek64', 'lseek32-set', 'lseek32'], type: 'int', groups: ['REG'], phase: 'late', summary: 'start at this byte offset of a regular file (lseek SEEK_SET)' },
-  { name: 'seek-cur', aliases: ['lseek64-cur', 'lseek32-cur'], type: 'int', groups: ['REG'], phase: 'late', summary: 'move the offset by this many bytes from where it is once the file is open (lseek SEEK_CUR)' },
-  { name: 'seek-end', aliases: ['lseek64-end', 'lseek32-end'], type: 'int', groups: ['REG'], phase: 'late', summary: 'start this many bytes from the end of the file (lseek SEEK_END); seek-end=0 with ignoreeof follows a growing file like tail -f' },
+  { name: 'ftruncate', aliases: ['truncate', 'ftruncate64', 'ftruncate32'], type: 'int', ctype: 'off_t', groups: ['REG'], phase: 'late', summary: 'cut the file to this many bytes once it is open' },
+  { name: 'seek', aliases: ['lseek', 'seek-set', 'lseek64-set', 'lseek64', 'lseek32-set', 'lseek32'], type: 'int', ctype: 'off_t', groups: ['REG'], phase: 'late', summary: 'start at this byte offset of a regular file (lseek SEEK_SET)' },
+  { name: 'seek-cur', aliases: ['lseek64-cur', 'lseek32-cur'], type: 'int', ctype: 'off_t', groups: ['REG'], phase: 'late', summary: 'move the offset by this many bytes from where it is once the file is open (lseek SEEK_CUR)' },
+  { name: 'seek-end', aliases: ['lseek64-end', 'lseek32-end'], type: 'int', ctype: 'off_t', groups: ['REG'], phase: 'late', summary: 'start this many bytes from the end of the file (lseek SEEK_END); seek-end=0 with ignoreeof follows a growing file like tail -f' },
   ...INODE_FLAGS.map(([name, , what, shortNames]) => ({
     name,
     aliases: [name.replace(/^fs-/, 'ext2-'), name.replace(/^fs-/, 'ext3-'), ...(shortNames ?? [])],

@@ -17,5 +17,5 @@ export default defineOptions([
   { name: 'tcp-user-timeout', aliases: ['user-timeout'], type: 'int', groups: ['TCP'], phase: 'socket', summary: 'milliseconds sent data may stay unacknowledged before the connection is dropped (TCP_USER_TIMEOUT); not in socat' },
   { name: 'ai-addrconfig', aliases: ['addrconfig'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'connect', summary: 'resolve names only to IP versions this host has addresses for (getaddrinfo AI_ADDRCONFIG)' },
   { name: 'lowport', type: 'bool', groups: ['IP4', 'IP6'], phase: 'bind', summary: 'connect from a free port below 1024 (640-1023); on a listener, accept only clients from such ports' },
-  { name: 'sourceport', aliases: ['sp'], type: 'uint', groups: ['IP4', 'IP6'], phase: 'bind', summary: 'connect from this local port' },
+  { name: 'sourceport', aliases: ['sp'], type: 'uint', ctype: 'ushort', groups: ['IP4', 'IP6'], phase: 'bind', summary: 'connect from this local port' },
 ]);

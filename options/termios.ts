@@ -132,7 +132,7 @@ export const TERMIOS_CHARS: Array<[name: string, alias: string, index: number, s
 ];
 
 const aliasesOf = (name: string, ...own: string[]) => [...own, ...(MORE_ALIASES[name] ?? [])];
-const charOptions: OptionDef[] = TERMIOS_CHARS.map(([name, alias, , summary]) => ({ name, aliases: aliasesOf(name, alias), type: 'uint', groups: ['TERMIOS'], phase: 'fd', summary: `${summary} (a byte value)` }));
+const charOptions: OptionDef[] = TERMIOS_CHARS.map(([name, alias, , summary]) => ({ name, aliases: aliasesOf(name, alias), type: 'uint', ctype: 'byte', groups: ['TERMIOS'], phase: 'fd', summary: `${summary} (a byte value)` }));
 const flagOptions: OptionDef[] = [...TERMIOS_FLAGS, ...TERMIOS_EXTRA_FLAGS].map(([name, , , summary]) => ({ name, aliases: aliasesOf(name), type: 'bool', groups: ['TERMIOS'], phase: 'fd', summary }));
 const speedOptions: OptionDef[] = TERMIOS_SPEEDS.map(([baud]) => ({ name: `b${baud}`, type: 'const', groups: ['TERMIOS'], phase: 'fd', summary: `line speed ${baud} baud, both ways` }));
 const delayOptions: OptionDef[] = TERMIOS_DELAYS.flatMap(([prefix, , , classes]) =>

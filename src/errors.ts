@@ -57,6 +57,8 @@ const STRERROR: Record<string, string> = {
   EMFILE: 'Too many open files',
   ENOSPC: 'No space left on device',
   ESPIPE: 'Illegal seek',
+  ENAMETOOLONG: 'File name too long',
+  E2BIG: 'Argument list too long',
 };
 
 /** The C library's wording for an errno name, as socat prints it via strerror(). */

@@ -21,7 +21,7 @@ import { loadRegistry } from '../addresses/index.js';
 import type { AddressPlugin } from './define.js';
 import { DEFAULT_SETTINGS, type OpenContext, type RelaySettings } from './engine/context.js';
 import type { AccessMode, Opened } from './engine/endpoint.js';
-import { openAddress as openParsed, resolveKeyword as resolveWith } from './engine/opening/open.js';
+import { openAddress as openParsed, resolveKeyword as resolveWith, validateAddress as validateWith } from './engine/opening/open.js';
 import { relay as relayWith, type RelayOptions } from './engine/relay/relay.js';
 import { parseAddress } from './grammar/parse.js';
 import type { AddressSpec, SingleAddressSpec } from './grammar/spec.js';
@@ -55,4 +55,9 @@ export function openAddress(
     perPeer: false,
     signal: options.signal ?? new AbortController().signal,
   });
+}
+
+/** Checks one address (syntax, keyword, parameter count, every option's value) without opening anything, as the command does before it opens either address. */
+export async function validateAddress(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings'> & Partial<Pick<OpenContext, 'log' | 'registry'>>): Promise<void> {
+  return validateWith(spec, mode, { ...ctx, registry: ctx.registry ?? (await loadRegistry()) });
 }

@@ -34,9 +34,9 @@ function hint(a: string, b: string): TsocatError {
 
 const MAX_BLOCK_SIZE = 2 ** 31 - 1;
 
-/** A flag's number, refused in socat's words (`-t abc`: missing numerical value of option "-t"). */
-function number(text: string, flag: string): number {
-  return parseTimeval(text, flag);
+/** A flag's number, refused in socat's words (`-t abc`: missing numerical value of option "-t"); a time (the default limit) or, for -b, any size, checked after. */
+function number(text: string, flag: string, limit?: number): number {
+  return parseTimeval(text, flag, limit);
 }
 
 /** The name a flag goes by in the ablation check and its trace: `-d` for -dd/-d2, `-lf` for -lf<file>, `--log-format` for its forms. */
@@ -144,7 +144,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         break;
       case 'b': {
         const text = flagValue(arg, '-b');
-        const size = number(text, '-b');
+        const size = number(text, '-b', Number.POSITIVE_INFINITY);
         if (!Number.isInteger(size) || size < 1) throw new TsocatError(`option -b: invalid value "${size}"`, 'EUSAGE');
         // a Node Buffer cannot be larger; socat refuses sizes past its own limit with the same words
         if (size > MAX_BLOCK_SIZE) throw new TsocatError(`buffer size option (-b) to big - ${text} (max is ${MAX_BLOCK_SIZE})`, 'EUSAGE');

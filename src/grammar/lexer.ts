@@ -19,6 +19,14 @@ export interface LexResult {
   end: number;
 }
 
+/**
+ * How deep brackets and soft quotes may nest in one token. Each level is one
+ * call of lex(), so the bound keeps a pathological address (thousands of `[`)
+ * a parse error instead of a JavaScript stack overflow. socat allows no deeper
+ * in practice: its token buffer is full long before.
+ */
+export const MAX_NESTING = 256;
+
 const C_ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
 
 function startsWithAny(input: string, pos: number, patterns: readonly string[]): string | undefined {
@@ -30,7 +38,8 @@ function startsWithAny(input: string, pos: number, patterns: readonly string[]):
  * Scans `input` from `pos`. `dropQuotes` removes the outermost quote characters
  * (socat drops them only at the top level; nested quotes stay literal).
  */
-export function lex(input: string, pos: number, rules: LexRules, dropQuotes = true, where = input): LexResult {
+export function lex(input: string, pos: number, rules: LexRules, dropQuotes = true, where = input, depth = 0): LexResult {
+  if (depth > MAX_NESTING) throw new TsocatError(`address "${where}" too long: nested more than ${MAX_NESTING} deep`, 'ESYNTAX');
   let out = '';
   let i = pos;
   while (i < input.length) {
@@ -47,7 +56,7 @@ export function lex(input: string, pos: number, rules: LexRules, dropQuotes = tr
 
     const soft = startsWithAny(input, i, rules.softQuotes);
     if (soft !== undefined) {
-      const inner = lex(input, i + soft.length, { ...rules, ends: [soft] }, false, where);
+      const inner = lex(input, i + soft.length, { ...rules, ends: [soft] }, false, where, depth + 1);
       if (!input.startsWith(soft, inner.end)) throw new TsocatError(`unexpected end of address "${where}"`, 'ESYNTAX');
       out += dropQuotes ? inner.token : soft + inner.token + soft;
       i = inner.end + soft.length;
@@ -57,7 +66,7 @@ export function lex(input: string, pos: number, rules: LexRules, dropQuotes = tr
     const nest = rules.nests.find(([open]) => input.startsWith(open, i));
     if (nest) {
       const [open, close] = nest;
-      const inner = lex(input, i + open.length, { ...rules, ends: [close] }, false, where);
+      const inner = lex(input, i + open.length, { ...rules, ends: [close] }, false, where, depth + 1);
       out += open + inner.token;
       i = inner.end;
       // socat tolerates an unclosed bracket: it simply runs to the end of the address.

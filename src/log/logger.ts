@@ -5,7 +5,7 @@
  */
 import { appendFileSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { Level } from '../errors.js';
+import { type Level, type SystemError, strerror, TsocatError } from '../errors.js';
 
 /** socat's numeric levels: D=0 … F=5. */
 export const LEVEL_NUMBER: Record<Level, number> = { D: 0, I: 1, N: 2, W: 3, E: 4, F: 5 };
@@ -96,8 +96,12 @@ export function createLogger(config: LogConfig): Logger {
   const host = config.withHost ? hostname().split('.')[0] : '';
   let fd = 2;
   if (config.file) {
-    // socat opens the log file once, appending; a bad path is a fatal error.
-    fd = openSync(config.file, 'a');
+    // socat opens the log file once, appending; a bad path is a fatal error, in socat's words.
+    try {
+      fd = openSync(config.file, 'a');
+    } catch (err) {
+      throw new TsocatError(`cannot open log file "${config.file}": ${strerror(err as SystemError)}`, 'ELOGFILE');
+    }
   }
   let pinoLogger: { [k: string]: (obj: object, msg: string) => void } | undefined;
   const writeLine = (line: string) => writeWhole(fd, line);

@@ -10,6 +10,9 @@ import { freePort, tempDir, tsocat } from '../helpers.js';
 
 const ONE_LOG_LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E (.*)\n$/;
 const CONTENT = 'keep me\n';
+const NESTED = `${'['.repeat(3000)}${']'.repeat(3000)}`;
+/** Longer than NAME_MAX (255), the longest name one path component may have. */
+const LONG_NAME = 'a'.repeat(300);
 
 interface BadLine {
   args: (port: number) => string[];
@@ -63,6 +66,27 @@ const BAD_LINES: Record<string, BadLine> = {
   'bad -d': { args: () => ['-d9', '-', '-'], message: 'Invalid (trailing) character(s) "9" in "-d9"option' },
   'program that does not exist': { args: () => ['-', 'EXEC:/nonexistent/prog'], message: 'execvp("/nonexistent/prog", ...): No such file or directory' },
   'second address fails after the first opened': { args: () => ['-u', 'OPEN:existing', 'CREATE:/nonexistent/x'], message: 'creat("/nonexistent/x", 0666): No such file or directory' },
+  // issue 17: values that used to reach Node's internals ("internal error: …") are refused where they are read
+  'brackets nested 3,000 deep': { args: () => ['-', `EXEC:cat${NESTED}`], message: `address "EXEC:cat${NESTED}" too long: nested more than 256 deep` },
+  'braces nested 3,000 deep, never closed': { args: () => ['-', `SYSTEM:${'{'.repeat(3000)}`], message: `address "SYSTEM:${'{'.repeat(3000)}" too long: nested more than 256 deep` },
+  'int option beyond 2^32': { args: () => ['-', 'TCP:127.0.0.1:1,tos=4294967296'], message: 'parseopts(): option "tos=4294967296": value exceeds limit (4294967296 vs. 2147483647)' },
+  'ttl beyond 2^32': { args: () => ['-', 'TCP:127.0.0.1:1,ttl=4294967296'], message: 'parseopts(): option "ttl=4294967296": value exceeds limit (4294967296 vs. 2147483647)' },
+  'ttl the kernel refuses': { args: (p) => ['-', `UDP4:127.0.0.1:${p},ttl=256`], message: /^setsockopt\(\d+, 0, 2, \{256\}, 4\): Invalid argument$/ },
+  'int option below INT_MIN': { args: () => ['-', 'TCP:127.0.0.1:1,ttl=-2147483649'], message: 'parseopts(): option "ttl=-2147483649": value below limit (-2147483649 vs. -2147483648)' },
+  'buffer size of 20 digits': { args: () => ['-', 'TCP:127.0.0.1:1,rcvbuf=99999999999999999999'], message: 'parseopts(): option "rcvbuf=99999999999999999999": value exceeds limit (99999999999999999999 vs. 2147483647)' },
+  'byte option beyond 255': { args: () => ['-', 'PTY,vmin=256'], message: 'parseopts(): option "vmin=256": byte value exceeds limit (256 vs. 255)' },
+  'sourceport beyond 65535': { args: () => ['-', 'TCP:127.0.0.1:1,sourceport=99999'], message: 'parseopts(): option "sourceport=99999": value exceeds limit (99999 vs. 65535)' },
+  'hex beyond 2^32 in a two-number option': { args: () => ['-', 'PTY,tiocswinsz=24:0x100000000'], message: 'parseopts(): option "tiocswinsz=24:0x100000000": value exceeds limit (4294967296 vs. 2147483647)' },
+  'timeout longer than a Node timer keeps': { args: () => ['-T', '3000000', '-', '-'], message: 'parseopts(): option "-T": value exceeds limit (3000000 vs. 2147483.647)' },
+  'connect-timeout of 1e400': { args: () => ['-', 'TCP:127.0.0.1:1,connect-timeout=1e400'], message: 'parseopts(): option "connect-timeout=1e400": value exceeds limit (1e400 vs. 2147483.647)' },
+  'socket domain of 2^64': { args: () => ['-', 'SOCKET-CONNECT:18446744073709551616:0:x'], message: 'domain "18446744073709551616": value exceeds limit (18446744073709551616 vs. 2147483647)' },
+  'log file name of 300 characters': { args: () => ['-lf', LONG_NAME, '-', '-'], message: `cannot open log file "${LONG_NAME}": File name too long` },
+  'program name of 300 characters': { args: () => ['-', `EXEC:${LONG_NAME}`], message: `execvp("${LONG_NAME}", ...): File name too long` },
+  'FD past INT_MAX': { args: () => ['-', 'FD:18446744073709551616'], message: 'fstat(18446744073709551616): Bad file descriptor' },
+  'offset past what Node takes': { args: () => ['-u', 'STDIN', 'OPEN:existing,ftruncate=9223372036854775807'], message: 'parseopts(): option "ftruncate=9223372036854775807": value exceeds limit (9223372036854775807 vs. 9007199254740991)' },
+  '-b past 2^31-1 keeps its own wording (a size is no time)': { args: () => ['-b', '99999999999', '-', '-'], message: 'buffer size option (-b) to big - 99999999999 (max is 2147483647)' },
+  'so-mark of 0xffffffff reaches setsockopt() as C passes it, then the connect fails': { args: (p) => ['-', `TCP4:127.0.0.1:${p},so-mark=0xffffffff`], message: (p) => `connect(AF=2 127.0.0.1:${p}): Connection refused` },
+  'UDP to port 0': { args: () => ['-', 'UDP4:127.0.0.1:0'], message: 'UDP4: invalid destination port "0" (1-65535)' },
   'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
 };
 

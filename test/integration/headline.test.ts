@@ -5,6 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { ss } from '../socket-helpers.js';
 
 const background = backgroundStarter();
 
@@ -41,6 +42,10 @@ describe('TCP-LISTEN:P,reuseaddr,keepalive,fork STDOUT', () => {
     a.write('from client A\n');
     b.write('from client B\n');
     await waitFor(() => server.output().includes('from client A') && server.output().includes('from client B'));
+    // keepalive: the server's side of both connections has SO_KEEPALIVE on, which the kernel shows as a keepalive timer (our clients set none)
+    const accepted = ss('tno', `state established sport = :${port}`);
+    expect(accepted, accepted.join('\n')).toHaveLength(2);
+    for (const line of accepted) expect(line).toMatch(/timer:\(keepalive,/);
     // each session is over once the server closes its side of the connection in answer to ours
     await Promise.all([a, b].map((s) => new Promise((ended) => s.once('end', ended).end())));
     expect(server.exitCode).toBeNull();

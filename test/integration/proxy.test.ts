@@ -107,6 +107,26 @@ describe('PROXY: answers a proxy should not give', () => {
     }
   });
 
+  it('only 200 opens the tunnel, as in socat: a 302 with a body, a 100 Continue before a 200, a 204 are one E line each and nothing is relayed', async () => {
+    for (const [answer, status] of [
+      ['HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\nContent-Length: 17\r\n\r\n', '302 Found'],
+      ['HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Connection established\r\n\r\n', '100 Continue'],
+      ['HTTP/1.1 204 No Content\r\n\r\n', '204 No Content'],
+    ] as const) {
+      // the marker line after the answer stands for a redirect's body or the data of a tunnel opened too early
+      const proxy = await oddProxy(answer);
+      try {
+        const r = await tsocat(['-u', `PROXY:127.0.0.1:somewhere:80,proxyport=${proxy.port}`, 'STDOUT']);
+        expect(r.stderr.match(E_LINES), r.stderr).toHaveLength(1);
+        expect(r.stderr).toContain(` E CONNECT somewhere:80 HTTP/1.0: HTTP/1.1 ${status}`);
+        expect(r.stdout.toString()).toBe('');
+        expect(r.status).toBe(1);
+      } finally {
+        await proxy.close();
+      }
+    }
+  });
+
   it('garbage and a proxy that hangs up mid-answer: one E line each', async () => {
     for (const [answer, message] of [
       ['SSH-2.0-OpenSSH_9.2\r\n', /E proxy: invalid answer "SSH-2\.0-OpenSSH_9\.2"/],

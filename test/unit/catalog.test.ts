@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { allOptions, findOption, parseCNumber, parseTimeval, resolveOptions } from '../../options/catalog.js';
+import { allOptions, C_LIMITS, type CType, findOption, parseCNumber, parseCTyped, parseTimeval, resolveOptions } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { TsocatError } from '../../src/errors.js';
 
@@ -57,6 +57,30 @@ describe('option catalog', () => {
     expect(parseTimeval('3', 'x')).toBe(3);
     expect(() => parseTimeval('abc', '-t')).toThrow('parseopts(): missing numerical value of option "-t"');
     expect(() => parseTimeval('1x', '-t')).toThrow('parseopts(): trailing garbage in numerical arg of option "-t"');
+  });
+
+  it('takes each C type up to its edges and refuses one past them, in decimal, hex and octal alike', () => {
+    for (const [ctype, [min, max]] of Object.entries(C_LIMITS) as Array<[CType, readonly [bigint, bigint]]>) {
+      expect(parseCTyped(String(max), 'x', ctype), ctype).toBe(Number(max));
+      expect(parseCTyped(`0x${max.toString(16)}`, 'x', ctype), ctype).toBe(Number(max));
+      expect(() => parseCTyped(String(max + 1n), `x=${max + 1n}`, ctype), ctype).toThrow(`exceeds limit (${max + 1n} vs. ${max})`);
+      expect(() => parseCTyped(`0${(max + 1n).toString(8)}`, 'x', ctype), ctype).toThrow(`exceeds limit (${max + 1n} vs. ${max})`);
+      expect(parseCTyped(String(min), 'x', ctype), ctype).toBe(Number(min));
+      expect(() => parseCTyped(String(min - 1n), 'x', ctype), ctype).toThrow(min === 0n ? 'negative value in option' : `below limit (${min - 1n} vs. ${min})`);
+    }
+    expect(() => parseCTyped('256', 'vmin=256', 'byte')).toThrow('parseopts(): option "vmin=256": byte value exceeds limit (256 vs. 255)');
+  });
+
+  it('reads the numbers of the catalog rows against their C types: tos an int, vmin a byte, sourceport an unsigned short, rcvbuf never negative', () => {
+    const refusal = (name: string, value: string, groups: Parameters<typeof resolveOptions>[1]) => () => resolveOptions([{ name, value }], groups);
+    expect(refusal('tos', '4294967296', ['IP4'])).toThrow('value exceeds limit (4294967296 vs. 2147483647)');
+    expect(resolveOptions([{ name: 'tos', value: '-1' }], ['IP4']).number('ip-tos')).toBe(-1);
+    expect(refusal('vmin', '256', ['TERMIOS'])).toThrow('byte value exceeds limit (256 vs. 255)');
+    expect(refusal('sourceport', '65536', ['IP4'])).toThrow('value exceeds limit (65536 vs. 65535)');
+    expect(refusal('rcvbuf', '-1', ['SOCKET'])).toThrow('negative value in option "rcvbuf=-1"');
+    expect(refusal('rcvbuf', '2147483648', ['SOCKET'])).toThrow('value exceeds limit (2147483648 vs. 2147483647)');
+    expect(refusal('perm', '040000000000', ['NAMED'])).toThrow('value exceeds limit (4294967296 vs. 4294967295)');
+    expect(refusal('interval', '2147484', ['RETRY'])).toThrow('value exceeds limit (2147484 vs. 2147483.647)');
   });
 
   it('has a summary for every option', () => {

@@ -17,6 +17,11 @@ const RUNS = 10_000;
 
 /** Feeds `bytes` in `cuts` pieces to a reader over a stream that then ends; resolves with how it settled. */
 async function settle<T>(parser: ReplyParser<T>, bytes: Uint8Array, cuts: number[]): Promise<'value' | 'error'> {
+  return (await settleWith(parser, bytes, cuts)).how;
+}
+
+/** settle(), also handing back the value a reply settled with. */
+async function settleWith<T>(parser: ReplyParser<T>, bytes: Uint8Array, cuts: number[]): Promise<{ how: 'value'; value: T } | { how: 'error' }> {
   const stream = new PassThrough();
   const reader = new HandshakeReader(stream as unknown as Socket, 'peer');
   const pending = reader.read('reply', parser);
@@ -31,12 +36,12 @@ async function settle<T>(parser: ReplyParser<T>, bytes: Uint8Array, cuts: number
     timer = setTimeout(() => reject(new Error('reply handling did not settle')), 10_000);
   });
   try {
-    await Promise.race([pending, hang]);
-    return 'value';
+    const value = await Promise.race([pending, hang]);
+    return { how: 'value', value };
   } catch (err) {
     if (!(err instanceof TsocatError)) throw err;
     expect(err.message).not.toMatch(/\n/);
-    return 'error';
+    return { how: 'error' };
   } finally {
     clearTimeout(timer);
     reader.finish();
@@ -66,12 +71,25 @@ describe('PROXY: the CONNECT answer', () => {
     text('HTTP/1.0 403 Forbidden\r\nContent-Length: 0\r\n\r\n'),
     text('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="p"\r\n\r\n'),
     text(`HTTP/1.0 200 OK\r\nX-Long: ${'a'.repeat(9000)}\r\n\r\n`),
+    text('HTTP/1.1 302 Found\r\nLocation: http://elsewhere/\r\n\r\nbody of the redirect'),
+    text('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 Connection established\r\n\r\n'),
+    text('HTTP/1.1 204 No Content\r\n\r\n'),
   ];
+  /** socat's rule: the tunnel is up only on a status line "HTTP/1.0 200" or "HTTP/1.1 200". */
+  const OPENS = /^HTTP\/1\.[01] +200(?: |$)/;
+  it('whole answers: 200 opens the tunnel; 302, 100 Continue (even before a 200), 204, 403 and 407 are refused', async () => {
+    for (const bytes of valid) {
+      const statusLine = Buffer.from(bytes).toString('latin1').split('\r\n')[0] as string;
+      const settled = await settleWith(proxyAnswerParser('CONNECT h:1 HTTP/1.0', false), bytes, []);
+      expect(settled.how, statusLine).toBe(OPENS.test(statusLine) ? 'value' : 'error');
+    }
+  });
   it(`${RUNS} random and truncated answers, CRLF and ignorecr: a value or one TsocatError, always settled`, async () => {
     await fc.assert(
       fc.asyncProperty(hostile(valid), cuts, fc.boolean(), async (bytes, at, ignoreCr) => {
-        const how = await settle(proxyAnswerParser('CONNECT h:1 HTTP/1.0', ignoreCr), bytes, at);
-        expect(['value', 'error']).toContain(how);
+        const settled = await settleWith(proxyAnswerParser('CONNECT h:1 HTTP/1.0', ignoreCr), bytes, at);
+        // whatever the bytes, a tunnel opens only on a 200 status line, and that line is what the value carries
+        if (settled.how === 'value') expect(settled.value.statusLine).toMatch(OPENS);
       }),
       { numRuns: RUNS },
     );

@@ -5,7 +5,7 @@
  * to a NUL-terminated string. Values are checked when the address is parsed and
  * read again when the options are applied.
  */
-import { parseCNumber, type ResolvedOptions } from '../../../options/catalog.js';
+import { parseCTyped, type ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import { parseDalan } from './dalan.js';
 
@@ -31,16 +31,16 @@ export function parseIoctlValue(kind: IoctlValueKind, text: string, optionText: 
   const name = optionText.split('=')[0] as string;
   const colon = text.indexOf(':');
   const requestText = colon < 0 ? text : text.slice(0, colon);
-  const request = parseCNumber(requestText, optionText);
+  const request = parseCTyped(requestText, optionText, 'uint'); // the kernel reads the request as an unsigned int
   if (colon < 0) throw new TsocatError(`parseopts(): option "${name}": 2 arguments required`, 'EOPTVALUE');
   const rest = text.slice(colon + 1);
   switch (kind) {
     case 'int': {
-      const value = parseCNumber(rest, optionText);
+      const value = parseCTyped(rest, optionText, 'int');
       return { request, arg: value, shown: `0x${(value >>> 0).toString(16)}` };
     }
     case 'intp': {
-      const value = parseCNumber(rest, optionText);
+      const value = parseCTyped(rest, optionText, 'int');
       return { request, arg: intBytes(value), shown: `{${value}}` };
     }
     case 'bin': {

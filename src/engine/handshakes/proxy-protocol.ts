@@ -39,7 +39,8 @@ export function sanitize(text: string): string {
 /**
  * The proxy's answer: a status line and headers up to an empty line. Lines end
  * in CRLF; with `ignoreCr` a bare LF ends a line too (and stray CRs are dropped).
- * Only a 2xx status lets the connection through, as only that means the tunnel is up.
+ * Only 200 lets the connection through, as in socat: any other answer (a 204, a
+ * redirect with a body, a 100 Continue before the real answer) is no tunnel.
  */
 export function proxyAnswerParser(request: string, ignoreCr: boolean): ReplyParser<ProxyAnswer> {
   return (bytes) => {
@@ -66,5 +67,5 @@ export function proxyAnswerParser(request: string, ignoreCr: boolean): ReplyPars
 function checkStatusLine(line: string, request: string): void {
   const m = /^HTTP\/1\.[01] +(\d{3})(?: (.*))?$/.exec(line);
   if (!m) throw new TsocatError(`proxy: invalid answer "${sanitize(line)}"`, 'EPROTO');
-  if (!(m[1] as string).startsWith('2')) throw new TsocatError(`${request}: ${sanitize(line)}`, 'EPROXY');
+  if (m[1] !== '200') throw new TsocatError(`${request}: ${sanitize(line)}`, 'EPROXY');
 }

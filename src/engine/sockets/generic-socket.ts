@@ -6,7 +6,7 @@
  * …-SENDTO types.
  */
 import type { ResolvedOptions } from '../../../options/catalog.js';
-import { parseCNumber } from '../../../options/catalog.js';
+import { C_LIMITS, parseCInteger, parseCTyped } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import { DescriptorWatch, UV_WRITABLE } from '../../sys/poll.js';
 import { AF_INET, AF_INET6, bindSocket, closeDescriptor, connectResult, connectSocket, openSocket } from '../../sys/sockets.js';
@@ -18,12 +18,15 @@ import { applyDescriptorSockopts } from './sockopts.js';
 /** A socket parameter socat reads with strtoul(): a number in C notation. */
 export function socketParameter(text: string, what: string): number {
   if (!/^\s*(0[xX][0-9a-fA-F]+|\d+)\s*$/.test(text)) throw new TsocatError(`${what} "${text}" is not a number`, 'EINVAL');
-  return parseCNumber(text.trim(), what);
+  // an int in socket(); socat's strtoul would wrap a larger one into another family
+  const n = parseCInteger(text.trim(), what);
+  if (n > C_LIMITS.int[1]) throw new TsocatError(`${what} "${text}": value exceeds limit (${n} vs. ${C_LIMITS.int[1]})`, 'EINVAL');
+  return Number(n);
 }
 
 /** socat's protocol-family/pf: a number, or inet/inet4/ip4/ipv4, inet6/ip6/ipv6. */
 export function protocolFamily(text: string): number {
-  if (/^\d/.test(text)) return parseCNumber(text, `pf=${text}`);
+  if (/^\d/.test(text)) return parseCTyped(text, `pf=${text}`, 'int');
   const name = text.toLowerCase();
   if (['inet', 'inet4', 'ip4', 'ipv4'].includes(name)) return AF_INET;
   if (['inet6', 'ip6', 'ipv6'].includes(name)) return AF_INET6;

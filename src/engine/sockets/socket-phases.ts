@@ -11,7 +11,7 @@
  * Each row is one setsockopt(); the option's value is laid out as socat
  * passes it, and a failure is worded as socat words it.
  */
-import { parseCNumber, type ResolvedOptions } from '../../../options/catalog.js';
+import { parseCTyped, type ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import { setBufferSockopt, setIntSockopt, setLinger } from '../../sys/libc.js';
 import { parseDalan } from '../descriptors/dalan.js';
@@ -101,7 +101,8 @@ function setRow(fd: number, row: Row, options: ResolvedOptions): void {
     const value = parseDalan(options.string(row.option) ?? '');
     setBufferSockopt(fd, row.level, row.name, value, `${call}, {0x${value.toString('hex')}}, ${value.length})`);
   } else {
-    setIntSockopt(fd, row.level, row.name, row.layout === 'bool' ? (options.bool(row.option) ? 1 : 0) : (options.number(row.option) ?? 0));
+    // `| 0`: an unsigned value (so-mark up to 0xffffffff) goes into setsockopt()'s int as the same four bytes, as in C
+    setIntSockopt(fd, row.level, row.name, row.layout === 'bool' ? (options.bool(row.option) ? 1 : 0) : (options.number(row.option) ?? 0) | 0);
   }
 }
 
@@ -123,7 +124,7 @@ export function applySockoptPhase(fd: number, options: ResolvedOptions, phase: S
 export function rawSockoptValue(option: string, text: string, readValue: (v: string) => Buffer = parseDalan): { level: number; name: number; value: Buffer } {
   const m = /^([^:]+):([^:]+):(.*)$/s.exec(text);
   if (!m) throw new TsocatError(`option "${option}": expected <level>:<optname>:<value>, got "${text}"`, 'EOPTVALUE');
-  return { level: parseCNumber(m[1] as string, option), name: parseCNumber(m[2] as string, option), value: readValue(m[3] as string) };
+  return { level: parseCTyped(m[1] as string, option, 'int'), name: parseCTyped(m[2] as string, option, 'int'), value: readValue(m[3] as string) };
 }
 
 /** Whether the options ask for anything that has to be set before connect() or listen(). */
