@@ -1,10 +1,11 @@
 /**
- * The accepting half of a stream listener, shared by TCP-LISTEN (which binds
- * its own socket) and ACCEPT-FD (which inherits one): peers the range,
+ * The accepting half of a stream listener: TCP-LISTEN's (a socket of its
+ * own, accepted through the descriptor layer so that it can pause) and
+ * ACCEPT-FD's (an inherited one, under Node's server): peers the range,
  * sourceport and lowport options turn away are closed with socat's warning,
- * the others queue until the relay asks for the next one.
+ * the others wait until the relay asks for the next one.
  */
-import { type BlockList, isIPv6, type Server, type Socket } from 'node:net';
+import { type BlockList, isIPv6, type Server, Socket } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import type { AccessMode, Endpoint, Listener } from '../endpoint.js';
 import type { OpenContext } from '../context.js';
@@ -12,6 +13,7 @@ import { environmentAddress, formatSockaddr } from './inet.js';
 import { socketEndpoint } from './socket-endpoint.js';
 import { applySocketOptions } from './sockopts.js';
 import { strerror, TsocatError, type SystemError } from '../../errors.js';
+import { DISPOSED, rawListener } from './raw-listener.js';
 
 /** Privileged ports, below IPPORT_RESERVED: what lowport asks of a client. */
 const RESERVED_PORTS = 1024;
@@ -31,6 +33,26 @@ function socketName(server: Server, address: string | undefined, port: number | 
   // an IP listener has an address object; a UNIX one (a path, or null when inherited) has not
   const own = server.address();
   return own !== null && typeof own === 'object' ? formatSockaddr(address, port) : 'AF=1 ""';
+}
+
+/** The accepted socket as the peer's endpoint, with socat's SOCAT_SOCKADDR/PEERADDR… */
+async function peerEndpoint(socket: Socket, o: ResolvedOptions, make: () => Endpoint): Promise<Endpoint> {
+  await applySocketOptions(socket, o);
+  const endpoint = make();
+  endpoint.connectionInfo = {
+    ...endpoint.connectionInfo,
+    SOCKADDR: environmentAddress(socket.localAddress),
+    SOCKPORT: String(socket.localPort ?? ''),
+    PEERADDR: environmentAddress(socket.remoteAddress),
+    PEERPORT: String(socket.remotePort ?? ''),
+  };
+  return endpoint;
+}
+
+/** Turns a refused peer away as socat does: shutdown first, then close, so the client sees end of file rather than only a reset. */
+function turnAway(socket: Socket): void {
+  socket.on('error', () => {});
+  socket.end(() => socket.destroy());
 }
 
 export interface AcceptQueue {
@@ -54,9 +76,7 @@ export function acceptQueue(server: Server, o: ResolvedOptions, range: BlockList
     const refusal = refusalReason(socket, range, sourcePort, o.bool('lowport'));
     if (refusal) {
       ctx.log.log('W', `refusing connection from ${peer} due to ${refusal}`);
-      // shutdown first, then close, as socat: the client sees end of file rather than only a reset
-      socket.on('error', () => {});
-      socket.end(() => socket.destroy());
+      turnAway(socket);
       return;
     }
     ctx.log.log('N', `accepting connection from ${peer} on ${socketName(server, socket.localAddress, socket.localPort)}`);
@@ -84,16 +104,7 @@ export function acceptQueue(server: Server, o: ResolvedOptions, range: BlockList
         description,
         async accept(): Promise<Endpoint> {
           const socket = await nextSocket();
-          await applySocketOptions(socket, o);
-          const endpoint = peer ? peer(socket) : socketEndpoint(socket, `${kind} ${socketName(server, socket.remoteAddress, socket.remotePort)}`, mode);
-          endpoint.connectionInfo = {
-            ...endpoint.connectionInfo,
-            SOCKADDR: environmentAddress(socket.localAddress),
-            SOCKPORT: String(socket.localPort ?? ''),
-            PEERADDR: environmentAddress(socket.remoteAddress),
-            PEERPORT: String(socket.remotePort ?? ''),
-          };
-          return endpoint;
+          return peerEndpoint(socket, o, () => (peer ? peer(socket) : socketEndpoint(socket, `${kind} ${socketName(server, socket.remoteAddress, socket.remotePort)}`, mode)));
         },
         async close() {
           failure ??= new TsocatError('listener closed', 'ECLOSED');
@@ -103,6 +114,38 @@ export function acceptQueue(server: Server, o: ResolvedOptions, range: BlockList
           server.close();
         },
       };
+    },
+  };
+}
+
+/**
+ * TCP-LISTEN's accepting half over its own listening descriptor: a peer is
+ * accepted only when the relay asks for one (so max-children and the
+ * descriptor limit pause accepting, src/engine/sockets/raw-listener.ts), then
+ * becomes a Node socket, paused, so the rest of the engine is unchanged.
+ */
+export function descriptorAcceptQueue(fd: number, o: ResolvedOptions, range: BlockList | undefined, mode: AccessMode, ctx: Pick<OpenContext, 'log'>): AcceptQueue {
+  const sourcePort = o.number('sourceport');
+  return {
+    listener(description, kind, peer) {
+      const listener = rawListener(fd, {
+        description,
+        log: ctx.log,
+        async onAccept(peerFd) {
+          const socket = new Socket({ fd: peerFd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
+          socket.once('close', () => listener.descriptorsFreed());
+          const name = formatSockaddr(socket.remoteAddress, socket.remotePort);
+          const refusal = refusalReason(socket, range, sourcePort, o.bool('lowport'));
+          if (refusal) {
+            ctx.log.log('W', `refusing connection from ${name} due to ${refusal}`);
+            turnAway(socket);
+            return DISPOSED;
+          }
+          ctx.log.log('N', `accepting connection from ${name} on ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+          return peerEndpoint(socket, o, () => (peer ? peer(socket) : socketEndpoint(socket, `${kind} ${name}`, mode)));
+        },
+      });
+      return listener;
     },
   };
 }

@@ -1,0 +1,96 @@
+/**
+ * One session never harms another (DESIGN.md, "One process, many sessions"):
+ * limits pause accepting instead of dropping peers, shared addresses are
+ * shared once, and a device an ending session holds does not refuse the next.
+ */
+import { readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, stop, waitFor, waitForPort } from '../helpers.js';
+
+const start = backgroundStarter();
+const peers: Socket[] = [];
+afterEach(() => {
+  for (const s of peers.splice(0)) s.destroy();
+});
+
+const descriptorsOf = (pid: number | undefined) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** `n` idle peers, connected one after another (so the kernel's backlog holds them in this order). */
+async function idlePeers(port: number, n: number): Promise<Socket[]> {
+  const made: Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = connect({ port, host: '127.0.0.1' });
+    s.on('error', () => {});
+    peers.push(s);
+    made.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('close', () => reject(new Error(`peer ${i} closed before it connected`)));
+    });
+  }
+  return made;
+}
+
+/** Resolves with the time `text` came back on `s`; rejects if `s` closes first. */
+function echoed(s: Socket, text: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    s.on('data', (d: Buffer) => {
+      got += d.toString();
+      if (got.includes(text)) resolve(Date.now());
+    });
+    s.once('close', () => reject(new Error(`closed before "${text}" came back (got ${JSON.stringify(got)})`)));
+  });
+}
+
+const accepted = (stderr: string) => stderr.split('\n').filter((l) => l.includes(' N accepting connection from ')).length;
+
+describe('limits pause accepting; peers wait in the backlog', () => {
+  it('TCP-LISTEN:P,fork,max-children=10 PIPE under 500 idle peers holds 10 sessions, and the 11th peer is served once one ends', async () => {
+    const port = await freePort();
+    const p = start(['-d', '-d', `TCP-LISTEN:${port},fork,reuseaddr,max-children=10`, 'PIPE']);
+    await waitForPort(port);
+    const baseline = descriptorsOf(p.pid);
+    const idle = await idlePeers(port, 500);
+    await waitFor(() => accepted(p.errors()) >= 10, 10000, 'ten sessions');
+    // an absence (no 11th accept) can only be watched for a while
+    await new Promise((r) => setTimeout(r, 500));
+    expect(accepted(p.errors())).toBe(10);
+    // each session: its peer and PIPE's two ends (socat's parent holds 8 in all; Node itself starts with ~20)
+    expect(descriptorsOf(p.pid)).toBeLessThanOrEqual(baseline + 10 * 3 + 2);
+
+    const eleventh = idle[10] as Socket;
+    const back = echoed(eleventh, 'ping\n');
+    eleventh.write('ping\n');
+    const freed = Date.now();
+    (idle[0] as Socket).destroy();
+    expect((await back) - freed).toBeLessThan(1000);
+  }, 60000);
+
+  it('near RLIMIT_NOFILE (64) with 200 idle peers: one W line naming the limit, a client during the flood is served when descriptors free, SIGTERM obeyed', async () => {
+    const port = await freePort();
+    const p = start(['-d', `TCP-LISTEN:${port},fork,reuseaddr`, 'PIPE'], { descriptorLimit: 64 });
+    await waitForPort(port);
+    const idle = await idlePeers(port, 200);
+    const [client] = await idlePeers(port, 1);
+    const back = echoed(client as Socket, 'hello\n');
+    back.catch(() => {});
+    (client as Socket).write('hello\n');
+    await waitFor(() => / W .*RLIMIT_NOFILE 64/.test(p.errors()), 10000, 'the W line naming the limit');
+    // Node's own server would accept and close at once on EMFILE: the client is still waiting, in the backlog
+    expect((client as Socket).closed).toBe(false);
+    expect(descriptorsOf(p.pid)).toBeLessThanOrEqual(64);
+
+    const freed = Date.now();
+    for (const s of idle) s.destroy();
+    expect((await back) - freed).toBeLessThan(1000);
+    const warnings = p.errors().split('\n').filter((l) => / W /.test(l));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/not accepting: \d+ of 64 descriptors open \(RLIMIT_NOFILE 64/);
+
+    const asked = Date.now();
+    await stop(p);
+    expect(Date.now() - asked).toBeLessThan(1000);
+  }, 60000);
+});
