@@ -3,10 +3,12 @@
  * limits pause accepting instead of dropping peers, shared addresses are
  * shared once, and a device an ending session holds does not refuse the next.
  */
-import { readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, stop, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, stop, TSOCAT, tempDir, waitFor, waitForPort } from '../helpers.js';
 
 const start = backgroundStarter();
 const peers: Socket[] = [];
@@ -84,7 +86,8 @@ describe('limits pause accepting; peers wait in the backlog', () => {
 
     const freed = Date.now();
     for (const s of idle) s.destroy();
-    expect((await back) - freed).toBeLessThan(1000);
+    // ~190 closed peers ahead of it in the backlog are accepted and ended first: ~0.6 s here when idle, 1.6 s on a loaded machine
+    expect((await back) - freed).toBeLessThan(2500);
     const warnings = p.errors().split('\n').filter((l) => / W /.test(l));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/not accepting: \d+ of 64 descriptors open \(RLIMIT_NOFILE 64/);
@@ -92,5 +95,42 @@ describe('limits pause accepting; peers wait in the backlog', () => {
     const asked = Date.now();
     await stop(p);
     expect(Date.now() - asked).toBeLessThan(1000);
+  }, 60000);
+});
+
+describe('shared things are shared once', () => {
+  /** 100 clients at once to `TCP-LISTEN:P,reuseaddr,fork STDOUT`, each sending one line and ending; stdout a file or a pipe. */
+  it.for(['file', 'pipe'] as const)('STDOUT as a %s, 100 concurrent sessions: every line written, no Node warning', async (kind) => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const port = await freePort();
+      const file = join(dir, 'out');
+      const out = kind === 'file' ? openSync(file, 'w') : 'pipe';
+      const p = spawn(process.execPath, [TSOCAT, `TCP-LISTEN:${port},reuseaddr,fork`, 'STDOUT'], { stdio: ['ignore', out, 'pipe'] });
+      if (typeof out === 'number') closeSync(out);
+      let stdout = '';
+      let stderr = '';
+      p.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString();
+      });
+      p.stderr?.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      try {
+        await waitForPort(port);
+        const clients = await idlePeers(port, 100);
+        const gone = clients.map((s) => new Promise((r) => s.once('close', r)));
+        for (const [i, s] of clients.entries()) s.end(`line ${i}\n`);
+        await Promise.all(gone);
+        const written = () => (kind === 'file' ? readFileSync(file, 'utf8') : stdout);
+        await waitFor(() => written().split('\n').length > 100, 10000, 'all 100 lines');
+        expect(written().split('\n').filter(Boolean).sort()).toEqual([...Array(100).keys()].map((i) => `line ${i}`).sort());
+        expect(stderr).not.toMatch(/Warning/);
+      } finally {
+        await stop(p);
+      }
+    } finally {
+      cleanup();
+    }
   }, 60000);
 });
