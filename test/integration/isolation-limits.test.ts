@@ -4,11 +4,13 @@
  * shared once, and a device an ending session holds does not refuse the next.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { ReadStream } from 'node:tty';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, stop, TSOCAT, tempDir, waitFor, waitForPort } from '../helpers.js';
+import { testPty } from '../pty-helpers.js';
 
 const start = backgroundStarter();
 const peers: Socket[] = [];
@@ -133,4 +135,37 @@ describe('shared things are shared once', () => {
       cleanup();
     }
   }, 60000);
+});
+
+describe('a device an ending session holds', () => {
+  it('TCP-LISTEN:P,fork SERIAL:<pty>: a client reconnecting within 0.5 s, while the last session is in its close wait, is served', async () => {
+    const pty = testPty();
+    const line = new ReadStream(pty.master);
+    let fromLine = '';
+    line.on('data', (d: Buffer) => {
+      fromLine += d.toString();
+    });
+    try {
+      const port = await freePort();
+      // -t 2: the first session surely still holds the line (and serialport's lock) when the client is back
+      const p = start(['-d', '-d', '-t', '2', `TCP-LISTEN:${port},fork,reuseaddr`, `SERIAL:${pty.path},raw,echo=0`]);
+      await waitForPort(port);
+      const [first] = (await idlePeers(port, 1)) as [Socket];
+      first.write('one\n');
+      await waitFor(() => fromLine.includes('one\n'), 5000, '"one" on the line');
+      first.end();
+      const ended = Date.now();
+      const [second] = (await idlePeers(port, 1)) as [Socket];
+      expect(Date.now() - ended).toBeLessThan(500);
+      const back = echoed(second, 'back\n');
+      back.catch(() => {});
+      second.write('two\n');
+      await waitFor(() => fromLine.includes('two\n'), 5000, `"two" on the line ${p.errors()}`);
+      writeSync(pty.master, 'back\n');
+      await back;
+    } finally {
+      line.destroy();
+      closeSync(pty.slave);
+    }
+  }, 30000);
 });
