@@ -8,7 +8,7 @@ import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
 import type { Endpoint, Listener } from '../endpoint.js';
-import { descriptorAcceptQueue } from './accept-queue.js';
+import { acceptQueue } from './accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from './inet.js';
 import { parseRange } from './ip-range.js';
 import { socketEndpoint } from './socket-endpoint.js';
@@ -95,7 +95,7 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   const own = parseSockaddr(localAddressOf(fd));
   const bound = own.family === 'inet4' || own.family === 'inet6' ? formatSockaddr(own.address, own.port) : formatSockaddr(host, port);
   // the listening socket took the early options; accepted sockets inherit them, as socat leaves it
-  const accepted = descriptorAcceptQueue(fd, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
+  const accepted = acceptQueue(fd, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
   ctx.log.startRunning('starting accept loop');
   ctx.log.log('N', `listening on ${bound}`);
 
