@@ -3,12 +3,12 @@
  * supervisor (systemd socket activation, inetd-style launchers) has bound and
  * handed over as an inherited descriptor; with fork, any number of them.
  */
-import { fstatSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { constants, fstatSync } from 'node:fs';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { defineAddress } from '../src/define.js';
 import { acceptQueue } from '../src/engine/sockets/accept-queue.js';
 import { formatSockaddr } from '../src/engine/sockets/inet.js';
+import { parseSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { PREBIND_OPTIONS } from '../src/engine/sockets/socket-phases.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { parseRange } from '../src/engine/sockets/ip-range.js';
@@ -40,10 +40,12 @@ async function checkListening(fd: number): Promise<void> {
     throw new TsocatError(`accept(${fd}): ${strerror(err as SystemError)}`, 'EBADF');
   }
   if (!isSocket) throw new TsocatError(`accept(${fd}): ${strerror('ENOTSOCK')}`, 'ENOTSOCK');
-  const { inspect, SOL_SOCKET, setCloseOnExec } = await import('../src/sys/libc.js');
+  const { inspect, SOL_SOCKET, setCloseOnExec, addStatusFlags } = await import('../src/sys/libc.js');
   if (inspect.sockopt(fd, SOL_SOCKET, SO_ACCEPTCONN)?.[0] !== 1) throw new TsocatError(`accept(${fd}): ${strerror('EINVAL')}`, 'EINVAL');
   // as socat: a program started for a peer does not inherit the listening socket
   setCloseOnExec(fd, true);
+  // accepted when the event loop says a peer waits; a peer gone meanwhile must not block the loop
+  addStatusFlags(fd, constants.O_NONBLOCK, 'O_NONBLOCK');
 }
 
 /**
@@ -71,16 +73,13 @@ export default defineAddress({
     await checkListening(fd);
     ctx.log.log('N', `using file descriptor ${fd} accepting a connection for ${DIRECTIONS[req.mode]}`);
 
-    const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
-    const accepted = acceptQueue(server, o, range, req.mode, ctx);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: SystemError) => reject(new TsocatError(`accept(${fd}): ${strerror(err)}`, err.code ?? 'EACCEPT')));
-      server.listen({ fd }, () => resolve());
-    });
-    const addr = server.address();
-    const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : 'AF=1 ""';
+    const { localAddressOf } = await import('../src/sys/sockets.js');
+    const own = parseSockaddr(localAddressOf(fd));
+    const inet = own.family === 'inet4' || own.family === 'inet6';
+    const bound = inet ? formatSockaddr(own.address, own.port) : 'AF=1 ""';
+    const accepted = acceptQueue(fd, o, range, req.mode, ctx, !inet);
     ctx.log.startRunning('starting accept loop');
     ctx.log.log('N', `listening on ${bound}`);
-    return accepted.listener(`ACCEPT-FD ${fd} ${bound}`, typeof addr === 'object' && addr ? 'TCP' : 'UNIX');
+    return accepted.listener(`ACCEPT-FD ${fd} ${bound}`, inet ? 'TCP' : 'UNIX');
   },
 });

@@ -100,6 +100,7 @@ async function openListen(req: AddressRequest, ctx: OpenContext) {
   ctx.log.log('N', `listening on ${describeSockaddr(here)}`);
   return rawListener(fd, {
     description: `SOCKET-LISTEN ${describeSockaddr(here)}`,
+    log: ctx.log,
     onAccept: async (conn, peer) => {
       ctx.log.log('N', `accepting connection from ${describeSockaddr(peer)} on ${describeSockaddr(here)}`);
       const endpoint = rawSocketEndpoint(conn, { nullEof: req.options.bool('null-eof'), ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(peer)}` });

@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
+import { fanInWriter } from '../src/engine/relay/shared-endpoint.js';
 
 const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
 
@@ -27,6 +28,21 @@ function stdEndpoint(readable: Readable | undefined, writable: Writable | undefi
 const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
 
 /**
+ * tsocat's stdout and stderr, each written through one fan-in writer by every
+ * session that opens them (`TCP-LISTEN:…,fork STDOUT`): one set of listeners
+ * on the stream, not one per session.
+ */
+const writers = new Map<Writable, () => Writable>();
+function shared(stream: Writable): Writable {
+  let view = writers.get(stream);
+  if (!view) {
+    view = fanInWriter(stream);
+    writers.set(stream, view);
+  }
+  return view();
+}
+
+/**
  * FD options act on the descriptors the address uses (socat would chmod or lock
  * the file behind stdin); PROCESS options act on tsocat itself (src/engine/opening/privileges.ts).
  */
@@ -47,7 +63,7 @@ export default [
     // TERMIOS options work on any terminal descriptor; STDIO is where they are used most
     features: ['STDIO', 'TERMIOS'],
     summary: 'standard input and output of tsocat',
-    open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : process.stdout, 'STDIO'),
+    open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : shared(process.stdout), 'STDIO'),
   }),
   defineAddress({
     names: ['STDIN'],
@@ -65,7 +81,7 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard output of tsocat (write only)',
-    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : process.stdout, 'STDOUT'),
+    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stdout), 'STDOUT'),
   }),
   defineAddress({
     names: ['STDERR'],
@@ -74,6 +90,6 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard error of tsocat (write only)',
-    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : process.stderr, 'STDERR', 2),
+    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stderr), 'STDERR', 2),
   }),
 ];

@@ -122,6 +122,7 @@ async function listen(req: AddressRequest, ctx: OpenContext, abstract: boolean):
   return closedOnAbort(ctx, rawListener(fd, {
     description: `${req.keyword} ${req.params[0]}`,
     onClose,
+    log: ctx.log,
     async onAccept(peerFd, peer) {
       ctx.log.log('N', `accepting connection from ${describeSockaddr(peer)} on ${local}`);
       await applyDescriptorSocketOptions(peerFd, acceptedOptions(o));

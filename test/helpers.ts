@@ -116,8 +116,17 @@ export function tsocat(args: string[], opts: RunOptions = {}): Promise<RunResult
 }
 
 /** Starts tsocat in the background; the caller stops it with stop(). */
-export function startTsocat(args: string[], opts: { cwd?: string } = {}): ChildProcess & { output: () => string; errors: () => string } {
-  const child = spawn(process.execPath, [TSOCAT, ...args], { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export interface StartOptions {
+  cwd?: string;
+  /** RLIMIT_NOFILE (soft and hard) for the process, through prlimit(1), which execs it: the pid is still tsocat's. */
+  descriptorLimit?: number;
+  /** Where the process's stdout goes: a descriptor (a file the test opened), else a pipe read into output(). */
+  stdout?: number;
+}
+
+export function startTsocat(args: string[], opts: StartOptions = {}): ChildProcess & { output: () => string; errors: () => string } {
+  const command = opts.descriptorLimit === undefined ? [process.execPath, TSOCAT, ...args] : ['prlimit', `--nofile=${opts.descriptorLimit}:${opts.descriptorLimit}`, process.execPath, TSOCAT, ...args];
+  const child = spawn(command[0] as string, command.slice(1), { cwd: opts.cwd, stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -326,13 +335,13 @@ export function requires(...needs: Need[]): void {
  * For a test file: a starter for background tsocat processes, each stopped
  * (by its pid) after the test that started it.
  */
-export function backgroundStarter(): (args: string[]) => ReturnType<typeof startTsocat> {
+export function backgroundStarter(): (args: string[], opts?: StartOptions) => ReturnType<typeof startTsocat> {
   const started: Array<ReturnType<typeof startTsocat>> = [];
   afterEach(async () => {
     for (const p of started.splice(0)) await stop(p);
   });
-  return (args) => {
-    const p = startTsocat(args);
+  return (args, opts) => {
+    const p = startTsocat(args, opts);
     started.push(p);
     return p;
   };

@@ -105,15 +105,28 @@ function distributor(shared: ChunkSource) {
   };
 }
 
-/** Writes into the shared writable without ever ending it: a session's end lets go of its view only. */
-function forwardingWritable(target: Writable): Writable {
-  return new Writable({
-    objectMode: target.writableObjectMode,
-    write(chunk, _encoding, done) {
-      if (target.destroyed || target.writableEnded) return done(Object.assign(new Error('write after end'), { code: 'EPIPE' }));
-      target.write(chunk, (err) => done(err ?? undefined));
-    },
+/**
+ * One writer in front of a stream that many sessions write to (address 1
+ * shared by fork, STDOUT, STDERR): the stream gets one 'error' listener
+ * whatever the number of sessions, and each session writes through a view of
+ * its own, which the pump may listen to as it likes. A view's write is done
+ * when the stream has taken it, so each session is held back by its own
+ * writes (the backpressure); ending a view never ends the stream.
+ */
+export function fanInWriter(target: Writable): () => Writable {
+  let failure: Error | undefined;
+  target.on('error', (err: Error) => {
+    failure ??= err;
   });
+  return () =>
+    new Writable({
+      objectMode: target.writableObjectMode,
+      write(chunk, _encoding, done) {
+        if (failure) return done(failure);
+        if (target.destroyed || target.writableEnded) return done(Object.assign(new Error('write after end'), { code: 'EPIPE' }));
+        target.write(chunk, (err) => done(err ?? undefined));
+      },
+    });
 }
 
 export function shareEndpoint(shared: Endpoint): SharedEndpoint {
@@ -121,10 +134,11 @@ export function shareEndpoint(shared: Endpoint): SharedEndpoint {
   shared.readable?.on('error', () => {});
   const sharedSource = sourceOf(shared);
   const source = sharedSource ? distributor(sharedSource) : undefined;
+  const writer = shared.writable ? fanInWriter(shared.writable) : undefined;
   return {
     view(): Endpoint {
       const viewSource = source?.subscribe();
-      const writable = shared.writable ? forwardingWritable(shared.writable) : undefined;
+      const writable = writer?.();
       let closed = false;
       return makeEndpoint({
         source: viewSource,

@@ -3,16 +3,17 @@
  * it and OPENSSL-LISTEN (each peer inside TLS): bind host and family,
  * options socat sets before bind() or listen(), range, backlog.
  */
-import { createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
+import { isIP, isIPv6, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
-import { type SystemError, strerror, TsocatError } from '../../errors.js';
+import { TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
 import type { Endpoint, Listener } from '../endpoint.js';
 import { acceptQueue } from './accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from './inet.js';
 import { parseRange } from './ip-range.js';
 import { socketEndpoint } from './socket-endpoint.js';
-import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from './socket-phases.js';
+import { parseSockaddr } from './sockaddr.js';
+import { applySockoptPhase, EARLY_OPTIONS } from './socket-phases.js';
 import { refuseSocketChoice } from './sockopts.js';
 
 /**
@@ -42,24 +43,29 @@ function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
 }
 
 /**
- * A listening socket made and bound by tsocat itself, when Node's own would
- * be wrong: options socat sets before bind() or listen() (so-reuseport,
- * tcp-maxseg, rcvbuf, so-bindtodevice, setsockopt-listen, …) need the socket
- * before Node has one, and libuv always sets SO_REUSEADDR, which reuseaddr=0
- * turns off. Undefined when Node's listen() does what is asked (socat 1.8 sets
- * SO_REUSEADDR on TCP listeners unless told otherwise, as libuv does).
+ * The listening socket, made, bound and listening through the descriptor
+ * layer so that accepting can pause (max-children, the descriptor limit),
+ * which Node's server cannot. Options socat sets before bind() (so-reuseport,
+ * tcp-maxseg, rcvbuf, so-bindtodevice, setsockopt-listen, …) are set here;
+ * SO_REUSEADDR is on unless reuseaddr says otherwise (socat 1.8's default for
+ * a TCP listener, and what Node's listen() did).
  */
-async function selfBoundSocket(address: string, port: number, o: ResolvedOptions): Promise<number | undefined> {
-  const reuseAddrOff = o.has('so-reuseaddr') && !o.bool('so-reuseaddr');
-  if (!reuseAddrOff && !needsEarlyOptions(o)) return undefined;
+async function listeningSocket(address: string, port: number, o: ResolvedOptions): Promise<number> {
   const { preparedTcpSocket, setIntSockopt, SOL_SOCKET, SO_REUSEADDR } = await import('../../sys/libc.js');
+  const { closeDescriptor, listenSocket } = await import('../../sys/sockets.js');
   const setup = (fd: number) => {
     applySockoptPhase(fd, o, 'pastsocket');
-    // socat 1.8's default for a TCP listener, unless reuseaddr says otherwise
     if (!o.has('so-reuseaddr')) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     applySockoptPhase(fd, o, 'prebind');
   };
-  return preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
+  const fd = preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
+  try {
+    listenSocket(fd, o.number('backlog') ?? 511);
+  } catch (err) {
+    closeDescriptor(fd);
+    throw err;
+  }
+  return fd;
 }
 
 /** How an accepted, paused TCP socket becomes the peer's endpoint: plainly here, inside TLS for OPENSSL-LISTEN. */
@@ -84,21 +90,12 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   const host = await resolveHost(listenHost(family, o), 'NULL', family);
   const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
-  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: true });
+  const fd = await listeningSocket(host, port, o);
+  const { localAddressOf } = await import('../../sys/sockets.js');
+  const own = parseSockaddr(localAddressOf(fd));
+  const bound = own.family === 'inet4' || own.family === 'inet6' ? formatSockaddr(own.address, own.port) : formatSockaddr(host, port);
   // the listening socket took the early options; accepted sockets inherit them, as socat leaves it
-  const accepted = acceptQueue(server, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
-
-  const selfBound = await selfBoundSocket(host, port, o);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: SystemError) => {
-      reject(new TsocatError(`bind(${formatSockaddr(host, port)}): ${strerror(err)}`, err.code ?? 'EBIND'));
-    });
-    const backlog = o.number('backlog') ?? 511;
-    if (selfBound === undefined) server.listen({ port, host, backlog, ipv6Only: o.bool('ipv6-v6only') }, () => resolve());
-    else server.listen({ fd: selfBound, backlog }, () => resolve());
-  });
-  const addr = server.address();
-  const bound = typeof addr === 'object' && addr ? formatSockaddr(addr.address, addr.port) : String(addr);
+  const accepted = acceptQueue(fd, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
   ctx.log.startRunning('starting accept loop');
   ctx.log.log('N', `listening on ${bound}`);
 

@@ -6,7 +6,7 @@
  * (hang-up, EIO, ENXIO, the device removed) is reopened with the same
  * settings while the relay waits, instead of ending it.
  */
-import { existsSync, read, readdirSync } from 'node:fs';
+import { existsSync, read, readdirSync, realpathSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TERMIOS_SPEEDS } from '../../../options/termios.js';
@@ -219,10 +219,77 @@ class SerialLine implements ChunkSource {
   }
 }
 
+/**
+ * The lines this process holds, by device. A session that is ending (its
+ * other side is done) still holds its line, and serialport's lock, through
+ * its close wait (-t); the next session of the same device (a client that
+ * reconnects to `TCP-LISTEN,fork SERIAL:…`) waits for that release, at most
+ * RELEASE_WAIT_S, instead of failing on tsocat's own lock. Another program's
+ * lock fails at once, as before.
+ */
+interface Holder {
+  ending: boolean;
+  released: Promise<void>;
+}
+const holders = new Map<string, Set<Holder>>();
+const RELEASE_WAIT_S = 5;
+
+function deviceKey(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Waits, at most RELEASE_WAIT_S, for the lines of `key` that `which` picks to be released; says so when there are any. */
+async function released(key: string, which: (h: Holder) => boolean, log: Logger, signal: AbortSignal): Promise<void> {
+  const waited = [...(holders.get(key) ?? [])].filter(which);
+  if (waited.length === 0) return;
+  log.log('I', `SERIAL "${key}": waiting for an ending session of this relay to release the line`);
+  await Promise.race([Promise.all(waited.map((h) => h.released)), sleep(RELEASE_WAIT_S, signal)]);
+}
+
+/**
+ * Opens a line this relay may still hold: after the sessions known to be
+ * ending; and when the lock says the line is held and a session here holds
+ * it (its end of file may not be read yet), once more after that session.
+ */
+async function openOwnLine(path: string, key: string, o: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<{ port: PortBinding; restore?: () => void }> {
+  await released(key, (h) => h.ending, log, signal);
+  try {
+    return await openLine(path, o);
+  } catch (err) {
+    if ((err as TsocatError).code !== 'EBUSY' || !holders.get(key)?.size) throw err;
+    await released(key, () => true, log, signal);
+    return openLine(path, o);
+  }
+}
+
+/** Registers a line as held until `release()`; `end()` marks its session as ending. */
+function hold(key: string): { end: () => void; release: () => void } {
+  let released!: () => void;
+  const holder: Holder = { ending: false, released: new Promise<void>((r) => (released = r)) };
+  const set = holders.get(key) ?? new Set();
+  holders.set(key, set.add(holder));
+  return {
+    end: () => {
+      holder.ending = true;
+    },
+    release: () => {
+      set.delete(holder);
+      if (set.size === 0 && holders.get(key) === set) holders.delete(key);
+      released();
+    },
+  };
+}
+
 /** SERIAL:<device>: opens the line and wraps it as an endpoint. */
 export async function serialEndpoint(path: string, mode: AccessMode, o: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<Endpoint> {
-  const { port, restore } = await openLine(path, o);
+  const key = deviceKey(path);
+  const { port, restore } = await openOwnLine(path, key, o, log, signal);
   log.log('I', `SERIAL "${path}" open on fd ${port.fd}`);
+  const held = hold(key);
   const line = new SerialLine(port, restore, path, o, log, signal);
   const stopWatching = onAbort(signal, () => void line.close());
   const writable =
@@ -236,8 +303,10 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
     readable: mode === 'w' ? undefined : sourceReadable(line, () => void line.close()),
     writable,
     description: `SERIAL ${path}`,
-    shutdownWrite: () => {},
+    // the other side is done: the session ends within its close wait, and the next one may wait for this line
+    shutdownWrite: held.end,
     close: async () => {
+      held.end();
       stopWatching();
       await new Promise<void>((resolve) => {
         setTimeout(resolve, 2000).unref();
@@ -245,6 +314,7 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
         else resolve();
       });
       await line.close();
+      held.release();
     },
   });
 }
