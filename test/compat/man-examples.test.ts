@@ -31,7 +31,6 @@ const NOT_RUN = [
   { label: 'EXAMPLE_ADDRESS_READLINE', example: 'socat -d -d READLINE,history=$HOME/.http_history TCP4:www.domain.org:www,crnl', why: "Debian's socat 1.7.4.4 is built without READLINE (socat -V: #undef WITH_READLINE), so there is no socat to compare with; tsocat's READLINE (history, noecho, prompts) is driven in tmux by test/integration/readline.test.ts" },
   { label: 'EXAMPLE_OPTION_NOECHO', example: "socat READLINE,noecho='[Pp]assword:' EXEC:'ftp ftp.server.com',pty,setsid,ctty", why: "READLINE: Debian's socat 1.7.4.4 has none (see EXAMPLE_ADDRESS_READLINE); noecho is checked in test/integration/readline.test.ts" },
   { label: 'EXAMPLE_ADDRESS_EXEC', example: 'socat TCP4-LISTEN:5555,fork,tcpwrap=script EXEC:/bin/myscript,chroot=/home/sandbox,su-d=sandbox,pty,stderr', why: 'tcpwrap: tsocat refuses it (no libwrap in Node: "use the range option"), so the command line fails where socat runs it' },
-  { label: 'EXAMPLE_ADDRESS_GOPEN', example: 'socat -,escape=0x0f /dev/ttyS0,rawer,crnl', why: 'a modem on a serial line; not yet adapted to a pty the test holds in place of /dev/ttyS0' },
   { label: 'EXAMPLE_OPTION_SETSID', example: "socat - EXEC:'ssh -l user server',pty,setsid,ctty", why: 'an interactive ssh login to another host; EXEC,pty,setsid,ctty with a local shell is driven in tmux by test/integration/exec-pty.test.ts (tsocat only)' },
   { label: '(no label) STDIO,cfmakeraw SHELL,pty', example: 'socat STDIO,cfmakeraw SHELL,pty,setsid,ctty,stderr', why: 'needs a terminal as its stdin (cfmakeraw on STDIO); not yet driven in tmux through both tools' },
   { label: 'EXAMPLE_TUN_NETNS', example: 'sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2', why: 'tsocat has no TUN address (and no netns option)' },
@@ -589,6 +588,30 @@ describe('socat man page EXAMPLES of OPENSSL, PROXY, SOCKS4 and PTY, with local 
     } finally {
       cleanup();
     }
+  });
+
+  it('EXAMPLE_ADDRESS_GOPEN: socat -,escape=0x0f /dev/ttyS0,rawer,crnl (a pty made by socat, with a modem script behind it, in place of /dev/ttyS0)', async () => {
+    const r = await sameForBoth(async (tool, dir) => {
+      // the "modem": keeps the command line it got, answers OK, and stays on the line until it is closed
+      writeFileSync(join(dir, 'modem.sh'), '#!/bin/sh\nread command\nprintf %s "$command" >got\nprintf "OK\\r\\n"\nexec cat >/dev/null\n', { mode: 0o755 });
+      const line = join(dir, 'ttyS0');
+      const modem = serve('socat', [`PTY,link=${line},rawer`, 'EXEC:./modem.sh'], dir);
+      await waitFor(() => existsSync(line));
+      const terminal = serve(tool, ['-,escape=0x0f', `${line},rawer,crnl`], dir);
+      let stdout = '';
+      terminal.stdout?.on('data', (d: Buffer) => {
+        stdout += d.toString('latin1');
+      });
+      terminal.stdin?.write('ATZ\n');
+      await waitFor(() => stdout === 'OK\n', 5000, 'the modem\'s answer');
+      // the escape character ends the session; stdin itself stays open
+      terminal.stdin?.write('\x0f');
+      const status = await exited(terminal);
+      await ended(modem);
+      return { stdout, status, got: readFileSync(join(dir, 'got'), 'latin1') };
+    });
+    // crnl: the line's CR LF reaches stdout as LF, and stdin's LF goes out as CR LF (the modem's read keeps the CR)
+    expect(r).toEqual({ stdout: 'OK\n', status: 0, got: 'ATZ\r' });
   });
 
   it('EXAMPLE_ADDRESS_PTY: socat PTY,link=$HOME/dev/vmodem0,rawer,wait-slave EXEC:\'"ssh modemserver.us.org socat - /dev/ttyS0,nonblock,rawer"\' (a local modem script in place of ssh and the serial line)', async () => {
