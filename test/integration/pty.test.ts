@@ -8,9 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { requireOrSkip, run, SOCAT, startTsocat, stop, TSOCAT, tempDir, tsocat } from '../helpers.js';
+import { backgroundStarter, exited, requireOrSkip, run, SOCAT, stop, TSOCAT, tempDir, tsocat } from '../helpers.js';
 import { flagsOf, sttyOf, testPty, waitForPath } from '../pty-helpers.js';
 
+// every tsocat a test starts is stopped by its pid after the test, also when an assertion failed first
+const start = backgroundStarter();
 const dirs: Array<() => void> = [];
 afterEach(() => {
   for (const c of dirs.splice(0)) c();
@@ -39,7 +41,7 @@ describe('PTY', () => {
   it('makes a virtual null-modem: all 256 byte values cross raw both ways, and both links are gone after SIGTERM', async () => {
     const dir = scratch();
     const [l0, l1] = [join(dir, 'ttyV0'), join(dir, 'ttyV1')];
-    const relay = startTsocat(['-d', '-d', `PTY,link=${l0},raw,echo=0`, `PTY,link=${l1},raw,echo=0`]);
+    const relay = start(['-d', '-d', `PTY,link=${l0},raw,echo=0`, `PTY,link=${l1},raw,echo=0`]);
     await waitForPath(l0);
     await waitForPath(l1);
     expect(readlinkSync(l0)).toMatch(/^\/dev\/pts\/\d+$/);
@@ -56,7 +58,7 @@ describe('PTY', () => {
     const dir = scratch();
     const link = join(dir, 'tty');
     const out = join(dir, 'out');
-    const relay = startTsocat(['-u', `PTY,link=${link},raw,echo=0`, `OPEN:${out},creat`]);
+    const relay = start(['-u', `PTY,link=${link},raw,echo=0`, `OPEN:${out},creat`]);
     await waitForPath(link);
     for (const word of ['one', 'two']) spawnSync('sh', ['-c', `printf ${word} > ${link}`]);
     const deadline = Date.now() + 5000;
@@ -69,14 +71,14 @@ describe('PTY', () => {
   it('wait-slave holds the relay until a program opens the slave, and ends when it closes it', async () => {
     const dir = scratch();
     const link = join(dir, 'tty');
-    const relay = startTsocat(['-d', '-d', '-u', `PTY,link=${link},wait-slave,pty-interval=0.05,raw,echo=0`, 'STDOUT']);
+    const relay = start(['-d', '-d', '-u', `PTY,link=${link},wait-slave,pty-interval=0.05,raw,echo=0`, 'STDOUT']);
     await waitForPath(link);
     await new Promise((r) => setTimeout(r, 300));
     // nothing opened the slave yet: no transfer
     expect(relay.errors()).not.toMatch(/starting data transfer/);
     // the program holds the slave longer than one pty-interval, so the check sees it open (as with socat)
     spawnSync('sh', ['-c', `exec 3>${link}; sleep 0.3; printf waited >&3`]);
-    const code = await new Promise<number | null>((resolve) => relay.once('exit', resolve));
+    const code = await exited(relay);
     expect(relay.output()).toBe('waited');
     expect(code).toBe(0);
     expect(relay.errors()).toMatch(/probably PTY closed/);
@@ -86,7 +88,7 @@ describe('PTY', () => {
   it('unlink-close=0 leaves the link; perm sets the mode of /dev/pts/N; winsz is the size stty reads', async () => {
     const dir = scratch();
     const link = join(dir, 'tty');
-    const relay = startTsocat(['-u', `PTY,link=${link},unlink-close=0,perm=0600,winsz=132:43`, 'OPEN:/dev/null']);
+    const relay = start(['-u', `PTY,link=${link},unlink-close=0,perm=0600,winsz=132:43`, 'OPEN:/dev/null']);
     await waitForPath(link);
     const pts = readlinkSync(link);
     expect(statSync(pts).mode & 0o777).toBe(0o600);
@@ -99,7 +101,7 @@ describe('PTY', () => {
     const dir = scratch();
     for (const how of ['ptmx', 'openpty']) {
       const link = join(dir, how);
-      const relay = startTsocat(['-u', `PTY,${how},link=${link}`, 'OPEN:/dev/null']);
+      const relay = start(['-u', `PTY,${how},link=${link}`, 'OPEN:/dev/null']);
       await waitForPath(link);
       expect(readlinkSync(link)).toMatch(/^\/dev\/pts\//);
       await stop(relay);

@@ -121,7 +121,7 @@ describe('SERIAL', () => {
     expect(existsSync(peerLink)).toBe(false);
   });
 
-  it('reconnect: the device goes away and comes back (a PTY pair recreated), and the relay resumes', async () => {
+  it('reconnect: the device goes away and comes back (a PTY pair recreated), and the relay resumes both ways', async () => {
     const dir = scratch();
     const link = join(dir, 'ttyUSB');
     const out = join(dir, 'out');
@@ -139,13 +139,25 @@ describe('SERIAL', () => {
     await waitFor(() => /line lost/.test(relay.errors()));
     expect(existsSync(link)).toBe(false);
     socket.write('during\n');
-    // plug in again: a new pty under the same name
-    start(['-u', `PTY,link=${link},raw,echo=0`, `OPEN:${out},creat,append`]);
+    // plug in again: a new pty under the same name, its far end this time a TCP port the test talks through both ways
+    const devicePort = await freePort();
+    start([`PTY,link=${link},raw,echo=0`, `TCP-LISTEN:${devicePort},reuseaddr`]);
     await waitFor(() => /reopened after \d+ attempt/.test(relay.errors()), 8000);
+    await waitForPort(devicePort);
+    const device = connect({ port: devicePort, host: '127.0.0.1' });
+    let atDevice = '';
+    device.on('data', (d: Buffer) => (atDevice += d.toString()));
+    let atClient = '';
+    socket.on('data', (d: Buffer) => (atClient += d.toString()));
     socket.write('after\n');
-    await waitFor(() => content() === 'before\nduring\nafter\n', 8000);
+    await waitFor(() => atDevice === 'during\nafter\n', 8000, 'the client\'s bytes at the reopened device');
+    expect(content()).toBe('before\n');
+    // and the reopened line is read: what the device sends reaches the client
+    device.write('from the device\n');
+    await waitFor(() => atClient === 'from the device\n', 8000, 'the reopened device\'s bytes at the client');
     expect(relay.exitCode).toBe(null);
     expect(sttyOf(link)).toMatch(/speed 9600 baud/);
+    device.destroy();
     socket.destroy();
   });
 

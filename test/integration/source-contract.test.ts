@@ -13,11 +13,11 @@ import { type AddressInfo, connect, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../../src/engine/context.js';
-import { datagramEndpoint } from '../../src/engine/sockets/messages/datagram-endpoint.js';
-import { type Endpoint, sourceOf } from '../../src/engine/endpoint.js';
+import { type Endpoint, type Listener, sourceOf } from '../../src/engine/endpoint.js';
 import { pumpDirection } from '../../src/engine/relay/pump.js';
 import { runSession } from '../../src/engine/relay/session.js';
 import { shareEndpoint } from '../../src/engine/relay/shared-endpoint.js';
+import { datagramEndpoint } from '../../src/engine/sockets/messages/datagram-endpoint.js';
 import { openAddress, relay } from '../../src/index.js';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
 import { freePort, waitFor, waitForPort } from '../helpers.js';
@@ -135,6 +135,46 @@ describe('source contract (a): the other paths', () => {
     pump.stop();
     await b.endpoint.close();
     await a.endpoint.close();
+  });
+  it('datagrams that arrive while a stalled writer has the source paused are held, then delivered one per message (UDP-LISTEN,fork: its sessions share a socket that cannot stop reading)', async () => {
+    const port = await freePort();
+    const listener = (await openAddress(`UDP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, { log: quietLog() })) as Listener;
+    toClose.push(() => listener.close());
+    const peer = await udpSocket();
+    peer.send(MESSAGES[0], port, '127.0.0.1');
+    const endpoint = await listener.accept();
+    toClose.push(() => endpoint.close());
+    const source = sourceOf(endpoint);
+    if (!source) throw new Error('no source');
+    const got: Buffer[] = [];
+    // the first write stalls until the test lets it finish, so the pump pauses the source and the rest must be held
+    let finishFirst: () => void = () => {};
+    let writing = () => {};
+    const firstWrite = new Promise<void>((r) => (writing = r));
+    const stalled = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _e, done) {
+        got.push(Buffer.from(chunk));
+        if (got.length > 1) return setImmediate(done);
+        finishFirst = done;
+        writing();
+      },
+    });
+    const pump = pumpDirection(source, stalled, { observers: [], datagram: true, blockSize: 8192, sourceName: 'left', targetName: 'stalled' });
+    toClose.push(() => pump.stop());
+    await firstWrite;
+    for (const m of MESSAGES.slice(1)) peer.send(m, port, '127.0.0.1');
+    // a second sender starts a second session: the listener has then read, and handed to the first session, all that came before it
+    const other = await udpSocket();
+    other.send('second peer', port, '127.0.0.1');
+    const second = await listener.accept();
+    toClose.push(() => second.close());
+    expect(got.length).toBe(1);
+    finishFirst();
+    const total = MESSAGES.reduce((n, m) => n + m.length, 0);
+    await waitFor(() => got.reduce((n, m) => n + m.length, 0) >= total, 5000, 'every held byte written');
+    expect(got.map((m) => m.length)).toEqual(MESSAGES.map((m) => m.length));
+    expect(hex(got)).toEqual(hex(MESSAGES));
   });
 });
 
