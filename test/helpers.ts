@@ -116,8 +116,8 @@ export function tsocat(args: string[], opts: RunOptions = {}): Promise<RunResult
 }
 
 /** Starts tsocat in the background; the caller stops it with stop(). */
-export function startTsocat(args: string[], opts: { cwd?: string } = {}): ChildProcess & { output: () => string; errors: () => string } {
-  const child = spawn(process.execPath, [TSOCAT, ...args], { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+export function startTsocat(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess & { output: () => string; errors: () => string } {
+  const child = spawn(process.execPath, [TSOCAT, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -326,13 +326,13 @@ export function requires(...needs: Need[]): void {
  * For a test file: a starter for background tsocat processes, each stopped
  * (by its pid) after the test that started it.
  */
-export function backgroundStarter(): (args: string[]) => ReturnType<typeof startTsocat> {
+export function backgroundStarter(): (args: string[], opts?: Parameters<typeof startTsocat>[1]) => ReturnType<typeof startTsocat> {
   const started: Array<ReturnType<typeof startTsocat>> = [];
   afterEach(async () => {
     for (const p of started.splice(0)) await stop(p);
   });
-  return (args) => {
-    const p = startTsocat(args);
+  return (args, opts) => {
+    const p = startTsocat(args, opts);
     started.push(p);
     return p;
   };
