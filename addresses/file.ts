@@ -51,7 +51,7 @@ async function openPath(
   let restoreTerminal: (() => void) | undefined;
   try {
     if (o.bool('unlink-late')) removeEntry(path);
-    restoreTerminal = await applyFdOptions(fd, o, { permAtOpen: true, signal });
+    restoreTerminal = await applyFdOptions(fd, o, { permAtOpen: true, signal, log });
   } catch (err) {
     closeSync(fd);
     throw err;

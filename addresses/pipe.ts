@@ -96,7 +96,7 @@ async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string
   }
   try {
     if (o.bool('unlink-late')) removeEntry(path);
-    await applyFdOptions(fd, afterCreation, { signal: ctx.signal });
+    await applyFdOptions(fd, afterCreation, { signal: ctx.signal, log: ctx.log });
   } catch (err) {
     closeSync(fd);
     cleanUp();

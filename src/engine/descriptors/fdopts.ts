@@ -4,6 +4,7 @@ import type { ResolvedOptions } from '../../../options/catalog.js';
 import { INODE_FLAGS } from '../../../options/reg.js';
 import { systemError, TsocatError } from '../../errors.js';
 import type { LockKind } from '../../sys/libc.js';
+import type { Logger } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
 import { applyIoctls, wantsIoctl } from './ioctl.js';
 import { O_ASYNC } from './open-path.js';
@@ -117,9 +118,11 @@ const LOCK_RETRY_MAX_MS = 100;
  * Takes a lock, waiting for it (when asked) by trying again on a timer instead of in a
  * blocking call, so other sessions go on and the relay's signal ends the wait.
  */
-async function takeDescriptorLock(sys: Sys, fd: number, kind: LockKind, wait: boolean, signal?: AbortSignal): Promise<void> {
+async function takeDescriptorLock(sys: Sys, fd: number, kind: LockKind, wait: boolean, context: FdOptionContext): Promise<void> {
+  const { signal, log } = context;
   let delay = LOCK_RETRY_FIRST_MS;
   while (!sys.tryLock(fd, kind, wait)) {
+    if (delay === LOCK_RETRY_FIRST_MS) log?.log('I', `waiting for lock on fd ${fd} (${kind})`);
     if (signal?.aborted) throw new TsocatError('relay stopped while waiting for a lock', 'EINTR', { level: 'I' });
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, delay);
@@ -180,6 +183,8 @@ export interface FdOptionContext {
   closeOnExecByDefault?: boolean;
   /** The relay's signal: a lock wait (flock-ex, setlkw, …) ends when it fires. */
   signal?: AbortSignal;
+  /** Where a lock wait says that it waits. */
+  log?: Logger;
 }
 
 /**
@@ -217,6 +222,6 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions, conte
   // on a descriptor tsocat opened itself these were open() flags already; setting them again changes nothing
   if (flags.length) sys.addStatusFlags(fd, flags.reduce((all, [, bit]) => all | bit, 0), flags.map(([, , name]) => name).join('|'));
   if (closeOnExec !== undefined) sys.setCloseOnExec(fd, closeOnExec);
-  for (const [, kind, wait] of locks) await takeDescriptorLock(sys, fd, kind, wait, context.signal);
+  for (const [, kind, wait] of locks) await takeDescriptorLock(sys, fd, kind, wait, context);
   return applyTermiosOptions(fd, options);
 }
