@@ -42,11 +42,11 @@ parentPort.postMessage('watching');
 
 /**
  * Starts the watchdog when TSOCAT_LOOP_WATCHDOG is set; it never keeps the process alive.
- * Resolves once the worker is watching (at once when there is none).
+ * Resolves with the bound once the worker is watching (undefined when there is none).
  */
-export function startLoopWatchdog(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export function startLoopWatchdog(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
   const setting = env.TSOCAT_LOOP_WATCHDOG;
-  if (setting === undefined) return Promise.resolve();
+  if (setting === undefined) return Promise.resolve(undefined);
   const bound = Number(setting) > 0 ? Number(setting) : 100;
   const shared = new SharedArrayBuffer(4);
   const stamp = new Int32Array(shared);
@@ -55,8 +55,8 @@ export function startLoopWatchdog(env: NodeJS.ProcessEnv = process.env): Promise
   const worker = new Worker(WATCHER, { eval: true, execArgv: [], workerData: { shared, start, bound, pid: process.pid } });
   worker.unref();
   return new Promise((resolve) => {
-    worker.once('message', () => resolve());
+    worker.once('message', () => resolve(bound));
     // a watchdog that cannot run must not take the relay down with it
-    worker.on('error', () => resolve());
+    worker.on('error', () => resolve(undefined));
   });
 }
