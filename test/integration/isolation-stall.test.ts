@@ -193,4 +193,20 @@ describe('smaller differences, compared with socat', () => {
     expect(outcome.tsocat).toEqual({ status: 0, levels: ['W read'] });
     expect(outcome.tsocat).toEqual(outcome.socat);
   });
+
+  it('a SOCKS4 server that stops mid-reply: connect-timeout=1 bounds the handshake (a difference: socat 1.7.4 waits)', async () => {
+    // the server reads the request and sends 2 of the reply's 8 bytes, then nothing
+    const server = createServer((c) => {
+      c.on('error', () => {});
+      c.once('data', () => c.write(Buffer.from([0, 0x5a])));
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const began = Date.now();
+    const r = await run(process.execPath, [TSOCAT, '-', `SOCKS4:127.0.0.1:127.0.0.1:80,socksport=${port},connect-timeout=1`], { input: 'hi', timeoutMs: 4000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`socks server 127.0.0.1:${port}: reading socks4 reply: Connection timed out`);
+    expect(Date.now() - began).toBeLessThan(3000);
+  });
 });
