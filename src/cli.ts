@@ -73,7 +73,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
     // the relay does not wait for the watchdog's thread to come up
-    void startLoopWatchdog();
+    void startLoopWatchdog().then((bound) => bound && log.log('N', `loop watchdog: stalls over ${bound} ms are reported`));
 
     const controller = new AbortController();
     for (const how of signalsInMask(cmd.logSignals)) {
