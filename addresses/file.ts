@@ -2,13 +2,13 @@
  * OPEN, CREATE, GOPEN and bare paths: files, devices and FIFOs opened with
  * open(2) flags built from the access mode and the OPEN options.
  */
-import { closeSync, constants, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, statSync } from 'node:fs';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/descriptors/fdstreams.js';
-import { accessFlags, logOpening, O_ACCMODE, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
+import { accessFlags, logOpening, O_ACCMODE, openedDirections, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
 import { unixClient } from '../src/engine/sockets/unix/unix-client.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
@@ -51,14 +51,16 @@ async function openPath(
   let restoreTerminal: (() => void) | undefined;
   try {
     if (o.bool('unlink-late')) removeEntry(path);
-    restoreTerminal = await applyFdOptions(fd, o, { permAtOpen: true });
+    restoreTerminal = await applyFdOptions(fd, o, { permAtOpen: true, signal, log });
   } catch (err) {
     closeSync(fd);
     throw err;
   }
   // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
   const allocate = o.bool('o-direct') ? (await import('../src/sys/libc.js')).pageAlignedBuffer : undefined;
-  const { readable, source, readFd, writable, handOver } = streamsForFd(fd, access.mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate, reusedBuffers: true });
+  // a FIFO offers only the directions it was opened for (socat never finds the other ready); a file keeps both, and EBADF
+  const mode = fstatSync(fd).isFIFO() ? openedDirections(flags, access.mode) : access.mode;
+  const { readable, source, readFd, writable, handOver } = streamsForFd(fd, mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate, reusedBuffers: true, ownDescription: true });
   return makeEndpoint({
     readable,
     source,
@@ -70,7 +72,9 @@ async function openPath(
     close: async () => {
       restoreTerminal?.();
       readable?.destroy();
-      await endAndWait(writable);
+      // a relay ending on a signal does not wait for output a stalled device may never take
+      if (signal?.aborted) writable?.destroy();
+      else await endAndWait(writable);
       if (o.bool('unlink-close')) removeEntry(path);
     },
   });

@@ -2,14 +2,14 @@
  * PIPE: without a name, an echo pipe (what is written comes back); with a
  * name, a FIFO in the file system, created if missing.
  */
-import { closeSync, constants, statSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
+import { type Endpoint, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions, applyNamedOptions } from '../src/engine/descriptors/fdopts.js';
 import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
-import { accessFlags, logOpening, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
+import { accessFlags, logOpening, openedDirections, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 /**
@@ -59,17 +59,6 @@ function isFifo(path: string): boolean {
   }
 }
 
-/**
- * A FIFO opened rdonly or wronly in two-way use: socat's loop never finds the
- * missing direction ready, so it stays idle; the same here by not offering it.
- * A one-way use keeps its direction whatever the open, so a mismatch (rdonly
- * where the relay writes) ends in an error rather than a relay that moves nothing.
- */
-function openedDirections(accessFlags: number, mode: AccessMode): AccessMode {
-  const opened: AccessMode = (accessFlags & 3) === constants.O_RDONLY ? 'r' : (accessFlags & 3) === constants.O_WRONLY ? 'w' : 'rw';
-  return mode === 'rw' ? opened : mode;
-}
-
 async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string): Promise<Endpoint> {
   const o = req.options;
   // unlink-early (before anything) and unlink (just before the open): a fresh FIFO replaces whatever was there
@@ -107,7 +96,7 @@ async function openNamedPipe(req: AddressRequest, ctx: OpenContext, path: string
   }
   try {
     if (o.bool('unlink-late')) removeEntry(path);
-    await applyFdOptions(fd, afterCreation);
+    await applyFdOptions(fd, afterCreation, { signal: ctx.signal, log: ctx.log });
   } catch (err) {
     closeSync(fd);
     cleanUp();

@@ -56,9 +56,13 @@ function socks5Hop(req: AddressRequest): Hop {
 
 /** Connects to the server and runs `talk` on the socket; on any failure the socket is gone and one TsocatError remains. */
 async function viaServer(req: AddressRequest, ctx: OpenContext, hop: Hop, talk: (socket: Socket, reader: HandshakeReader, peer: string) => Promise<void>): Promise<Socket> {
+  const started = Date.now();
   const socket = await connectTcpSocket(req, ctx, hop.server, hop.serverPort, 0);
   const peer = `socks server ${hop.server}:${hop.serverPort}`;
   const reader = new HandshakeReader(socket, peer);
+  // connect-timeout bounds the handshake too: a server that stops mid-reply must not hold the client (socat 1.7.4 waits)
+  const seconds = req.options.number('connect-timeout');
+  const timer = seconds ? setTimeout(() => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), Math.max(0, seconds * 1000 - (Date.now() - started))) : undefined;
   try {
     await talk(socket, reader, peer);
     reader.finish();
@@ -66,6 +70,8 @@ async function viaServer(req: AddressRequest, ctx: OpenContext, hop: Hop, talk: 
   } catch (err) {
     socket.destroy();
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -7,6 +7,7 @@ import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { loadRegistry } from '../addresses/index.js';
 import { parseCommandLine } from './cli/flags.js';
 import { helpText, versionText } from './cli/help.js';
+import { startLoopWatchdog } from './cli/loop-watchdog.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
 import { relay } from './engine/relay/relay.js';
@@ -71,6 +72,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       throw new TsocatError(`exactly 2 addresses required (there are ${cmd.addresses.length}); use option "-h" for help`, 'EUSAGE');
     }
     if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
+    // the relay does not wait for the watchdog's thread to come up
+    void startLoopWatchdog().then((bound) => bound && log.log('N', `loop watchdog: stalls over ${bound} ms are reported`));
 
     const controller = new AbortController();
     for (const how of signalsInMask(cmd.logSignals)) {

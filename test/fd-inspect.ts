@@ -44,9 +44,6 @@ export function locksOn(path: string): string[] {
 export const holds = (path: string, kind: 'FLOCK' | 'POSIX', pid: number, access?: 'READ' | 'WRITE') =>
   locksOn(path).some((l) => !l.includes('->') && l.includes(kind) && l.includes(` ${pid} `) && (access === undefined || l.includes(access)));
 
-/** `pid` is blocked waiting for a lock on `path`. */
-export const waitsFor = (path: string, pid: number) => locksOn(path).some((l) => l.includes('->') && l.includes(` ${pid} `));
-
 /** Waits (bounded) for a background tsocat to end by itself; stops it by pid if it does not. */
 export async function stopWhenDone(p: ChildProcess): Promise<number | null> {
   try {

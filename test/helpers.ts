@@ -122,11 +122,12 @@ export interface StartOptions {
   descriptorLimit?: number;
   /** Where the process's stdout goes: a descriptor (a file the test opened), else a pipe read into output(). */
   stdout?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 export function startTsocat(args: string[], opts: StartOptions = {}): ChildProcess & { output: () => string; errors: () => string } {
   const command = opts.descriptorLimit === undefined ? [process.execPath, TSOCAT, ...args] : ['prlimit', `--nofile=${opts.descriptorLimit}:${opts.descriptorLimit}`, process.execPath, TSOCAT, ...args];
-  const child = spawn(command[0] as string, command.slice(1), { cwd: opts.cwd, stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe'] });
+  const child = spawn(command[0] as string, command.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {

@@ -19,6 +19,7 @@ export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
 const SOCK_STREAM = 1;
 const SOCK_NONBLOCK = 0o4000;
+const O_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
@@ -28,7 +29,6 @@ export const TCP_KEEPIDLE = 4;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const F_SETLK = 6;
-const F_SETLKW = 7;
 const F_WRLCK = 1;
 const F_SETFD = 2;
 const F_GETFL = 3;
@@ -124,15 +124,31 @@ export function setLinger(fd: number, seconds: number): void {
   check(load().setsockopt(fd, SOL_SOCKET, SO_LINGER, buf, 8), `setsockopt(${fd}, ${SOL_SOCKET}, ${SO_LINGER}, {1,${seconds}})`);
 }
 
-/** flock(LOCK_EX), optionally non-blocking. A blocking wait blocks the event loop, as socat blocks. */
-export function flockExclusive(fd: number, wait: boolean): void {
-  check(load().flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)), `flock(${fd}, LOCK_EX${wait ? '' : '|LOCK_NB'})`);
-}
+/** The whole-file locks of the FD options: flock(2) exclusive or shared, fcntl(2) write or read. */
+export type LockKind = 'flock-ex' | 'flock-sh' | 'fcntl-wr' | 'fcntl-rd';
 
-/** A whole-file POSIX write lock (fcntl F_SETLK / F_SETLKW). */
-export function setWriteLock(fd: number, wait: boolean): void {
-  const lock = { l_type: F_WRLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 };
-  check(load().fcntlLock(fd, wait ? F_SETLKW : F_SETLK, lock), `fcntl(${fd}, ${wait ? 'F_SETLKW' : 'F_SETLK'}, {type=F_WRLCK,whence=SEEK_SET,start=0,len=0})`);
+/** EAGAIN/EWOULDBLOCK (flock, fcntl) and EACCES (fcntl): another holder has the lock. */
+const LOCK_BUSY = new Set([11, 13]);
+
+/**
+ * One non-blocking attempt at a whole-file lock (LOCK_NB, F_SETLK). With `waiting`, a
+ * lock someone else holds answers false and the caller tries again later: the blocking
+ * calls (flock without LOCK_NB, F_SETLKW) would stop the event loop, every session and
+ * SIGTERM with it. Any other failure throws, naming the call socat makes.
+ */
+export function tryLock(fd: number, kind: LockKind, waiting: boolean): boolean {
+  const l = load();
+  const flock = kind === 'flock-ex' || kind === 'flock-sh';
+  const result = flock
+    ? l.flock(fd, (kind === 'flock-ex' ? LOCK_EX : LOCK_SH) | LOCK_NB)
+    : l.fcntlLock(fd, F_SETLK, { l_type: kind === 'fcntl-wr' ? F_WRLCK : F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 });
+  if (result >= 0) return true;
+  const errno = l.errno();
+  if (waiting && LOCK_BUSY.has(errno)) return false;
+  const call = flock
+    ? `flock(${fd}, ${kind === 'flock-ex' ? 'LOCK_EX' : 'LOCK_SH'}${waiting ? '' : '|LOCK_NB'})`
+    : `fcntl(${fd}, ${waiting ? 'F_SETLKW' : 'F_SETLK'}, {type=${kind === 'fcntl-wr' ? 'F_WRLCK' : 'F_RDLCK'},whence=SEEK_SET,start=0,len=0})`;
+  throw new TsocatError(`${call}: ${l.strerror(errno)}`, 'ESYS');
 }
 
 export function mkfifo(path: string, mode: number): void {
@@ -145,6 +161,15 @@ export function addStatusFlags(fd: number, flags: number, names: string): void {
   const current = l.fcntlInt(fd, F_GETFL, 0);
   check(current, `fcntl(${fd}, F_GETFL)`);
   check(l.fcntlInt(fd, F_SETFL, current | flags), `fcntl(${fd}, F_SETFL, ${names})`);
+}
+
+/** Turns O_NONBLOCK on or off on an open descriptor (one tsocat opened itself: the flag belongs to the open file description). */
+export function setNonBlocking(fd: number, on: boolean): void {
+  const l = load();
+  const current = l.fcntlInt(fd, F_GETFL, 0);
+  check(current, `fcntl(${fd}, F_GETFL)`);
+  const flags = on ? current | O_NONBLOCK : current & ~O_NONBLOCK;
+  check(l.fcntlInt(fd, F_SETFL, flags), `fcntl(${fd}, F_SETFL, ${on ? 'O_NONBLOCK' : '~O_NONBLOCK'})`);
 }
 
 export function setCloseOnExec(fd: number, on: boolean): void {
@@ -276,9 +301,21 @@ export function getTermios(fd: number): Buffer {
   return termios;
 }
 
-/** Writes terminal settings once pending output has drained (TCSADRAIN), as socat does. */
+const TCSANOW = 0;
+const TIOCOUTQ = 0x5411;
+
+/**
+ * Writes terminal settings once pending output has drained (TCSADRAIN), as socat does,
+ * when nothing is pending. Output nobody reads (a pty whose master is idle) would make
+ * TCSADRAIN wait for ever on the main thread, and no signal could end it: then the
+ * settings apply at once (TCSANOW).
+ */
 export function setTermios(fd: number, termios: Buffer): void {
-  check(load().tcsetattr(fd, TCSADRAIN, termios), `tcsetattr(${fd}, TCSADRAIN)`);
+  const queued = Buffer.alloc(4);
+  const l = load();
+  const waiting = l.ioctlPtr(fd, TIOCOUTQ, queued) === 0 && queued.readInt32LE(0) > 0;
+  const when = waiting ? TCSANOW : TCSADRAIN;
+  check(l.tcsetattr(fd, when, termios), `tcsetattr(${fd}, ${waiting ? 'TCSANOW' : 'TCSADRAIN'})`);
 }
 
 /** Sets the input, output or both line speeds in a struct termios (a B<rate> constant). */
@@ -347,16 +384,6 @@ export const inspect = {
 const LOCK_SH = 1;
 const F_RDLCK = 0;
 
-/** flock(LOCK_SH), optionally non-blocking (socat's flock-sh, flock-sh-nb). */
-export function flockShared(fd: number, wait: boolean): void {
-  check(load().flock(fd, LOCK_SH | (wait ? 0 : LOCK_NB)), `flock(${fd}, LOCK_SH${wait ? '' : '|LOCK_NB'})`);
-}
-
-/** A whole-file POSIX read lock (fcntl F_SETLK / F_SETLKW with F_RDLCK); needs a descriptor open for reading. */
-export function setReadLock(fd: number, wait: boolean): void {
-  const lock = { l_type: F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 };
-  check(load().fcntlLock(fd, wait ? F_SETLKW : F_SETLK, lock), `fcntl(${fd}, ${wait ? 'F_SETLKW' : 'F_SETLK'}, {type=F_RDLCK,whence=SEEK_SET,start=0,len=0})`);
-}
 
 /** lseek(fd, offset, whence) with whence 0 (SET), 1 (CUR) or 2 (END), worded as socat's lseek64 failure. */
 export function seekFrom(fd: number, offset: number, whence: 0 | 1 | 2): void {

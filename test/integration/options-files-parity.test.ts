@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, linkSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fdFlags, holds, locksOn, openFlagsIn, stopWhenDone, waitsFor } from '../fd-inspect.js';
+import { fdFlags, holds, locksOn, openFlagsIn, stopWhenDone } from '../fd-inspect.js';
 import { backgroundStarter, requireOrSkip, requires, stop, tempDir, tsocat, waitFor } from '../helpers.js';
 
 let dir: string;
@@ -132,8 +132,9 @@ describe('shared locks: flock-sh, flock-sh-nb, f-setlk-rd, f-setlkw-rd', () => {
     writeFileSync(at('f'), 'data');
     const writer = start(['-u', '-', `OPEN:${at('f')},lock`]);
     await waitFor(() => holds(at('f'), 'POSIX', writer.pid as number, 'WRITE'));
-    const reader = start(['-u', `OPEN:${at('f')},f-setlkw-rd`, '-']);
-    await waitFor(() => waitsFor(at('f'), reader.pid as number));
+    // the wait is tsocat's own (F_SETLK tried again), so it shows in its log, not in /proc/locks
+    const reader = start(['-d', '-d', '-d', '-u', `OPEN:${at('f')},f-setlkw-rd`, '-']);
+    await waitFor(() => reader.errors().includes('waiting for lock on fd'));
     expect(reader.output()).toBe('');
     writer.stdin?.end();
     expect(await stopWhenDone(writer)).toBe(0);

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fdOf, holds, locksOn, openFlagsIn, stopWhenDone, waitsFor } from '../fd-inspect.js';
+import { fdOf, holds, locksOn, openFlagsIn, stopWhenDone } from '../fd-inspect.js';
 import { backgroundStarter, requireOrSkip, requires, skipBecause, stop, TSOCAT, tempDir, tsocat, waitFor } from '../helpers.js';
 
 
@@ -187,8 +187,9 @@ describe('locks: a second process finds the file locked during the relay', () =>
       writeFileSync(at('f'), '');
       const first = start(['-u', '-', `OPEN:${at('f')},${option}`]);
       await waitFor(() => holds(at('f'), 'POSIX', first.pid as number));
-      const second = start(['-u', '-', `OPEN:${at('f')},o-append,${option}`]);
-      await waitFor(() => waitsFor(at('f'), second.pid as number));
+      // the wait is tsocat's own (LOCK_NB/F_SETLK tried again), so it shows in its log, not in /proc/locks
+      const second = start(['-d', '-d', '-d', '-u', '-', `OPEN:${at('f')},o-append,${option}`]);
+      await waitFor(() => second.errors().includes('waiting for lock on fd'));
       first.stdin?.end('first\n');
       expect(await stopWhenDone(first)).toBe(0);
       await waitFor(() => holds(at('f'), 'POSIX', second.pid as number));

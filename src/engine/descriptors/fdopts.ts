@@ -3,6 +3,9 @@ import { chmodSync, chownSync, constants, existsSync, fchmodSync, fchownSync, ft
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { INODE_FLAGS } from '../../../options/reg.js';
 import { systemError, TsocatError } from '../../errors.js';
+import type { LockKind } from '../../sys/libc.js';
+import type { Logger } from '../../log/logger.js';
+import { onAbort } from '../abort.js';
 import { applyIoctls, wantsIoctl } from './ioctl.js';
 import { O_ASYNC } from './open-path.js';
 import { applyTermiosOptions } from './termios.js';
@@ -95,17 +98,44 @@ const STATUS_FLAGS: Array<[string, number, string]> = [
 
 type Sys = typeof import('../../sys/libc.js');
 
-/** The lock options, in socat's order within PH_FD, each with its call. */
-const LOCKS: Array<[string, (sys: Sys, fd: number) => void]> = [
-  ['flock-ex', (sys, fd) => sys.flockExclusive(fd, true)],
-  ['flock-ex-nb', (sys, fd) => sys.flockExclusive(fd, false)],
-  ['flock-sh', (sys, fd) => sys.flockShared(fd, true)],
-  ['flock-sh-nb', (sys, fd) => sys.flockShared(fd, false)],
-  ['setlk', (sys, fd) => sys.setWriteLock(fd, false)],
-  ['setlkw', (sys, fd) => sys.setWriteLock(fd, true)],
-  ['f-setlk-rd', (sys, fd) => sys.setReadLock(fd, false)],
-  ['f-setlkw-rd', (sys, fd) => sys.setReadLock(fd, true)],
+/** The lock options, in socat's order within PH_FD: which lock, and whether to wait for it. */
+const LOCKS: Array<[string, LockKind, boolean]> = [
+  ['flock-ex', 'flock-ex', true],
+  ['flock-ex-nb', 'flock-ex', false],
+  ['flock-sh', 'flock-sh', true],
+  ['flock-sh-nb', 'flock-sh', false],
+  ['setlk', 'fcntl-wr', false],
+  ['setlkw', 'fcntl-wr', true],
+  ['f-setlk-rd', 'fcntl-rd', false],
+  ['f-setlkw-rd', 'fcntl-rd', true],
 ];
+
+/** How long a lock wait pauses between tries: short at first, then at most LOCK_RETRY_MAX_MS. */
+const LOCK_RETRY_FIRST_MS = 5;
+const LOCK_RETRY_MAX_MS = 100;
+
+/**
+ * Takes a lock, waiting for it (when asked) by trying again on a timer instead of in a
+ * blocking call, so other sessions go on and the relay's signal ends the wait.
+ */
+async function takeDescriptorLock(sys: Sys, fd: number, kind: LockKind, wait: boolean, context: FdOptionContext): Promise<void> {
+  const { signal, log } = context;
+  let delay = LOCK_RETRY_FIRST_MS;
+  while (!sys.tryLock(fd, kind, wait)) {
+    if (delay === LOCK_RETRY_FIRST_MS) log?.log('I', `waiting for lock on fd ${fd} (${kind})`);
+    if (signal?.aborted) throw new TsocatError('relay stopped while waiting for a lock', 'EINTR', { level: 'I' });
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, delay);
+      const stop = onAbort(signal, done);
+      function done() {
+        clearTimeout(timer);
+        stop();
+        resolve();
+      }
+    });
+    delay = Math.min(delay * 2, LOCK_RETRY_MAX_MS);
+  }
+}
 
 /** seek, seek-cur and seek-end with their lseek whence. */
 const SEEKS: Array<[string, 0 | 1 | 2]> = [
@@ -151,6 +181,10 @@ export interface FdOptionContext {
   permAtOpen?: boolean;
   /** close-on-exec unless cloexec=0 (socat's FD address, so inherited descriptors do not leak into a child program). */
   closeOnExecByDefault?: boolean;
+  /** The relay's signal: a lock wait (flock-ex, setlkw, …) ends when it fires. */
+  signal?: AbortSignal;
+  /** Where a lock wait says that it waits. */
+  log?: Logger;
 }
 
 /**
@@ -188,6 +222,6 @@ export async function applyFdOptions(fd: number, options: ResolvedOptions, conte
   // on a descriptor tsocat opened itself these were open() flags already; setting them again changes nothing
   if (flags.length) sys.addStatusFlags(fd, flags.reduce((all, [, bit]) => all | bit, 0), flags.map(([, , name]) => name).join('|'));
   if (closeOnExec !== undefined) sys.setCloseOnExec(fd, closeOnExec);
-  for (const [, lock] of locks) lock(sys, fd);
+  for (const [, kind, wait] of locks) await takeDescriptorLock(sys, fd, kind, wait, context);
   return applyTermiosOptions(fd, options);
 }

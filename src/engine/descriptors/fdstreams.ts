@@ -8,7 +8,9 @@ import { Socket } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
 import type { AccessMode, HandOver } from '../endpoint.js';
+import { setNonBlocking } from '../../sys/libc.js';
 import { IGNOREEOF_POLL_MS } from './past-eof.js';
+import { polledStreams } from './polled-fd.js';
 import { reusingSocketForFd } from './socket-source.js';
 import type { ChunkSource } from '../source.js';
 
@@ -25,6 +27,13 @@ export interface FdReaderOptions {
    * (its Readable then emits no 'data'): for endpoints, which hand `source` to the pump.
    */
   reusedBuffers?: boolean;
+  /**
+   * tsocat opened the descriptor itself (a path), so its open file description is
+   * nobody else's: a terminal or character device is then made non-blocking and
+   * watched by the event loop (polled-fd.ts). Inherited ones (STDIO, FD) are shared
+   * with the shell and stay as they are.
+   */
+  ownDescription?: boolean;
 }
 
 /** A Readable over a file descriptor read with fs.read (blocking kinds only: files, devices). */
@@ -104,6 +113,27 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
       writable?.destroy();
     },
   });
+  if (opts.ownDescription && st.isCharacterDevice()) {
+    const polled = polledStreams(fd, mode, opts);
+    if (polled) {
+      setNonBlocking(fd, true);
+      const { readable, writable } = polled;
+      return {
+        readable,
+        writable,
+        handOver: {
+          read: wantRead ? fd : undefined,
+          write: wantWrite ? fd : undefined,
+          release: () => {
+            // the program gets the descriptor as socat would hand it over: blocking
+            setNonBlocking(fd, false);
+            readable?.destroy();
+            writable?.destroy();
+          },
+        },
+      };
+    }
+  }
   if (isatty(fd)) {
     const readable = wantRead ? new TtyReadStream(fd) : undefined;
     const writable = wantWrite ? new TtyWriteStream(fd) : undefined;

@@ -70,6 +70,17 @@ export function accessFlags(mode: AccessMode, options: ResolvedOptions): { flags
 /** The access-mode bits of open(2) flags (Node does not export O_ACCMODE). */
 export const O_ACCMODE = 3;
 
+/**
+ * A FIFO opened rdonly or wronly in two-way use (PIPE, OPEN, GOPEN): socat's loop
+ * never finds the missing direction ready, so it stays idle; the same here by not
+ * offering it. A one-way use keeps its direction whatever the open, so a mismatch
+ * (rdonly where the relay writes) ends in an error rather than a relay that moves nothing.
+ */
+export function openedDirections(accessFlags: number, mode: AccessMode): AccessMode {
+  const opened: AccessMode = (accessFlags & O_ACCMODE) === constants.O_RDONLY ? 'r' : (accessFlags & O_ACCMODE) === constants.O_WRONLY ? 'w' : 'rw';
+  return mode === 'rw' ? opened : mode;
+}
+
 /** socat's notice before an open, e.g. `opening named pipe "p" for reading`. */
 export function logOpening(log: Logger, path: string, flags: number): void {
   if (!log.enabled('N')) return;

@@ -159,6 +159,12 @@ export function pumpDirection(source: ChunkSource, target: Writable, plan: Direc
     finish({ kind: 'error', error: ioError('read', plan.sourceName, err) });
   };
   const onWriteError = (err: Error) => {
+    // a socket is one object for both directions: a reset met while reading it, with no
+    // write of ours pending, is the other direction's (socat's W line), not a failed write
+    if (inFlight === 0 && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      target.once('error', onWriteError);
+      return;
+    }
     cleanup();
     finish({ kind: 'error', error: ioError('write', plan.targetName, err) });
   };

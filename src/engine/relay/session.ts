@@ -111,6 +111,11 @@ function isPeerGone(error: Error): boolean {
   return error.message.startsWith('write(') && (code === 'EPIPE' || code === 'ECONNRESET');
 }
 
+/** A read that failed because the peer reset the connection: socat warns and takes it as end of file. */
+function isResetOnRead(error: Error): boolean {
+  return error.message.startsWith('read(') && (error as { code?: string }).code === 'ECONNRESET';
+}
+
 /** Relays between two endpoints until done; resolves with the exit status. Never rejects. */
 export async function runSession(left: Endpoint, right: Endpoint, opts: SessionOptions): Promise<number> {
   const { settings, log } = opts;
@@ -171,6 +176,11 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
       log.log('N', end.error.message);
       resolveEnd();
       return;
+    }
+    // as socat: a connection reset met while reading is a warning and that direction's end of file
+    if (end.kind === 'error' && isResetOnRead(end.error)) {
+      log.log('W', end.error.message);
+      end = { kind: 'eof' };
     }
     if (end.kind === 'error' && !(writeToProgram && childGone.has(dir.to))) {
       log.log('E', end.error.message);
