@@ -7,7 +7,7 @@
  * test/ablation-exempt.json says why.
  *
  *   node scripts/ablate.mjs [--only a,b,-T] [--trace FILE] [--jobs N] [--report FILE]   the search
- *   node scripts/ablate.mjs --replay --trace FILE [--jobs N] [--report FILE]            CI's check
+ *   node scripts/ablate.mjs --replay --trace FILE [--baseline REPORT] [--jobs N] [--report FILE]   CI's check
  *
  * Both run in batches: one vitest run (a round) checks many option/test pairs,
  * each planned test ablating its own option (TSOCAT_ABLATE_PLAN, read by
@@ -18,7 +18,7 @@
  * yet caught tries its next candidate among the tests that used it, a test
  * taking one option per round; options no single test caught then try the whole
  * files that used them (a process a file's beforeAll starts, or a use credited
- * to a concurrent sibling, is ablated only so). The test that failed is the
+ * to a concurrent sibling, is ablated only so; a file must fail twice). The test that failed is the
  * option's catcher; the search writes them to test/ablation-catchers.json
  * (merged, with --only), which is reviewed like code.
  *
@@ -26,6 +26,10 @@
  * catcher taking K options needs K rounds, so each option picks, among its
  * catchers, the least loaded. Options that are new, whose catcher passes, or
  * whose catcher is gone fall back to the search, for those options only.
+ *
+ * A test that fails with an option ablated catches it only if it passes with
+ * nothing ablated: in --baseline (vitest's JSON report of a run without
+ * ablation, CI's test run), or else in a control round of just those tests.
  *
  * Exit status 1 when an option outside the exemption list is not caught. Unit
  * tests do not count: they see the parsed value, and ablation is about the effect.
@@ -51,6 +55,7 @@ function parseArgs(argv) {
     else if (a === '--jobs') args.jobs = Math.max(1, Number(argv[++i]) || 1);
     else if (a === '--report') args.report = argv[++i];
     else if (a === '--replay') args.replay = true;
+    else if (a === '--baseline') args.baseline = argv[++i];
     else throw new Error(`unknown argument ${a}`);
   }
   return args;
@@ -125,31 +130,59 @@ const idOf = (catcher) => catcher.replace(SEP, '\t');
 
 /**
  * One round: `tests` maps a catcher `<file> > <test>` to the option it ablates,
- * `files` a whole file to its option. Resolves with the catchers (of both kinds)
- * that failed, those that passed or were not found, and whether the run broke.
+ * `files` a whole file to its option (with `ablate` false, the same tests run
+ * with nothing ablated). Resolves with the catchers (of both kinds) that
+ * failed, each test's status, the failed tests of each file, and whether the
+ * run broke.
  */
-async function runRound(tests, files, jobs) {
+async function runRound(tests, files, jobs, ablate = true) {
   const plan = { tests: {}, files: {} };
-  for (const [catcher, option] of tests) plan.tests[idOf(catcher)] = option;
-  for (const [file, option] of files) plan.files[file] = option;
+  for (const [catcher, option] of tests) plan.tests[idOf(catcher)] = ablate ? option : '';
+  for (const [file, option] of files) plan.files[file] = ablate ? option : '';
   const paths = [...new Set([...tests.keys()].map(fileOf).concat([...files.keys()]))].filter((f) => existsSync(join(ROOT, f)));
   const failed = new Set();
-  if (paths.length === 0) return { failed, broken: false };
+  const failedIds = new Map();
+  if (paths.length === 0) return { failed, status: new Map(), failedIds, broken: false };
   const dir = mkdtempSync(join(tmpdir(), 'tsocat-plan-'));
   const planFile = join(dir, 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
   const r = await vitest([`--maxWorkers=${jobs}`, ...paths], { TSOCAT_ABLATE_PLAN: planFile, TSOCAT_ABLATE: '', TSOCAT_OPTION_TRACE: '' }, ROUND_TIMEOUT_MS);
   rmSync(dir, { recursive: true, force: true });
   if (process.env.ABLATE_DEBUG) process.stderr.write(`round: exit ${r.code}\n${r.stderr.slice(-3000)}\n`);
-  if (!r.report) return { failed, broken: true, why: r.timedOut ? 'the round timed out' : r.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.code}` };
+  if (!r.report) return { failed, status: new Map(), failedIds, broken: true, why: r.timedOut ? 'the round timed out' : r.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? `exit ${r.code}` };
   const status = testStatuses(r.report);
   for (const catcher of tests.keys()) if (status.get(idOf(catcher)) === 'failed') failed.add(catcher);
   for (const f of r.report.testResults ?? []) {
     const file = relative(ROOT, f.name);
+    if (!files.has(file)) continue;
+    const ids = f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${file}\t${[...a.ancestorTitles, a.title].join(' ')}`);
+    failedIds.set(file, ids);
     // a whole file counts when any of its tests failed, or it failed to load with the option ablated
-    if (files.has(file) && (f.status === 'failed' || f.assertionResults.some((a) => a.status === 'failed'))) failed.add(file);
+    if (f.status === 'failed' || ids.length) failed.add(file);
   }
-  return { failed, broken: false };
+  return { failed, status, failedIds, broken: false };
+}
+
+/** Each test's status in the JSON report of a run without ablation (--baseline: CI's own test run). */
+let baseline;
+
+/**
+ * A round with the options ablated, then the check that what failed is the
+ * option's doing: a catcher counts only when the same test passes with nothing
+ * ablated (in the baseline run, or else in a control round of just those tests).
+ * A test that fails either way (the effect gone from the code, so the test is
+ * broken; a flaky test) says nothing about the option.
+ */
+async function ablatedRound(tests, files, jobs) {
+  const r = await runRound(tests, files, jobs);
+  if (r.broken || r.failed.size === 0) return { ...r, refuted: 0 };
+  let passes = (id) => baseline?.get(id) === 'passed';
+  if (!baseline) {
+    const control = await runRound(new Map([...tests].filter(([c]) => r.failed.has(c))), new Map([...files].filter(([f]) => r.failed.has(f))), jobs, false);
+    passes = (id) => control.status.get(id) === 'passed';
+  }
+  const failed = new Set([...r.failed].filter((c) => (c.includes(SEP) ? passes(idOf(c)) : (r.failedIds.get(c) ?? []).some(passes))));
+  return { ...r, failed, refuted: r.failed.size - failed.size };
 }
 
 /** option → Map(file → Set(test name)) from the trace lines `file\ttest\toption`. */
@@ -206,8 +239,9 @@ async function search(options, uses, jobs) {
     for (const [option, cands] of order) take(option, cands);
     // an option three tests did not catch takes every test still free, so it does not hold the search for a round per test
     for (const [option, cands] of order) if ((tried.get(option) ?? 0) > 3) while (take(option, cands));
-    const r = await runRound(tests, new Map(), jobs);
+    const r = await ablatedRound(tests, new Map(), jobs);
     if (r.broken) log(`  round ${round}: vitest broke (${r.why}); its pairs count as not caught by those tests`);
+    if (r.refuted) log(`  round ${round}: ${r.refuted} tests failed with nothing ablated as well: not counted`);
     for (const c of r.failed) {
       caught.set(tests.get(c), c);
       left.delete(tests.get(c));
@@ -226,15 +260,18 @@ async function search(options, uses, jobs) {
         else files.set(cands.splice(i, 1)[0], option);
       }
     }
-    const r = await runRound(new Map(), files, jobs);
-    if (r.broken) log(`  file round ${round}: vitest broke (${r.why})`);
+    const first = await ablatedRound(new Map(), files, jobs);
+    if (first.broken) log(`  file round ${round}: vitest broke (${first.why})`);
+    // a whole file has many tests, and one failing on a loaded machine is not the option's doing
+    // (a file round once "caught" --experimental that way): a file counts when it fails again
+    const r = first.failed.size ? await ablatedRound(new Map(), new Map([...first.failed].map((f) => [f, files.get(f)])), jobs) : first;
     for (const f of r.failed) {
       const option = files.get(f);
       if (!caught.has(option)) caught.set(option, f);
       leftFiles.delete(option);
     }
     for (const [option, cands] of leftFiles) if (cands.length === 0) leftFiles.delete(option);
-    log(`  search file round ${round}: ${files.size} option/file pairs, ${r.failed.size} caught (${secondsSince(started)} s)`);
+    log(`  search file round ${round}: ${files.size} option/file pairs, ${first.failed.size} failed, ${r.failed.size} failed again (${secondsSince(started)} s)`);
   }
   return caught;
 }
@@ -269,8 +306,9 @@ async function replay(record, jobs) {
       if (catcher.includes(SEP)) tests.set(catcher, option);
       else files.set(catcher, option);
     }
-    const r = await runRound(tests, files, jobs);
+    const r = await ablatedRound(tests, files, jobs);
     if (r.broken) log(`  replay round ${k + 1}: vitest broke (${r.why}); its options go to the search`);
+    if (r.refuted) log(`  replay round ${k + 1}: ${r.refuted} recorded tests fail with nothing ablated as well: not counted`);
     for (const c of r.failed) caught.set(tests.get(c) ?? files.get(c), c);
     log(`  replay round ${k + 1}/${rounds}: ${tests.size + files.size} options, ${r.failed.size} caught by their recorded test (${secondsSince(started)} s)`);
   }
@@ -318,6 +356,7 @@ async function traceIfNeeded(trace) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.baseline) baseline = testStatuses(JSON.parse(readFileSync(args.baseline, 'utf8')));
   const exempt = JSON.parse(readFileSync(join(ROOT, 'test', 'ablation-exempt.json'), 'utf8'));
   const started = Date.now();
   const allNames = await catalogNames();

@@ -9,6 +9,7 @@
  * processes inherit and the library re-reads per call while a plan is set), a
  * planned file runs whole with one option ablated from its first hook on, and
  * every other test is skipped. So one vitest run checks many option/test pairs.
+ * An empty option runs the test (or file) with nothing ablated: the control.
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
@@ -27,8 +28,8 @@ if (plan) {
   // biome-ignore lint/correctness/noEmptyPattern: vitest hands hooks their fixtures first and the file's suite second
   beforeAll(({}, suite) => {
     fileOption = plan.files[relative(process.cwd(), (suite as { filepath?: string }).filepath ?? '')];
-    // from the file's first hook on, so processes its beforeAll starts are ablated too
-    if (fileOption) process.env.TSOCAT_ABLATE = fileOption;
+    // from the file's first hook on, so processes its beforeAll starts are ablated too ('' runs it with nothing ablated)
+    if (fileOption !== undefined) process.env.TSOCAT_ABLATE = fileOption;
     else delete process.env.TSOCAT_ABLATE;
   });
 }
@@ -38,7 +39,7 @@ beforeEach((ctx) => {
   const names: string[] = [];
   for (let t: { name: string; suite?: unknown } | undefined = ctx.task; t && t !== ctx.task.file; t = t.suite as typeof t) names.unshift(t.name);
   const id = `${relative(process.cwd(), ctx.task.file.filepath)}\t${names.join(' ')}`;
-  if (plan && !fileOption) {
+  if (plan && fileOption === undefined) {
     const option = plan.tests[id];
     // a skipped test leaves the environment alone: a concurrent sibling may be running with its option
     if (option === undefined) ctx.skip('not in this ablation round');
