@@ -17,8 +17,8 @@ const socatTool = (): Tool => ({ name: 'socat', command: [SOCAT as string] });
 /** What both tools show for one client command line: the probe's line and the MSS the server sends with. */
 async function bothClients(option: string, probes: Probe[], socat: Tool) {
   const program = probeProgram(dir, probes);
-  const ours = await probeClient(tsocatTool, option, program);
-  const theirs = await probeClient(socat, option, program);
+  // each against a server of its own, so the two run side by side
+  const [ours, theirs] = await Promise.all([probeClient(tsocatTool, option, program), probeClient(socat, option, program)]);
   return { ours, theirs };
 }
 
@@ -55,6 +55,7 @@ describe('a client: options read back from the connection, tsocat beside socat 1
 });
 
 describe('socat 1.8 options: setsockopt-socket before connect, setsockopt-connected after', () => {
+  // it.for, not it.each: only it.for hands the test its context, which the skip needs
   it.for([['setsockopt-socket=6:2:i500'], ['setsockopt-connected=6:2:i500'], ['setsockopt-socket=1:12:i4,setsockopt-connected=1:36:i5']])('TCP4:…,%s', async ([option], ctx) => {
     const socat18 = socat18OrSkip(ctx, 'Debian has 1.7.4, which lacks these options');
     const { ours, theirs } = await bothClients(option, [[6, 2], [1, 12], [1, 36]], { name: 'socat 1.8', command: [socat18] });
@@ -74,8 +75,8 @@ describe('a listener: early options on the listening socket, the accepted one as
   ] as Array<[string, Probe[]]>)('TCP4-LISTEN:…,%s', async ([option, probes], ctx) => {
     requireOrSkip(ctx, 'socat');
     const program = probeProgram(dir, probes);
-    const ours = await probeListener(tsocatTool, option, program);
-    const theirs = await probeListener(socatTool(), option, program);
+    // each on a port of its own, so the two run side by side
+    const [ours, theirs] = await Promise.all([probeListener(tsocatTool, option, program), probeListener(socatTool(), option, program)]);
     expect(theirs.line).not.toBe('');
     expect(ours.line).toBe(theirs.line);
     // the MSS the SYN-ACK announced (loopback's own, read this early, wavers by a few bytes)

@@ -12,16 +12,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, readdirSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, describe, expect, it, type TestContext } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { parseCommandLine } from '../../src/cli/flags.js';
 import type { Endpoint, Opened } from '../../src/engine/endpoint.js';
 import { TsocatError } from '../../src/errors.js';
 import { openAddress as openThroughLibrary, parseAddress, resolveKeyword } from '../../src/index.js';
 import { type RunOptions, type RunResult, tsocat as runTsocat, skipBecause } from '../helpers.js';
 
-/** The file that collects the opened plugins' names, one a line (set by coverage.test.ts for its run of this folder). */
+/** The file that collects the opened plugins' names, one a line (set for the whole run by test/global-setup.ts, or by coverage.test.ts for its own run of this folder). */
 export const OPENED_RECORD_ENV = 'TSOCAT_CONFORMANCE_OPENED';
+
+/** The line a case file adds to the record when it has run to its end: coverage.test.ts trusts a record only when every case file added it. */
+export const CASE_FILE_DONE = '#done';
+
+// biome-ignore lint/correctness/noEmptyPattern: vitest hands hooks their fixtures first and the file's suite second
+afterAll(({}, suite) => {
+  const file = process.env[OPENED_RECORD_ENV];
+  const path = (suite as { filepath?: string }).filepath;
+  if (file && path) appendFileSync(file, `${CASE_FILE_DONE}\t${relative(process.cwd(), path)}\n`);
+});
 
 /** Notes the plugin (its first name) behind each part of an address text that was opened. */
 async function recordOpened(text: string): Promise<void> {

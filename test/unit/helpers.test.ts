@@ -91,7 +91,8 @@ describe('waits end before the test does', () => {
 describe('skips', () => {
   it('every skip goes through the helpers that print its reason, none through vitest\'s own skip modifiers', () => {
     const files = readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.ts') && f !== 'helpers.ts')
+      // setup.ts skips the tests outside an ablation round's plan (scripts/ablate.mjs): no requirement is missing there
+      .filter((f) => f.endsWith('.ts') && f !== 'helpers.ts' && f !== 'setup.ts')
       .map((f) => join(ROOT, 'test', f));
     const silent = /\b(?:it|test|describe)(?:\.\w+)*\.(?:skip|skipIf|runIf)\b|\bctx\.skip\(/;
     const offenders = files.flatMap((file) =>
