@@ -228,6 +228,35 @@ describe('ending a direction: end-close, shut-*, cool-write', () => {
   });
 });
 
+describe('a peer that resets while nothing is being written to it', () => {
+  it('-u: the next write fails, one E line and status 1, as socat (the reset is not left for a reading direction that -u does not have)', async () => {
+    let resets = 0;
+    const server: Server = createServer((s) =>
+      s.once('data', () => {
+        s.resetAndDestroy();
+        resets++;
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const p = background(['-u', '-', `TCP4:127.0.0.1:${port}`]);
+      p.stdin?.write('a\n');
+      await waitFor(() => resets === 1, 5000, 'the server resetting the connection');
+      // the reset has reached tsocat's socket (no connection to the port is left in the kernel's table) while no write of its own is pending; input stays open
+      const hex = port.toString(16).toUpperCase().padStart(4, '0');
+      const connected = () => readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => l.includes(`:${hex} `) && / 01 /.test(l));
+      await waitFor(() => !connected(), 5000, 'the connection gone from /proc/net/tcp');
+      p.stdin?.write('b\n');
+      await waitFor(() => p.exitCode !== null, 5000, 'tsocat ending on the failed write');
+      expect(p.errors()).toMatch(/ E write\(TCP AF=2 127\.0\.0\.1:\d+\): Connection reset by peer\n$/);
+      expect(p.exitCode).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('timeouts: -T and -t', () => {
   it('-T 0.5 ends a transfer whose input stays open but idle, after 0.5 s and not before', async () => {
     const t0 = Date.now();

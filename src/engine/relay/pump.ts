@@ -160,8 +160,10 @@ export function pumpDirection(source: ChunkSource, target: Writable, plan: Direc
   };
   const onWriteError = (err: Error) => {
     // a socket is one object for both directions: a reset met while reading it, with no
-    // write of ours pending, is the other direction's (socat's W line), not a failed write
-    if (inFlight === 0 && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+    // write of ours pending, is the other direction's (socat's W line), not a failed write.
+    // Node fails the pending writes' callbacks before it emits 'error', so a write that
+    // failed (or a drain still awaited) makes the reset ours
+    if (inFlight === 0 && !writeFailure && !waitingForDrain && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
       target.once('error', onWriteError);
       return;
     }
