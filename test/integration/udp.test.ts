@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, requires, SOCAT, tcpExchange, tsocat, waitFor as waitForWithin, waitForPort } from '../helpers.js';
 
 /** Every wait is bounded, generously: a machine shared with other work (CI) can take seconds to start a relay. */
-const waitFor = (cond: () => boolean, timeoutMs = 20000) => waitForWithin(cond, timeoutMs);
+const waitFor = (cond: () => boolean, timeoutMs = 20000, what?: string) => waitForWithin(cond, timeoutMs, what);
 
 const start = backgroundStarter();
 const toClose: Array<() => unknown> = [];
@@ -131,7 +131,9 @@ describe('UDP client and server addresses', () => {
 
   it('UDP-RECVFROM,fork answers 20 peers at once, a session per packet (20 pids)', async () => {
     const port = await udpFreePort();
-    start([`UDP-RECVFROM:${port},fork`, 'SYSTEM:read line; echo "$$ $line"']);
+    // -t 5: a session's input ends with its one packet, and the default 0.5 s for the program's answer
+    // is shorter than 20 shells starting at once take on a loaded machine (socat's child would lose it too)
+    start(['-t', '5', `UDP-RECVFROM:${port},fork`, 'SYSTEM:read line; echo "$$ $line"']);
     await waitForUdp(port);
     const peers = await Promise.all(Array.from({ length: 20 }, () => udpPeer()));
     await Promise.all(peers.map((peer, i) => peer.send(`peer${i}\n`, port)));
