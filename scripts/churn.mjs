@@ -20,7 +20,8 @@
  * RssAnon, RssFile (/proc/<pid>/status) and open descriptors (/proc/<pid>/fd)
  * idle before, right after the load, and 5 s after the load; process.memoryUsage()
  * inside each relay (a -r preload writing it to a file every 250 ms); and, last,
- * the same after one forced full GC (node --expose-gc; the preload calls gc()).
+ * the same after one forced full GC (node --expose-gc; the preload calls gc()),
+ * and after glibc's malloc_trim(0) on top (called through koffi).
  *
  * Loopback only. Every loop is bounded by a count and a deadline; only the
  * processes started here are stopped, by pid, at the end and on error.
@@ -75,11 +76,30 @@ async function reservePort() {
 const IS_CHILD = process.argv[2] === '--echo' || process.argv[2] === '--bare';
 const TMP = IS_CHILD ? '' : mkdtempSync(join(tmpdir(), 'tsocat-churn-'));
 const PRELOAD = join(TMP, 'heap.cjs');
-if (!IS_CHILD) writeFileSync(
-  PRELOAD,
-  "const f = process.env.CHURN_HEAP_FILE; delete process.env.CHURN_HEAP_FILE;\n" +
-    "if (f) { const fs = require('fs'); const w = () => { try { if (globalThis.gc && fs.existsSync(f + '.gc')) { fs.unlinkSync(f + '.gc'); globalThis.gc(); } fs.writeFileSync(f, JSON.stringify(process.memoryUsage())); } catch {} }; w(); setInterval(w, 250).unref(); }\n",
-);
+// On request it also runs one full gc() (node --expose-gc; when <file>.gc appears)
+// and glibc's malloc_trim(0) (through koffi, a dependency; when <file>.trim appears).
+const PRELOAD_TEXT = `
+const f = process.env.CHURN_HEAP_FILE;
+delete process.env.CHURN_HEAP_FILE;
+if (f) {
+  const fs = require('fs');
+  let trim;
+  const w = () => {
+    try {
+      if (globalThis.gc && fs.existsSync(f + '.gc')) { fs.unlinkSync(f + '.gc'); globalThis.gc(); }
+      if (fs.existsSync(f + '.trim')) {
+        fs.unlinkSync(f + '.trim');
+        trim ??= require(${JSON.stringify(join(ROOT, 'node_modules', 'koffi'))}).load('libc.so.6').func('int malloc_trim(size_t pad)');
+        trim(0);
+      }
+      fs.writeFileSync(f, JSON.stringify(process.memoryUsage()));
+    } catch {}
+  };
+  w();
+  setInterval(w, 250).unref();
+}
+`;
+if (!IS_CHILD) writeFileSync(PRELOAD, PRELOAD_TEXT);
 function heapOf(file) {
   try {
     return JSON.parse(readFileSync(file, 'utf8'));
@@ -233,7 +253,11 @@ async function runVariant(name, echoPort, n, c, deadlineMs) {
     writeFileSync(`${heapFile}.gc`, '');
     await sleep(1000);
     const gced = { ...sample(relay.child.pid), heap: heapOf(heapFile) };
-    return { name, idle, after, later, gced, load, stderr: relay.err().slice(0, 500) };
+    // and then glibc's malloc_trim(0): memory malloc has free but has not given back
+    writeFileSync(`${heapFile}.trim`, '');
+    await sleep(1000);
+    const trimmed = { ...sample(relay.child.pid), heap: heapOf(heapFile) };
+    return { name, idle, after, later, gced, trimmed, load, stderr: relay.err().slice(0, 500) };
   } finally {
     await relay.stop();
   }
@@ -245,7 +269,7 @@ function table(results, n, c) {
   const lines = [];
   lines.push(`N=${n} C=${c}`);
   lines.push(
-    ['variant', 'ok/mism/err', 'secs', 'RSS idle', 'RSS after', 'RSS +5s', '+5s/idle', 'anon idle/after/+5s', 'file idle/+5s', 'HWM', 'fds idle/after/+5s', 'heapUsed i/a/+5s', 'heapTotal i/a/+5s', 'external+AB i/a/+5s', 'RSS/anon/ext after gc()']
+    ['variant', 'ok/mism/err', 'secs', 'RSS idle', 'RSS after', 'RSS +5s', '+5s/idle', 'anon idle/after/+5s', 'file idle/+5s', 'HWM', 'fds idle/after/+5s', 'heapUsed i/a/+5s', 'heapTotal i/a/+5s', 'external+AB i/a/+5s', 'arrayBuffers i/a/+5s', 'RSS/anon/ext/AB after gc()', 'RSS/anon +trim']
       .map((h) => h.padEnd(12))
       .join(' '),
   );
@@ -266,13 +290,15 @@ function table(results, n, c) {
         hp(r, 'heapUsed'),
         hp(r, 'heapTotal'),
         hp(r, 'external'),
-        `${mb(r.gced.rss)}/${mb(r.gced.anon)}/${r.gced.heap ? (r.gced.heap.external / 1048576).toFixed(1) : '?'}`,
+        hp(r, 'arrayBuffers'),
+        `${mb(r.gced.rss)}/${mb(r.gced.anon)}/${[r.gced.heap?.external, r.gced.heap?.arrayBuffers].map((v) => (v === undefined ? '?' : (v / 1048576).toFixed(1))).join('/')}`,
+        `${mb(r.trimmed.rss)}/${mb(r.trimmed.anon)}`,
       ]
         .map((x) => String(x).padEnd(12))
         .join(' '),
     );
   }
-  lines.push('(MB = MiB from /proc/<pid>/status; fds = entries in /proc/<pid>/fd; heap*/external from process.memoryUsage() in the relay, MiB; external includes arrayBuffers; "after gc()" = +5s, then one full gc() in the relay and 1 s)');
+  lines.push('(MB = MiB from /proc/<pid>/status; fds = entries in /proc/<pid>/fd; heap*/external from process.memoryUsage() in the relay, MiB; external includes arrayBuffers; "after gc()" = +5s, then one full gc() in the relay and 1 s; "+trim" = then malloc_trim(0) and 1 s)');
   return lines.join('\n');
 }
 
