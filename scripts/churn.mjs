@@ -92,7 +92,8 @@ if (f) {
         trim ??= require(${JSON.stringify(join(ROOT, 'node_modules', 'koffi'))}).load('libc.so.6').func('int malloc_trim(size_t pad)');
         trim(0);
       }
-      fs.writeFileSync(f, JSON.stringify(process.memoryUsage()));
+      fs.writeFileSync(f + '.tmp', JSON.stringify(process.memoryUsage()));
+      fs.renameSync(f + '.tmp', f); // whole, never read half-written
     } catch {}
   };
   w();
