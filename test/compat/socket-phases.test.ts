@@ -18,7 +18,7 @@ const socatTool = (): Tool => ({ name: 'socat', command: [SOCAT as string] });
 async function bothClients(option: string, probes: Probe[], socat: Tool) {
   const program = probeProgram(dir, probes);
   // one after the other: probeClient returns when the tool exits, and with two at once the server's
-  // read of the probe's line could still be pending (the fifth CI try saw socat's line empty)
+  // read of the probe's line could still be pending (a CI try saw socat's line empty)
   const ours = await probeClient(tsocatTool, option, program);
   const theirs = await probeClient(socat, option, program);
   return { ours, theirs };
