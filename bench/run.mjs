@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reservePort, waitListening } from './ports.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSOCAT = [process.execPath, join(ROOT, 'bin', 'tsocat.js')];
@@ -58,38 +59,6 @@ function deadline(promise, ms, what) {
 
 function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
-}
-
-async function reservePort() {
-  const srv = createServer();
-  const port = await listen(srv);
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** True when something is in LISTEN state on the port (read from /proc, no connection made). */
-function isListening(port) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    try {
-      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-        const f = line.trim().split(/\s+/);
-        if (f[1]?.endsWith(hex) && f[3] === '0A') return true;
-      }
-    } catch {
-      // no such table
-    }
-  }
-  return false;
-}
-
-async function waitListening(port, ms = 10000) {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    if (isListening(port)) return;
-    await sleep(5);
-  }
-  throw new Error(`nothing listens on ${port} after ${ms} ms`);
 }
 
 /** Starts a relay; returns it with a peak-memory reader and a stop() that waits for it to go. */

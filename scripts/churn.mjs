@@ -33,43 +33,11 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reservePort, waitListening } from '../bench/ports.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------- helpers
-function isListening(port) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    try {
-      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-        const f = line.trim().split(/\s+/);
-        if (f[1]?.endsWith(hex) && f[3] === '0A') return true;
-      }
-    } catch {
-      // no such table
-    }
-  }
-  return false;
-}
-
-async function waitListening(port, ms = 10000) {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    if (isListening(port)) return;
-    await sleep(5);
-  }
-  throw new Error(`nothing listens on ${port} after ${ms} ms`);
-}
-
-async function reservePort() {
-  const srv = createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const port = srv.address().port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 // A preload (node -r) in each relay that writes process.memoryUsage() to a file
 // every 250 ms (an unref'd timer): the JS heap against what lies outside it.
