@@ -12,6 +12,7 @@ import { parseSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { PREBIND_OPTIONS } from '../src/engine/sockets/socket-phases.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { parseRange } from '../src/engine/sockets/ip-range.js';
+import { runtimeDescriptor } from '../src/engine/descriptors/runtime-fds.js';
 
 // socat's groups for ACCEPT-FD: no LISTEN group, since the socket listens already (backlog and accept-timeout are refused as in socat)
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
@@ -33,6 +34,8 @@ function descriptorNumber(text: string): number {
  * listen() on an unbound socket and serve on a random port.
  */
 async function checkListening(fd: number): Promise<void> {
+  const runtime = runtimeDescriptor(fd);
+  if (runtime) throw new TsocatError(`accept(${fd}): ${strerror('EBADF')} (not inherited: Node's runtime holds ${runtime} there)`, 'EBADF');
   let isSocket: boolean;
   try {
     isSocket = fstatSync(fd).isSocket();

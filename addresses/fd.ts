@@ -3,6 +3,7 @@ import { defineAddress } from '../src/define.js';
 import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/descriptors/fdstreams.js';
+import { runtimeDescriptor } from '../src/engine/descriptors/runtime-fds.js';
 import { applyInheritedSocketOptions } from '../src/engine/sockets/sockopts.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
@@ -18,6 +19,9 @@ export default defineAddress({
     const fd = Number(text);
     // no descriptor is numbered past INT_MAX: say what fstat() would, before Node refuses the number in its own words
     if (fd > 2 ** 31 - 1) throw new TsocatError(`fstat(${text}): Bad file descriptor`, 'EBADF');
+    // a number that names one of Node's own descriptors was not open when tsocat started: as socat on a closed one, but say why
+    const runtime = runtimeDescriptor(fd);
+    if (runtime) throw new TsocatError(`fstat(${fd}): Bad file descriptor (not inherited: Node's runtime holds ${runtime} there)`, 'EBADF');
     const mode = req.keyword === 'FDIN' ? 'r' : req.keyword === 'FDOUT' ? 'w' : req.mode;
     let streams: ReturnType<typeof streamsForFd>;
     try {

@@ -2,13 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { defineAddress } from '../src/define.js';
-import { HandshakeReader, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
+import { handshakeOver, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
 import { chooseFamily, familyFromEnv, formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
 import { connectRequest, proxyAnswerParser, requestLine, sanitize } from '../src/engine/handshakes/proxy-protocol.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { strerror, TsocatError, type SystemError } from '../src/errors.js';
 import type { ResolvedOptions } from '../options/catalog.js';
-import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 
 const DEFAULT_PROXY_PORT = '8080';
 
@@ -49,21 +48,15 @@ export default defineAddress({
     if (o.bool('proxy-resolve')) host = await resolveHost(host, portText, chooseFamily(0, host, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf')));
     const target = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
     ctx.log.log('N', `opening connection to ${target} via proxy ${proxy}:${proxyPort}`);
-    const socket = await connectTcpSocket(req, ctx, proxy, proxyPort, 0);
-    const peer = `proxy ${proxy}:${proxyPort}`;
     const request = { target, httpVersion, credentials: auth };
-    const reader = new HandshakeReader(socket, peer);
-    try {
+    const peer = `proxy ${proxy}:${proxyPort}`;
+    const socket = await handshakeOver(req, ctx, { host: proxy, port: proxyPort, peer }, async (s, reader) => {
       ctx.log.log('I', `sending "${requestLine(request)}\\r\\n"${auth === undefined ? '' : ' with a Proxy-Authorization header'}`);
-      await sendRequest(socket, connectRequest(request), peer);
+      await sendRequest(s, connectRequest(request), peer);
       const answer = await reader.read('CONNECT answer', proxyAnswerParser(requestLine(request), o.bool('ignorecr')));
       ctx.log.log('I', `proxy_connect: received answer "${sanitize(answer.statusLine)}"`);
       for (const header of answer.headers) ctx.log.log('I', `proxy_connect: received header "${sanitize(header)}"`);
-      reader.finish();
-    } catch (err) {
-      socket.destroy();
-      throw err;
-    }
+    });
     ctx.log.log('N', `successfully connected to ${target} via proxy ${proxy}:${proxyPort}`);
     return socketEndpoint(socket, `PROXY ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${target}`, req.mode);
   },

@@ -9,7 +9,7 @@ import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint } from '../src/engine/endpoint.js';
-import { connectDescriptor, fromPeer, genericSockaddr, preparedSocket, protocolFamily, refuseOptions, socketParameter, socketTypeOf } from '../src/engine/sockets/generic-socket.js';
+import { connectDescriptor, fromPeer, genericRange, genericSockaddr, preparedSocket, protocolFamily, refuseOptions, socketParameter, socketTypeOf } from '../src/engine/sockets/generic-socket.js';
 import { environmentAddress } from '../src/engine/sockets/inet.js';
 import { rawListener } from '../src/engine/sockets/raw-listener.js';
 import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
@@ -110,24 +110,41 @@ async function openListen(req: AddressRequest, ctx: OpenContext) {
   });
 }
 
-/** SENDTO: writes go to the address; only its replies are read. DATAGRAM: the same, replies from anyone. */
+/**
+ * Which senders' messages an address reads: SENDTO its peer's only, DATAGRAM
+ * and RECV anyone's, or those the range lets in (socat's warning for others).
+ */
+function senderCheck(req: AddressRequest, ctx: OpenContext, peer: Buffer | undefined): ((from: Buffer) => boolean) | undefined {
+  if (peer) {
+    const isPeer = fromPeer(peer);
+    return (from) => {
+      if (isPeer(from)) return true;
+      ctx.log.log('I', 'recvfrom(): wrong peer address, ignoring packet');
+      return false;
+    };
+  }
+  const range = req.options.string('range');
+  if (range === undefined) return undefined;
+  const inRange = genericRange(range);
+  return (from) => {
+    if (inRange(from)) return true;
+    ctx.log.log('W', `refusing connection from ${describeSockaddr(from)} due to range option`);
+    return false;
+  };
+}
+
+/** SENDTO: writes go to the address; only its replies are read. DATAGRAM: the same, replies from anyone the range allows. */
 async function openSendTo(req: AddressRequest, ctx: OpenContext, checkPeer: boolean): Promise<Endpoint> {
   const p = readParams(req, true);
+  const onSender = senderCheck(req, ctx, checkPeer ? p.address : undefined);
   const fd = await preparedSocket(p.domain, p.type, p.protocol, req.options, p.local);
   ctx.log.log('N', `sending to ${describeSockaddr(p.address)}`);
-  const isPeer = fromPeer(p.address);
   return rawSocketEndpoint(fd, {
     nullEof: req.options.bool('null-eof'),
     message: true,
     halfClose: false,
     sendTo: p.address,
-    onSender: checkPeer
-      ? (from) => {
-          if (isPeer(from)) return true;
-          ctx.log.log('I', 'recvfrom(): wrong peer address, ignoring packet');
-          return false;
-        }
-      : undefined,
+    onSender,
     mode: req.mode,
     description: `SOCKET ${describeSockaddr(p.address)}`,
   });
@@ -136,10 +153,11 @@ async function openSendTo(req: AddressRequest, ctx: OpenContext, checkPeer: bool
 async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const p = readParams(req, true);
   if (req.options.has('bind')) throw new TsocatError('option "bind" does not apply here: the address is the one it receives on', 'EOPTAPPLY');
+  const onSender = senderCheck(req, ctx, undefined);
   const fd = await preparedSocket(p.domain, p.type, p.protocol, req.options, p.address);
   ctx.log.log('N', `receiving on ${describeSockaddr(p.address)}`);
   const { message } = transfer(p.type);
-  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), message, halfClose: false, mode: 'r', description: `SOCKET-RECV ${describeSockaddr(p.address)}` });
+  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), message, halfClose: false, onSender, mode: 'r', description: `SOCKET-RECV ${describeSockaddr(p.address)}` });
 }
 
 async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {
@@ -188,18 +206,18 @@ const plugins: AddressPlugin[] = [
   defineAddress({
     names: ['SOCKET-DATAGRAM'],
     params: ['domain', 'type', 'protocol', 'remote-address'],
-    groups: GENERIC,
+    groups: [...GENERIC, 'RANGE'],
     features: ['GENERICSOCKET'],
-    summary: 'send each message to <remote-address>; read messages from any sender',
+    summary: 'send each message to <remote-address>; read messages from any sender (range: those it lets in)',
     open: (req, ctx) => openSendTo(req, ctx, false),
   }),
   defineAddress({
     names: ['SOCKET-RECV'],
     params: ['domain', 'type', 'protocol', 'local-address'],
-    groups: GENERIC,
+    groups: [...GENERIC, 'RANGE'],
     features: ['GENERICSOCKET'],
     directions: 'r',
-    summary: 'receive messages from any sender on <local-address> (read only)',
+    summary: 'receive messages from any sender on <local-address> (read only; range: those it lets in)',
     open: openRecv,
   }),
   defineAddress({

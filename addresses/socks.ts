@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { HandshakeReader, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
+import { type HandshakeReader, handshakeOver, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
 import { formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import {
@@ -26,7 +26,6 @@ import {
   socks5Request,
 } from '../src/engine/handshakes/socks-protocol.js';
 import { TsocatError } from '../src/errors.js';
-import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'SOCKS', 'CHILD', 'RETRY', 'APPL'] as const;
 /** socat asks getservbyname("socks") and falls back to this. */
@@ -54,25 +53,10 @@ function socks5Hop(req: AddressRequest): Hop {
   return { server, serverPort, host, port: parsePort(portText, host), portText };
 }
 
-/** Connects to the server and runs `talk` on the socket; on any failure the socket is gone and one TsocatError remains. */
-async function viaServer(req: AddressRequest, ctx: OpenContext, hop: Hop, talk: (socket: Socket, reader: HandshakeReader, peer: string) => Promise<void>): Promise<Socket> {
-  const started = Date.now();
-  const socket = await connectTcpSocket(req, ctx, hop.server, hop.serverPort, 0);
+/** Connects to the SOCKS server and runs `talk` over it, within connect-timeout (handshakeOver). */
+function viaServer(req: AddressRequest, ctx: OpenContext, hop: Hop, talk: (socket: Socket, reader: HandshakeReader, peer: string) => Promise<void>): Promise<Socket> {
   const peer = `socks server ${hop.server}:${hop.serverPort}`;
-  const reader = new HandshakeReader(socket, peer);
-  // connect-timeout bounds the handshake too: a server that stops mid-reply must not hold the client (socat 1.7.4 waits)
-  const seconds = req.options.number('connect-timeout');
-  const timer = seconds ? setTimeout(() => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), Math.max(0, seconds * 1000 - (Date.now() - started))) : undefined;
-  try {
-    await talk(socket, reader, peer);
-    reader.finish();
-    return socket;
-  } catch (err) {
-    socket.destroy();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
+  return handshakeOver(req, ctx, { host: hop.server, port: hop.serverPort, peer }, (socket, reader) => talk(socket, reader, peer));
 }
 
 function socks4User(o: ResolvedOptions): string {

@@ -123,11 +123,13 @@ export interface StartOptions {
   /** Where the process's stdout goes: a descriptor (a file the test opened), else a pipe read into output(). */
   stdout?: number;
   env?: NodeJS.ProcessEnv;
+  /** Hand the process a pipe as its descriptor 3 too (the parent writes to child.stdio[3]). */
+  pipeAsFd3?: boolean;
 }
 
 export function startTsocat(args: string[], opts: StartOptions = {}): ChildProcess & { output: () => string; errors: () => string } {
   const command = opts.descriptorLimit === undefined ? [process.execPath, TSOCAT, ...args] : ['prlimit', `--nofile=${opts.descriptorLimit}:${opts.descriptorLimit}`, process.execPath, TSOCAT, ...args];
-  const child = spawn(command[0] as string, command.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe'] });
+  const child = spawn(command[0] as string, command.slice(1), { cwd: opts.cwd, env: opts.env, stdio: ['pipe', opts.stdout ?? 'pipe', 'pipe', ...(opts.pipeAsFd3 ? ['pipe' as const] : [])] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {

@@ -5,6 +5,7 @@
  * wrapper options, which need libwrap, are refused with the reason.
  */
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,23 +108,26 @@ describe('lockfile and waitlock', () => {
     }
   });
 
-  it('lockfile on the address a forking listener opens per peer: a second peer at once is turned away', async () => {
+  it('lockfile on the address a forking listener opens per peer: a second peer while the first session goes on is turned away (after the bounded wait for it)', async () => {
     const { dir, cleanup } = tempDir();
+    // the first client stays connected and its program runs on: that session is not ending, so the lock stays taken
+    let firstClient: Socket | undefined;
     try {
       const lock = join(dir, 'lock');
       const port = await freePort();
-      const p = background([`TCP-LISTEN:${port},fork,reuseaddr`, `SYSTEM:cat ${lock}; sleep 2,lockfile=${lock}`]);
+      const p = background(['-d', '-d', '-d', `TCP-LISTEN:${port},fork,reuseaddr`, `SYSTEM:cat ${lock}; sleep 20,lockfile=${lock}`]);
       await waitForPort(port);
-      const first = tcpExchange(port, '', { timeoutMs: 8000 });
+      firstClient = connect({ port, host: '127.0.0.1' }).on('error', () => {});
       await waitFor(() => existsSync(lock));
-      const second = await tcpExchange(port, '', { timeoutMs: 8000 });
+      const second = await tcpExchange(port, '', { timeoutMs: 12000 });
       expect(second.toString()).toBe('');
-      expect((await first).toString()).toMatch(/^\d+\n$/);
+      expect(p.errors()).toContain('waiting for an ending session of this relay to release it');
       await waitFor(() => p.errors().includes(`could not obtain lock "${lock}"`));
     } finally {
+      firstClient?.destroy();
       cleanup();
     }
-  });
+  }, 30000);
 
   it.each([
     ['lockfile without a value', ['-u', '-', 'STDOUT,lockfile'], 'value required'],

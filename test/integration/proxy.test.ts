@@ -5,7 +5,7 @@
  * (endInputAfter) until the echo it expects is back: it tests tsocat, not that race.
  */
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, requireOrSkip, tempDir, tsocat } from '../helpers.js';
@@ -141,6 +141,39 @@ describe('PROXY: answers a proxy should not give', () => {
       } finally {
         await proxy.close();
       }
+    }
+  });
+
+  it('a proxy that never answers, or stops mid-answer: connect-timeout=1 ends the wait after 1 s, one E line (socat 1.7.4 and 1.8 wait for ever)', async () => {
+    const held: Socket[] = [];
+    const stalling = (reply: string) =>
+      createServer((s) => {
+        held.push(s);
+        s.on('error', () => {});
+        s.once('data', () => (reply ? s.write(reply) : undefined));
+      });
+    const servers = [stalling(''), stalling('HTTP/1.0 200 Connection established\r\n')];
+    try {
+      const ports = await Promise.all(servers.map((server) => new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)))));
+      const closed = await freePort();
+      /** A run timed beside a twin that fails at once (nothing listens): Node's start-up counts in both and cancels out. */
+      const timed = async (port: number) => {
+        const began = Date.now();
+        const r = await tsocat(['-', `PROXY:127.0.0.1:somewhere:80,proxyport=${port},connect-timeout=1`], { input: 'hi', timeoutMs: 8000 });
+        return { r, ms: Date.now() - began };
+      };
+      for (const port of ports) {
+        const [slow, quick] = await Promise.all([timed(port), timed(closed)]);
+        expect(quick.r.stderr).toMatch(/ E connect\(AF=2 127\.0\.0\.1:\d+\): Connection refused\n$/);
+        expect(slow.r.stderr.match(E_LINES), slow.r.stderr).toEqual([expect.stringMatching(new RegExp(` E proxy 127\\.0\\.0\\.1:${port}: reading CONNECT answer: Connection timed out$`))]);
+        expect(slow.r.status).toBe(1);
+        // (the refused twin's start-up varies by ±200 ms under load: 600 still shows the wait was not skipped)
+        expect(slow.ms - quick.ms).toBeGreaterThanOrEqual(600);
+        expect(slow.ms - quick.ms).toBeLessThan(2500);
+      }
+    } finally {
+      for (const s of held) s.destroy();
+      await Promise.all(servers.map((server) => new Promise((r) => server.close(() => r(undefined)))));
     }
   });
 });

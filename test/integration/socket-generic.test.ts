@@ -4,10 +4,11 @@
  * IPv4, `"path\0"` for UNIX). Peers are Debian's socat; each client command
  * line runs with tsocat and with socat, and both must give the same bytes.
  */
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, requireOrSkip, requires, run, SOCAT, TSOCAT, tcpExchange, tempDir, tsocat, waitForPort } from '../helpers.js';
+import { freePort, requireOrSkip, requires, run, SOCAT, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { loggedStarter, whenWritten } from '../logged-process.js';
 
 requires('socat');
@@ -208,6 +209,57 @@ describe('SOCKET-SENDTO, SOCKET-RECVFROM, SOCKET-RECV, SOCKET-DATAGRAM (UDP: 2:2
     );
     expect(out.tsocat).toBe('datagram\n');
     expect(out.tsocat).toBe(out.socat);
+  });
+
+  it('SOCKET-DATAGRAM with range (sockaddr data:mask, the man page generic client on loopback): replies from outside are dropped with socat\'s warning, as with socat', async () => {
+    const sockets: DgramSocket[] = [];
+    const bound = (address: string) =>
+      new Promise<DgramSocket>((resolve) => {
+        const s = createSocket('udp4');
+        sockets.push(s);
+        s.bind(0, address, () => resolve(s));
+      });
+    try {
+      const [responder, outside, inside] = await Promise.all([bound('127.0.0.1'), bound('127.0.0.1'), bound('127.0.0.2')]);
+      // each request is answered from 127.0.0.1 (outside the range) first, then from 127.0.0.2 (inside)
+      responder.on('message', (_data, from) => outside.send('outside\n', from.port, from.address, () => inside.send('inside\n', from.port, from.address)));
+      const range = 'x0000x7f000002x0000000000000000:x0000xffffffffx0000000000000000';
+      const address = `SOCKET-DATAGRAM:2:2:17:${inet4(responder.address().port)},range=${range}`;
+      for (const program of [ours('-', address), socat('-', address)]) {
+        const r = await run(program[0] as string, program.slice(1), { input: 'ask\n', endInputAfter: 'inside' });
+        expect(r.stdout.toString(), program[0]).toBe('inside\n');
+        expect(r.stderr, program[0]).toMatch(new RegExp(` W refusing connection from AF=2 127\\.0\\.0\\.1:${outside.address().port} due to range option\n`));
+      }
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+
+  it('SOCKET-RECV with range: datagrams from outside it are dropped with socat\'s warning', async () => {
+    const port = await freePort();
+    const { dir, cleanup } = tempDir();
+    const outside = createSocket('udp4');
+    const inside = createSocket('udp4');
+    try {
+      const out = join(dir, 'out');
+      const range = 'x0000x7f000002x0000000000000000:x0000xffffffffx0000000000000000';
+      const server = await startLogged(ours('-u', `SOCKET-RECV:2:2:17:${inet4(port)},reuseaddr,range=${range}`, `OPEN:${out},creat`), /receiving on/);
+      await new Promise((r) => inside.bind(0, '127.0.0.2', () => r(undefined)));
+      outside.send('outside\n', port, '127.0.0.1', () => inside.send('inside\n', port, '127.0.0.1'));
+      expect((await whenWritten(out)).toString()).toBe('inside\n');
+      // the warning reaches us through a pipe of its own, maybe after the file was written
+      await waitFor(() => / W refusing connection from AF=2 127\.0\.0\.1:\d+ due to range option\n/.test(server.log()), 5000, 'the range warning');
+    } finally {
+      outside.close();
+      inside.close();
+      cleanup();
+    }
+  });
+
+  it('range on SOCKET-DATAGRAM wants <address data>:<mask data>, as socat (range of unspecified family)', async () => {
+    const r = await tsocat(['-', `SOCKET-DATAGRAM:2:2:17:${inet4(9)},range=127.0.0.0/8`], { input: '' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ E syntax error in range "127\.0\.0\.0\/8" of unspecified address family: use <addr>:<mask>\n$/);
   });
 });
 

@@ -6,7 +6,7 @@
 import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requires, SOCAT, tcpExchange, tsocat, waitFor as waitForWithin, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requires, run, SOCAT, socat18OrSkip, TSOCAT, tcpExchange, tsocat, waitFor as waitForWithin, waitForPort } from '../helpers.js';
 
 /** Every wait is bounded, generously: a machine shared with other work (CI) can take seconds to start a relay. */
 const waitFor = (cond: () => boolean, timeoutMs = 20000, what?: string) => waitForWithin(cond, timeoutMs, what);
@@ -217,6 +217,24 @@ describe('UDP client and server addresses', () => {
     await peer.send('right port\n', tsocatPort);
     await waitFor(() => p.output().includes('right port'));
     expect(p.output()).toBe('right port\n');
+    expect(p.errors()).toContain(`W refusing connection from AF=2 127.0.0.1:${other.port} due to wrong sourceport`);
+    // as socat 1.8: on UDP-DATAGRAM sp= chooses which replies pass; the socket is not bound to it
+    expect(tsocatPort).not.toBe(1);
+  });
+
+  it.for([['tsocat'], ['socat 1.8']])('the man page broadcast client (UDP4-DATAGRAM:…,sp=…,broadcast,range=…) on loopback, through %s: only the reply from the asked port is printed (Debian 1.7.4.4 refuses both)', async ([tool], ctx) => {
+    const command = tool === 'tsocat' ? [process.execPath, TSOCAT] : [socat18OrSkip(ctx, "Debian's socat 1.7.4.4 refuses every reply on UDP-DATAGRAM with sp")];
+    const responder = await udpPeer('0.0.0.0');
+    const other = await udpPeer();
+    // each request gets a reply from another port first, then from the port it was sent to
+    responder.socket.on('message', (_data, from) => {
+      void other.send('from another port\n', from.port).then(() => responder.send('from the port asked\n', from.port, from.address));
+    });
+    const address = `UDP4-DATAGRAM:127.255.255.255:${responder.port},sp=${responder.port},broadcast,range=127.0.0.0/8`;
+    const r = await run(command[0] as string, [...command.slice(1), '-', address], { input: 'ask\n', endInputAfter: 'from the port asked' });
+    expect(r.stdout.toString()).toBe('from the port asked\n');
+    expect(r.stderr).toMatch(new RegExp(` W refusing connection from AF=2 127\\.0\\.0\\.1:${other.port} due to wrong sourceport\n`));
+    expect(r.status).toBe(0);
   });
 });
 

@@ -7,6 +7,8 @@
  */
 import type { Socket } from 'node:net';
 import { strerror, TsocatError, type SystemError } from '../../errors.js';
+import type { AddressRequest, OpenContext } from '../context.js';
+import { connectTcpSocket } from '../sockets/tcp-connect.js';
 
 /** What a reply parser says about the bytes so far: undefined for "not complete yet". */
 export type ReplyParser<T> = (bytes: Buffer) => { value: T; consumed: number } | undefined;
@@ -80,4 +82,36 @@ export function sendRequest(socket: Socket, bytes: Buffer | string, peer: string
   return new Promise((resolve, reject) => {
     socket.write(bytes, (err) => (err ? reject(new TsocatError(`${peer}: write(): ${strerror(err as SystemError)}`, (err as SystemError).code ?? 'EPIPE')) : resolve()));
   });
+}
+
+/**
+ * Connects to a proxy or SOCKS server (`peer` names it in errors) and runs
+ * `talk` over the connection. connect-timeout bounds the connect and the
+ * handshake together, so a server that accepts and never answers, or stops
+ * mid-reply, cannot hold the client (socat 1.7.4 and 1.8 bound only the
+ * connect). On any failure the socket is gone and one TsocatError remains;
+ * on success the socket comes back fresh (HandshakeReader.finish()).
+ */
+export async function handshakeOver(
+  req: AddressRequest,
+  ctx: OpenContext,
+  server: { host: string; port: string; peer: string },
+  talk: (socket: Socket, reader: HandshakeReader) => Promise<void>,
+): Promise<Socket> {
+  const started = Date.now();
+  const socket = await connectTcpSocket(req, ctx, server.host, server.port, 0);
+  const reader = new HandshakeReader(socket, server.peer);
+  const seconds = req.options.number('connect-timeout');
+  const timeout = () => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+  const timer = seconds ? setTimeout(timeout, Math.max(0, seconds * 1000 - (Date.now() - started))) : undefined;
+  try {
+    await talk(socket, reader);
+    reader.finish();
+    return socket;
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -6,10 +6,12 @@
  */
 import { chmodSync, linkSync, lstatSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { basename, dirname } from 'node:path';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { systemError, TsocatError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
+import { type Hold, openOwn, pathKey } from '../held.js';
 
 const WAIT_STEP_SECONDS = 1;
 
@@ -57,15 +59,19 @@ function pause(seconds: number, signal: AbortSignal): Promise<void> {
  * Takes the lock an address's options ask for, and answers how to release it
  * (undefined when there is none).
  */
-export async function takeLock(options: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<(() => void) | undefined> {
+export async function takeLock(options: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<Hold | undefined> {
   const lockfile = options.string('lockfile');
   const waitlock = options.string('waitlock');
   if (lockfile !== undefined && waitlock !== undefined) throw new TsocatError('only one use of options lockfile and waitlock allowed', 'EUSAGE');
   const path = lockfile ?? waitlock;
   if (path === undefined) return undefined;
-  if (lockfile !== undefined) {
-    if (!tryLock(path)) throw new TsocatError(`could not obtain lock "${path}"`, 'ELOCKED');
-  } else {
+  // a lock an ending session of this relay still holds is waited for, not refused (src/engine/held.ts)
+  const busy = (err: unknown) => err instanceof TsocatError && err.code === 'ELOCKED';
+  const { held } = await openOwn(lockKey(path), busy, log, signal, async () => {
+    if (lockfile !== undefined) {
+      if (!tryLock(path)) throw new TsocatError(`could not obtain lock "${path}"`, 'ELOCKED');
+      return;
+    }
     // socat says it once as a notice, then at info level on each later check
     let level: 'N' | 'I' = 'N';
     while (!tryLock(path)) {
@@ -74,16 +80,25 @@ export async function takeLock(options: ResolvedOptions, log: Logger, signal: Ab
       level = 'I';
       await pause(WAIT_STEP_SECONDS, signal);
     }
-  }
+  });
   log.log('I', `obtained lock "${path}"`);
-  let held = true;
-  return () => {
-    if (!held) return;
-    held = false;
-    try {
-      unlinkSync(path);
-    } catch {
-      // already removed by someone else: nothing left to release
-    }
+  let taken = true;
+  return {
+    end: held.end,
+    release: () => {
+      if (!taken) return;
+      taken = false;
+      try {
+        unlinkSync(path);
+      } catch {
+        // already removed by someone else: nothing left to release
+      }
+      held.release();
+    },
   };
+}
+
+/** The lock file's key: its directory resolved (the file itself comes and goes), then its name. */
+function lockKey(path: string): string {
+  return pathKey('lock', dirname(path)).replace(/"$/, `/${basename(path)}"`);
 }

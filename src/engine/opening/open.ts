@@ -14,6 +14,7 @@ import type { AddressPlugin, AddressRequest, OpenContext, Registry } from '../co
 import { type AccessMode, type ApplSettings, type Endpoint, type HandOver, type LineTerm, makeEndpoint, type Opened } from '../endpoint.js';
 import { applyOnce, privilegesFor } from './privileges.js';
 import { takeLock } from './lockfile.js';
+import { type Hold, releasedOnClose } from '../held.js';
 
 /** Finds the plugin for a keyword; a lone digit means FD, a path means GOPEN, as in socat. */
 export async function resolveKeyword(spec: SingleAddressSpec, registry: Registry): Promise<{ plugin: AddressPlugin; keyword: string; params: string[] }> {
@@ -124,7 +125,7 @@ async function openWithRetries(plugin: AddressPlugin, request: AddressRequest, c
     } catch (err) {
       const canRetry = !ctx.signal.aborted && err instanceof TsocatError && err.code !== 'EUSAGE' && (forever || attempt < retries);
       if (!canRetry) {
-        unlock?.();
+        unlock?.release();
         throw err;
       }
       ctx.log.log('W', err.message);
@@ -134,18 +135,12 @@ async function openWithRetries(plugin: AddressPlugin, request: AddressRequest, c
   }
 }
 
-/** The address's lock (lockfile/waitlock) is held until the address closes, as socat removes it in its close. */
-function releasingOnClose(opened: Opened, release: (() => void) | undefined): Opened {
-  if (!release) return opened;
-  const close = opened.close.bind(opened);
-  opened.close = async () => {
-    try {
-      await close();
-    } finally {
-      release();
-    }
-  };
-  return opened;
+/**
+ * The address's lock (lockfile/waitlock) is held until the address closes, as
+ * socat removes it in its close; its session is ending from its shutdown on.
+ */
+function releasingOnClose(opened: Opened, lock: Hold | undefined): Opened {
+  return lock ? releasedOnClose(opened, lock) : opened;
 }
 
 function applFrom(options: ResolvedOptions): ApplSettings {

@@ -58,6 +58,32 @@ export function genericSockaddr(family: number, data: string): Buffer {
   return addr;
 }
 
+/**
+ * socat's range on a generic socket (SOCKET-DATAGRAM, SOCKET-RECV):
+ * `<address data>:<mask data>`, each the bytes of a struct sockaddr after its
+ * family in dalan, as `range=x0000xc0a80100x0000000000000000:x0000xffffff00x0000000000000000`.
+ * As in socat, only the IP address of a sender is compared (the bytes where
+ * sin_addr or sin6_addr lie); a sender of any other family is refused.
+ */
+export function genericRange(text: string): (from: Buffer) => boolean {
+  const colon = text.indexOf(':');
+  if (colon < 0) throw new TsocatError(`syntax error in range "${text}" of unspecified address family: use <addr>:<mask>`, 'EOPTVALUE');
+  // as sockaddrs: the family's two bytes, then the data; the shorter of the two is padded with 0, as socat recovers
+  const network = genericSockaddr(0, text.slice(0, colon));
+  const mask = genericSockaddr(0, text.slice(colon + 1));
+  const within = (from: Buffer, start: number, length: number) => {
+    for (let i = start; i < start + length; i++) if (((from[i] ?? 0) & (mask[i] ?? 0)) !== ((network[i] ?? 0) & (mask[i] ?? 0))) return false;
+    return true;
+  };
+  return (from) => {
+    const family = from.readUInt16LE(0);
+    // sin_addr is 4 bytes at offset 4, sin6_addr 16 at offset 8
+    if (family === AF_INET) return from.readUInt32BE(4) !== 0 && within(from, 4, 4);
+    if (family === AF_INET6) return within(from, 8, 16);
+    return false;
+  };
+}
+
 /** Options an address's groups let through but that mean nothing for it: refused, never ignored. */
 export function refuseOptions(options: ResolvedOptions, names: readonly string[], keyword: string): void {
   const given = names.find((name) => options.has(name));

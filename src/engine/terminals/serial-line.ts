@@ -6,7 +6,7 @@
  * (hang-up, EIO, ENXIO, the device removed) is reopened with the same
  * settings while the relay waits, instead of ending it.
  */
-import { existsSync, read, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, read, readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TERMIOS_SPEEDS } from '../../../options/termios.js';
@@ -14,6 +14,7 @@ import { TsocatError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { onAbort, sleep } from '../abort.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
+import { openOwn, pathKey, releasedOnClose } from '../held.js';
 import { applyFdOptions } from '../descriptors/fdopts.js';
 import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js';
 
@@ -219,77 +220,13 @@ class SerialLine implements ChunkSource {
   }
 }
 
-/**
- * The lines this process holds, by device. A session that is ending (its
- * other side is done) still holds its line, and serialport's lock, through
- * its close wait (-t); the next session of the same device (a client that
- * reconnects to `TCP-LISTEN,fork SERIAL:…`) waits for that release, at most
- * RELEASE_WAIT_S, instead of failing on tsocat's own lock. Another program's
- * lock fails at once, as before.
- */
-interface Holder {
-  ending: boolean;
-  released: Promise<void>;
-}
-const holders = new Map<string, Set<Holder>>();
-const RELEASE_WAIT_S = 5;
-
-function deviceKey(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
-
-/** Waits, at most RELEASE_WAIT_S, for the lines of `key` that `which` picks to be released; says so when there are any. */
-async function released(key: string, which: (h: Holder) => boolean, log: Logger, signal: AbortSignal): Promise<void> {
-  const waited = [...(holders.get(key) ?? [])].filter(which);
-  if (waited.length === 0) return;
-  log.log('I', `SERIAL "${key}": waiting for an ending session of this relay to release the line`);
-  await Promise.race([Promise.all(waited.map((h) => h.released)), sleep(RELEASE_WAIT_S, signal)]);
-}
-
-/**
- * Opens a line this relay may still hold: after the sessions known to be
- * ending; and when the lock says the line is held and a session here holds
- * it (its end of file may not be read yet), once more after that session.
- */
-async function openOwnLine(path: string, key: string, o: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<{ port: PortBinding; restore?: () => void }> {
-  await released(key, (h) => h.ending, log, signal);
-  try {
-    return await openLine(path, o);
-  } catch (err) {
-    if ((err as TsocatError).code !== 'EBUSY' || !holders.get(key)?.size) throw err;
-    await released(key, () => true, log, signal);
-    return openLine(path, o);
-  }
-}
-
-/** Registers a line as held until `release()`; `end()` marks its session as ending. */
-function hold(key: string): { end: () => void; release: () => void } {
-  let released!: () => void;
-  const holder: Holder = { ending: false, released: new Promise<void>((r) => (released = r)) };
-  const set = holders.get(key) ?? new Set();
-  holders.set(key, set.add(holder));
-  return {
-    end: () => {
-      holder.ending = true;
-    },
-    release: () => {
-      set.delete(holder);
-      if (set.size === 0 && holders.get(key) === set) holders.delete(key);
-      released();
-    },
-  };
-}
-
 /** SERIAL:<device>: opens the line and wraps it as an endpoint. */
 export async function serialEndpoint(path: string, mode: AccessMode, o: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<Endpoint> {
-  const key = deviceKey(path);
-  const { port, restore } = await openOwnLine(path, key, o, log, signal);
+  // a line an ending session of this relay still holds (serialport's lock: EBUSY) is waited for (src/engine/held.ts)
+  const busy = (err: unknown) => (err as TsocatError).code === 'EBUSY';
+  const { value: opened, held } = await openOwn(pathKey('SERIAL', path), busy, log, signal, () => openLine(path, o));
+  const { port, restore } = opened;
   log.log('I', `SERIAL "${path}" open on fd ${port.fd}`);
-  const held = hold(key);
   const line = new SerialLine(port, restore, path, o, log, signal);
   const stopWatching = onAbort(signal, () => void line.close());
   const writable =
@@ -298,15 +235,14 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
       : new Writable({
           write: (chunk: Buffer, _enc, cb) => line.write(chunk).then(() => cb(), cb),
         });
-  return makeEndpoint({
+  const endpoint = makeEndpoint({
     source: mode === 'w' ? undefined : line,
     readable: mode === 'w' ? undefined : sourceReadable(line, () => void line.close()),
     writable,
     description: `SERIAL ${path}`,
-    // the other side is done: the session ends within its close wait, and the next one may wait for this line
-    shutdownWrite: held.end,
+    // the other side is done: the session ends within its close wait, and the next one may wait for this line (releasedOnClose)
+    shutdownWrite: () => {},
     close: async () => {
-      held.end();
       stopWatching();
       await new Promise<void>((resolve) => {
         setTimeout(resolve, 2000).unref();
@@ -314,9 +250,9 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
         else resolve();
       });
       await line.close();
-      held.release();
     },
   });
+  return releasedOnClose(endpoint, held);
 }
 
 /** Serial devices the kernel has, from /sys/class/tty (for when udev's database is not there). */

@@ -81,6 +81,11 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
         buffers.give(buf);
         return;
       }
+      // a sender the address does not take is dropped first, as socat checks the peer before reading: its empty datagram ends nothing
+      if (got.from && opts.onSender && !opts.onSender(got.from)) {
+        buffers.give(buf);
+        continue;
+      }
       if (got.length === 0) {
         buffers.give(buf);
         // a stream's or seqpacket's end of file; on a datagram socket an empty datagram, which socat ignores unless null-eof
@@ -89,10 +94,6 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
           sink.end();
           return;
         }
-        continue;
-      }
-      if (got.from && opts.onSender && !opts.onSender(got.from)) {
-        buffers.give(buf);
         continue;
       }
       if (got.control) opts.control?.receive(got.control);
