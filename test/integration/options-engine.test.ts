@@ -6,12 +6,12 @@
  * option is switched off (TSOCAT_ABLATE).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, closeSync, constants, existsSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, readlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, stop, TSOCAT, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, freePort, stop, TSOCAT, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const background = backgroundStarter();
 
@@ -120,6 +120,40 @@ describe('ignoreeof', () => {
     await second.close();
     await waitFor(() => p.output() === 'one\ntwo\n');
     expect((await exited(p, Date.now())).status).toBe(0);
+  }));
+
+  it('- OPEN:file,ignoreeof: the file goes on being read after stdin ended (its descriptor is shared by both ways); ends after -t, status 0, as socat', inTempDir(async (dir) => {
+    const file = join(dir, 'both');
+    writeFileSync(file, 'hi\n');
+    const t0 = Date.now();
+    const r = await tsocat(['-t', '0.5', '-', `OPEN:${file},ignoreeof`], { input: 'x\n', timeoutMs: 8000 });
+    // before: the writer closed the shared descriptor at stdin's end and the reader got `E read(…): Bad file descriptor`
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect((Date.now() - t0) / 1000).toBeGreaterThanOrEqual(0.5);
+    expect(readFileSync(file, 'utf8')).toContain('x\n');
+  }));
+
+  it('TCP-LISTEN,fork OPEN:file (both ways on one descriptor): every session closes its descriptor', inTempDir(async (dir) => {
+    const file = join(dir, 'shared');
+    writeFileSync(file, '');
+    const port = await freePort();
+    const p = background([`TCP-LISTEN:${port},reuseaddr,fork`, `OPEN:${file}`]);
+    await waitForPort(port);
+    const openOnFile = () => readdirSync(`/proc/${p.pid}/fd`).filter((fd) => { try { return readlinkSync(`/proc/${p.pid}/fd/${fd}`) === file; } catch { return false; } }).length;
+    for (let i = 0; i < 8; i++) {
+      const c = connect({ port, host: '127.0.0.1' });
+      c.on('data', () => {});
+      await new Promise<void>((resolve, reject) => {
+        c.once('error', reject);
+        c.once('close', () => resolve());
+        c.end(`s${i}\n`);
+      });
+    }
+    // each session wrote its line through the shared descriptor
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean).sort()).toEqual([...Array(8).keys()].map((i) => `s${i}`));
+    // before: the writer left the descriptor open (autoClose off for the shared one): 8 left
+    await waitFor(() => openOnFile() === 0, 5000, 'no descriptor left open on the file');
   }));
 
   it('STDIN,ignoreeof on a pipe whose writer closed waits for -T, not for end of file', async () => {

@@ -139,9 +139,29 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
     const writable = wantWrite ? new TtyWriteStream(fd) : undefined;
     return { readable, writable, handOver: handOverOf(readable, writable) };
   }
-  const readable = wantRead ? new FdReader(fd, { ...opts, autoClose: opts.autoClose && !wantWrite }) : undefined;
-  const writable: WriteStream | undefined = wantWrite ? createWriteStream('', { fd, autoClose: opts.autoClose, flush: false }) : undefined;
+  const both = wantRead && wantWrite;
+  const readable = wantRead ? new FdReader(fd, { ...opts, autoClose: opts.autoClose && !both }) : undefined;
+  const writable: WriteStream | undefined = wantWrite ? createWriteStream('', { fd, autoClose: opts.autoClose && !both, flush: false }) : undefined;
+  // Both ways on one descriptor: it is closed when both streams are done. Closed by the writer
+  // alone, a reader that goes on (ignoreeof after the other address's end) read a closed descriptor.
+  if (both && opts.autoClose && readable && writable) closeWhenBothClosed(fd, readable, writable);
   return { readable, writable, handOver: handOverOf(readable, writable) };
+}
+
+/** Closes `fd` once the reader and the writer over it are both done (a writer without autoClose emits 'finish', not 'close'). */
+function closeWhenBothClosed(fd: number, reader: Readable, writer: Writable): void {
+  let open = 2;
+  const doneWith = (stream: Readable | Writable, events: string[]) => {
+    let done = false;
+    const once = () => {
+      if (done) return;
+      done = true;
+      if (--open === 0) close(fd, () => {});
+    };
+    for (const e of events) stream.once(e, once);
+  };
+  doneWith(reader, ['close']);
+  doneWith(writer, ['finish', 'close']);
 }
 
 /** Resolves once a writable has flushed everything and closed (or failed). */
