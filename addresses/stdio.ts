@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
+import { nonBlockingTerminalWrites } from '../src/engine/descriptors/terminal-writes.js';
 import { fanInWriter } from '../src/engine/relay/shared-endpoint.js';
 
 const GROUPS = ['FD', 'APPL', 'TERMIOS', 'PROCESS'] as const;
@@ -33,9 +34,11 @@ const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
  * on the stream, not one per session.
  */
 const writers = new Map<Writable, () => Writable>();
-function shared(stream: Writable): Writable {
+function shared(stream: Writable, fd: number): Writable {
   let view = writers.get(stream);
   if (!view) {
+    // a terminal that takes nothing must stall only the sessions writing to it
+    nonBlockingTerminalWrites(stream, fd);
     view = fanInWriter(stream);
     writers.set(stream, view);
   }
@@ -63,7 +66,7 @@ export default [
     // TERMIOS options work on any terminal descriptor; STDIO is where they are used most
     features: ['STDIO', 'TERMIOS'],
     summary: 'standard input and output of tsocat',
-    open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : shared(process.stdout), 'STDIO'),
+    open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : shared(process.stdout, 1), 'STDIO'),
   }),
   defineAddress({
     names: ['STDIN'],
@@ -81,7 +84,7 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard output of tsocat (write only)',
-    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stdout), 'STDOUT'),
+    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stdout, 1), 'STDOUT'),
   }),
   defineAddress({
     names: ['STDERR'],
@@ -90,6 +93,6 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard error of tsocat (write only)',
-    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stderr), 'STDERR', 2),
+    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stderr, 2), 'STDERR', 2),
   }),
 ];

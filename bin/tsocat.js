@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Entry point: runs the bundled CLI (scripts/bundle.mjs) and exits with its status once output is flushed.
-import { exitWith, main } from '../dist/tsocat.mjs';
+import { endedBySignal, exitWith, main } from '../dist/tsocat.mjs';
 
 // Writing to a peer that went away must be an error we report, not a crash.
 process.on('SIGPIPE', () => {});
@@ -18,5 +18,5 @@ function flushed(stream) {
 }
 
 const status = await main(process.argv.slice(2));
-await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+if (!endedBySignal()) await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 exitWith(status);

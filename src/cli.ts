@@ -46,11 +46,22 @@ import { exitWith } from './cli/exit.js';
 
 export { exitWith };
 
+let signalled: ExitSignal | undefined;
+
+/**
+ * True once a signal ended the relay. Then tsocat exits without waiting for
+ * output still queued (socat exits at once on the signal): queued output to a
+ * terminal or pipe that takes nothing would otherwise hold the exit.
+ */
+export function endedBySignal(): boolean {
+  return signalled !== undefined;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
   routeProcessOutput(log);
   let releaseLock: (() => void) | undefined;
-  let signalled: ExitSignal | undefined;
+  signalled = undefined;
   try {
     const cmd = parseCommandLine(argv);
     log = createLogger(cmd.log);
@@ -101,12 +112,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry }))
       .finally(() => clearInterval(keepAlive));
     if (cmd.settings.statistics) stats.report(log, directions);
-    if (signalled) return 128 + signalled.number;
+    const by = signalled as ExitSignal | undefined; // set by a signal handler meanwhile
+    if (by) return 128 + by.number;
     log.log('N', `exiting with status ${status}`);
     return status;
   } catch (err) {
     // an open cut short by SIGTERM/SIGINT is part of exiting on the signal, not a new error
-    if (signalled) return 128 + signalled.number;
+    const by = signalled as ExitSignal | undefined; // set by a signal handler meanwhile
+    if (by) return 128 + by.number;
     if (err instanceof TsocatError) {
       log.log(err.level, err.message);
       return err.exitStatus;

@@ -7,7 +7,7 @@
  * same issue, each compared with socat on the same command line.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
@@ -96,6 +96,30 @@ describe('nothing blocks the event loop', () => {
     await waitFor(() => count(p.errors(), 'starting data transfer loop') === 2, 1000, `the second session (log so far: ${p.errors()})`);
     p.kill('SIGTERM');
     expect(await exited(p, 1000)).toBe(143);
+    expect(stallsAfter(p.errors(), 'starting data transfer loop')).toEqual([]);
+  });
+
+  it('STDOUT a terminal nobody reads (TCP-LISTEN,fork STDOUT, 4 MB pushed): a second client is served within a second, SIGTERM obeyed within a second', async () => {
+    const pty = helper(PYTHON, ['-c', HOLD_PTY]);
+    await waitFor(() => pty.out().includes('\n'), 5000, 'the pty name');
+    const path = pty.out().split('\n')[0] as string;
+    const port = await freePort();
+    // tsocat's stdout is the terminal, inherited as a shell would hand it down
+    const tty = openSync(path, constants.O_WRONLY | constants.O_NOCTTY);
+    const p = start(['-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, 'STDOUT'], { env: WATCHDOG, stdout: tty });
+    closeSync(tty);
+    await waitForPort(port);
+    await waitFor(() => p.errors().includes(WATCHING), 5000, 'the loop watchdog');
+    client(port).write(Buffer.alloc(4 * 1024 * 1024, 'a'));
+    await waitFor(() => pty.out().includes('waiting'), 5000, 'bytes unread at the pty master');
+    // before: Node writes a terminal blocking; the process sat in the kernel's write, accepting nobody
+    client(port);
+    await waitFor(() => count(p.errors(), 'starting data transfer loop') === 2, 1000, `the second session (log so far: ${p.errors()})`);
+    const asked = Date.now();
+    p.kill('SIGTERM');
+    // before: the exit waited for stdout to flush, until the relay's 1 s backstop
+    expect(await exited(p, 1000)).toBe(143);
+    expect(Date.now() - asked).toBeLessThan(800);
     expect(stallsAfter(p.errors(), 'starting data transfer loop')).toEqual([]);
   });
 

@@ -11,6 +11,7 @@ import type { AccessMode, HandOver } from '../endpoint.js';
 import { setNonBlocking } from '../../sys/libc.js';
 import { IGNOREEOF_POLL_MS } from './past-eof.js';
 import { polledStreams } from './polled-fd.js';
+import { nonBlockingTerminalWrites } from './terminal-writes.js';
 import { reusingSocketForFd } from './socket-source.js';
 import type { ChunkSource } from '../source.js';
 
@@ -137,6 +138,7 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
   if (isatty(fd)) {
     const readable = wantRead ? new TtyReadStream(fd) : undefined;
     const writable = wantWrite ? new TtyWriteStream(fd) : undefined;
+    if (writable) nonBlockingTerminalWrites(writable, fd);
     return { readable, writable, handOver: handOverOf(readable, writable) };
   }
   const both = wantRead && wantWrite;
