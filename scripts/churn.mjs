@@ -60,7 +60,7 @@ if (f) {
         trim ??= require(${JSON.stringify(join(ROOT, 'node_modules', 'koffi'))}).load('libc.so.6').func('int malloc_trim(size_t pad)');
         trim(0);
       }
-      fs.writeFileSync(f + '.tmp', JSON.stringify(process.memoryUsage()));
+      fs.writeFileSync(f + '.tmp', JSON.stringify({ ...process.memoryUsage(), spaces: Object.fromEntries(require('v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])) }));
       fs.renameSync(f + '.tmp', f); // whole, never read half-written
     } catch {}
   };
@@ -238,7 +238,7 @@ function table(results, n, c) {
   const lines = [];
   lines.push(`N=${n} C=${c}`);
   lines.push(
-    ['variant', 'ok/mism/err', 'secs', 'RSS idle', 'RSS after', 'RSS +5s', '+5s/idle', 'anon idle/after/+5s', 'file idle/+5s', 'HWM', 'fds idle/after/+5s', 'heapUsed i/a/+5s', 'heapTotal i/a/+5s', 'external+AB i/a/+5s', 'arrayBuffers i/a/+5s', 'RSS/anon/ext/AB after gc()', 'RSS/anon +trim']
+    ['variant', 'ok/mism/err', 'secs', 'RSS idle', 'RSS after', 'RSS +5s', '+5s/idle', 'anon idle/after/+5s', 'file idle/+5s', 'HWM', 'fds idle/after/+5s', 'heapUsed i/a/+5s', 'heapTotal i/a/+5s', 'external+AB i/a/+5s', 'arrayBuffers i/a/+5s', 'new/old space +5s', 'RSS/anon/ext/AB after gc()', 'RSS/anon +trim']
       .map((h) => h.padEnd(12))
       .join(' '),
   );
@@ -260,6 +260,7 @@ function table(results, n, c) {
         hp(r, 'heapTotal'),
         hp(r, 'external'),
         hp(r, 'arrayBuffers'),
+        r.later.heap?.spaces ? `${(r.later.heap.spaces.new_space / 1048576).toFixed(1)}/${(r.later.heap.spaces.old_space / 1048576).toFixed(1)}` : '?',
         `${mb(r.gced.rss)}/${mb(r.gced.anon)}/${[r.gced.heap?.external, r.gced.heap?.arrayBuffers].map((v) => (v === undefined ? '?' : (v / 1048576).toFixed(1))).join('/')}`,
         `${mb(r.trimmed.rss)}/${mb(r.trimmed.anon)}`,
       ]

@@ -22,6 +22,7 @@ import { datagramEndpoint } from '../../src/engine/sockets/messages/datagram-end
 import { openAddress, relay } from '../../src/index.js';
 import { createLogger, DEFAULT_LOG_CONFIG } from '../../src/log/logger.js';
 import { freePort, waitFor, waitForPort } from '../helpers.js';
+import { echoServer } from '../socket-helpers.js';
 
 const quietLog = () => createLogger({ ...DEFAULT_LOG_CONFIG, threshold: 5 });
 const toClose: Array<() => unknown> = [];
@@ -298,15 +299,11 @@ describe('source contract (b): one pool of read buffers for the whole process', 
   });
 
   it('TCP-LISTEN,fork TCP: buffers come back when sessions end, the pool keeps a bounded number, and 200 sequential connections allocate none', async () => {
-    const echo = createServer((s) => {
-      s.on('error', () => {});
-      s.pipe(s);
-    });
-    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
-    toClose.push(() => new Promise((r) => echo.close(r)));
+    const echo = await echoServer();
+    toClose.push(echo.close);
     const port = await freePort();
     const controller = new AbortController();
-    const relayed = relay(`TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${(echo.address() as AddressInfo).port}`, { signal: controller.signal, log: quietLog() });
+    const relayed = relay(`TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${echo.port}`, { signal: controller.signal, log: quietLog() });
     toClose.push(async () => {
       controller.abort();
       await relayed;

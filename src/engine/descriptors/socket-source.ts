@@ -49,6 +49,10 @@ class ReadBufferPool {
     this.lent--;
     if (this.free.length < POOL_KEEP) this.free.push(buf);
   }
+  /** Lets go of idle buffers beyond `keep` (a fork server at rest, relay/at-rest.ts). */
+  shrink(keep: number): void {
+    if (this.free.length > keep) this.free.length = keep;
+  }
   stats(): ReadBufferStats {
     return { allocated: this.allocated, lent: this.lent, idle: this.free.length, keep: POOL_KEEP };
   }
