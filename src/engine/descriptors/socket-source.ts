@@ -6,9 +6,10 @@
  * the garbage is freed only when V8 gets round to it, so a relay's memory
  * grew with the bytes it moved (512 MB through TCP peaked at 87 MiB RSS).
  * With Node's `onread` option the kernel reads into buffers we supply: a
- * chunk's buffer goes back to a small pool once the write that carried it
- * has finished, and backpressure (the pump pauses when the target is full)
- * keeps the pool at two or three buffers.
+ * chunk's buffer goes back to the process's pool once the write that carried
+ * it has finished, the buffer lent for the next read once the socket closes,
+ * and backpressure (the pump pauses when the target is full) keeps a socket
+ * at two or three buffers.
  */
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
