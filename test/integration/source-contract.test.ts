@@ -323,15 +323,16 @@ describe('source contract (b): one pool of read buffers for the whole process', 
       ),
     );
     expect(together.every(Boolean)).toBe(true);
-    // every socket of those sessions has closed and handed its buffer back (the relay's close follows the client's)
-    await waitFor(() => readBufferStats().lent === lentBefore, 10000, 'every read buffer back in the pool');
-    const afterBurst = readBufferStats();
+    // every socket of those sessions has closed and handed its buffer back (the relay's close follows the client's);
+    // the figures are taken at that moment, before a second without sessions lets the relay shrink the pool (at-rest.ts)
+    let afterBurst = readBufferStats();
+    await waitFor(() => (afterBurst = readBufferStats()).lent === lentBefore, 10000, 'every read buffer back in the pool');
     expect(afterBurst.allocated).toBeGreaterThan(afterBurst.keep);
-    expect(afterBurst.idle).toBe(afterBurst.keep);
+    expect(afterBurst.idle).toBeLessThanOrEqual(afterBurst.keep);
     // one connection after the other: the pool's idle buffers serve them all
     for (let i = 0; i < 200; i++) expect(await echoed(port)).toBe(true);
     await waitFor(() => readBufferStats().lent === lentBefore, 10000, 'every read buffer back in the pool');
     expect(readBufferStats().allocated - afterBurst.allocated).toBeLessThanOrEqual(4);
-    expect(readBufferStats().idle).toBe(afterBurst.keep);
+    expect(readBufferStats().idle).toBeLessThanOrEqual(afterBurst.keep);
   }, 60000);
 });
