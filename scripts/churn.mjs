@@ -268,6 +268,19 @@ function table(results, n, c) {
         .join(' '),
     );
   }
+  // issue 17's bar: 5 s after the load within 2.5x of the same relay idle, below the bare proxy, descriptors as idle
+  // (one more than idle is libuv's EMFILE reserve, /dev/null, opened with the process's first TCP handle)
+  const bare = results.find((r) => r.name === 'bare');
+  for (const r of results.filter((x) => x !== bare)) {
+    const ratio = r.later.rss / r.idle.rss;
+    const verdict = [
+      `${r.name}: +5s/idle ${ratio.toFixed(2)} ${ratio <= 2.5 ? '<=' : '>'} 2.5`,
+      bare ? `+5s ${mb(r.later.rss)} ${r.later.rss < bare.later.rss ? '<' : '>='} bare ${mb(bare.later.rss)}` : 'bare not run',
+      `descriptors +5s ${r.later.fds} (idle ${r.idle.fds})`,
+      `${r.load.mismatch + r.load.error === 0 && !r.load.cut ? 'every connection checked ok' : 'FAILED connections'}`,
+    ];
+    lines.push(verdict.join('; '));
+  }
   lines.push('(MB = MiB from /proc/<pid>/status; fds = entries in /proc/<pid>/fd; heap*/external from process.memoryUsage() in the relay, MiB; external includes arrayBuffers; "after gc()" = +5s, then one full gc() in the relay and 1 s; "+trim" = then malloc_trim(0) and 1 s)');
   return lines.join('\n');
 }
