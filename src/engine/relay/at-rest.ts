@@ -42,7 +42,8 @@ export function ownProcessMemory(): void {
 function keepYoungGenerationSmall(): void {
   if (youngKept) return;
   youngKept = true;
-  // read by V8 each time it considers growing the young generation, so it applies after start-up
+  // read by V8 each time it considers growing the young generation, so it applies after start-up; V8 prints
+  // "unrecognized flag" on stderr for a flag it lacks, so check this one when Node's major version changes (Node 20: present)
   setFlagsFromString('--semi-space-growth-factor=1');
 }
 
