@@ -60,7 +60,7 @@ if (f) {
         trim ??= require(${JSON.stringify(join(ROOT, 'node_modules', 'koffi'))}).load('libc.so.6').func('int malloc_trim(size_t pad)');
         trim(0);
       }
-      fs.writeFileSync(f + '.tmp', JSON.stringify(process.memoryUsage()));
+      fs.writeFileSync(f + '.tmp', JSON.stringify({ ...process.memoryUsage(), spaces: Object.fromEntries(require('v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])) }));
       fs.renameSync(f + '.tmp', f); // whole, never read half-written
     } catch {}
   };
@@ -238,7 +238,7 @@ function table(results, n, c) {
   const lines = [];
   lines.push(`N=${n} C=${c}`);
   lines.push(
-    ['variant', 'ok/mism/err', 'secs', 'RSS idle', 'RSS after', 'RSS +5s', '+5s/idle', 'anon idle/after/+5s', 'file idle/+5s', 'HWM', 'fds idle/after/+5s', 'heapUsed i/a/+5s', 'heapTotal i/a/+5s', 'external+AB i/a/+5s', 'arrayBuffers i/a/+5s', 'RSS/anon/ext/AB after gc()', 'RSS/anon +trim']
+    ['variant', 'ok/mism/err', 'secs', 'RSS idle', 'RSS after', 'RSS +5s', '+5s/idle', 'anon idle/after/+5s', 'file idle/+5s', 'HWM', 'fds idle/after/+5s', 'heapUsed i/a/+5s', 'heapTotal i/a/+5s', 'external+AB i/a/+5s', 'arrayBuffers i/a/+5s', 'new/old space +5s', 'RSS/anon/ext/AB after gc()', 'RSS/anon +trim']
       .map((h) => h.padEnd(12))
       .join(' '),
   );
@@ -260,12 +260,26 @@ function table(results, n, c) {
         hp(r, 'heapTotal'),
         hp(r, 'external'),
         hp(r, 'arrayBuffers'),
+        r.later.heap?.spaces ? `${(r.later.heap.spaces.new_space / 1048576).toFixed(1)}/${(r.later.heap.spaces.old_space / 1048576).toFixed(1)}` : '?',
         `${mb(r.gced.rss)}/${mb(r.gced.anon)}/${[r.gced.heap?.external, r.gced.heap?.arrayBuffers].map((v) => (v === undefined ? '?' : (v / 1048576).toFixed(1))).join('/')}`,
         `${mb(r.trimmed.rss)}/${mb(r.trimmed.anon)}`,
       ]
         .map((x) => String(x).padEnd(12))
         .join(' '),
     );
+  }
+  // issue 17's bar: 5 s after the load within 2.5x of the same relay idle, below the bare proxy, descriptors as idle
+  // (one more than idle is libuv's EMFILE reserve, /dev/null, opened with the process's first TCP handle)
+  const bare = results.find((r) => r.name === 'bare');
+  for (const r of results.filter((x) => x !== bare)) {
+    const ratio = r.later.rss / r.idle.rss;
+    const verdict = [
+      `${r.name}: +5s/idle ${ratio.toFixed(2)} ${ratio <= 2.5 ? '<=' : '>'} 2.5`,
+      bare ? `+5s ${mb(r.later.rss)} ${r.later.rss < bare.later.rss ? '<' : '>='} bare ${mb(bare.later.rss)}` : 'bare not run',
+      `descriptors +5s ${r.later.fds} (idle ${r.idle.fds})`,
+      `${r.load.mismatch + r.load.error === 0 && !r.load.cut ? 'every connection checked ok' : 'FAILED connections'}`,
+    ];
+    lines.push(verdict.join('; '));
   }
   lines.push('(MB = MiB from /proc/<pid>/status; fds = entries in /proc/<pid>/fd; heap*/external from process.memoryUsage() in the relay, MiB; external includes arrayBuffers; "after gc()" = +5s, then one full gc() in the relay and 1 s; "+trim" = then malloc_trim(0) and 1 s)');
   return lines.join('\n');

@@ -10,6 +10,7 @@ import { helpText, versionText } from './cli/help.js';
 import { startLoopWatchdog } from './cli/loop-watchdog.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
+import { ownProcessMemory } from './engine/relay/at-rest.js';
 import { relay } from './engine/relay/relay.js';
 import { isPassedOn } from './engine/programs/signal-pass.js';
 import { Statistics } from './engine/relay/statistics.js';
@@ -106,6 +107,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       log.log('N', 'socat_signal_logstats(): finishing signal 10');
     });
     const [a1, a2] = cmd.addresses as [string, string];
+    // the process is tsocat's: a fork server at rest may collect garbage and keep V8's young generation small (at-rest.ts)
+    ownProcessMemory();
     // An in-memory relay (PIPE PIPE) leaves Node nothing to wait on; socat would wait for a signal, so do we.
     const keepAlive = setInterval(() => {}, 2 ** 30);
     const status = await loadRegistry()

@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 
@@ -71,4 +71,14 @@ export function quietServers(): { server: () => Promise<{ port: number; connecte
     return { port: typeof address === 'object' && address ? address.port : 0, connected };
   };
   return { server, keep: (s) => peers.push(s) };
+}
+
+/** An echo server on 127.0.0.1 (each connection gets back what it sends); close() stops it. */
+export async function echoServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.pipe(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) };
 }

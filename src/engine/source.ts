@@ -9,9 +9,9 @@
  *
  * Two kinds exist: any Node Readable (files, terminals, programs' pipes:
  * Node allocates each chunk, release does nothing), and sockets and pipes
- * read through Node's `onread` into a small pool of reused buffers
- * (socket-source.ts), so a relay's memory does not grow with the bytes it
- * moves.
+ * read through Node's `onread` into reused buffers from one pool for the
+ * process (socket-source.ts), so a relay's memory grows neither with the
+ * bytes it moves nor with the connections it has served.
  */
 import { Readable } from 'node:stream';
 

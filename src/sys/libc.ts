@@ -402,3 +402,23 @@ export function genericIoctl(fd: number, request: number, arg: null | number | B
   const result = typeof arg === 'number' ? ioctlVariadic(fd, request, 'int', arg) : ioctlVariadic(fd, request, 'void *', arg);
   check(result, described);
 }
+
+let mallocTrim: ((pad: number) => number) | null | undefined;
+
+/**
+ * glibc's malloc_trim(0): hands the allocator's free pages back to the kernel
+ * (free memory inside its arenas too, not only at the top of the heap, which
+ * is all glibc gives back by itself). Does nothing where libc has no
+ * malloc_trim (musl).
+ */
+export function trimMalloc(): void {
+  if (mallocTrim === undefined) {
+    try {
+      const koffi = require('koffi') as typeof import('koffi');
+      mallocTrim = koffi.load('libc.so.6').func('int malloc_trim(size_t)') as (pad: number) => number;
+    } catch {
+      mallocTrim = null;
+    }
+  }
+  mallocTrim?.(0);
+}

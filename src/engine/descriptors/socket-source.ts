@@ -6,9 +6,10 @@
  * the garbage is freed only when V8 gets round to it, so a relay's memory
  * grew with the bytes it moved (512 MB through TCP peaked at 87 MiB RSS).
  * With Node's `onread` option the kernel reads into buffers we supply: a
- * chunk's buffer goes back to a small pool once the write that carried it
- * has finished, and backpressure (the pump pauses when the target is full)
- * keeps the pool at two or three buffers.
+ * chunk's buffer goes back to the process's pool once the write that carried
+ * it has finished, the buffer lent for the next read once the socket closes,
+ * and backpressure (the pump pauses when the target is full) keeps a socket
+ * at two or three buffers.
  */
 import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -16,18 +17,65 @@ import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js'
 
 /** One read at most; socat's default -b is 8192, Node's own read size 64 KiB. */
 export const READ_BUFFER_SIZE = 65536;
-/** Buffers kept for reuse (512 KiB at most); more than this in flight only happens briefly, on a loaded machine. */
-const POOL_KEEP = 8;
+/**
+ * Idle buffers the process keeps for the next reads (4 MiB at most). Every
+ * socket holds one buffer lent to libuv while it is open, and one more per
+ * write in flight, so a fork relay with many peers needs many at once; once
+ * they close, the rest go to the garbage collector instead of staying here.
+ */
+const POOL_KEEP = 64;
 
-/** Read buffers lent to the kernel and given back once written on. */
-export class ReadBuffers {
+/**
+ * The read buffers of the whole process, shared by every socket: lent to the
+ * kernel, given back once written on (or once their socket has closed), and
+ * reused by whichever socket reads next. One pool, not one per socket: a
+ * pool per socket died with its socket, so every connection of a fork relay
+ * allocated two or three fresh 64 KiB buffers per side, and under connection
+ * churn that garbage (hundreds of MB by V8's count) left the allocator
+ * holding memory the relay never gave back.
+ */
+class ReadBufferPool {
   private readonly free: Buffer[] = [];
+  private allocated = 0;
+  private lent = 0;
   take(): Buffer {
-    return this.free.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+    this.lent++;
+    const buf = this.free.pop();
+    if (buf) return buf;
+    this.allocated++;
+    return Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
   }
+  /** Only a buffer no one reads into or writes from any more: the next take() may hand it to another socket. */
   give(buf: Buffer): void {
+    this.lent--;
     if (this.free.length < POOL_KEEP) this.free.push(buf);
   }
+  /** Lets go of idle buffers beyond `keep` (a fork server at rest, relay/at-rest.ts). */
+  shrink(keep: number): void {
+    if (this.free.length > keep) this.free.length = keep;
+  }
+  stats(): ReadBufferStats {
+    return { allocated: this.allocated, lent: this.lent, idle: this.free.length, keep: POOL_KEEP };
+  }
+}
+
+export interface ReadBufferStats {
+  /** Buffers allocated since the process started. */
+  allocated: number;
+  /** Buffers taken and not given back: lent to a socket for its next read, or holding a chunk not yet written. */
+  lent: number;
+  /** Buffers in the pool now, waiting for a read. */
+  idle: number;
+  /** The most the pool keeps. */
+  keep: number;
+}
+
+/** The process's read buffers (sockets here, datagram and raw sockets in raw-socket.ts). */
+export const readBuffers = new ReadBufferPool();
+
+/** How many read buffers the process has allocated and keeps (for tests and measurements). */
+export function readBufferStats(): ReadBufferStats {
+  return readBuffers.stats();
 }
 
 type OnRead = OnReadOpts;
@@ -41,26 +89,31 @@ type SocketOpts = SocketConstructorOpts & { onread?: OnRead; handle?: unknown; p
  * nothing is lost and nothing piles up.
  */
 export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSource } {
-  const buffers = new ReadBuffers();
   let sink: SourceSink | undefined;
   let stopped = false;
   let paused = false;
   const early: Buffer[] = [];
+  // the buffer libuv reads into next: Node asks for it when the socket is made and after each read
+  let lent: Buffer | undefined;
   const onread: OnRead = {
-    buffer: () => buffers.take(),
+    buffer: () => {
+      lent = readBuffers.take();
+      return lent;
+    },
     callback: (nread: number, buf: Uint8Array): boolean => {
       const whole = buf as Buffer;
+      if (whole === lent) lent = undefined;
       const chunk = whole.subarray(0, nread);
       if (!sink) {
         if (!stopped) early.push(Buffer.from(chunk));
-        buffers.give(whole);
+        readBuffers.give(whole);
         return false;
       }
       let given = false;
       sink.data(chunk, () => {
         if (given) return;
         given = true;
-        buffers.give(whole);
+        readBuffers.give(whole);
       });
       return !paused;
     },
@@ -68,6 +121,11 @@ export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSo
   const bind = (socket: Socket): ChunkSource => {
     // errors reach the sink through the listener start() adds; none may go unheard before that
     socket.on('error', () => {});
+    // once the handle is closed libuv reads no more: the buffer it held goes back to the pool
+    socket.once('close', () => {
+      if (lent) readBuffers.give(lent);
+      lent = undefined;
+    });
     const onEnd = () => sink?.end();
     const onError = (err: Error) => sink?.error(err);
     return {

@@ -10,6 +10,7 @@ import { printDescriptorAnalysis } from '../../log/filan.js';
 import type { Logger } from '../../log/logger.js';
 import type { OpenContext, RelaySettings } from '../context.js';
 import type { Endpoint, Listener, Opened } from '../endpoint.js';
+import { restWatch } from './at-rest.js';
 import { runHandedOver } from './handover.js';
 import { runSession } from './session.js';
 import { shareEndpoint } from './shared-endpoint.js';
@@ -131,6 +132,7 @@ export async function serveForever(
   const sessions = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
   signal.addEventListener('abort', () => void listener.close(), { once: true });
+  const rest = restWatch(() => sessions.size, parentLog);
 
   const serve = async (peer: Endpoint) => {
     let pair: [Endpoint, Endpoint];
@@ -158,14 +160,17 @@ export async function serveForever(
         sessions.delete(s);
         slotFreed?.();
         slotFreed = undefined;
+        if (sessions.size === 0) rest.idle();
         if (parentLog.enabled('D')) logListeners(parentLog, sessions.size, signal);
       });
       sessions.add(s);
+      rest.busy();
       if (parentLog.enabled('D')) logListeners(parentLog, sessions.size, signal);
     }
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {
+    rest.stop();
     await listener.close();
     await Promise.all(sessions);
   }

@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../../sys/poll.js';
 import { closeDescriptor, receive, SHUT_WR, sendOn, shutdownSocket } from '../../../sys/sockets.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../../endpoint.js';
-import { ReadBuffers } from '../../descriptors/socket-source.js';
+import { readBuffers } from '../../descriptors/socket-source.js';
 import { type ChunkSource, type SourceSink, sourceReadable } from '../../source.js';
 
 /** Reads handled per readiness callback before giving other work a turn. */
@@ -47,7 +47,6 @@ interface PendingWrite {
 
 export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint {
   const mode = opts.mode ?? 'rw';
-  const buffers = new ReadBuffers();
   let sink: SourceSink | undefined;
   let reading = false;
   let ended = false;
@@ -67,27 +66,27 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
 
   const readSome = () => {
     for (let i = 0; i < READS_PER_TURN && reading && sink && !ended; i++) {
-      const buf = buffers.take();
+      const buf = readBuffers.take();
       let got: ReturnType<typeof receive>;
       try {
         got = receive(fd, buf, { from: opts.onSender !== undefined, control: opts.control?.size });
       } catch (err) {
-        buffers.give(buf);
+        readBuffers.give(buf);
         ended = true;
         sink.error(err as Error);
         return;
       }
       if (!got) {
-        buffers.give(buf);
+        readBuffers.give(buf);
         return;
       }
       // a sender the address does not take is dropped first, as socat checks the peer before reading: its empty datagram ends nothing
       if (got.from && opts.onSender && !opts.onSender(got.from)) {
-        buffers.give(buf);
+        readBuffers.give(buf);
         continue;
       }
       if (got.length === 0) {
-        buffers.give(buf);
+        readBuffers.give(buf);
         // a stream's or seqpacket's end of file; on a datagram socket an empty datagram, which socat ignores unless null-eof
         if (!opts.message || opts.halfClose || opts.nullEof) {
           ended = true;
@@ -104,7 +103,7 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
       sink.data(chunk, () => {
         if (given) return;
         given = true;
-        buffers.give(buf);
+        readBuffers.give(buf);
       });
     }
   };
