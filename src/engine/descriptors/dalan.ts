@@ -21,6 +21,10 @@ function integer(type: string, text: string, whole: string): Buffer {
   }
   const buf = Buffer.alloc(size);
   const signed = type === type.toLowerCase();
+  // checked here, in socat's C types' ranges: past them Node's writers throw their own range message
+  const bits = BigInt(size * 8);
+  const [low, high] = signed ? [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n] : [0n, (1n << bits) - 1n];
+  if (value < low || value > high) throw new TsocatError(`dalan: number "${text}" in "${whole}" exceeds the range of its ${size}-byte ${signed ? 'signed' : 'unsigned'} type (${low} to ${high})`, 'EOPTVALUE');
   if (size === 8) {
     if (signed) LITTLE ? buf.writeBigInt64LE(value) : buf.writeBigInt64BE(value);
     else LITTLE ? buf.writeBigUInt64LE(value) : buf.writeBigUInt64BE(value);
