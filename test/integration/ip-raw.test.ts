@@ -65,6 +65,18 @@ describe('IP4-RECVFROM and IP4-SENDTO', () => {
   });
 });
 
+describe('null-eof and shut-null on raw IPv4', () => {
+  it('an IPv4 packet with nothing after its header is an empty datagram: it ends a null-eof input, from tsocat and from socat', async () => {
+    await startLogged(ours(`IP4-RECVFROM:${PROTO},bind=127.0.0.1,fork,shut-null`, 'PIPE'), /receiving (on|IP protocol)/);
+    for (const [name, client] of CLIENTS) {
+      // -t 30 would end the client only after run() has given up on it: the empty packet must end it
+      const r = await run(client[0], [...client.slice(1), '-t', '30', '-', `IP4-SENDTO:127.0.0.1:${PROTO},bind=127.0.0.2,null-eof`], { input: `null ${name}\n` });
+      expect(r.status, name).toBe(0);
+      expect(r.stdout.toString(), name).toBe(`null ${name}\n`);
+    }
+  });
+});
+
 describe('IP, IP4, IP6: the short names socat has for IP-SENDTO (RAWIP4SELF, RAWIPX4SELF, RAWIP6SELF, RAWIPX6SELF)', () => {
   it.each(['IP4:127.0.0.1', 'IP:127.0.0.1', 'IP6:[::1]', 'IP:[::1]'])('- %s:<proto> hears its own packet, as with socat', async (target) => {
     for (const [name, client] of CLIENTS) {

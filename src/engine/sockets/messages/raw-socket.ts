@@ -99,6 +99,16 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
       // a datagram longer than the buffer was cut short by the kernel, as socat's read with its buffer size
       const received = buf.subarray(0, Math.min(got.length, buf.length));
       const chunk = opts.payload ? opts.payload(received) : received;
+      if (chunk.length === 0) {
+        // an IPv4 packet with a header and nothing after it: an empty datagram to socat too (null-eof ends the input)
+        readBuffers.give(buf);
+        if (opts.nullEof) {
+          ended = true;
+          sink.end();
+          return;
+        }
+        continue;
+      }
       let given = false;
       sink.data(chunk, () => {
         if (given) return;

@@ -62,10 +62,11 @@ export function recvFromListener(fd: number, opts: RecvFromOptions): Listener {
     if (!got) return false;
     const from = got.from ?? Buffer.alloc(0);
     if (opts.accept && !opts.accept(from)) return true;
-    if (got.length === 0) return true; // an empty datagram is no session
-    opts.onMessage?.(from, got.length);
     const received = buf.subarray(0, Math.min(got.length, buf.length));
-    const message = { data: opts.payload ? opts.payload(received) : received, from };
+    const data = opts.payload ? opts.payload(received) : received;
+    if (data.length === 0) return true; // an empty datagram (or an IPv4 header alone) is no session
+    opts.onMessage?.(from, got.length);
+    const message = { data, from };
     const waiter = waiters.shift();
     if (waiter) waiter.resolve(message);
     else messages.push(message);
