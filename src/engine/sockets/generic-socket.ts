@@ -9,7 +9,7 @@ import type { ResolvedOptions } from '../../../options/catalog.js';
 import { C_LIMITS, parseCInteger, parseCTyped } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import { DescriptorWatch, UV_WRITABLE } from '../../sys/poll.js';
-import { AF_INET, AF_INET6, bindSocket, closeDescriptor, connectResult, connectSocket, openSocket } from '../../sys/sockets.js';
+import { AF_INET, AF_INET6, bindSocket, closeDescriptor, connectResult, connectSocket, openSocket, receive, SOCK_RAW } from '../../sys/sockets.js';
 import { parseDalan } from '../descriptors/dalan.js';
 import { applyFdOptions } from '../descriptors/fdopts.js';
 import { describeSockaddr, parseSockaddr } from './sockaddr.js';
@@ -101,12 +101,35 @@ export async function applyEarlyOptions(fd: number, options: ResolvedOptions): P
   await applyDescriptorSockopts(fd, options);
 }
 
+const AF_PACKET = 17;
+
+/** A raw IP or packet socket takes every packet of its protocol (every frame) until bind() narrows it to one address (one interface). */
+const hearsBeforeBind = (domain: number, type: number) => type === SOCK_RAW || domain === AF_PACKET;
+
+/** At most this many messages are dropped after bind: more than a default receive buffer holds. */
+const DROP_MAX = 4096;
+
+/**
+ * Drops what a raw socket queued between socket() and bind(): packets for
+ * other addresses. Kept, a client bound to 127.0.0.4 would read a reply meant
+ * for 127.0.0.3 as its own (socat's socket has the same window, only a
+ * shorter one). Done at once after bind(), before anything is sent, so
+ * nothing this address asked for can be among them.
+ */
+function dropQueued(fd: number): void {
+  const scratch = Buffer.allocUnsafe(1); // the kernel drops the rest of a longer message
+  for (let i = 0; i < DROP_MAX && receive(fd, scratch); i++);
+}
+
 /** socket(), its options, and bind() when there is a local address: the descriptor, closed again on failure. */
 export async function preparedSocket(domain: number, type: number, protocol: number, options: ResolvedOptions, local?: Buffer): Promise<number> {
   const fd = openSocket(domain, type, protocol);
   try {
     await applyEarlyOptions(fd, options);
-    if (local) bindSocket(fd, local, describeSockaddr(local));
+    if (local) {
+      bindSocket(fd, local, describeSockaddr(local));
+      if (hearsBeforeBind(domain, type)) dropQueued(fd);
+    }
     return fd;
   } catch (err) {
     closeDescriptor(fd);
