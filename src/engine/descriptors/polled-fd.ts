@@ -29,7 +29,17 @@ export interface PolledStreams {
 }
 
 /** Reads and writes `fd` (already O_NONBLOCK, a description of tsocat's own) when the loop says it is ready. */
-export function polledStreams(fd: number, mode: AccessMode, opts: { autoClose: boolean; ignoreEof?: boolean; chunkSize?: number }): PolledStreams | undefined {
+export function polledStreams(
+  fd: number,
+  mode: AccessMode,
+  opts: {
+    autoClose: boolean;
+    ignoreEof?: boolean;
+    chunkSize?: number;
+    /** A read error that is this descriptor's end of input (a pty master's EIO): true ends the input instead of failing it. */
+    endsInput?: (err: NodeJS.ErrnoException) => boolean;
+  },
+): PolledStreams | undefined {
   const wantRead = mode !== 'w';
   const wantWrite = mode !== 'r';
   const chunk = opts.chunkSize ?? 65536;
@@ -49,6 +59,7 @@ export function polledStreams(fd: number, mode: AccessMode, opts: { autoClose: b
     try {
       n = readSync(fd, buf, 0, chunk, null);
     } catch (err) {
+      if (opts.endsInput?.(err as NodeJS.ErrnoException)) return void readable.push(null);
       if (!wouldWait(err)) return readable.destroy(err as Error);
       readWanted = true;
       return want();

@@ -7,12 +7,12 @@
 import { closeSync, existsSync, lstatSync, symlinkSync, unlinkSync, write } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
-import { ReadStream as TtyStream } from 'node:tty';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { systemError, TsocatError } from '../../errors.js';
+import { setNonBlocking } from '../../sys/libc.js';
+import { polledStreams } from '../descriptors/polled-fd.js';
 import type { Logger } from '../../log/logger.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
-import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js';
 
 export interface PtyPair {
   master: number;
@@ -117,42 +117,6 @@ const links = new Set<() => void>();
 let exitHook = false;
 
 /**
- * A source over the master that ends on EIO: the kernel's way of saying the
- * last descriptor of the slave was closed (socat: "probably PTY closed").
- */
-function masterSource(stream: TtyStream, fd: number, log: Logger): ChunkSource {
-  let sink: SourceSink | undefined;
-  const nothing = () => {};
-  const onData = (chunk: Buffer) => sink?.data(chunk, nothing);
-  // libuv reports the closed slave as EIO or as end of file, depending on timing
-  const closed = () => {
-    log.log('N', `read(${fd}, …): Input/output error (probably PTY closed)`);
-    sink?.end();
-  };
-  const onEnd = () => closed();
-  const onError = (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EIO') closed();
-    else sink?.error(err);
-  };
-  return {
-    start(s) {
-      sink = s;
-      stream.on('data', onData);
-      stream.once('end', onEnd);
-      stream.on('error', onError);
-      stream.resume();
-    },
-    pause: () => stream.pause(),
-    resume: () => stream.resume(),
-    stop() {
-      sink = undefined;
-      stream.off('data', onData);
-      stream.pause();
-    },
-  };
-}
-
-/**
  * Writes to the master. Not through the tty stream: libuv retries a tty write
  * that meets EAGAIN at once, in a loop, so a slave nobody reads would spin the
  * event loop (and tsocat could not even end on SIGTERM). Here a full queue is
@@ -170,17 +134,31 @@ function masterWriter(master: number): Writable {
   return new Writable({ write: (chunk: Buffer, _enc, cb) => writeAll(chunk, cb) });
 }
 
-/** The master side of a pty as an endpoint: a tty stream reads it, masterWriter writes it. */
+/**
+ * The master side of a pty as an endpoint: read when the event loop says it is
+ * readable (polled-fd.ts) until EIO, the kernel's way of saying the last
+ * descriptor of the slave was closed and everything written to it has been
+ * read (socat: "probably PTY closed"); written by masterWriter. Not read
+ * through Node's tty stream: libuv ends a stream that reports hang-up after a
+ * read shorter than its buffer, and on a pty the hang-up comes while the
+ * program's last output is still on its way from the slave (a program that
+ * wrote 14 kB and exited lost all but the first 4 kB).
+ */
 export function masterEndpoint(master: number, mode: AccessMode, description: string, log: Logger, onClose: () => void | Promise<void>): Endpoint {
-  const stream = new TtyStream(master);
-  // an EIO after the slave closed is the end of input, not a failure of the relay
-  stream.on('error', () => {});
-  const source = mode === 'w' ? undefined : masterSource(stream, master, log);
+  // reads meet EAGAIN instead of waiting, and a slave nobody reads cannot hold a thread-pool write
+  setNonBlocking(master, true);
+  const endsInput = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EIO') return false;
+    log.log('N', `read(${master}, …): Input/output error (probably PTY closed)`);
+    return true;
+  };
+  const readable = mode === 'w' ? undefined : polledStreams(master, 'r', { autoClose: false, endsInput })?.readable;
+  if (mode !== 'w' && !readable) throw new TsocatError(`uv_poll_init(${master}): a pty master the event loop cannot watch`, 'EPOLL');
+  readable?.on('error', () => {}); // reported to the pump
   const writable = mode === 'r' ? undefined : masterWriter(master);
   writable?.on('error', () => {});
   return makeEndpoint({
-    source,
-    readable: source ? sourceReadable(source, () => stream.destroy()) : undefined,
+    readable,
     writable,
     description,
     // a pty has no half-close: the other side sees end of input when the master is closed
@@ -195,7 +173,9 @@ export function masterEndpoint(master: number, mode: AccessMode, description: st
       writable?.destroy();
       // the terminal settings are put back through the master, so before it closes
       await onClose();
-      stream.destroy();
+      // the watch lets go of the descriptor first (its destroy), then the descriptor closes
+      if (readable && !readable.closed) await new Promise<void>((resolve) => readable.destroy().once('close', () => resolve()));
+      closeQuietly(master);
     },
   });
 }
