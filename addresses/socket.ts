@@ -83,6 +83,8 @@ async function reusePort(fd: number, o: ResolvedOptions): Promise<void> {
 async function openListen(req: AddressRequest, ctx: OpenContext) {
   const o = req.options;
   const p = readParams(req, false);
+  const range = o.string('range');
+  const inRange = range === undefined ? undefined : genericRange(range);
   if (o.has('bind')) throw new TsocatError('option "bind" does not apply to SOCKET-LISTEN: its address is the one it listens on', 'EOPTAPPLY');
   // so-reuseport must be set before bind()
   const fd = await preparedSocket(p.domain, p.type, p.protocol, o);
@@ -102,6 +104,11 @@ async function openListen(req: AddressRequest, ctx: OpenContext) {
     description: `SOCKET-LISTEN ${describeSockaddr(here)}`,
     log: ctx.log,
     onAccept: async (conn, peer) => {
+      // as socat: a peer outside the range is closed at once, with a warning, and accepting goes on
+      if (inRange && !inRange(peer)) {
+        ctx.log.log('W', `refusing connection from ${describeSockaddr(peer)} due to range option`);
+        return undefined;
+      }
       ctx.log.log('N', `accepting connection from ${describeSockaddr(peer)} on ${describeSockaddr(here)}`);
       const endpoint = rawSocketEndpoint(conn, { nullEof: req.options.bool('null-eof'), ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(peer)}` });
       endpoint.connectionInfo = connectionInfo(here, peer);
@@ -190,7 +197,7 @@ const plugins: AddressPlugin[] = [
   defineAddress({
     names: ['SOCKET-LISTEN'],
     params: ['domain', 'protocol', 'local-address'],
-    groups: [...GENERIC, 'LISTEN', 'CHILD', 'RETRY'],
+    groups: [...GENERIC, 'LISTEN', 'RANGE', 'CHILD', 'RETRY'],
     features: ['GENERICSOCKET', 'LISTEN'],
     summary: 'listen with a stream socket of <domain> and <protocol> on <local-address> (sockaddr data after the family); fork for one session per peer',
     open: openListen,

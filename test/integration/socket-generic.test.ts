@@ -5,6 +5,7 @@
  * line runs with tsocat and with socat, and both must give the same bytes.
  */
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -254,6 +255,35 @@ describe('SOCKET-SENDTO, SOCKET-RECVFROM, SOCKET-RECV, SOCKET-DATAGRAM (UDP: 2:2
       inside.close();
       cleanup();
     }
+  });
+
+  it('SOCKET-LISTEN with range: a peer outside it is closed with socat\'s warning and the listener goes on to serve one inside, as with socat', async () => {
+    const range = 'x0000x7f000002x0000000000000000:x0000xffffffffx0000000000000000';
+    /** What a peer bound to `from` reads before the connection ends. */
+    const answer = (port: number, from: string) =>
+      new Promise<string>((resolve, reject) => {
+        let got = '';
+        const c = connect({ port, host: '127.0.0.1', localAddress: from });
+        c.on('data', (d: Buffer) => {
+          got += d.toString();
+        });
+        c.on('error', () => resolve(got));
+        c.on('close', () => resolve(got));
+        c.setTimeout(8000, () => reject(new Error(`no end from the listener for ${from} in 8 s`)));
+      });
+    for (const [who, program] of [['tsocat', ours], ['socat', socat]] as const) {
+      const port = await freePort();
+      const server = await startLogged(program(`SOCKET-LISTEN:2:6:${inet4(port)},reuseaddr,fork,range=${range}`, 'SYSTEM:echo served'), /listening on/);
+      expect(await answer(port, '127.0.0.1'), who).toBe('');
+      await waitFor(() => / W refusing connection from AF=2 127\.0\.0\.1:\d+ due to range option\n/.test(server.log()), 5000, `${who}: the range warning`);
+      expect(await answer(port, '127.0.0.2'), who).toBe('served\n');
+    }
+  });
+
+  it('range on SOCKET-LISTEN wants <address data>:<mask data> too', async () => {
+    const r = await tsocat([`SOCKET-LISTEN:2:6:${inet4(9)},range=127.0.0.0/8`, 'PIPE'], { input: '' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/ E syntax error in range "127\.0\.0\.0\/8" of unspecified address family: use <addr>:<mask>\n$/);
   });
 
   it('range on SOCKET-DATAGRAM wants <address data>:<mask data>, as socat (range of unspecified family)', async () => {
