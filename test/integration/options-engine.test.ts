@@ -138,7 +138,8 @@ describe('ignoreeof', () => {
     const file = join(dir, 'shared');
     writeFileSync(file, '');
     const port = await freePort();
-    const p = background([`TCP-LISTEN:${port},reuseaddr,fork`, `OPEN:${file}`]);
+    // append: each session's write lands at the end, whatever its read of the file did to the offset
+    const p = background([`TCP-LISTEN:${port},reuseaddr,fork`, `OPEN:${file},append`]);
     await waitForPort(port);
     const openOnFile = () => readdirSync(`/proc/${p.pid}/fd`).filter((fd) => { try { return readlinkSync(`/proc/${p.pid}/fd/${fd}`) === file; } catch { return false; } }).length;
     for (let i = 0; i < 8; i++) {
