@@ -104,9 +104,15 @@ export async function openOwn<T>(
 
 /**
  * An opened address that holds `held` until it has closed; its session counts
- * as ending from the moment its write side is shut (the other side is done).
+ * as ending from the moment its write side is shut (the other side is done),
+ * or the session says it is ending (either side done).
  */
-export function releasedOnClose<T extends { close(): Promise<void>; shutdownWrite?: () => void }>(opened: T, held: Hold): T {
+export function releasedOnClose<T extends { close(): Promise<void>; shutdownWrite?: () => void; ending?: () => void }>(opened: T, held: Hold): T {
+  const ending = opened.ending?.bind(opened);
+  opened.ending = () => {
+    held.end();
+    ending?.();
+  };
   const close = opened.close.bind(opened);
   opened.close = async () => {
     held.end();

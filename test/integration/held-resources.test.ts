@@ -7,7 +7,7 @@
  * well within the default 0.5 s close wait.
  */
 import { connect, createServer, type Socket } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
@@ -77,6 +77,24 @@ async function refusedAtOnce(port: number, relay: { errors(): string }, error: R
   expect(relay.errors()).not.toContain('waiting for an ending session');
 }
 
+/**
+ * Starts the relay on `address2` with a first client that stays connected
+ * (its session running, not ending, once the relay logs `opened`): the next
+ * client is refused at once with `error`.
+ */
+async function refusedWhileRunning(address2: string, opened: string, error: RegExp): Promise<void> {
+  const port = await freePort();
+  const relay = start(['-d', '-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, address2]);
+  await waitForPort(port);
+  const running: Socket = connect({ port, host: '127.0.0.1' });
+  try {
+    await waitFor(() => relay.errors().includes(opened), 5000, 'the first session');
+    await refusedAtOnce(port, relay, error);
+  } finally {
+    running.destroy();
+  }
+}
+
 describe("a reconnect while the previous session still holds the relay's own resource", () => {
   it('lockfile on address 2: the second client is served once the first session has removed the lock', async () => {
     const lock = join(scratch(), 'lock');
@@ -121,17 +139,8 @@ describe("a reconnect while the previous session still holds the relay's own res
   it('UNIX-CONNECT with bind=: a session still running keeps its socket file, and the next bind fails at once', async () => {
     const dir = scratch();
     const server = await sortingServer(dir);
-    const port = await freePort();
-    const relay = start(['-d', '-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, `UNIX-CONNECT:${server},bind=${join(dir, 'client.sock')}`]);
-    await waitForPort(port);
-    const running: Socket = connect({ port, host: '127.0.0.1' });
-    try {
-      // the first session has bound its socket file and is not ending (its client has not closed)
-      await waitFor(() => relay.errors().includes('successfully connected from local address'), 5000, 'the first session');
-      await refusedAtOnce(port, relay, BOUND_IN_USE);
-    } finally {
-      running.destroy();
-    }
+    // the first session has bound its socket file once connected
+    await refusedWhileRunning(`UNIX-CONNECT:${server},bind=${join(dir, 'client.sock')}`, 'successfully connected from local address', BOUND_IN_USE);
   });
 
   it("UNIX-CONNECT with bind=: another program's socket file fails at once", async () => {
@@ -147,6 +156,68 @@ describe("a reconnect while the previous session still holds the relay's own res
       await refusedAtOnce(port, relay, BOUND_IN_USE);
     } finally {
       other.close();
+    }
+  });
+
+  /** A terminal device for the relay to open: a pseudo-terminal (of another tsocat) whose other side echoes. */
+  async function echoingTerminal(dir: string): Promise<string> {
+    const tty = join(dir, 'tty');
+    start([`PTY,link=${tty},raw,echo=0`, 'SYSTEM:cat']);
+    await waitFor(() => existsSync(tty), 5000, 'the pseudo-terminal');
+    return tty;
+  }
+
+  /** How flock-ex-nb refuses a lock someone holds. */
+  const FLOCK_BUSY = / E flock\(\d+, LOCK_EX\|LOCK_NB\): Resource temporarily unavailable\n/;
+
+  it('GOPEN of a device with flock-ex-nb: the second client locks it once the first session has closed it', async () => {
+    const tty = await echoingTerminal(scratch());
+    // the terminal never ends: the first session holds it through its whole close wait
+    await servedAfterRelease(`GOPEN:${tty},raw,echo=0,flock-ex-nb`, 'Resource temporarily unavailable', /flock "\/dev\/pts\/\d+"/);
+  });
+
+  it('OPEN of a file with flock-ex-nb: a session ending from the file side (its end of file) is waited for too', async () => {
+    const file = join(scratch(), 'file');
+    writeFileSync(file, '');
+    const port = await freePort();
+    const relay = start(['-d', '-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, `OPEN:${file},flock-ex-nb`]);
+    await waitForPort(port);
+    // the empty file ends at once; the first client never ends its side, so its session holds the file through the close wait
+    const first = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        first.on('error', reject);
+        first.on('end', resolve);
+        first.resume();
+      });
+      // the relay may end the exchange (the file's end) before it has written the line: the file is what shows it
+      await tcpExchange(port, 'second\n', { timeoutMs: 8000 });
+      await waitFor(() => readFileSync(file, 'utf8') === 'second\n' || relay.errors().includes(' E '), 5000, 'the second line in the file');
+      expect(readFileSync(file, 'utf8'), relay.errors()).toBe('second\n');
+      expect(relay.errors()).not.toContain('Resource temporarily unavailable');
+      expect(relay.errors()).toMatch(/ I flock ".*\/file": waiting for an ending session of this relay to release it\n/);
+    } finally {
+      first.destroy();
+    }
+  });
+
+  it('GOPEN of a device with flock-ex-nb: a session still running keeps its lock, and the next open fails at once', async () => {
+    const tty = await echoingTerminal(scratch());
+    await refusedWhileRunning(`GOPEN:${tty},raw,echo=0,flock-ex-nb`, 'starting data transfer loop', FLOCK_BUSY);
+  });
+
+  it('OPEN with flock-ex-nb on a file another program has locked still fails at once', async () => {
+    const file = join(scratch(), 'file');
+    writeFileSync(file, '');
+    const holder = start(['-d', '-d', '-u', 'STDIN', `OPEN:${file},flock-ex-nb`]);
+    try {
+      await waitFor(() => holder.errors().includes('starting data transfer loop'), 5000, 'the other lock');
+      const port = await freePort();
+      const relay = start(['-d', '-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, `OPEN:${file},flock-ex-nb`]);
+      await waitForPort(port);
+      await refusedAtOnce(port, relay, FLOCK_BUSY);
+    } finally {
+      holder.stdin?.end();
     }
   });
 });
