@@ -151,8 +151,11 @@ describe('ignoreeof', () => {
         c.end(`s${i}\n`);
       });
     }
-    // each session wrote its line through the shared descriptor
-    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean).sort()).toEqual([...Array(8).keys()].map((i) => `s${i}`));
+    // each session wrote its line through the shared descriptor (a client sees its connection close once
+    // both sides sent FIN, which can be before its session's write to the file is done: waited for)
+    const lines = () => readFileSync(file, 'utf8').split('\n').filter(Boolean).sort();
+    await waitFor(() => lines().length === 8, 5000, 'the eight lines in the file');
+    expect(lines()).toEqual([...Array(8).keys()].map((i) => `s${i}`));
     // before: the writer left the descriptor open (autoClose off for the shared one): 8 left
     await waitFor(() => openOnFile() === 0, 5000, 'no descriptor left open on the file');
   }));
