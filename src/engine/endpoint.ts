@@ -65,6 +65,12 @@ export interface Endpoint {
   shutdownWrite(): void;
   /** Release everything; safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Told when its session starts ending (one side is done; the close wait
+   * runs): what the endpoint holds may then be waited for by the next session
+   * of the relay (src/engine/held.ts).
+   */
+  ending?(): void;
   /** For process addresses: settles when the program has ended. */
   exited?: Promise<ChildExit>;
   /** Filled in by the engine from the address's options. */

@@ -162,6 +162,8 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   // socat's "closing" state: one side is done; the rest gets -t seconds to finish
   const startClosing = () => {
     closeTimer ??= setTimeout(resolveEnd, settings.closeTimeout * 1000);
+    left.ending?.();
+    right.ending?.();
     for (const { pump } of pumps) pump.endOnEof();
   };
   let remaining = pumps.length;
