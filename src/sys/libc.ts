@@ -30,7 +30,10 @@ const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
 const F_DUPFD_CLOEXEC = 1030;
-const F_SETLK = 6;
+// the open file description's record lock (Linux 3.15), not the process's: a fork relay's sessions share
+// one process, so a POSIX lock (F_SETLK) would not keep one session out of another's file, and closing
+// any descriptor of the file would drop every session's lock; each of socat's children has its own
+const F_OFD_SETLK = 37;
 const F_WRLCK = 1;
 const F_SETFD = 2;
 const F_GETFL = 3;
@@ -143,7 +146,7 @@ export function tryLock(fd: number, kind: LockKind, waiting: boolean): boolean {
   const flock = kind === 'flock-ex' || kind === 'flock-sh';
   const result = flock
     ? l.flock(fd, (kind === 'flock-ex' ? LOCK_EX : LOCK_SH) | LOCK_NB)
-    : l.fcntlLock(fd, F_SETLK, { l_type: kind === 'fcntl-wr' ? F_WRLCK : F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 });
+    : l.fcntlLock(fd, F_OFD_SETLK, { l_type: kind === 'fcntl-wr' ? F_WRLCK : F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 });
   if (result >= 0) return true;
   const errno = l.errno();
   if (waiting && LOCK_BUSY.has(errno)) return false;
