@@ -133,6 +133,19 @@ export function readsFrom(ep: Endpoint): boolean {
   return ep.source !== undefined || ep.readable !== undefined;
 }
 
+/**
+ * The descriptor an endpoint reads from, as socat's log lines name it
+ * ("socket 1 (fd 5) is at EOF"); -1 when it has none of its own (an
+ * in-memory address, a TLS stream).
+ */
+export function readDescriptorOf(ep: Endpoint): number {
+  if (ep.readFd !== undefined) return ep.readFd;
+  // a Node socket keeps it on its libuv handle, a file stream as its fd
+  const r = ep.readable as unknown as { fd?: unknown; _handle?: { fd?: unknown } | null } | undefined;
+  const fd = typeof r?.fd === 'number' ? r.fd : r?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
 /** The endpoint's source: its own, or one over its Readable. */
 export function sourceOf(ep: Endpoint): ChunkSource | undefined {
   if (ep.source) return ep.source;
