@@ -8,6 +8,7 @@
  *   npm run build && node scripts/startup.mjs          # N=20 pairs per case
  *   node scripts/startup.mjs 40 --json
  *   node scripts/startup.mjs 20 --case version          # version | null | unix
+ *   node scripts/startup.mjs 20 --bin /other/tree/bin/tsocat.js   # another build, e.g. before a change
  *
  * Cases: `-V`; `-u /dev/null /dev/null`; `echo hi | tsocat - UNIX-CONNECT:<sock>`
  * against a UNIX server in this process that reads to the end, then closes.
@@ -23,9 +24,11 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const PAIRS = Number(args.find((a) => /^\d+$/.test(a)) ?? 20);
+const PAIRS = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--bin') ?? 20);
 const JSON_OUT = args.includes('--json');
-const only = args.includes('--case') ? args[args.indexOf('--case') + 1] : undefined;
+const valueOf = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const only = valueOf('--case');
+const BIN = valueOf('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
 
 // getrusage(RUSAGE_CHILDREN): the CPU of every child reaped so far, in microseconds
 const koffi = createRequire(import.meta.url)('koffi');
@@ -76,7 +79,7 @@ async function main() {
     c.on('error', () => {});
   });
   await new Promise((r) => server.listen(sock, r));
-  const tsocat = [process.execPath, join(ROOT, 'bin', 'tsocat.js')];
+  const tsocat = [process.execPath, BIN];
   const cases = [
     { id: 'version', name: 'tsocat -V', argv: [...tsocat, '-V'] },
     { id: 'null', name: 'tsocat -u /dev/null /dev/null', argv: [...tsocat, '-u', '/dev/null', '/dev/null'] },
