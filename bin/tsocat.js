@@ -3,10 +3,37 @@
 // CommonJS (bin/package.json), like the bundle: Node's ES module loader would cost more than tsocat's own start-up.
 'use strict';
 
-// Node 22.1+ caches the bundle's compiled code between runs; Node 20 has no such cache and compiles it each time.
-require('node:module').enableCompileCache?.();
+const nodeModule = require('node:module');
+const { join } = require('node:path');
 
-const { endedBySignal, exitWith, loadedModules, main } = require('../dist/tsocat.cjs');
+const BUNDLE = join(__dirname, '..', 'dist', 'tsocat.cjs');
+
+/**
+ * Node 20 has no compile cache: the bundle is compiled through node:vm with the
+ * V8 code cache the build made next to it (dist/tsocat.cjs.cache). V8 refuses a
+ * cache made from other source, by another V8 or under other flags, and then
+ * compiles as usual. TSOCAT_WRITE_CODE_CACHE=1 writes the cache at exit (the build does).
+ */
+function loadWithCodeCache() {
+  const { readFileSync, writeFileSync } = require('node:fs');
+  const vm = require('node:vm');
+  let cachedData;
+  try {
+    cachedData = readFileSync(`${BUNDLE}.cache`);
+  } catch {
+    // no cache: compile as require() would
+  }
+  const script = new vm.Script(nodeModule.wrap(readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData });
+  const mod = new nodeModule(BUNDLE, module);
+  mod.filename = BUNDLE;
+  mod.loaded = true;
+  script.runInThisContext()(mod.exports, nodeModule.createRequire(BUNDLE), mod, BUNDLE, join(__dirname, '..', 'dist'));
+  if (process.env.TSOCAT_WRITE_CODE_CACHE) process.on('exit', () => writeFileSync(`${BUNDLE}.cache`, script.createCachedData()));
+  return mod.exports;
+}
+
+// Node 22.1+ keeps the compiled bundle in its own compile cache between runs
+const { endedBySignal, exitWith, loadedModules, main } = nodeModule.enableCompileCache ? (nodeModule.enableCompileCache(), require(BUNDLE)) : loadWithCodeCache();
 
 // TSOCAT_DEBUG_MODULES=1: one JSON line on stderr at exit with what the run loaded (address families, Node built-ins, files)
 if (process.env.TSOCAT_DEBUG_MODULES) process.on('exit', () => require('node:fs').writeSync(2, `${JSON.stringify(loadedModules())}\n`));

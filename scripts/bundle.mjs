@@ -14,7 +14,9 @@
  * keywords and features (read from the compiled plugins) with an `import()`
  * each. koffi, pino and serialport stay outside: they are loaded when needed.
  */
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -85,3 +87,12 @@ await build({
     },
   ],
 });
+
+// Node 20 has no compile cache of its own: bin/tsocat.js loads the bundle with a V8 code cache made
+// here by one ordinary run (it holds what start-up compiles); Node >= 22.1 uses module.enableCompileCache().
+rmSync(join(DIST, 'tsocat.cjs.cache'), { force: true });
+if (!createRequire(import.meta.url)('node:module').enableCompileCache) {
+  const bin = join(DIST, '..', 'bin', 'tsocat.js');
+  const r = spawnSync(process.execPath, [bin, '-u', '/dev/null', '/dev/null'], { env: { ...process.env, TSOCAT_WRITE_CODE_CACHE: '1' }, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`writing the code cache: ${bin} exited with ${r.status ?? r.signal}`);
+}
