@@ -9,9 +9,6 @@ import { loadRegistryFor } from '../addresses/index.js';
 import { parseCommandLine } from './cli/flags.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
-import { ownProcessMemory } from './engine/relay/at-rest.js';
-import { relay } from './engine/relay/relay.js';
-import { isPassedOn } from './engine/programs/signal-pass.js';
 import { Statistics } from './engine/relay/statistics.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
@@ -98,6 +95,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (cmd.addresses.length !== 2) {
       throw new TsocatError(`exactly 2 addresses required (there are ${cmd.addresses.length}); use option "-h" for help`, 'EUSAGE');
     }
+    // the engine is loaded once there is something to relay: -V and -h do without it (and without node:net)
+    const [{ relay }, { ownProcessMemory }, { isPassedOn }] = await Promise.all([
+      import('./engine/relay/relay.js'),
+      import('./engine/relay/at-rest.js'),
+      import('./engine/programs/signal-pass.js'),
+    ]);
     if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
     // the relay does not wait for the watchdog's thread to come up (worker_threads is loaded only for it)
     if (process.env.TSOCAT_LOOP_WATCHDOG !== undefined) {

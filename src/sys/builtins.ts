@@ -11,5 +11,7 @@ const require = createRequire(import.meta.url);
 export const crypto = (): typeof import('node:crypto') => require('node:crypto');
 export const v8 = (): typeof import('node:v8') => require('node:v8');
 export const vm = (): typeof import('node:vm') => require('node:vm');
+// node:net only for checking an IP option's value: the option catalog is loaded by every run, -V too
+export const net = (): typeof import('node:net') => require('node:net');
 export const tls = (): typeof import('node:tls') => require('node:tls');
 export const serialport = (): typeof import('serialport') => require('serialport');
