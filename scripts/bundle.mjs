@@ -9,10 +9,10 @@
  * modules reached through `import()`), so an address family, and the
  * built-ins it needs (TLS, UDP, child processes), is initialised only when a
  * command line names it: the plugin folders are listed here, at build time,
- * with the same rule the library uses at run time (src/plugin-folders.ts); the
- * option files become static imports, the address families a table of their
- * keywords and features (read from the compiled plugins) with an `import()`
- * each. koffi, pino and serialport stay outside: they are loaded when needed.
+ * with the same rule the library uses at run time (src/plugin-folders.ts): each
+ * option file and address family gets an `import()`, the families a table of
+ * their keywords and features (read from the compiled plugins), so an address
+ * without options loads no option rows and a family no other family. koffi, pino and serialport stay outside: they are loaded when needed.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -42,16 +42,14 @@ async function familyTable() {
 
 /** Source of the stand-in for src/plugin-folders.js in the bundle. */
 async function bundledPluginFolders() {
-  const options = pluginFiles(join(DIST, 'options'), 'options');
-  const imports = options.map((file, i) => `import * as options${i} from ${JSON.stringify(join(DIST, 'options', file))};`);
-  return `${imports.join('\n')}
-const LOADED = new Set();
-const OPTIONS = [${options.map((_, i) => `options${i}`).join(', ')}];
+  const options = pluginFiles(join(DIST, 'options'), 'options').map((file) => `() => import(${JSON.stringify(join(DIST, 'options', file))})`);
+  return `const LOADED = new Set();
+const OPTIONS = [${options.join(', ')}];
 const FAMILIES = [
 ${await familyTable()}
 ];
 export async function importPluginFolder(folder) {
-  return folder === 'options' ? OPTIONS : Promise.all(FAMILIES.map((f) => f.load()));
+  return Promise.all(folder === 'options' ? OPTIONS.map((load) => load()) : FAMILIES.map((f) => f.load()));
 }
 export function addressFamilies() {
   return FAMILIES;

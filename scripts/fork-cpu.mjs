@@ -10,6 +10,7 @@
  *   node scripts/fork-cpu.mjs 4000 --bin /other/tree/bin/tsocat.js
  *   node scripts/fork-cpu.mjs 2000 --cpu-prof /tmp/dir    # the relay runs under node --cpu-prof
  *   node scripts/fork-cpu.mjs 2000 --parallel 1           # only the sequential run
+ *   node scripts/fork-cpu.mjs 2000 --heap-prof /tmp/dir   # the relay's allocations, sampled (node --heap-prof)
  *
  * The echo server and the clients run in other processes (this script, again),
  * so the relay's figure is its own. Each client connection sends 16 bytes, waits
@@ -77,14 +78,15 @@ function run(argv) {
 }
 
 async function main() {
-  const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--parallel'].includes(args[i - 1])) ?? 2000);
+  const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--heap-prof', '--parallel'].includes(args[i - 1])) ?? 2000);
   const parallels = valueOf('--parallel') ? [Number(valueOf('--parallel'))] : [1, 20];
   const bin = valueOf('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
   const profDir = valueOf('--cpu-prof');
   const echo = spawn(process.execPath, [SELF, '--echo'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const echoPort = await new Promise((r) => echo.stdout.once('data', (d) => r(Number(String(d).trim()))));
   const port = await reservePort();
-  const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+  const heapDir = valueOf('--heap-prof');
+  const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : heapDir ? ['--heap-prof', '--heap-prof-dir', heapDir, '--heap-prof-interval', '4096'] : [];
   const relay = spawn(process.execPath, [...nodeArgs, bin, `TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${echoPort}`], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitListening(port);

@@ -65,7 +65,8 @@ export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, 
 }
 
 async function prepareOnce(spec: SingleAddressSpec, mode: AccessMode, ctx: PrepareContext): Promise<Prepared> {
-  await loadCatalog();
+  // the option rows are needed only to read options (the bundled command loads them on demand)
+  if (spec.options.length > 0) await loadCatalog();
   const { plugin, keyword, params } = await resolveKeyword(spec, ctx.registry);
   const min = plugin.minParams ?? plugin.params.length;
   if (params.length < min || params.length > plugin.params.length) {
