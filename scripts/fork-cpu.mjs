@@ -11,6 +11,7 @@
  *   node scripts/fork-cpu.mjs 2000 --cpu-prof /tmp/dir    # the relay runs under node --cpu-prof
  *   node scripts/fork-cpu.mjs 2000 --parallel 1           # only the sequential run
  *   node scripts/fork-cpu.mjs 2000 --heap-prof /tmp/dir   # the relay's allocations, sampled (node --heap-prof)
+ *   node scripts/fork-cpu.mjs 2000 --socat /usr/bin/socat # socat in its place (its children's CPU counts too)
  *
  * The echo server and the clients run in other processes (this script, again),
  * so the relay's figure is its own. Each client connection sends 16 bytes, waits
@@ -63,11 +64,11 @@ if (args[0] === '--echo') {
   await main();
 }
 
-/** user+sys of a process in ms (clock ticks of 10 ms). */
+/** user+sys of a process and of the children it has reaped (socat's per-peer processes), in ms (clock ticks of 10 ms). */
 function cpuMs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
 }
 
 function run(argv) {
@@ -78,7 +79,7 @@ function run(argv) {
 }
 
 async function main() {
-  const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--heap-prof', '--parallel'].includes(args[i - 1])) ?? 2000);
+  const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--heap-prof', '--parallel', '--socat'].includes(args[i - 1])) ?? 2000);
   const parallels = valueOf('--parallel') ? [Number(valueOf('--parallel'))] : [1, 20];
   const bin = valueOf('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
   const profDir = valueOf('--cpu-prof');
@@ -87,7 +88,10 @@ async function main() {
   const port = await reservePort();
   const heapDir = valueOf('--heap-prof');
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : heapDir ? ['--heap-prof', '--heap-prof-dir', heapDir, '--heap-prof-interval', '4096'] : [];
-  const relay = spawn(process.execPath, [...nodeArgs, bin, `TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${echoPort}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const addresses = [`TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${echoPort}`];
+  const socat = valueOf('--socat');
+  const [command, ...relayArgs] = socat ? [socat, ...addresses] : [process.execPath, ...nodeArgs, bin, ...addresses];
+  const relay = spawn(command, relayArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitListening(port);
     await run([SELF, '--clients', String(port), '50', '1']); // warm-up, not counted
