@@ -28,7 +28,15 @@ function loadWithCodeCache() {
   mod.filename = BUNDLE;
   mod.loaded = true;
   script.runInThisContext()(mod.exports, nodeModule.createRequire(BUNDLE), mod, BUNDLE, join(__dirname, '..', 'dist'));
-  if (process.env.TSOCAT_WRITE_CODE_CACHE) process.on('exit', () => writeFileSync(`${BUNDLE}.cache`, script.createCachedData()));
+  if (process.env.TSOCAT_WRITE_CODE_CACHE) {
+    process.on('exit', () => {
+      try {
+        writeFileSync(`${BUNDLE}.cache`, script.createCachedData());
+      } catch (err) {
+        require('node:fs').writeSync(2, `tsocat: code cache not written: ${err.message}\n`);
+      }
+    });
+  }
   return mod.exports;
 }
 
