@@ -14,6 +14,7 @@ import { checkPeer, clientNames, contextOptions, handshakeError, secureContext }
 import { TsocatError } from '../src/errors.js';
 import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
 import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
+import { tls as loadTls } from '../src/sys/builtins.js';
 
 type Tls = typeof import('node:tls');
 
@@ -66,7 +67,7 @@ const client = defineAddress({
   },
   summary: 'TLS client: connect to <host>:<port> and check its certificate (cafile, commonname; verify=0 skips)',
   async open(req, ctx) {
-    const tls: Tls = await import('node:tls');
+    const tls: Tls = loadTls();
     const o = req.options;
     const host = unbracket(req.params[0] as string);
     const context = secureContext(tls, contextOptions(o, false), o);
@@ -122,7 +123,7 @@ const server = defineAddress({
   async open(req, ctx) {
     const o = req.options;
     if (!o.has('openssl-certificate')) throw new TsocatError('no certificate given; consider option "cert"', 'ENOCERT');
-    const tls: Tls = await import('node:tls');
+    const tls: Tls = loadTls();
     const context = secureContext(tls, contextOptions(o, true), o);
     return openTcpListener(req, ctx, serverPeer(tls, context, verifying(req), o.string('openssl-commonname')));
   },

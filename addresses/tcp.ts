@@ -3,7 +3,7 @@ import { defineAddress } from '../src/define.js';
 import { formatSockaddr } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { refuseSocketChoice } from '../src/engine/sockets/sockopts.js';
-import { connectTcpSocket } from '../src/engine/sockets/tcp-connect.js';
+import { connectPlainTcp } from '../src/engine/sockets/tcp-connect.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
 
@@ -16,7 +16,7 @@ export default defineAddress({
   summary: 'connect to a TCP server (TCP4/TCP6 force the IP version)',
   async open(req, ctx) {
     refuseSocketChoice(req.options, req.keyword);
-    const socket = await connectTcpSocket(req, ctx, req.params[0] as string, req.params[1] as string);
-    return socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
+    const { socket, reusing } = await connectPlainTcp(req, ctx, req.params[0] as string, req.params[1] as string);
+    return socketEndpoint(reusing ?? socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
   },
 });

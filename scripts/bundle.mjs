@@ -1,50 +1,96 @@
 #!/usr/bin/env node
 /**
  * Bundles the compiled command (dist/src/cli.js and everything it imports)
- * into dist/tsocat.mjs, which bin/tsocat.js runs. Loading ~55 ES modules one
- * by one costs about as much as Node's own start-up; one file halves what
- * tsocat adds to it. The library (dist/src/index.js) stays unbundled.
+ * into dist/tsocat.cjs, which bin/tsocat.js runs. One CommonJS file: loading
+ * ~55 ES modules one by one cost about as much as Node's own start-up, and
+ * Node's ES module loader alone adds ~10 ms that `require()` does not.
  *
- * The plugin folders are listed here, at build time, with the same rule the
- * library uses at run time (src/plugin-folders.ts), and become static imports.
- * koffi and pino stay outside: they are loaded with require() when needed.
+ * Every module stays wrapped in its own lazy initialiser (esbuild's output for
+ * modules reached through `import()`), so an address family, and the
+ * built-ins it needs (TLS, UDP, child processes), is initialised only when a
+ * command line names it: the plugin folders are listed here, at build time,
+ * with the same rule the library uses at run time (src/plugin-folders.ts): each
+ * option file and address family gets an `import()`, the families a table of
+ * their keywords and features (read from the compiled plugins), so an address
+ * without options loads no option rows and a family no other family. koffi, pino and serialport stay outside: they are loaded when needed.
  */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const { pluginFiles } = await import(join(DIST, 'src', 'plugin-folders.js'));
+const addressFiles = pluginFiles(join(DIST, 'addresses'), 'addresses');
 
-/** Source of a stand-in for src/plugin-folders.js: every plugin module imported statically. */
-function staticPluginFolders() {
-  const imports = [];
-  const table = [];
-  for (const folder of ['addresses', 'options']) {
-    const names = pluginFiles(join(DIST, folder), folder).map((file, i) => {
-      imports.push(`import * as ${folder}${i} from ${JSON.stringify(join(DIST, folder, file))};`);
-      return `${folder}${i}`;
-    });
-    table.push(`${folder}: [${names.join(', ')}]`);
+/** Keywords and features of each compiled address family file, in file order. */
+async function familyTable() {
+  const rows = [];
+  for (const file of addressFiles) {
+    const path = join(DIST, 'addresses', file);
+    const exported = (await import(pathToFileURL(path).href)).default;
+    const plugins = Array.isArray(exported) ? exported : [exported];
+    const names = plugins.flatMap((p) => p.names);
+    const features = [...new Set(plugins.flatMap((p) => p.features))];
+    const load = `() => (LOADED.add(${JSON.stringify(file)}), import(${JSON.stringify(path)}))`;
+    rows.push(`  { file: ${JSON.stringify(file)}, names: ${JSON.stringify(names)}, features: ${JSON.stringify(features)}, load: ${load} },`);
   }
-  return `${imports.join('\n')}\nconst TABLE = { ${table.join(', ')} };\nexport async function importPluginFolder(folder) { return TABLE[folder]; }\n`;
+  return rows.join('\n');
 }
 
+/** Source of the stand-in for src/plugin-folders.js in the bundle. */
+async function bundledPluginFolders() {
+  const options = pluginFiles(join(DIST, 'options'), 'options').map((file) => `() => import(${JSON.stringify(join(DIST, 'options', file))})`);
+  return `const LOADED = new Set();
+const OPTIONS = [${options.join(', ')}];
+const FAMILIES = [
+${await familyTable()}
+];
+export async function importPluginFolder(folder) {
+  return Promise.all(folder === 'options' ? OPTIONS.map((load) => load()) : FAMILIES.map((f) => f.load()));
+}
+export function addressFamilies() {
+  return FAMILIES;
+}
+export function loadedAddressFiles() {
+  return [...LOADED].sort();
+}
+`;
+}
+
+const standIn = await bundledPluginFolders();
+// the ES module bundle of earlier builds
+rmSync(join(DIST, 'tsocat.mjs'), { force: true });
 await build({
   entryPoints: [join(DIST, 'src', 'cli.js')],
-  outfile: join(DIST, 'tsocat.mjs'),
+  outfile: join(DIST, 'tsocat.cjs'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: { 'import.meta.url': 'import_meta_url' },
+  banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
   target: 'node20',
   external: ['koffi', 'pino', 'serialport'],
   logLevel: 'warning',
   plugins: [
     {
-      name: 'static-plugin-folders',
+      name: 'bundled-plugin-folders',
       setup(b) {
-        b.onLoad({ filter: /[\\/]dist[\\/]src[\\/]plugin-folders\.js$/ }, () => ({ contents: staticPluginFolders(), resolveDir: DIST, loader: 'js' }));
+        b.onLoad({ filter: /[\\/]dist[\\/]src[\\/]plugin-folders\.js$/ }, () => ({ contents: standIn, resolveDir: DIST, loader: 'js' }));
       },
     },
   ],
 });
+
+// Node 20 has no compile cache of its own: bin/tsocat.js loads the bundle with a V8 code cache made
+// here by one ordinary run (it holds what start-up compiles); Node >= 22.1 uses module.enableCompileCache().
+rmSync(join(DIST, 'tsocat.cjs.cache'), { force: true });
+if (!createRequire(import.meta.url)('node:module').enableCompileCache) {
+  const bin = join(DIST, '..', 'bin', 'tsocat.js');
+  const r = spawnSync(process.execPath, [bin, '-u', '/dev/null', '/dev/null'], { env: { ...process.env, TSOCAT_WRITE_CODE_CACHE: '1' }, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`writing the code cache: ${bin} exited with ${r.status ?? r.signal}`);
+}

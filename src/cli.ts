@@ -4,15 +4,11 @@
  * reaches the terminal.
  */
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
-import { loadRegistry } from '../addresses/index.js';
+import { createRequire } from 'node:module';
+import { loadRegistryFor } from '../addresses/index.js';
 import { parseCommandLine } from './cli/flags.js';
-import { helpText, versionText } from './cli/help.js';
-import { startLoopWatchdog } from './cli/loop-watchdog.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
-import { ownProcessMemory } from './engine/relay/at-rest.js';
-import { relay } from './engine/relay/relay.js';
-import { isPassedOn } from './engine/programs/signal-pass.js';
 import { Statistics } from './engine/relay/statistics.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
@@ -44,8 +40,22 @@ async function takeLock(path: string, wait: boolean, log: Logger): Promise<() =>
 }
 
 import { exitWith } from './cli/exit.js';
+import { loadedAddressFiles } from './plugin-folders.js';
 
 export { exitWith };
+
+/**
+ * What this run loaded, for TSOCAT_DEBUG_MODULES (bin/tsocat.js prints it at exit):
+ * the address family files, Node's built-in modules, and the files required from disk.
+ */
+export function loadedModules(): { families: string[]; builtins: string[]; files: string[] } {
+  const list = (process as unknown as { moduleLoadList: string[] }).moduleLoadList;
+  return {
+    families: loadedAddressFiles(),
+    builtins: list.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)),
+    files: Object.keys(createRequire(import.meta.url).cache),
+  };
+}
 
 let signalled: ExitSignal | undefined;
 
@@ -73,10 +83,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     log = createLogger(cmd.log);
     routeProcessOutput(log);
     if (cmd.version) {
+      const { versionText } = await import('./cli/help.js');
       await writeStdout(await versionText());
       return 0;
     }
     if (cmd.help) {
+      const { helpText } = await import('./cli/help.js');
       await writeStdout(await helpText(cmd.help));
       return 0;
     }
@@ -88,9 +100,19 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (cmd.addresses.length !== 2) {
       throw new TsocatError(`exactly 2 addresses required (there are ${cmd.addresses.length}); use option "-h" for help`, 'EUSAGE');
     }
+    // the engine is loaded once there is something to relay: -V and -h do without it (and without node:net)
+    const [{ relay }, { ownProcessMemory }, { isPassedOn }] = await Promise.all([
+      import('./engine/relay/relay.js'),
+      import('./engine/relay/at-rest.js'),
+      import('./engine/programs/signal-pass.js'),
+    ]);
     if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
-    // the relay does not wait for the watchdog's thread to come up
-    void startLoopWatchdog().then((bound) => bound && log.log('N', `loop watchdog: stalls over ${bound} ms are reported`));
+    // the relay does not wait for the watchdog's thread to come up (worker_threads is loaded only for it)
+    if (process.env.TSOCAT_LOOP_WATCHDOG !== undefined) {
+      void import('./cli/loop-watchdog.js')
+        .then(({ startLoopWatchdog }) => startLoopWatchdog())
+        .then((bound) => bound && log.log('N', `loop watchdog: stalls over ${bound} ms are reported`));
+    }
 
     const controller = new AbortController();
     for (const how of signalsInMask(cmd.logSignals)) {
@@ -116,7 +138,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     ownProcessMemory();
     // An in-memory relay (PIPE PIPE) leaves Node nothing to wait on; socat would wait for a signal, so do we.
     const keepAlive = setInterval(() => {}, 2 ** 30);
-    const status = await loadRegistry()
+    // only the families the two addresses name are loaded (the bundled command's keyword table)
+    const status = await loadRegistryFor([a1, a2])
       .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry }))
       .finally(() => clearInterval(keepAlive));
     if (cmd.settings.statistics) stats.report(log, directions);

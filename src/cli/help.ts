@@ -3,7 +3,7 @@
  * they list exactly what works. Layout follows socat's, which scripts (and
  * socat's own test.sh) read.
  */
-import { allPlugins, loadRegistry } from '../../addresses/index.js';
+import { addressFeatures, loadRegistry } from '../../addresses/index.js';
 import { allOptions, findOption, type OptionDef } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { syntaxOf } from '../define.js';
@@ -118,8 +118,7 @@ const ENGINE_FEATURES = ['HELP', 'STATS', 'RETRY'];
 
 export async function versionText(): Promise<string> {
   await loadCatalog();
-  const provided = new Set(ENGINE_FEATURES);
-  for (const plugin of await allPlugins()) for (const f of plugin.features) provided.add(f);
+  const provided = new Set([...ENGINE_FEATURES, ...(await addressFeatures())]);
   let out = `tsocat by the tsocat developers, after socat by Gerhard Rieger and contributors\n`;
   out += `tsocat version ${VERSION} on Node.js ${process.version}\n`;
   out += `   running on ${process.platform} ${process.arch}\n`;

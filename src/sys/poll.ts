@@ -25,6 +25,15 @@ export const UV_DISCONNECT = 4;
 
 export type PollHandler = (status: number, events: number) => void;
 
+/**
+ * /dev/null, /dev/zero and /dev/full (Linux character devices 1:3, 1:5, 1:7)
+ * have no poll operation, so uv_poll_init refuses them; known here without
+ * loading koffi to ask (they are always ready and never make a read or write wait).
+ */
+export function pollRefusesDevice(rdev: number): boolean {
+  return process.platform === 'linux' && rdev >> 8 === 1 && [3, 5, 7].includes(rdev & 0xff);
+}
+
 interface Uv {
   koffi: typeof import('koffi');
   loop: unknown;

@@ -72,7 +72,7 @@ describe('conformance coverage', () => {
   }, 180000);
 });
 
-describe('the bundled command (bin/tsocat.js runs dist/tsocat.mjs)', () => {
+describe('the bundled command (bin/tsocat.js runs dist/tsocat.cjs)', () => {
   it('knows every address keyword and option the library has: the build-time plugin table left none out', async () => {
     const help = (await tsocat(['-hhh'])).stdout.toString();
     const listed = new Set(help.split('\n').map((line) => line.trim().split(/[\s:[]/)[0]));

@@ -143,7 +143,7 @@ describe('stderr carries only tsocat lines', () => {
     ['json', ['--log-format', 'json'], /^\{.*"msg":"DeprecationWarning: tsocat test warning".*\}$/],
   ] as const)('a Node process warning becomes one W log line (%s)', async (_format, flags, pattern) => {
     // a warning raised inside the running command: the bundled main() with a relay that waits (STALL) until -T ends it
-    const script = `import { main } from ${JSON.stringify(`${ROOT}/dist/tsocat.mjs`)};
+    const script = `import { main } from ${JSON.stringify(`${ROOT}/dist/tsocat.cjs`)};
       setTimeout(() => process.emitWarning('tsocat test warning', 'DeprecationWarning'), 100);
       process.exitCode = await main(${JSON.stringify([...flags, '-T', '0.5', 'STALL', 'STALL'])});`;
     const r = await runNode(['--input-type=module', '-e', script]);
@@ -155,7 +155,7 @@ describe('stderr carries only tsocat lines', () => {
   });
 
   it('an error nobody caught is one E line and status 1, no stack', async () => {
-    const script = `import { main } from ${JSON.stringify(`${ROOT}/dist/tsocat.mjs`)};
+    const script = `import { main } from ${JSON.stringify(`${ROOT}/dist/tsocat.cjs`)};
       setTimeout(() => Promise.reject(new Error('nobody caught this')), 100);
       process.exitCode = await main(['-T', '2', 'STALL', 'STALL']);`;
     const r = await runNode(['--input-type=module', '-e', script]);

@@ -9,6 +9,7 @@ import { Readable, type Writable } from 'node:stream';
 import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
 import type { AccessMode, HandOver } from '../endpoint.js';
 import { setNonBlocking } from '../../sys/libc.js';
+import { pollRefusesDevice } from '../../sys/poll.js';
 import { IGNOREEOF_POLL_MS } from './past-eof.js';
 import { polledStreams } from './polled-fd.js';
 import { nonBlockingTerminalWrites } from './terminal-writes.js';
@@ -114,7 +115,7 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
       writable?.destroy();
     },
   });
-  if (opts.ownDescription && st.isCharacterDevice()) {
+  if (opts.ownDescription && st.isCharacterDevice() && !pollRefusesDevice(st.rdev)) {
     const polled = polledStreams(fd, mode, opts);
     if (polled) {
       setNonBlocking(fd, true);

@@ -5,10 +5,10 @@
  * there, waitlock waits (checking once a second) until it is gone.
  */
 import { chmodSync, linkSync, lstatSync, unlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { systemError, TsocatError } from '../../errors.js';
+import { crypto } from '../../sys/builtins.js';
 import type { Logger } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
 import { type Hold, openOwn, pathKey } from '../held.js';
@@ -23,7 +23,7 @@ function tryLock(path: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw systemError(`lstat("${path}")`, err);
   }
-  const temporary = `${path}.${randomBytes(4).toString('hex')}`;
+  const temporary = `${path}.${crypto().randomBytes(4).toString('hex')}`;
   try {
     writeFileSync(temporary, `${process.pid}\n`, { flag: 'wx' });
     chmodSync(temporary, 0o644);

@@ -38,9 +38,35 @@ export async function resolveKeyword(spec: SingleAddressSpec, registry: Registry
 /** Options already reported under -s: an address is prepared more than once, socat reports each once. */
 const sloppyReported = new WeakSet<object>();
 
-/** Validates everything about one single address without opening it. */
-export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'> & Partial<Pick<OpenContext, 'log'>>) {
-  await loadCatalog();
+type PrepareContext = Pick<OpenContext, 'settings' | 'registry'> & Partial<Pick<OpenContext, 'log'>>;
+
+interface Prepared {
+  plugin: AddressPlugin;
+  request: AddressRequest;
+}
+
+/**
+ * Addresses already prepared, by spec and mode, with the settings and registry they were
+ * prepared under: a forking listener opens address 2 for every peer with the same options,
+ * as socat's children use what the parent parsed, so the keyword lookup and option
+ * resolution run once per relay rather than once per peer.
+ */
+const prepared = new WeakMap<SingleAddressSpec, Map<AccessMode, Prepared & Pick<PrepareContext, 'settings' | 'registry'>>>();
+
+/** Validates everything about one single address without opening it (once for a spec, mode, settings and registry). */
+export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, ctx: PrepareContext): Promise<Prepared> {
+  const known = prepared.get(spec)?.get(mode);
+  if (known && known.settings === ctx.settings && known.registry === ctx.registry) return known;
+  const fresh = await prepareOnce(spec, mode, ctx);
+  const byMode = prepared.get(spec) ?? new Map();
+  prepared.set(spec, byMode);
+  byMode.set(mode, { ...fresh, settings: ctx.settings, registry: ctx.registry });
+  return fresh;
+}
+
+async function prepareOnce(spec: SingleAddressSpec, mode: AccessMode, ctx: PrepareContext): Promise<Prepared> {
+  // the option rows are needed only to read options (the bundled command loads them on demand)
+  if (spec.options.length > 0) await loadCatalog();
   const { plugin, keyword, params } = await resolveKeyword(spec, ctx.registry);
   const min = plugin.minParams ?? plugin.params.length;
   if (params.length < min || params.length > plugin.params.length) {

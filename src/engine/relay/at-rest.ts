@@ -16,8 +16,7 @@
  * `ownProcessMemory()`), first a full garbage collection, and from the first
  * fork server on a young generation that does not grow.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { v8, vm } from '../../sys/builtins.js';
 import type { Logger } from '../../log/logger.js';
 import { trimMalloc } from '../../sys/libc.js';
 import { readBuffers } from '../descriptors/socket-source.js';
@@ -44,14 +43,14 @@ function keepYoungGenerationSmall(): void {
   youngKept = true;
   // read by V8 each time it considers growing the young generation, so it applies after start-up; V8 prints
   // "unrecognized flag" on stderr for a flag it lacks, so check this one when Node's major version changes (Node 20: present)
-  setFlagsFromString('--semi-space-growth-factor=1');
+  v8().setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 /** A full collection on demand: V8 gives `gc` only to a context made after --expose-gc is set (jest's leak detector does the same). */
 function collectGarbage(): void {
   if (!gc) {
-    setFlagsFromString('--expose-gc');
-    gc = runInNewContext('gc') as () => void;
+    v8().setFlagsFromString('--expose-gc');
+    gc = vm().runInNewContext('gc') as () => void;
   }
   gc();
 }

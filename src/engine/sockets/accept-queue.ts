@@ -5,10 +5,11 @@
  * sourceport and lowport options turn away are closed with socat's warning,
  * the others wait until the relay asks for the next one.
  */
-import { type BlockList, isIPv6, Socket } from 'node:net';
+import { type BlockList, isIPv6, Socket, type SocketConstructorOpts } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import type { AccessMode, Endpoint, Listener } from '../endpoint.js';
 import type { OpenContext } from '../context.js';
+import { reusingSocketForFd } from '../descriptors/socket-source.js';
 import { environmentAddress, formatSockaddr } from './inet.js';
 import { socketEndpoint } from './socket-endpoint.js';
 import { applySocketOptions } from './sockopts.js';
@@ -71,7 +72,10 @@ export function acceptQueue(fd: number, o: ResolvedOptions, range: BlockList | u
         description,
         log: ctx.log,
         async onAccept(peerFd) {
-          const socket = new Socket({ fd: peerFd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true } as ConstructorParameters<typeof Socket>[0]);
+          const opts = { fd: peerFd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true } as SocketConstructorOpts;
+          // a plain peer that is read reads into reused buffers from the start (socket-source.ts): no second Socket object to move it to
+          const reusing = !peer && mode !== 'w' ? reusingSocketForFd(opts) : undefined;
+          const socket = reusing?.socket ?? new Socket(opts);
           socket.once('close', () => listener.descriptorsFreed());
           const name = nameOf(socket.remoteAddress, socket.remotePort);
           const refusal = refusalReason(socket, range, sourcePort, o.bool('lowport'));
@@ -80,8 +84,8 @@ export function acceptQueue(fd: number, o: ResolvedOptions, range: BlockList | u
             turnAway(socket);
             return DISPOSED;
           }
-          ctx.log.log('N', `accepting connection from ${name} on ${nameOf(socket.localAddress, socket.localPort)}`);
-          return peerEndpoint(socket, o, () => (peer ? peer(socket) : socketEndpoint(socket, `${kind} ${name}`, mode)));
+          if (ctx.log.enabled('N')) ctx.log.log('N', `accepting connection from ${name} on ${nameOf(socket.localAddress, socket.localPort)}`);
+          return peerEndpoint(socket, o, () => (peer ? peer(socket) : socketEndpoint(reusing ?? socket, `${kind} ${name}`, mode)));
         },
       });
       return listener;

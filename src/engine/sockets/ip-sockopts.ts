@@ -4,9 +4,9 @@
  * socket tsocat makes: UDP sockets before bind(), as socat sets them, and
  * TCP sockets once connected. Values are laid out as socat passes them.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
+import { net } from '../../sys/builtins.js';
 
 const SOL_SOCKET = 1;
 const SOL_IP = 0;
@@ -40,7 +40,7 @@ const ROWS: readonly SockoptRow[] = [
 export const IP_SOCKOPT_NAMES: readonly string[] = ROWS.map((r) => r.option);
 
 function in4(address: string, option: string): Buffer {
-  if (!isIPv4(address)) throw new TsocatError(`option "${option}": "${address}" is not an IPv4 address`, 'EOPTVALUE');
+  if (!net().isIPv4(address)) throw new TsocatError(`option "${option}": "${address}" is not an IPv4 address`, 'EOPTVALUE');
   return Buffer.from(address.split('.').map(Number));
 }
 
@@ -60,7 +60,7 @@ async function interfaceIndexOf(text: string): Promise<number> {
 async function mreqn(text: string, option: string): Promise<Buffer> {
   const [group = '', second, third] = text.split(':');
   if (second === undefined || text.split(':').length > 3) throw new TsocatError(`option "${option}": expected <multicast-address>:<interface>, got "${text}"`, 'EOPTVALUE');
-  const secondIsAddress = isIPv4(second);
+  const secondIsAddress = net().isIPv4(second);
   const address = secondIsAddress ? second : '0.0.0.0';
   const ifText = third ?? (secondIsAddress ? undefined : second);
   const index = ifText === undefined ? 0 : await interfaceIndexOf(ifText);
@@ -100,11 +100,11 @@ async function valueBytes(row: SockoptRow, options: ResolvedOptions): Promise<Bu
 /** Refuses a malformed value while the address is parsed (catalog `check`). */
 export function checkIpOptionValue(option: string): (value: string, optionText: string) => void {
   return (value) => {
-    if (option === 'ip-multicast-if' && !isIPv4(value)) throw new TsocatError(`option "${option}": "${value}" is not an IPv4 address`, 'EOPTVALUE');
+    if (option === 'ip-multicast-if' && !net().isIPv4(value)) throw new TsocatError(`option "${option}": "${value}" is not an IPv4 address`, 'EOPTVALUE');
     if (option === 'ip-add-source-membership') mreqSource(value, option);
     if (option === 'ip-add-membership') {
       const parts = value.split(':');
-      if (parts.length < 2 || parts.length > 3 || !isIPv4(parts[0] as string) || isIPv6(value)) {
+      if (parts.length < 2 || parts.length > 3 || !net().isIPv4(parts[0] as string) || net().isIPv6(value)) {
         throw new TsocatError(`option "${option}": expected <multicast-address>:<interface>, got "${value}"`, 'EOPTVALUE');
       }
     }

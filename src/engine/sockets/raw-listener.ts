@@ -111,10 +111,12 @@ export function rawListener(fd: number, opts: RawListenerOptions): RawListener {
   };
 
   const watch = new DescriptorWatch(fd, () => {
+    let took = 0;
     try {
       while (accepted.length < QUEUE_MAX && waiters.length > 0 && hasRoom()) {
         const c = acceptSocket(fd);
         if (!c) break;
+        took++;
         room.accepted();
         const waiter = waiters.shift();
         if (waiter) waiter.resolve(c);
@@ -128,6 +130,9 @@ export function rawListener(fd: number, opts: RawListenerOptions): RawListener {
         for (const w of waiters.splice(0)) w.reject(failure);
       }
     }
+    // a peer was handed out, and a forking relay asks for the next one at once: the watch stays on rather
+    // than stop and start again (two calls into libuv per peer); a readiness with no one waiting stops it
+    if (took > 0 && !paused && !failure && !closed && recheck === undefined) return;
     wantNow();
   });
   const wantNow = () => watch.want(waiters.length > 0 && !failure && !closed && recheck === undefined && hasRoom() ? UV_READABLE : 0);

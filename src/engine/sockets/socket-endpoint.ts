@@ -1,17 +1,17 @@
 /** The one place a connected net.Socket becomes an Endpoint (TCP, UNIX, accepted peers). */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
-import { rehomeSocket } from '../descriptors/socket-source.js';
+import { type ReusingSocket, rehomeSocket } from '../descriptors/socket-source.js';
 import { descriptorOf } from './sockopts.js';
 
 /**
  * so-linger=0 needs nothing here: SO_LINGER {1,0} is set on the socket, so the
  * close after shutdown resets the connection, as in socat (FIN, then RST).
  */
-export function socketEndpoint(connected: Socket, description: string, mode: AccessMode = 'rw'): Endpoint {
-  // reads go into reused buffers when the socket has read nothing yet (it always has: callers keep it paused)
-  const moved = mode === 'w' ? undefined : rehomeSocket(connected);
-  const socket = moved?.socket ?? connected;
+export function socketEndpoint(connected: Socket | ReusingSocket, description: string, mode: AccessMode = 'rw'): Endpoint {
+  // reads go into reused buffers: a socket made for that already does; another that has read nothing yet (callers keep it paused) moves onto one
+  const moved = !(connected instanceof Socket) ? connected : mode === 'w' ? undefined : rehomeSocket(connected);
+  const socket = moved?.socket ?? (connected as Socket);
   // a program given a TLS connection's descriptor would see ciphertext: nofork has nothing to hand over
   const fd = (socket as { encrypted?: boolean }).encrypted === true ? undefined : descriptorOf(socket);
   return makeEndpoint({

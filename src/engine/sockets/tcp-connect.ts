@@ -6,10 +6,11 @@
  */
 import { ADDRCONFIG } from 'node:dns';
 import { closeSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { type SystemError, strerror, TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
+import { type ReusingSocket, reusingSocketForFd } from '../descriptors/socket-source.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from './inet.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from './socket-phases.js';
 import { applySocketOptions } from './sockopts.js';
@@ -31,6 +32,13 @@ interface ConnectTarget {
   reuseAddr: boolean;
   /** The address's options, for those set between socket() and connect(). */
   options: ResolvedOptions;
+  /** The socket reads into reused buffers from the start (socket-source.ts): a plain TCP address's, read by the pump. */
+  reusingReads: boolean;
+}
+
+interface Connected {
+  socket: Socket;
+  reusing?: ReusingSocket;
 }
 
 /**
@@ -56,33 +64,29 @@ async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddre
 }
 
 /** One connect(); failures come back in socat's words. */
-async function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
-  const local = await localBinding(t);
+async function connectOnce(t: ConnectTarget, service: string): Promise<Connected> {
+  const { fd, localAddress, localPort } = await localBinding(t);
   let host = t.host;
-  if (local.fd !== undefined) {
+  if (fd !== undefined) {
     // Node takes a descriptor it is given as open and reads it at once; given a name, it connects only after
     // looking it up, and that read fails first (ENOTCONN, hiding the connect's own error): look the name up first
     try {
       host = await resolveHost(t.host, service, t.family);
     } catch (err) {
-      closeSync(local.fd);
+      closeSync(fd);
       throw err;
     }
   }
-  const socket: Socket = connect({
-    host,
-    port: t.port,
-    family: t.family,
-    ...local,
-    allowHalfOpen: true,
-    noDelay: t.noDelay,
-    timeout: t.timeoutMs,
-    hints: t.hints,
-  });
+  // what net.connect() does, with a Socket that may read into reused buffers
+  const opts = { fd, allowHalfOpen: true, noDelay: t.noDelay } as SocketConstructorOpts;
+  const reusing = t.reusingReads ? reusingSocketForFd(opts) : undefined;
+  const socket = reusing?.socket ?? new Socket(opts);
+  if (t.timeoutMs) socket.setTimeout(t.timeoutMs);
+  socket.connect({ host, port: t.port, family: t.family, localAddress, localPort, hints: t.hints });
   // Node starts reading as soon as it connects unless the socket is paused; nothing may be read
   // before a consumer asks, so a program can still take the descriptor over (nofork) with no byte lost
   socket.pause();
-  return new Promise<Socket>((resolve, reject) => {
+  return new Promise<Connected>((resolve, reject) => {
     const fail = (err: SystemError) => {
       socket.destroy();
       if (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN') {
@@ -98,13 +102,13 @@ async function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
       socket.setTimeout(0);
       // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
       (socket as { readableFlowing: boolean | null }).readableFlowing = null;
-      resolve(socket);
+      resolve({ socket, reusing });
     });
   });
 }
 
 /** socat's lowport: the first free privileged port from 640 to 1023, tried from a random start. */
-async function connectFromLowPort(attempt: (localPort: number) => Promise<Socket>): Promise<Socket> {
+async function connectFromLowPort(attempt: (localPort: number) => Promise<Connected>): Promise<Connected> {
   const offset = Math.floor(Math.random() * LOW_PORT_COUNT);
   for (let i = 0; ; i++) {
     try {
@@ -130,6 +134,15 @@ export async function connectTcpSocket(
   portText: string,
   keywordFamily: 4 | 6 | 0 = familyOf(req.keyword.replace('-CONNECT', '')),
 ): Promise<Socket> {
+  return (await connectTcp(req, ctx, hostText, portText, keywordFamily, false)).socket;
+}
+
+/** TCP's own connection: the same socket, reading into reused buffers from the start when it is read (`reusing`). */
+export function connectPlainTcp(req: AddressRequest, ctx: OpenContext, hostText: string, portText: string): Promise<Connected> {
+  return connectTcp(req, ctx, hostText, portText, familyOf(req.keyword.replace('-CONNECT', '')), req.mode !== 'w');
+}
+
+async function connectTcp(req: AddressRequest, ctx: OpenContext, hostText: string, portText: string, keywordFamily: 4 | 6 | 0, reusingReads: boolean): Promise<Connected> {
   const o = req.options;
   const host = unbracket(hostText);
   const port = parsePort(portText, host);
@@ -152,12 +165,14 @@ export async function connectTcpSocket(
         hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
         reuseAddr: o.bool('so-reuseaddr'),
         options: o,
+        reusingReads,
       },
       portText,
     );
-  const socket = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
+  const connected = localPort === undefined && o.bool('lowport') ? await connectFromLowPort(attempt) : await attempt(localPort);
+  const { socket } = connected;
   // what went on before connect() is done; socat consumes an option once applied
   await applySocketOptions(socket, o.without(...EARLY_OPTIONS));
-  ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
-  return socket;
+  if (ctx.log.enabled('N')) ctx.log.log('N', `successfully connected from local address ${formatSockaddr(socket.localAddress, socket.localPort)}`);
+  return connected;
 }

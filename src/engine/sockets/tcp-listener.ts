@@ -11,7 +11,6 @@ import type { Endpoint, Listener } from '../endpoint.js';
 import { acceptQueue } from './accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from './inet.js';
 import { parseRange } from './ip-range.js';
-import { socketEndpoint } from './socket-endpoint.js';
 import { parseSockaddr } from './sockaddr.js';
 import { applySockoptPhase, EARLY_OPTIONS } from './socket-phases.js';
 import { refuseSocketChoice } from './sockopts.js';
@@ -68,13 +67,14 @@ async function listeningSocket(address: string, port: number, o: ResolvedOptions
   return fd;
 }
 
-/** How an accepted, paused TCP socket becomes the peer's endpoint: plainly here, inside TLS for OPENSSL-LISTEN. */
+/** How an accepted, paused TCP socket becomes the peer's endpoint inside TLS for OPENSSL-LISTEN. */
 export type PeerEndpoint = (socket: Socket, req: AddressRequest, ctx: OpenContext) => Endpoint;
 
-const plainPeer: PeerEndpoint = (socket, req) => socketEndpoint(socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
-
-/** TCP-LISTEN's open; `peerEndpoint` turns each accepted socket into an endpoint (plainly, or inside TLS for OPENSSL-LISTEN). */
-export async function openTcpListener(req: AddressRequest, ctx: OpenContext, peerEndpoint: PeerEndpoint = plainPeer): Promise<Listener> {
+/**
+ * TCP-LISTEN's open; `peerEndpoint` turns each accepted socket into an endpoint inside TLS for
+ * OPENSSL-LISTEN; without it a peer is a plain `TCP <peer>` socket endpoint (accept-queue.ts).
+ */
+export async function openTcpListener(req: AddressRequest, ctx: OpenContext, peerEndpoint?: PeerEndpoint): Promise<Listener> {
   const o = req.options;
   refuseSocketChoice(o, req.keyword);
   const port = parsePort(req.params[0] as string, '');
@@ -99,5 +99,5 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   ctx.log.startRunning('starting accept loop');
   ctx.log.log('N', `listening on ${bound}`);
 
-  return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP', (socket) => peerEndpoint(socket, req, ctx));
+  return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP', peerEndpoint && ((socket) => peerEndpoint(socket, req, ctx)));
 }

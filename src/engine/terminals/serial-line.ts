@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TERMIOS_SPEEDS } from '../../../options/termios.js';
 import { TsocatError } from '../../errors.js';
+import { serialport } from '../../sys/builtins.js';
 import type { Logger } from '../../log/logger.js';
 import { onAbort, sleep } from '../abort.js';
 import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
@@ -34,7 +35,7 @@ interface SerialBinding {
 /** serialport's binding for this platform, loaded when a SERIAL address or --list-serial needs it. */
 export async function serialBinding(): Promise<SerialBinding> {
   try {
-    const { SerialPort } = await import('serialport');
+    const { SerialPort } = serialport();
     return SerialPort.binding as unknown as SerialBinding;
   } catch (err) {
     throw new TsocatError(`serialport is not usable here (${(err as Error).message.split('\n')[0]}): reinstall tsocat with its dependencies`, 'ENOSERIAL');

@@ -8,10 +8,10 @@
  * then goes to Node's net.Socket (reads into reused buffers), datagram and
  * seqpacket sockets to raw-socket.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ResolvedOptions } from '../../../../options/catalog.js';
 import { TsocatError } from '../../../errors.js';
+import { crypto } from '../../../sys/builtins.js';
 import { AF_UNIX, bindSocket, closeDescriptor, connectSocket, openSocket, SOCK_DGRAM, SOCK_STREAM } from '../../../sys/sockets.js';
 import type { AccessMode, Endpoint } from '../../endpoint.js';
 import { rawSocketEndpoint } from '../messages/raw-socket.js';
@@ -55,7 +55,7 @@ export function tempName(pattern: string | undefined): string {
   const at = text.indexOf('XXXXXX');
   if (at < 0) throw new TsocatError(`xio_tempnam("${text}"): path pattern is not valid`, 'EINVAL');
   const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const random = [...randomBytes(6)].map((b) => chars[b % chars.length]).join('');
+  const random = [...crypto().randomBytes(6)].map((b) => chars[b % chars.length]).join('');
   return text.slice(0, at) + random + text.slice(at + 6);
 }
 

@@ -1,0 +1,72 @@
+/**
+ * Start-up loads only what the command line names (issue 18): the bundled
+ * command keeps each address family apart and loads it when an address needs
+ * it, and heavy built-ins (TLS, UDP, crypto, child processes) with it.
+ * TSOCAT_DEBUG_MODULES=1 makes bin/tsocat.js print, at exit, the family files
+ * the registry loaded, Node's built-in modules and the files required from disk.
+ */
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { tsocat } from '../helpers.js';
+
+interface Loaded {
+  families: string[];
+  builtins: string[];
+  files: string[];
+}
+
+const DEBUG_ENV = { ...process.env, TSOCAT_DEBUG_MODULES: '1' };
+
+function loadedBy(stderr: string): Loaded {
+  const line = stderr.split('\n').find((l) => l.startsWith('{"families"'));
+  if (!line) throw new Error(`no TSOCAT_DEBUG_MODULES line on stderr: ${JSON.stringify(stderr)}`);
+  return JSON.parse(line) as Loaded;
+}
+
+/** A TCP server on 127.0.0.1 that sends `text` to each client and closes. */
+async function greeter(text: string): Promise<{ port: number; close: () => void }> {
+  const server = createServer((c) => c.end(text));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, close: () => server.close() };
+}
+
+describe('what a command line loads', () => {
+  it('tsocat -u TCP:127.0.0.1:P STDOUT loads the TCP and STDIO families and no TLS, PTY, serial, SOCKS or UDP module', async () => {
+    const server = await greeter('hello\n');
+    try {
+      const r = await tsocat(['-u', `TCP:127.0.0.1:${server.port}`, 'STDOUT'], { env: DEBUG_ENV });
+      expect(r.stdout.toString()).toBe('hello\n');
+      expect(r.status).toBe(0);
+      const loaded = loadedBy(r.stderr);
+      expect(loaded.families).toEqual(['stdio.js', 'tcp.js']);
+      for (const family of ['openssl.js', 'pty.js', 'serial.js', 'socks.js', 'udp.js']) expect(loaded.families).not.toContain(family);
+      for (const builtin of ['tls', '_tls_wrap', 'dgram', 'internal/dgram', 'crypto', 'child_process', 'readline', 'worker_threads']) {
+        expect(loaded.builtins, builtin).not.toContain(builtin);
+      }
+      expect(loaded.files.filter((f) => /node-pty|serialport|koffi|pino/.test(f))).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('tsocat - - loads the STDIO family alone', async () => {
+    const r = await tsocat(['-', '-'], { env: DEBUG_ENV, input: 'hi\n' });
+    expect(r.stdout.toString()).toBe('hi\n');
+    expect(loadedBy(r.stderr).families).toEqual(['stdio.js']);
+  });
+
+  it('the report sees a family when one is named: -u /dev/null UDP-SENDTO loads UDP and dgram', async () => {
+    const peer = createSocket('udp4');
+    await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
+    try {
+      const r = await tsocat(['-u', '/dev/null', `UDP-SENDTO:127.0.0.1:${peer.address().port}`], { env: DEBUG_ENV });
+      expect(r.status).toBe(0);
+      const loaded = loadedBy(r.stderr);
+      expect(loaded.families).toEqual(['file.js', 'udp.js']);
+      expect(loaded.builtins).toContain('dgram');
+    } finally {
+      peer.close();
+    }
+  });
+});
