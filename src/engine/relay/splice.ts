@@ -178,6 +178,8 @@ interface PlannedDirection {
  */
 export function spliceRefusal(directions: PlannedDirection[], settings: RelaySettings): string | undefined {
   if (directions.length === 0) return 'nothing to relay';
+  // the switch to compare both paths (tests, the bench) or to leave this one off
+  if (process.env.TSOCAT_SPLICE === 'off') return 'TSOCAT_SPLICE=off';
   if (settings.verbose) return '-v';
   if (settings.hexDump) return '-x';
   if (settings.rawLeftToRight) return '-r';
