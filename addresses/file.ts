@@ -9,6 +9,7 @@ import { type AccessMode, type Endpoint, makeEndpoint } from '../src/engine/endp
 import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { endAndWait, streamsForFd } from '../src/engine/descriptors/fdstreams.js';
 import { accessFlags, logOpening, O_ACCMODE, openedDirections, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
+import { openOwn, pathKey, releasedOnClose } from '../src/engine/held.js';
 import { unixClient } from '../src/engine/sockets/unix/unix-client.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
@@ -39,21 +40,36 @@ async function openPath(
   applyEarlyNamedOptions(path, o);
   const flags = baseFlags | access.flags | openFlags(o);
   const perm = o.number('perm') ?? DEFAULT_CREATION_MODE;
-  let fd: number;
-  logOpening(log, path, flags);
+  const openLocked = async () => {
+    let fd: number;
+    logOpening(log, path, flags);
+    try {
+      fd = await openPathAsync(path, flags, perm, signal);
+    } catch (err) {
+      // CREATE is creat(2) in socat, and its errors say so
+      const call = baseFlags & constants.O_CREAT && baseFlags & constants.O_TRUNC ? `creat("${path}", 0${perm.toString(8)})` : `open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`;
+      throw systemError(call, err);
+    }
+    try {
+      if (o.bool('unlink-late')) removeEntry(path);
+      return { fd, restoreTerminal: await applyFdOptions(fd, o, { permAtOpen: true, signal, log }) };
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  };
+  // flock-ex-nb, flock-sh-nb: a lock an ending session of this relay still holds is waited for, not refused (src/engine/held.ts)
+  const flockNb = o.bool('flock-ex-nb') || o.bool('flock-sh-nb');
+  const lockBusy = (err: unknown) => err instanceof TsocatError && err.code === 'ELOCKED';
+  const { value, held } = flockNb ? await openOwn(pathKey('flock', path), lockBusy, log, signal, openLocked, 'ending') : { value: await openLocked(), held: undefined };
+  const { fd, restoreTerminal } = value;
+  // the lock is let go as the address closes, not whenever its streams get the descriptor closed
+  let unlock: (() => void) | undefined;
   try {
-    fd = await openPathAsync(path, flags, perm, signal);
-  } catch (err) {
-    // CREATE is creat(2) in socat, and its errors say so
-    const call = baseFlags & constants.O_CREAT && baseFlags & constants.O_TRUNC ? `creat("${path}", 0${perm.toString(8)})` : `open("${path}", 0${flags.toString(8)}, 0${perm.toString(8)})`;
-    throw systemError(call, err);
-  }
-  let restoreTerminal: (() => void) | undefined;
-  try {
-    if (o.bool('unlink-late')) removeEntry(path);
-    restoreTerminal = await applyFdOptions(fd, o, { permAtOpen: true, signal, log });
+    unlock = held ? (await import('../src/sys/libc.js')).flockReleaser(fd) : undefined;
   } catch (err) {
     closeSync(fd);
+    held?.release();
     throw err;
   }
   // O_DIRECT reads fail with EINVAL into memory that is not block-aligned
@@ -61,7 +77,7 @@ async function openPath(
   // a FIFO offers only the directions it was opened for (socat never finds the other ready); a file keeps both, and EBADF
   const mode = fstatSync(fd).isFIFO() ? openedDirections(flags, access.mode) : access.mode;
   const { readable, source, readFd, writable, handOver } = streamsForFd(fd, mode, { autoClose: true, ignoreEof: o.bool('ignoreeof'), allocate, reusedBuffers: true, ownDescription: true });
-  return makeEndpoint({
+  const endpoint = makeEndpoint({
     readable,
     source,
     readFd,
@@ -75,9 +91,11 @@ async function openPath(
       // a relay ending on a signal does not wait for output a stalled device may never take
       if (signal?.aborted) writable?.destroy();
       else await endAndWait(writable);
+      unlock?.();
       if (o.bool('unlink-close')) removeEntry(path);
     },
   });
+  return held ? releasedOnClose(endpoint, held) : endpoint;
 }
 
 /** GOPEN: a UNIX socket is talked to as UNIX-CLIENT does, anything else opened like OPEN. */

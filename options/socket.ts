@@ -26,6 +26,8 @@ export default defineOptions([
   { name: 'so-oobinline', aliases: ['oobinline'], type: 'int', groups: ['SOCKET'], phase: 'socket', summary: 'receive out-of-band data in the normal stream (SO_OOBINLINE)' },
   { name: 'so-rcvlowat', aliases: ['rcvlowat'], type: 'int', groups: ['SOCKET'], phase: 'socket', summary: 'bytes that must be waiting before the socket counts as readable (SO_RCVLOWAT)' },
   { name: 'so-sndlowat', aliases: ['sndlowat'], type: 'int', groups: ['SOCKET'], phase: 'socket', summary: 'SO_SNDLOWAT (Linux refuses setting it: Protocol not available)' },
+  { name: 'so-rcvtimeo', aliases: ['rcvtimeo'], type: 'timeval', groups: ['SOCKET'], phase: 'socket', summary: 'SO_RCVTIMEO: how long a blocking receive on the socket waits (tsocat never blocks on it; a program handed the socket, a DTLS handshake, does)' },
+  { name: 'so-sndtimeo', aliases: ['sndtimeo'], type: 'timeval', groups: ['SOCKET'], phase: 'socket', summary: 'SO_SNDTIMEO: how long a blocking send on the socket waits (as so-rcvtimeo)' },
   { name: 'so-linger', aliases: ['linger'], type: 'int', groups: ['SOCKET'], phase: 'socket', summary: 'on close, wait this many seconds for unsent data (0: reset)' },
   { name: 'connect-timeout', type: 'timeval', groups: ['SOCKET'], phase: 'connect', summary: 'give up connecting after this many seconds' },
   { name: 'setsockopt', aliases: ['sockopt'], type: 'string', groups: ['SOCKET'], phase: 'connect', summary: 'setsockopt(level, optname, value) on the connected socket: <level>:<optname>:<dalan value, e.g. i512 or x0a0b>' },

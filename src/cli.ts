@@ -58,6 +58,11 @@ export function endedBySignal(): boolean {
   return signalled !== undefined;
 }
 
+/** 128 + the signal's number once a signal ended the relay (read through a call: a handler sets it while main() awaits). */
+function exitStatusOnSignal(): number | undefined {
+  return signalled && 128 + signalled.number;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger = createLogger(DEFAULT_LOG_CONFIG);
   routeProcessOutput(log);
@@ -115,14 +120,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry }))
       .finally(() => clearInterval(keepAlive));
     if (cmd.settings.statistics) stats.report(log, directions);
-    const by = signalled as ExitSignal | undefined; // set by a signal handler meanwhile
-    if (by) return 128 + by.number;
+    const onSignal = exitStatusOnSignal();
+    if (onSignal !== undefined) return onSignal;
     log.log('N', `exiting with status ${status}`);
     return status;
   } catch (err) {
     // an open cut short by SIGTERM/SIGINT is part of exiting on the signal, not a new error
-    const by = signalled as ExitSignal | undefined; // set by a signal handler meanwhile
-    if (by) return 128 + by.number;
+    const onSignal = exitStatusOnSignal();
+    if (onSignal !== undefined) return onSignal;
     if (err instanceof TsocatError) {
       log.log(err.level, err.message);
       return err.exitStatus;

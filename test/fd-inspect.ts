@@ -1,7 +1,7 @@
 /**
  * What the kernel says about a running process's descriptors and locks, for
  * tests of file options: which descriptor holds a path, its open(2) status
- * flags (/proc/<pid>/fdinfo) and the locks on an inode (/proc/locks).
+ * flags and locks (/proc/<pid>/fdinfo) and the locks on an inode (/proc/locks).
  */
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -40,9 +40,35 @@ export function locksOn(path: string): string[] {
     .filter((l) => l.split(/\s+/).some((f) => f.endsWith(`:${ino}`)));
 }
 
-/** `pid` holds a lock of that kind (and, if given, READ or WRITE) on `path`. */
-export const holds = (path: string, kind: 'FLOCK' | 'POSIX', pid: number, access?: 'READ' | 'WRITE') =>
-  locksOn(path).some((l) => !l.includes('->') && l.includes(kind) && l.includes(` ${pid} `) && (access === undefined || l.includes(access)));
+/**
+ * `pid` holds a lock of that kind (and, if given, READ or WRITE) on `path`,
+ * read from the lock lines of its /proc/<pid>/fdinfo: FCNTL is a fcntl(2)
+ * record lock, the process's own (POSIX, socat's) or its open file
+ * description's (OFDLCK, tsocat's), which /proc/locks shows with pid -1.
+ */
+export function holds(path: string, kind: 'FLOCK' | 'FCNTL', pid: number, access?: 'READ' | 'WRITE'): boolean {
+  const ino = statSync(path).ino;
+  const kinds = kind === 'FLOCK' ? ['FLOCK'] : ['POSIX', 'OFDLCK'];
+  const isHeld = (line: string) =>
+    line.startsWith('lock:') &&
+    !line.includes('->') &&
+    line.split(/\s+/).some((f) => f.endsWith(`:${ino}`)) &&
+    kinds.some((k) => line.includes(` ${k} `)) &&
+    (access === undefined || line.includes(access));
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fdinfo`);
+  } catch {
+    return false; // the process has gone
+  }
+  return fds.some((fd) => {
+    try {
+      return readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8').split('\n').some(isHeld);
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+}
 
 /** Waits (bounded) for a background tsocat to end by itself; stops it by pid if it does not. */
 export async function stopWhenDone(p: ChildProcess): Promise<number | null> {

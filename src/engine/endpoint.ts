@@ -72,6 +72,12 @@ export interface Endpoint {
   shutdownWrite(): void;
   /** Release everything; safe to call twice. */
   close(): Promise<void>;
+  /**
+   * Told when its session starts ending (one side is done; the close wait
+   * runs): what the endpoint holds may then be waited for by the next session
+   * of the relay (src/engine/held.ts).
+   */
+  ending?(): void;
   /** For process addresses: settles when the program has ended. */
   exited?: Promise<ChildExit>;
   /** Filled in by the engine from the address's options. */
@@ -132,6 +138,19 @@ export function makeEndpoint(parts: Omit<Endpoint, 'kind' | 'shutdownWrite' | 'c
 /** True when the pump can read from the endpoint. */
 export function readsFrom(ep: Endpoint): boolean {
   return ep.source !== undefined || ep.readable !== undefined;
+}
+
+/**
+ * The descriptor an endpoint reads from, as socat's log lines name it
+ * ("socket 1 (fd 5) is at EOF"); -1 when it has none of its own (an
+ * in-memory address, a TLS stream).
+ */
+export function readDescriptorOf(ep: Endpoint): number {
+  if (ep.readFd !== undefined) return ep.readFd;
+  // a Node socket keeps it on its libuv handle, a file stream as its fd
+  const r = ep.readable as unknown as { fd?: unknown; _handle?: { fd?: unknown } | null } | undefined;
+  const fd = typeof r?.fd === 'number' ? r.fd : r?._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
 }
 
 /** The endpoint's source: its own, or one over its Readable. */

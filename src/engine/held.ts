@@ -64,19 +64,39 @@ async function released(key: string, which: (h: Holder) => boolean, log: Logger,
 }
 
 /**
+ * When the open says busy, which holders here are waited for before the one
+ * more try: 'any' (a device or lock: the holding session may not have read
+ * its end of file yet), or only 'ending' ones (a socket file: a running
+ * session's file makes the bind fail at once, as socat's).
+ */
+export type BusyWait = 'any' | 'ending';
+
+/**
  * Opens something this relay may still hold: after the sessions known to be
  * ending have let it go; and when the open says it is busy while a session
- * here holds it (its end of file may not be read yet), once more after that
- * session. What is opened is held, as `key`, until the caller releases it.
+ * here holds it, once more after that session (see BusyWait). What is opened
+ * is held, as `key`, until the caller releases it.
  */
-export async function openOwn<T>(key: string, busy: (err: unknown) => boolean, log: Logger, signal: AbortSignal, open: () => Promise<T>): Promise<{ value: T; held: Hold }> {
+export async function openOwn<T>(
+  key: string,
+  busy: (err: unknown) => boolean,
+  log: Logger,
+  signal: AbortSignal,
+  open: () => Promise<T>,
+  busyWait: BusyWait = 'any',
+): Promise<{ value: T; held: Hold }> {
   await released(key, (h) => h.ending, log, signal);
   let value: T;
   try {
     value = await open();
   } catch (err) {
     if (!busy(err) || !holders.get(key)?.size) throw err;
-    await released(key, () => true, log, signal);
+    if (busyWait === 'ending') {
+      // events already in (the holding session's end of file) are taken in first
+      await new Promise((r) => setImmediate(r));
+      if (![...(holders.get(key) ?? [])].some((h) => h.ending)) throw err;
+    }
+    await released(key, (h) => busyWait === 'any' || h.ending, log, signal);
     value = await open();
   }
   return { value, held: hold(key) };
@@ -84,9 +104,15 @@ export async function openOwn<T>(key: string, busy: (err: unknown) => boolean, l
 
 /**
  * An opened address that holds `held` until it has closed; its session counts
- * as ending from the moment its write side is shut (the other side is done).
+ * as ending from the moment its write side is shut (the other side is done),
+ * or the session says it is ending (either side done).
  */
-export function releasedOnClose<T extends { close(): Promise<void>; shutdownWrite?: () => void }>(opened: T, held: Hold): T {
+export function releasedOnClose<T extends { close(): Promise<void>; shutdownWrite?: () => void; ending?: () => void }>(opened: T, held: Hold): T {
+  const ending = opened.ending?.bind(opened);
+  opened.ending = () => {
+    held.end();
+    ending?.();
+  };
   const close = opened.close.bind(opened);
   opened.close = async () => {
     held.end();

@@ -28,7 +28,12 @@ export const TCP_NODELAY = 1;
 export const TCP_KEEPIDLE = 4;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
-const F_SETLK = 6;
+const LOCK_UN = 8;
+const F_DUPFD_CLOEXEC = 1030;
+// the open file description's record lock (Linux 3.15), not the process's: a fork relay's sessions share
+// one process, so a POSIX lock (F_SETLK) would not keep one session out of another's file, and closing
+// any descriptor of the file would drop every session's lock; each of socat's children has its own
+const F_OFD_SETLK = 37;
 const F_WRLCK = 1;
 const F_SETFD = 2;
 const F_GETFL = 3;
@@ -142,14 +147,33 @@ export function tryLock(fd: number, kind: LockKind, waiting: boolean): boolean {
   const flock = kind === 'flock-ex' || kind === 'flock-sh';
   const result = flock
     ? l.flock(fd, (kind === 'flock-ex' ? LOCK_EX : LOCK_SH) | LOCK_NB)
-    : l.fcntlLock(fd, F_SETLK, { l_type: kind === 'fcntl-wr' ? F_WRLCK : F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 });
+    : l.fcntlLock(fd, F_OFD_SETLK, { l_type: kind === 'fcntl-wr' ? F_WRLCK : F_RDLCK, l_whence: SEEK_SET, l_start: 0, l_len: 0, l_pid: 0 });
   if (result >= 0) return true;
   const errno = l.errno();
   if (waiting && LOCK_BUSY.has(errno)) return false;
   const call = flock
     ? `flock(${fd}, ${kind === 'flock-ex' ? 'LOCK_EX' : 'LOCK_SH'}${waiting ? '' : '|LOCK_NB'})`
     : `fcntl(${fd}, ${waiting ? 'F_SETLKW' : 'F_SETLK'}, {type=${kind === 'fcntl-wr' ? 'F_WRLCK' : 'F_RDLCK'},whence=SEEK_SET,start=0,len=0})`;
-  throw new TsocatError(`${call}: ${l.strerror(errno)}`, 'ESYS');
+  // ELOCKED: someone holds the lock (the next session of a relay may wait for its own previous one, src/engine/held.ts)
+  throw new TsocatError(`${call}: ${l.strerror(errno)}`, LOCK_BUSY.has(errno) ? 'ELOCKED' : 'ESYS');
+}
+
+/**
+ * What lets go of the flock(2) lock taken through `fd` at once: it unlocks and
+ * closes a close-on-exec duplicate of `fd` (the same open file description),
+ * as `fd` itself is closed by its streams later, or may be already.
+ */
+export function flockReleaser(fd: number): () => void {
+  const l = load();
+  const dup = l.fcntlInt(fd, F_DUPFD_CLOEXEC, 0);
+  check(dup, `fcntl(${fd}, F_DUPFD_CLOEXEC)`);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    l.flock(dup, LOCK_UN);
+    closeSync(dup);
+  };
 }
 
 export function mkfifo(path: string, mode: number): void {

@@ -193,4 +193,24 @@ describe('UNIX and ABSTRACT compared with socat 1.7.4', () => {
     }
     expect(results[0]).toEqual(results[1]);
   });
+  it("each side's end of file is one N line naming its socket and descriptor (socat test.sh MULTIPLE_EOF)", async () => {
+    const seen: string[][] = [];
+    for (const tool of tools()) {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const [command, ...first] = tool.command as [string, ...string[]];
+      const listener = spawn(command, [...first, '-d', '-d', 'UNIX-LISTEN:s', '/dev/null'], { cwd: t.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      let errors = '';
+      listener.stderr.on('data', (d: Buffer) => (errors += d.toString()));
+      const done = new Promise((r) => listener.on('close', r));
+      cleanups.push(() => void listener.kill());
+      await waitFor(() => existsSync(join(t.dir, 's')), 10000);
+      const client = await runTool(tool, ['-d', '-d', '-', 'UNIX-CONNECT:s'], t.dir, `${tool.name}\n`);
+      await done;
+      const eofs = (log: string) => log.split('\n').filter((l) => l.includes('is at EOF')).map((l) => l.replace(/^.* N /, '').replace(/fd \d+/, 'fd N')).sort();
+      seen.push([...eofs(errors), '|', ...eofs(client.stderr)]);
+    }
+    expect(seen[0]).toEqual(['socket 1 (fd N) is at EOF', 'socket 2 (fd N) is at EOF', '|', 'socket 1 (fd N) is at EOF', 'socket 2 (fd N) is at EOF']);
+    expect(seen[0]).toEqual(seen[1]);
+  });
 });

@@ -9,6 +9,7 @@ import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, requireOrSkip, stop, tempDir, tsocat, waitFor } from '../helpers.js';
+import { holds } from '../fd-inspect.js';
 
 const background = backgroundStarter();
 /** Changing owners and users needs root (CI runs as root). */
@@ -58,7 +59,7 @@ function descriptorsOf(pid: number, target: (link: string) => boolean): Array<{ 
 }
 
 /** Whether /proc/locks shows a write lock of `kind` held by `pid` on inode `inode`. */
-function writeLockShown(kind: 'FLOCK' | 'POSIX', pid: number, inode: string | number): boolean {
+function writeLockShown(kind: 'FLOCK', pid: number, inode: string | number): boolean {
   return new RegExp(`${kind} +ADVISORY +WRITE +${pid} +[0-9a-f]+:[0-9a-f]+:${inode} `).test(readFileSync('/proc/locks', 'utf8'));
 }
 
@@ -290,10 +291,9 @@ describe('PIPE:<path> options', () => {
 
   it('setlk, setlkw, flock-ex, flock-ex-nb: the FIFO is locked (it shows in /proc/locks)', async () => {
     const path = fifo();
-    const inode = statSync(path).ino;
-    for (const [option, kind] of [['setlk', 'POSIX'], ['setlkw', 'POSIX'], ['flock-ex', 'FLOCK'], ['flock-ex-nb', 'FLOCK']] as const) {
+    for (const [option, kind] of [['setlk', 'FCNTL'], ['setlkw', 'FCNTL'], ['flock-ex', 'FLOCK'], ['flock-ex-nb', 'FLOCK']] as const) {
       const p = background(['-t', '30', `PIPE:${path},${option}`, '-']);
-      await waitFor(() => writeLockShown(kind, p.pid as number, inode));
+      await waitFor(() => holds(path, kind, p.pid as number, 'WRITE'));
       await stop(p);
     }
   });

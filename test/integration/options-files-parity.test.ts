@@ -113,7 +113,7 @@ describe('shared locks: flock-sh, flock-sh-nb, f-setlk-rd, f-setlkw-rd', () => {
   it('f-setlk-rd: a read lock shows in /proc/locks, and a write lock (f-setlk-wr) is refused meanwhile', async () => {
     writeFileSync(at('f'), '');
     const p = start(['-u', '-', `OPEN:${at('f')},rdwr,f-setlk-rd`]);
-    await waitFor(() => holds(at('f'), 'POSIX', p.pid as number, 'READ'));
+    await waitFor(() => holds(at('f'), 'FCNTL', p.pid as number, 'READ'));
     const second = await tsocat(['-u', '-', `OPEN:${at('f')},f-setlk-wr`], { input: 'x' });
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/F_SETLK\b.*F_WRLCK.*: Resource temporarily unavailable/);
@@ -131,7 +131,7 @@ describe('shared locks: flock-sh, flock-sh-nb, f-setlk-rd, f-setlkw-rd', () => {
   it('f-setlkw-rd waits while another tsocat holds a write lock (lock), then takes its read lock', async () => {
     writeFileSync(at('f'), 'data');
     const writer = start(['-u', '-', `OPEN:${at('f')},lock`]);
-    await waitFor(() => holds(at('f'), 'POSIX', writer.pid as number, 'WRITE'));
+    await waitFor(() => holds(at('f'), 'FCNTL', writer.pid as number, 'WRITE'));
     // the wait is tsocat's own (F_SETLK tried again), so it shows in its log, not in /proc/locks
     const reader = start(['-d', '-d', '-d', '-u', `OPEN:${at('f')},f-setlkw-rd`, '-']);
     await waitFor(() => reader.errors().includes('waiting for lock on fd'));
@@ -293,7 +293,7 @@ describe('aliases socat 1.8 has for options tsocat had', () => {
   it.each(['f-setlkw-wr', 'f-setlkw', 'lockw', 'setlkw-wr'])('%s takes a waiting write lock', async (alias) => {
     writeFileSync(at('f'), '');
     const p = start(['-u', '-', `OPEN:${at('f')},${alias}`]);
-    await waitFor(() => holds(at('f'), 'POSIX', p.pid as number, 'WRITE'));
+    await waitFor(() => holds(at('f'), 'FCNTL', p.pid as number, 'WRITE'));
     p.stdin?.end();
     expect(await stopWhenDone(p)).toBe(0);
   });
@@ -301,7 +301,7 @@ describe('aliases socat 1.8 has for options tsocat had', () => {
   it.each(['f-setlk', 'setlk-wr'])('%s takes a write lock, failing when it is held', async (alias) => {
     writeFileSync(at('f'), '');
     const p = start(['-u', '-', `OPEN:${at('f')},${alias}`]);
-    await waitFor(() => holds(at('f'), 'POSIX', p.pid as number, 'WRITE'));
+    await waitFor(() => holds(at('f'), 'FCNTL', p.pid as number, 'WRITE'));
     expect((await tsocat(['-u', '-', `OPEN:${at('f')},${alias}`], { input: 'x' })).status).toBe(1);
     p.stdin?.end();
     expect(await stopWhenDone(p)).toBe(0);

@@ -5,11 +5,12 @@
  * open(2) flags the kernel reports for the descriptor (/proc/<pid>/fdinfo).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fdOf, holds, locksOn, openFlagsIn, stopWhenDone } from '../fd-inspect.js';
-import { backgroundStarter, requireOrSkip, requires, skipBecause, stop, TSOCAT, tempDir, tsocat, waitFor } from '../helpers.js';
+import { backgroundStarter, freePort, requireOrSkip, requires, skipBecause, stop, TSOCAT, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 
 let dir: string;
@@ -174,7 +175,7 @@ describe('locks: a second process finds the file locked during the relay', () =>
   it('setlk: a second tsocat with setlk fails while the first relays', async () => {
     writeFileSync(at('f'), '');
     const p = start(['-u', '-', `OPEN:${at('f')},setlk`]);
-    await waitFor(() => holds(at('f'), 'POSIX', p.pid as number));
+    await waitFor(() => holds(at('f'), 'FCNTL', p.pid as number));
     const second = await tsocat(['-u', '-', `OPEN:${at('f')},setlk`], { input: 'x' });
     expect(second.status).toBe(1);
     expect(second.stderr).toMatch(/F_SETLK\b.*: Resource temporarily unavailable/);
@@ -182,17 +183,37 @@ describe('locks: a second process finds the file locked during the relay', () =>
     expect(await stopWhenDone(p)).toBe(0);
   });
 
+  it("setlk in a fork relay: a running session's lock keeps the next session out, as socat's children", async () => {
+    writeFileSync(at('f'), '');
+    const port = await freePort();
+    // -u: the file is only written, so a session lasts as long as its client
+    const relay = start(['-d', '-d', '-u', `TCP-LISTEN:${port},reuseaddr,fork`, `OPEN:${at('f')},setlk`]);
+    await waitForPort(port);
+    const running = connect({ port, host: '127.0.0.1' });
+    try {
+      await waitFor(() => holds(at('f'), 'FCNTL', relay.pid as number, 'WRITE'), 5000, "the first session's lock");
+      // one process: only a lock of the open file description (not the process's) refuses the second session
+      expect((await tcpExchange(port, 'second\n', { timeoutMs: 8000 })).toString()).toBe('');
+      await waitFor(() => / E fcntl\(\d+, F_SETLK, \{type=F_WRLCK,[^}]*\}\): Resource temporarily unavailable\n/.test(relay.errors()), 5000, 'the refusal');
+      expect(readFileSync(at('f'), 'utf8')).toBe('');
+      // the running session still has its lock after the refused one closed its descriptor of the file
+      expect(holds(at('f'), 'FCNTL', relay.pid as number, 'WRITE')).toBe(true);
+    } finally {
+      running.destroy();
+    }
+  });
+
   for (const option of ['setlkw', 'lock']) {
     it(`${option}: a second tsocat waits for the lock and relays once the first is done`, async () => {
       writeFileSync(at('f'), '');
       const first = start(['-u', '-', `OPEN:${at('f')},${option}`]);
-      await waitFor(() => holds(at('f'), 'POSIX', first.pid as number));
+      await waitFor(() => holds(at('f'), 'FCNTL', first.pid as number));
       // the wait is tsocat's own (LOCK_NB/F_SETLK tried again), so it shows in its log, not in /proc/locks
       const second = start(['-d', '-d', '-d', '-u', '-', `OPEN:${at('f')},o-append,${option}`]);
       await waitFor(() => second.errors().includes('waiting for lock on fd'));
       first.stdin?.end('first\n');
       expect(await stopWhenDone(first)).toBe(0);
-      await waitFor(() => holds(at('f'), 'POSIX', second.pid as number));
+      await waitFor(() => holds(at('f'), 'FCNTL', second.pid as number));
       second.stdin?.end('second\n');
       expect(await stopWhenDone(second)).toBe(0);
       expect(readFileSync(at('f'), 'utf8')).toBe('first\nsecond\n');

@@ -29,6 +29,9 @@ describe('options set between socket() and connect(), read back from the connect
     ['so-dontroute=1', [1, 5], '1'],
     ['so-oobinline=1', [1, 10], '1'],
     ['so-rcvlowat=3', [1, 18], '3'],
+    // struct timeval as four ints: seconds (two halves), microseconds (two halves); a whole number of ticks at any HZ, which the kernel rounds to
+    ['so-rcvtimeo=1.5', [1, 20], '1,0,500000,0'],
+    ['sndtimeo=3', [1, 21], '3,0,0,0'],
     ['rcvbuf=9000', [1, 8], '18000'],
     ['sndbuf=9000', [1, 7], '18000'],
     ['rcvbuf-late=9000', [1, 8], '18000'],

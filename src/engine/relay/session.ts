@@ -11,7 +11,7 @@ import { type Logger, nowMicros } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
 import { connectionEnvironment } from '../programs/connection-env.js';
 import type { RelaySettings } from '../context.js';
-import { type ChildExit, type Endpoint, readsFrom, sourceOf } from '../endpoint.js';
+import { type ChildExit, type Endpoint, readDescriptorOf, readsFrom, sourceOf } from '../endpoint.js';
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
 import { openSniffFile } from './sniff-path.js';
@@ -185,10 +185,15 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
       : pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)),
   }));
 
+  // socat's end-of-file notice names the descriptor read; a Node socket may have let go of its handle by then
+  const readFds = log.enabled('N') ? new Map(directions.map((dir) => [dir, readDescriptorOf(dir.from)])) : undefined;
+
   let closeTimer: NodeJS.Timeout | undefined;
   // socat's "closing" state: one side is done; the rest gets -t seconds to finish
   const startClosing = () => {
     closeTimer ??= setTimeout(resolveEnd, settings.closeTimeout * 1000);
+    left.ending?.();
+    right.ending?.();
     for (const { pump } of pumps) pump.endOnEof();
   };
   let remaining = pumps.length;
@@ -215,6 +220,7 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
       resolveEnd();
       return;
     }
+    if (readFds) log.log('N', `socket ${dir.leftToRight ? 1 : 2} (fd ${readFds.get(dir)}) is at EOF`);
     log.log('I', `${dir.leftToRight ? 'left to right' : 'right to left'}: end of file, shutting down the other side's write`);
     dir.to.shutdownWrite();
     if (remaining === 0) resolveEnd();

@@ -19,7 +19,7 @@ import { parseDalan } from '../descriptors/dalan.js';
 /** socat's phases for these options: after socket(), before bind(), once connected, late. */
 export type SockoptPhase = 'pastsocket' | 'prebind' | 'connected' | 'late';
 
-type Layout = 'int' | 'bool' | 'name' | 'linger' | 'bytes';
+type Layout = 'int' | 'bool' | 'name' | 'linger' | 'bytes' | 'timeval';
 
 interface Row {
   option: string;
@@ -45,6 +45,8 @@ const ROWS: readonly Row[] = [
   { option: 'so-linger', level: SOL_SOCKET, name: 13, phase: 'pastsocket', layout: 'linger' },
   { option: 'so-rcvlowat', level: SOL_SOCKET, name: 18, phase: 'pastsocket', layout: 'int' },
   { option: 'so-sndlowat', level: SOL_SOCKET, name: 19, phase: 'pastsocket', layout: 'int' },
+  { option: 'so-rcvtimeo', level: SOL_SOCKET, name: 20, phase: 'pastsocket', layout: 'timeval' },
+  { option: 'so-sndtimeo', level: SOL_SOCKET, name: 21, phase: 'pastsocket', layout: 'timeval' },
   { option: 'so-bindtodevice', level: SOL_SOCKET, name: 25, phase: 'pastsocket', layout: 'name' },
   { option: 'so-mark', level: SOL_SOCKET, name: 36, phase: 'pastsocket', layout: 'int' },
   { option: 'ip-options', level: SOL_IP, name: 4, phase: 'pastsocket', layout: 'bytes' },
@@ -97,6 +99,15 @@ function setRow(fd: number, row: Row, options: ResolvedOptions): void {
     const name = options.string(row.option) ?? '';
     const value = Buffer.from(`${name}\0`, 'latin1');
     setBufferSockopt(fd, row.level, row.name, value, `${call}, "${name}", ${value.length})`);
+  } else if (row.layout === 'timeval') {
+    // struct timeval: seconds and microseconds, two longs
+    const seconds = options.number(row.option) ?? 0;
+    const whole = Math.floor(seconds);
+    const micros = Math.round((seconds - whole) * 1e6);
+    const value = Buffer.alloc(16);
+    value.writeBigInt64LE(BigInt(whole), 0);
+    value.writeBigInt64LE(BigInt(micros), 8);
+    setBufferSockopt(fd, row.level, row.name, value, `${call}, {${whole},${micros}}, ${value.length})`);
   } else if (row.layout === 'bytes') {
     const value = parseDalan(options.string(row.option) ?? '');
     setBufferSockopt(fd, row.level, row.name, value, `${call}, {0x${value.toString('hex')}}, ${value.length})`);

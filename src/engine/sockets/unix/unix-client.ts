@@ -11,6 +11,7 @@ import { closeDescriptor, localAddressOf, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREA
 import type { AccessMode, Endpoint } from '../../endpoint.js';
 import { applyNamedOptions } from '../../descriptors/fdopts.js';
 import { removeEntry } from '../../descriptors/open-path.js';
+import { type Hold, openOwn, pathKey, releasedOnClose } from '../../held.js';
 import { describeSockaddr } from '../sockaddr.js';
 import { connectUnix, tempName, unixAddress, unixEndpoint, unixSocket } from './unix-socket.js';
 
@@ -63,13 +64,33 @@ function afterBind(path: string | undefined, o: ResolvedOptions): (() => void) |
 /** The options a socket's descriptor takes once its file has had the NAMED ones (no second chmod/chown on the descriptor). */
 const descriptorOptions = (o: ResolvedOptions, bound: boolean) => (bound ? o.without('user', 'group', 'perm') : o);
 
-/** socket(), bind when asked, connect: the connected descriptor and what to do when it closes. */
-async function connectOnce(t: UnixTarget, type: number, keyword: string): Promise<{ fd: number; onClose?: () => void }> {
+/**
+ * socket() and bind to the local name when there is one. A socket file an
+ * ending session of this relay still has bound (removed at its close, after
+ * its close wait) is waited for rather than refused (src/engine/held.ts); the
+ * file is then held until the caller releases it, after removing it.
+ */
+async function boundSocket(t: UnixTarget, type: number, local: { addr: Buffer; path?: string } | undefined): Promise<{ fd: number; held?: Hold }> {
+  const o = t.options;
+  const bind = async () => {
+    if (local?.path !== undefined && (o.bool('unlink-early') || o.bool('unlink'))) removeEntry(local.path);
+    return unixSocket(type, o.number('so-protocol') ?? 0, descriptorOptions(o, local !== undefined), local?.addr);
+  };
+  if (local?.path === undefined) return { fd: await bind() };
+  const inUse = (err: unknown) => err instanceof TsocatError && err.code === 'EADDRINUSE';
+  const { value: fd, held } = await openOwn(pathKey('socket', local.path), inUse, t.log, t.signal, bind, 'ending');
+  return { fd, held };
+}
+
+/** A client's endpoint, holding its bound socket file (if any) until it has closed and removed it. */
+const holding = (endpoint: Endpoint, held: Hold | undefined): Endpoint => (held ? releasedOnClose(endpoint, held) : endpoint);
+
+/** socket(), bind when asked, connect: the connected descriptor, what to do when it closes, and the socket file it holds. */
+async function connectOnce(t: UnixTarget, type: number, keyword: string): Promise<{ fd: number; onClose?: () => void; held?: Hold }> {
   const o = t.options;
   const local = localName(t, keyword)?.make();
   const peer = unixAddress(t.name, t.abstract, tight(o));
-  if (local?.path !== undefined && (o.bool('unlink-early') || o.bool('unlink'))) removeEntry(local.path);
-  const fd = await unixSocket(type, o.number('so-protocol') ?? 0, descriptorOptions(o, local !== undefined), local?.addr);
+  const { fd, held } = await boundSocket(t, type, local);
   let onClose: (() => void) | undefined;
   try {
     onClose = afterBind(local?.path, o);
@@ -77,9 +98,10 @@ async function connectOnce(t: UnixTarget, type: number, keyword: string): Promis
   } catch (err) {
     closeDescriptor(fd);
     onClose?.();
+    held?.release();
     throw err;
   }
-  return { fd, onClose };
+  return { fd, onClose, held };
 }
 
 function logConnected(t: UnixTarget, fd: number): void {
@@ -90,25 +112,25 @@ function logConnected(t: UnixTarget, fd: number): void {
 export async function unixConnect(t: UnixTarget, keyword: string): Promise<Endpoint> {
   const type = t.options.number('so-type') ?? SOCK_STREAM;
   t.log.log('N', `opening connection to ${describeSockaddr(unixAddress(t.name, t.abstract, tight(t.options)))}`);
-  const { fd, onClose } = await connectOnce(t, type, keyword);
+  const { fd, onClose, held } = await connectOnce(t, type, keyword);
   logConnected(t, fd);
-  return unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, onClose });
+  return holding(unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, onClose }), held);
 }
 
 /** UNIX-SENDTO, ABSTRACT-SENDTO: a datagram socket (or so-type) that sends each message to the name; bound, it also hears replies. */
 export async function unixSendTo(t: UnixTarget, keyword: string, type = t.options.number('so-type') ?? SOCK_DGRAM): Promise<Endpoint> {
   const o = t.options;
   const local = localName(t, keyword)?.make();
-  if (local?.path !== undefined && (o.bool('unlink-early') || o.bool('unlink'))) removeEntry(local.path);
-  const fd = await unixSocket(type, o.number('so-protocol') ?? 0, descriptorOptions(o, local !== undefined), local?.addr);
+  const { fd, held } = await boundSocket(t, type, local);
   let onClose: (() => void) | undefined;
   try {
     onClose = afterBind(local?.path, o);
   } catch (err) {
     closeDescriptor(fd);
+    held?.release();
     throw err;
   }
-  return unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, sendTo: unixAddress(t.name, t.abstract, tight(o)), onClose });
+  return holding(unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, sendTo: unixAddress(t.name, t.abstract, tight(o)), onClose }), held);
 }
 
 /** What a connect to a socket of another type says: EPROTOTYPE for a path; an abstract name just refuses. */
@@ -128,9 +150,9 @@ export async function unixClient(t: UnixTarget, keyword: string, failurePrefix: 
   try {
     for (const type of given !== undefined ? [given] : [SOCK_STREAM, SOCK_SEQPACKET]) {
       try {
-        const { fd, onClose } = await connectOnce(t, type, keyword);
+        const { fd, onClose, held } = await connectOnce(t, type, keyword);
         logConnected(t, fd);
-        return unixEndpoint(fd, type, { description, mode: t.mode, onClose });
+        return holding(unixEndpoint(fd, type, { description, mode: t.mode, onClose }), held);
       } catch (err) {
         if (given !== undefined || !wrongType(err, t.abstract)) throw err;
         t.log.log('I', `${describeSockaddr(unixAddress(t.name, t.abstract))}: not a ${type === SOCK_STREAM ? 'stream' : 'seqpacket'} socket`);
