@@ -39,7 +39,6 @@ const F_SETFD = 2;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const FD_CLOEXEC = 1;
-const F_DUPFD_CLOEXEC = 1030;
 const F_SETPIPE_SZ = 1031;
 const F_GETPIPE_SZ = 1032;
 const SEEK_SET = 0;
@@ -165,8 +164,7 @@ export function tryLock(fd: number, kind: LockKind, waiting: boolean): boolean {
  */
 export function flockReleaser(fd: number): () => void {
   const l = load();
-  const dup = l.fcntlInt(fd, F_DUPFD_CLOEXEC, 0);
-  check(dup, `fcntl(${fd}, F_DUPFD_CLOEXEC)`);
+  const dup = duplicateDescriptor(fd);
   let done = false;
   return () => {
     if (done) return;
