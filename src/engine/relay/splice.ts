@@ -13,7 +13,7 @@
  * and its target keeps up: a slow reader leaves the bytes in the sender's
  * socket (back-pressure), and one session's stalled peer never holds up another.
  */
-import { DescriptorWatch, UV_DISCONNECT, UV_READABLE, UV_WRITABLE } from '../../sys/poll.js';
+import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../sys/poll.js';
 import { closeDescriptor, spliceBytes } from '../../sys/sockets.js';
 import { duplicateDescriptor, makePipe, setPipeSize } from '../../sys/libc.js';
 import type { RelaySettings } from '../context.js';
@@ -50,14 +50,15 @@ class KernelEnd {
       this.watch = new DescriptorWatch(this.fd, (status, events) => {
         // an error status: the splice that follows says what went wrong
         const ready = status < 0 ? UV_READABLE | UV_WRITABLE : events;
-        const reader = ready & (UV_READABLE | UV_DISCONNECT) ? this.onReadable : undefined;
-        const writer = ready & (UV_WRITABLE | UV_DISCONNECT) ? this.onWritable : undefined;
+        const reader = ready & UV_READABLE ? this.onReadable : undefined;
+        const writer = ready & UV_WRITABLE ? this.onWritable : undefined;
         if (reader) this.onReadable = undefined;
         if (writer) this.onWritable = undefined;
         this.update();
         reader?.();
         writer?.();
-      });
+        // no hang-up watch: a peer's end of file arrives as readable, an error as both (see DescriptorWatch)
+      }, false);
     } catch (err) {
       closeDescriptor(this.fd);
       throw err;
