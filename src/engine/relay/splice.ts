@@ -15,7 +15,7 @@
  */
 import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../sys/poll.js';
 import { closeDescriptor, spliceBytes } from '../../sys/sockets.js';
-import { duplicateDescriptor, makePipe, setPipeSize } from '../../sys/libc.js';
+import { duplicateDescriptor, makePipe, setNonBlocking, setPipeSize } from '../../sys/libc.js';
 import type { RelaySettings } from '../context.js';
 import type { Endpoint } from '../endpoint.js';
 import { type DirectionEnd, ioError } from './pump.js';
@@ -47,6 +47,8 @@ class KernelEnd {
   constructor(fd: number) {
     this.fd = duplicateDescriptor(fd);
     try {
+      // libuv made the description non-blocking already; a splice into a blocking socket would wait in the kernel
+      setNonBlocking(this.fd, true);
       this.watch = new DescriptorWatch(this.fd, (status, events) => {
         // an error status: the splice that follows says what went wrong
         const ready = status < 0 ? UV_READABLE | UV_WRITABLE : events;
