@@ -234,3 +234,35 @@ describe('timers on the zero-copy path', () => {
     client.destroy();
   });
 });
+
+describe('sessions side by side', () => {
+  it('a session stuck on a stopped reader holds up neither another session nor the loop', async () => {
+    let first = true;
+    const stuck: Socket[] = [];
+    const target = await serve((s) => {
+      if (first) {
+        first = false;
+        stuck.push(s);
+        s.pause();
+      } else s.pipe(s);
+    });
+    const port = await freePort();
+    const p = background(['-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${target}`], { env: { ...process.env, TSOCAT_LOOP_WATCHDOG: '100' } });
+    await waitForPort(port);
+    const blocked = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    blocked.on('error', () => {});
+    blocked.write(randomBytes(24 * 1024 * 1024));
+    await waitFor(() => stuck.length === 1);
+    await new Promise((r) => setTimeout(r, 300)); // the stuck session's buffers fill up
+    const started = Date.now();
+    const client = connect({ port, host: '127.0.0.1' });
+    const answer = collect(client);
+    client.end('ping\n');
+    expect((await answer).toString()).toBe('ping\n');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(p.errors().match(/ N data path: zero-copy \(splice\)\n/g)).toHaveLength(2);
+    expect(p.errors()).not.toContain('event loop stalled');
+    blocked.destroy();
+    for (const s of stuck) s.destroy();
+  });
+});
