@@ -235,6 +235,30 @@ describe('timers on the zero-copy path', () => {
   });
 });
 
+describe('the close wait on the zero-copy path', () => {
+  it('-t: after the client\'s end of data, a server that stays silent gets -t seconds, then the relay ends with status 0', async () => {
+    let server: Socket | undefined;
+    const target = await serve((s) => {
+      server = s;
+      s.on('data', () => {});
+    });
+    // a timer test measures time by nature: -t 1 against a bound of 4 s, and not before 0.8 s
+    const { p, port } = await relayTo(`TCP:127.0.0.1:${target}`, ['-t', '1']);
+    const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => {});
+    client.on('data', () => {});
+    await waitFor(() => server !== undefined);
+    const halfClosed = Date.now();
+    client.end('bye\n');
+    expect(await exited(p, 4000)).toBe(0);
+    expect(Date.now() - halfClosed).toBeGreaterThanOrEqual(800);
+    expect(p.errors()).toContain(' N data path: zero-copy (splice)\n');
+    expect(p.errors()).toMatch(/ N socket 1 \(fd \d+\) is at EOF\n/);
+    client.destroy();
+    server?.destroy();
+  });
+});
+
 describe('sessions side by side', () => {
   it('a session stuck on a stopped reader holds up neither another session nor the loop', async () => {
     let first = true;
