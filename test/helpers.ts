@@ -187,6 +187,20 @@ export function isListening(port: number): boolean {
  * Polls until a listener is up on the port (at most `timeoutMs`). It never
  * connects: a listener without fork would take the probe as its one peer.
  */
+/**
+ * A UNIX stream socket at `path` is listening (/proc/net/unix: flag
+ * __SO_ACCEPTCON), not only bound: its file appears at bind(), a moment
+ * before listen(), and a connect in between is refused.
+ */
+export function isUnixListening(path: string): boolean {
+  return readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[7] === path && (Number.parseInt(f[3] ?? '0', 16) & 0x10000) !== 0;
+    });
+}
+
 export async function waitForPort(port: number, asked = 5000): Promise<void> {
   const timeoutMs = withinTest(asked);
   const deadline = Date.now() + timeoutMs;

@@ -19,7 +19,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allPlugins } from '../../addresses/index.js';
 import { findOption } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
-import { exited, freePort, requireOrSkip, requires, run, SOCAT, socat18OrSkip, stop, TSOCAT, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
+import { exited, freePort, isUnixListening, requireOrSkip, requires, run, SOCAT, socat18OrSkip, stop, TSOCAT, tcpExchange, tempDir, waitFor, waitForPort } from '../helpers.js';
 import { danteCommand, peerStarter, tinyproxyCommand } from '../tls-peers.js';
 
 /**
@@ -574,7 +574,7 @@ describe('socat man page EXAMPLES of OPENSSL, PROXY, SOCKS4 and PTY, with local 
         const r = await sameForBoth(async (tool, here) => {
           const socket = join(here, 'X1');
           const relay = serve(tool, [`UNIX-LISTEN:${socket},fork`, `SOCKS4:127.0.0.1:127.0.0.1:${x11.port},socksport=${dantePort},socksuser=nobody,sourceport=20`]);
-          await waitFor(() => existsSync(socket));
+          await waitFor(() => isUnixListening(socket), 5000, 'the X1 listener');
           // each session binds source port 20 again: the next peer comes once the last one's socket has gone
           const port20Free = () => waitFor(() => !tcpSocketsFrom(20, dantePort), 5000, 'the connection from port 20 closed');
           await port20Free();

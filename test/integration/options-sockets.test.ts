@@ -148,6 +148,20 @@ describe('range, bind, sourceport, lowport', () => {
     expect(ss('ltn', `sport = :${port}`).join('\n')).toMatch(new RegExp(`127\\.0\\.0\\.3:${port}`));
   });
 
+  it('a client that binds (a socket tsocat makes) reports a refused connect as refused, a name looked up (test.sh OPENSSL_CONNECT_BIND)', async () => {
+    const port = await freePort();
+    for (const address of [`TCP:localhost:${port},pf=ip4,bind=localhost`, `OPENSSL-CONNECT:localhost:${port},pf=ip4,bind=127.0.0.1,verify=0`]) {
+      const r = await tsocat(['-', address], { input: '' });
+      expect(r.stderr).toMatch(new RegExp(` E connect\\(AF=2 127\\.0\\.0\\.1:${port}\\): Connection refused\\n$`));
+      expect(r.status).toBe(1);
+    }
+    // and served when something listens, the name looked up before the connect as above
+    background([`TCP4-LISTEN:${port},bind=127.0.0.1`, 'SYSTEM:echo $SOCAT_PEERADDR']);
+    await waitForPort(port);
+    const served = await tsocat(['-', `TCP:localhost:${port},pf=ip4,bind=127.0.0.2`], { input: '' });
+    expect(served).toMatchObject({ status: 0, stdout: Buffer.from('127.0.0.2\n') });
+  });
+
   it('sourceport is the port the server sees the client come from', async () => {
     const [port, source] = [await freePort(), await freePort()];
     background([`TCP4-LISTEN:${port}`, 'SYSTEM:echo $SOCAT_PEERPORT']);

@@ -5,6 +5,7 @@
  * connected socket.
  */
 import { ADDRCONFIG } from 'node:dns';
+import { closeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { type SystemError, strerror, TsocatError } from '../../errors.js';
@@ -57,8 +58,19 @@ async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddre
 /** One connect(); failures come back in socat's words. */
 async function connectOnce(t: ConnectTarget, service: string): Promise<Socket> {
   const local = await localBinding(t);
+  let host = t.host;
+  if (local.fd !== undefined) {
+    // Node takes a descriptor it is given as open and reads it at once; given a name, it connects only after
+    // looking it up, and that read fails first (ENOTCONN, hiding the connect's own error): look the name up first
+    try {
+      host = await resolveHost(t.host, service, t.family);
+    } catch (err) {
+      closeSync(local.fd);
+      throw err;
+    }
+  }
   const socket: Socket = connect({
-    host: t.host,
+    host,
     port: t.port,
     family: t.family,
     ...local,
