@@ -61,6 +61,13 @@ export interface Endpoint {
   writable?: Writable;
   /** True when each chunk is one message whose boundaries must be kept: one read is one message is one write (see source.ts). */
   datagram?: boolean;
+  /**
+   * The descriptor that carries the address's bytes unchanged, for moving them
+   * in the kernel (relay/splice.ts): a plain stream socket offers it, and it
+   * answers undefined once any of its bytes sit in JavaScript (something was
+   * read into Node, a write is queued) or it is closed.
+   */
+  kernelFd?: () => number | undefined;
   /** Tell the address no more data will come (shutdown(SHUT_WR), closing a pipe's write end). */
   shutdownWrite(): void;
   /** Release everything; safe to call twice. */

@@ -164,8 +164,7 @@ export function tryLock(fd: number, kind: LockKind, waiting: boolean): boolean {
  */
 export function flockReleaser(fd: number): () => void {
   const l = load();
-  const dup = l.fcntlInt(fd, F_DUPFD_CLOEXEC, 0);
-  check(dup, `fcntl(${fd}, F_DUPFD_CLOEXEC)`);
+  const dup = duplicateDescriptor(fd);
   let done = false;
   return () => {
     if (done) return;
@@ -247,11 +246,18 @@ export function changeInodeFlags(fd: number, set: number, clear: number): void {
 
 const O_CLOEXEC = 0o2000000;
 
-/** A kernel pipe, [read end, write end], both close-on-exec (Node has no pipe(2)). */
-export function makePipe(): [number, number] {
+/** A kernel pipe, [read end, write end], both close-on-exec (Node has no pipe(2)); non-blocking when asked. */
+export function makePipe(nonBlocking = false): [number, number] {
   const fds = Buffer.alloc(8);
-  check(load().pipe2(fds, O_CLOEXEC), 'pipe2()');
+  check(load().pipe2(fds, O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)), 'pipe2()');
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+/** A second descriptor for the same open file (fcntl F_DUPFD_CLOEXEC): its own number, so the event loop can watch it apart from the first. */
+export function duplicateDescriptor(fd: number): number {
+  const copy = load().fcntlInt(fd, F_DUPFD_CLOEXEC, 0);
+  check(copy, `fcntl(${fd}, F_DUPFD_CLOEXEC)`);
+  return copy;
 }
 
 export interface BindOptions {

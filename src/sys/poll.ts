@@ -118,7 +118,16 @@ export class DescriptorWatch {
   private events = 0;
   private closed = false;
 
-  constructor(fd: number, handler: PollHandler) {
+  /**
+   * `hangUps: false` leaves out UV_DISCONNECT: a socket whose peer has sent its
+   * end of file stays "disconnected", and a watch for writability alone would be
+   * woken on every turn while the socket is full (a read meets the end of file anyway).
+   */
+  constructor(
+    fd: number,
+    handler: PollHandler,
+    private readonly hangUps = true,
+  ) {
     const u = load();
     this.handle = u.koffi.alloc('uint8_t', u.handleSize);
     const err = u.init(u.loop, this.handle, fd);
@@ -136,7 +145,7 @@ export class DescriptorWatch {
     this.events = events;
     const u = load();
     if (events === 0) u.stop(this.handle);
-    else u.start(this.handle, events | UV_DISCONNECT, u.onPoll);
+    else u.start(this.handle, this.hangUps ? events | UV_DISCONNECT : events, u.onPoll);
   }
 
   /** Whether the watch keeps the process alive while it waits (as any socket does by default). */

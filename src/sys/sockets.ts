@@ -49,6 +49,7 @@ interface Calls {
   recvmsg: (fd: number, msg: MsgHdr, flags: number) => number | bigint;
   sendto: (fd: number, data: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number) => number | bigint;
   shutdown: (fd: number, how: number) => number;
+  splice: (fdIn: number, offIn: null, fdOut: number, offOut: null, len: number, flags: number) => number | bigint;
   getsockopt: (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number;
   getsockname: (fd: number, addr: Buffer, len: Buffer) => number;
   getpeername: (fd: number, addr: Buffer, len: Buffer) => number;
@@ -85,6 +86,7 @@ function load(): Calls {
     recvmsg: lib.func('long recvmsg(int, _Inout_ tsocat_msghdr *msg, int)'),
     sendto: lib.func('long sendto(int, void *, size_t, int, void *, uint32)'),
     shutdown: lib.func('int shutdown(int, int)'),
+    splice: lib.func('long splice(int, void *, int, void *, size_t, unsigned int)'),
     getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
     getsockname: lib.func('int getsockname(int, void *, void *)'),
     getpeername: lib.func('int getpeername(int, void *, void *)'),
@@ -196,6 +198,24 @@ export function sendOn(fd: number, data: Buffer, to?: Buffer): number | undefine
     fail(to ? `sendto(${fd}, …, ${data.length})` : `send(${fd}, …, ${data.length})`, err);
   }
   return n;
+}
+
+const SPLICE_F_MOVE = 1;
+const SPLICE_F_NONBLOCK = 2;
+
+/**
+ * splice(2) from `from` to `to`, one of them a pipe, neither side waiting:
+ * bytes moved (0 at the end of the input), or undefined when a side would
+ * wait (an empty input, a full pipe or socket). A failure throws an Error
+ * shaped like Node's system errors: `code` errno's name, `message` strerror's text.
+ */
+export function spliceBytes(from: number, to: number, len: number): number | undefined {
+  const c = load();
+  const n = Number(c.splice(from, null, to, null, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK));
+  if (n >= 0) return n;
+  const err = errno();
+  if (wouldBlock(err)) return undefined;
+  throw Object.assign(new Error(c.strerror(err)), { code: errnoNames.get(err) ?? 'EIO', errno: err, syscall: 'splice' });
 }
 
 export const SHUT_WR = 1;

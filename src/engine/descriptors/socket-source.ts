@@ -88,8 +88,9 @@ type SocketOpts = SocketConstructorOpts & { onread?: OnRead; handle?: unknown; p
  * source. What arrives before a sink starts is copied and reading stops, so
  * nothing is lost and nothing piles up.
  */
-export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSource } {
+export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSource; unread(): boolean } {
   let sink: SourceSink | undefined;
+  let started = false;
   let stopped = false;
   let paused = false;
   const early: Buffer[] = [];
@@ -131,6 +132,7 @@ export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSo
     return {
       start(s) {
         sink = s;
+        started = true;
         socket.once('end', onEnd);
         socket.once('error', onError);
         for (const chunk of early.splice(0)) s.data(chunk, () => {});
@@ -155,7 +157,8 @@ export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSo
       },
     };
   };
-  return { onread, bind };
+  // nothing has come through JavaScript yet: the kernel holds every byte the peer sent
+  return { onread, bind, unread: () => !started && early.length === 0 };
 }
 
 /**
@@ -167,20 +170,23 @@ export interface ReusingSocket {
   socket: Socket;
   source: ChunkSource;
   readable: Readable;
+  /** True while nothing has been read from the socket into JavaScript (the source never started). */
+  unread(): boolean;
 }
 
-function withReadable(socket: Socket, source: ChunkSource): ReusingSocket {
+function withReadable(socket: Socket, reader: ReturnType<typeof reusingReader>): ReusingSocket {
+  const source = reader.bind(socket);
   const readable = sourceReadable(source, () => socket.destroy());
   // -D looks for the descriptor under an endpoint's streams
   Object.defineProperty(readable, '_handle', { get: () => (socket as unknown as HandleHolder)._handle });
-  return { socket, source, readable };
+  return { socket, source, readable, unread: reader.unread };
 }
 
 /** A socket over a descriptor (a socket or FIFO handed to tsocat) that reads into reused buffers. */
 export function reusingSocketForFd(opts: SocketConstructorOpts): ReusingSocket {
   const reader = reusingReader();
   const socket = new Socket({ ...opts, onread: reader.onread } as SocketOpts);
-  return withReadable(socket, reader.bind(socket));
+  return withReadable(socket, reader);
 }
 
 interface HandleHolder {
@@ -216,5 +222,5 @@ export function rehomeSocket(old: Socket): ReusingSocket | undefined {
   // the old object lets go of the handle without closing it; destroying it settles the server's count
   (old as unknown as HandleHolder)._handle = null;
   old.destroy();
-  return withReadable(socket, reader.bind(socket));
+  return withReadable(socket, reader);
 }

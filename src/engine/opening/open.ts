@@ -187,7 +187,9 @@ function applyShutMethod(ep: Endpoint, method: ShutMethod): void {
   if (method === 'none') ep.shutdownWrite = () => {};
   if (method === 'close') {
     // socat close()s the descriptor: after the last bytes go out nothing more is read from it, so data the
-    // peer sends later is refused instead of relayed (the relay ends with the -t timeout)
+    // peer sends later is refused instead of relayed (the relay ends with the -t timeout). Closing Node's
+    // stream would leave the zero-copy path's own descriptor reading: this address stays on the buffered path
+    ep.kernelFd = undefined;
     const { readable, writable } = ep;
     ep.shutdownWrite = () => {
       const stopReading = () => readable?.destroy();

@@ -94,7 +94,10 @@ export function restWatch(running: () => number, log: Logger): RestWatch {
       steps.shift()?.();
       took.push((performance.now() - t).toFixed(1));
       if (steps.length > 0) {
-        setImmediate(step).unref();
+        // a referenced immediate: an unreferenced one does not wake a loop that waits in epoll, so with
+        // nothing else to wake it (sessions on the zero-copy path leave no Node handle behind) the
+        // steps waited for the next connection
+        setImmediate(step);
         return;
       }
       restedAt = process.memoryUsage.rss();

@@ -43,7 +43,8 @@ export interface DirectionPlan {
 
 export type DirectionEnd = { kind: 'eof' } | { kind: 'error'; error: TsocatError };
 
-function ioError(call: string, name: string, err: unknown): TsocatError {
+/** A failed read or write as socat words it: `read(<name>): <strerror>`. */
+export function ioError(call: string, name: string, err: unknown): TsocatError {
   return new TsocatError(`${call}(${name}): ${strerror(err as SystemError)}`, (err as SystemError)?.code ?? 'EIO', { cause: err });
 }
 

@@ -15,6 +15,7 @@ import { type ChildExit, type Endpoint, readDescriptorOf, readsFrom, sourceOf } 
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
 import { openSniffFile } from './sniff-path.js';
+import { type KernelRelay, kernelRelay, spliceRefusal } from './splice.js';
 import type { ChunkSource } from '../source.js';
 import type { Statistics } from './statistics.js';
 
@@ -116,6 +117,26 @@ function isResetOnRead(error: Error): boolean {
   return error.message.startsWith('read(') && (error as { code?: string }).code === 'ECONNRESET';
 }
 
+/**
+ * The zero-copy path (splice.ts) when every direction qualifies, else undefined
+ * for the buffered one; one N line says which and why.
+ */
+function zeroCopyPath(directions: Direction[], settings: RelaySettings, log: Logger): KernelRelay | undefined {
+  const refusal = spliceRefusal(directions, settings);
+  if (refusal === undefined) {
+    try {
+      const kernel = kernelRelay(directions, settings);
+      log.log('N', 'data path: zero-copy (splice)');
+      return kernel;
+    } catch (err) {
+      log.log('N', `data path: buffers (splice not set up: ${(err as Error).message})`);
+      return undefined;
+    }
+  }
+  if (directions.length > 0) log.log('N', `data path: buffers (${refusal})`);
+  return undefined;
+}
+
 /** Relays between two endpoints until done; resolves with the exit status. Never rejects. */
 export async function runSession(left: Endpoint, right: Endpoint, opts: SessionOptions): Promise<number> {
   const { settings, log } = opts;
@@ -156,7 +177,13 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   armInactivity?.();
 
   const directions = activeDirections(left, right, settings);
-  const pumps = directions.map((dir) => ({ dir, pump: pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)) }));
+  const kernel = zeroCopyPath(directions, settings, log);
+  const pumps = directions.map((dir) => ({
+    dir,
+    pump: kernel
+      ? kernel.direction(dir, { onActivity: armInactivity, count: opts.stats?.byteCounter(dir.leftToRight), sourceName: dir.from.description, targetName: dir.to.description })
+      : pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)),
+  }));
 
   // socat's end-of-file notice names the descriptor read; a Node socket may have let go of its handle by then
   const readFds = log.enabled('N') ? new Map(directions.map((dir) => [dir, readDescriptorOf(dir.from)])) : undefined;
@@ -221,6 +248,8 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   clearTimeout(closeTimer);
   clearTimeout(inactivity);
   for (const { pump } of pumps) pump.stop();
+  // the zero-copy path's duplicate descriptors go before the addresses close theirs
+  await kernel?.release();
 
   // A program whose output just ended is usually exiting: wait briefly so its status counts.
   for (const ep of [left, right]) {

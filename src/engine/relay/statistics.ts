@@ -10,9 +10,15 @@ export class Statistics {
   private readonly counts = { ltr: { bytes: 0, blocks: 0 }, rtl: { bytes: 0, blocks: 0 } };
 
   counter(leftToRight: boolean): (data: Buffer) => void {
+    const count = this.byteCounter(leftToRight);
+    return (data) => count(data.length);
+  }
+
+  /** Counts one block of `bytes` (the zero-copy path never sees the data, only how much moved). */
+  byteCounter(leftToRight: boolean): (bytes: number) => void {
     const c = leftToRight ? this.counts.ltr : this.counts.rtl;
-    return (data) => {
-      c.bytes += data.length;
+    return (bytes) => {
+      c.bytes += bytes;
       c.blocks++;
     };
   }

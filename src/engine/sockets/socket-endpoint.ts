@@ -14,6 +14,8 @@ export function socketEndpoint(connected: Socket | ReusingSocket, description: s
   const socket = moved?.socket ?? (connected as Socket);
   // a program given a TLS connection's descriptor would see ciphertext: nofork has nothing to hand over
   const fd = (socket as { encrypted?: boolean }).encrypted === true ? undefined : descriptorOf(socket);
+  // a socket read through Node's own path (it could not be moved) may hold bytes in JavaScript: it stays on that path
+  const unread = mode === 'w' ? () => true : moved?.unread;
   return makeEndpoint({
     readable: mode === 'w' ? undefined : (moved?.readable ?? socket),
     source: moved?.source,
@@ -21,6 +23,10 @@ export function socketEndpoint(connected: Socket | ReusingSocket, description: s
     description,
     // destroy() only closes tsocat's descriptor: the program keeps the connection, no FIN is sent
     handOver: fd === undefined ? undefined : { read: fd, write: fd, release: () => socket.destroy() },
+    kernelFd:
+      fd === undefined || unread === undefined
+        ? undefined
+        : () => (unread() && !socket.destroyed && !socket.writableEnded && socket.writableLength === 0 ? fd : undefined),
     // end() after the queued writes is shutdown(SHUT_WR): the peer sees EOF, we can still read
     shutdownWrite: () => {
       if (!socket.destroyed && !socket.writableEnded) socket.end();

@@ -1,0 +1,282 @@
+/**
+ * The zero-copy bulk path: when no one needs a relay's bytes in JavaScript
+ * (no dump, no raw copy, no conversion, no byte limit or escape, no
+ * ignoreeof) and both addresses are plain stream sockets, each direction moves
+ * its bytes with splice(2), socket → pipe → socket, and they never leave the
+ * kernel. Anything else keeps the source contract (pump.ts).
+ *
+ * Nothing waits: every descriptor is non-blocking, splice is called with
+ * SPLICE_F_NONBLOCK, and readiness comes from the event loop (src/sys/poll.ts).
+ * Each address is watched through a duplicate of its descriptor, so Node's own
+ * handle for it (which still shuts its write side down and closes it) is never
+ * confused with the watch. A direction reads only while its pipe can take more
+ * and its target keeps up: a slow reader leaves the bytes in the sender's
+ * socket (back-pressure), and one session's stalled peer never holds up another.
+ */
+import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../sys/poll.js';
+import { closeDescriptor, spliceBytes } from '../../sys/sockets.js';
+import { duplicateDescriptor, makePipe, setNonBlocking, setPipeSize } from '../../sys/libc.js';
+import type { RelaySettings } from '../context.js';
+import type { Endpoint } from '../endpoint.js';
+import { type DirectionEnd, ioError } from './pump.js';
+
+/** The most one splice moves: the pipe's own capacity (64 KiB by default) bounds it first. */
+const SPLICE_LEN = 1 << 20;
+/** Rounds (a read into the pipe and a write out of it) before a busy direction lets other sessions run. */
+const ROUNDS_PER_TURN = 16;
+/**
+ * A bulk direction's pipe grows to 1 MiB (Linux's default pipe-max-size) once it
+ * has moved this much: a 64 KiB pipe cost 0.6 CPU s/GB TCP to TCP, a 1 MiB one
+ * 0.3. Pipes beyond their default size count against the user's
+ * pipe-user-pages-soft (64 MiB by default), and past it the kernel gives every
+ * new pipe of that user (not only ours) 2 pages: so only busy directions grow,
+ * and the process keeps 16 MiB of grown pipes at most.
+ */
+const BULK_BYTES = 4 << 20;
+const GROWN_PIPE = 1 << 20;
+const GROWN_BUDGET = 16 << 20;
+let grownTotal = 0;
+
+/** One address seen by the zero-copy path: a duplicate of its descriptor and one watch on it for both directions. */
+class KernelEnd {
+  readonly fd: number;
+  private readonly watch: DescriptorWatch;
+  private onReadable: (() => void) | undefined;
+  private onWritable: (() => void) | undefined;
+
+  constructor(fd: number) {
+    this.fd = duplicateDescriptor(fd);
+    try {
+      // libuv made the description non-blocking already; a splice into a blocking socket would wait in the kernel
+      setNonBlocking(this.fd, true);
+      this.watch = new DescriptorWatch(this.fd, (status, events) => {
+        // an error status: the splice that follows says what went wrong
+        const ready = status < 0 ? UV_READABLE | UV_WRITABLE : events;
+        const reader = ready & UV_READABLE ? this.onReadable : undefined;
+        const writer = ready & UV_WRITABLE ? this.onWritable : undefined;
+        if (reader) this.onReadable = undefined;
+        if (writer) this.onWritable = undefined;
+        this.update();
+        reader?.();
+        writer?.();
+        // no hang-up watch: a peer's end of file arrives as readable, an error as both (see DescriptorWatch)
+      }, false);
+    } catch (err) {
+      closeDescriptor(this.fd);
+      throw err;
+    }
+  }
+
+  /** Calls `then` once the descriptor can be read (or has failed); undefined stops waiting. */
+  whenReadable(then: (() => void) | undefined): void {
+    this.onReadable = then;
+    this.update();
+  }
+
+  whenWritable(then: (() => void) | undefined): void {
+    this.onWritable = then;
+    this.update();
+  }
+
+  private update(): void {
+    this.watch.want((this.onReadable ? UV_READABLE : 0) | (this.onWritable ? UV_WRITABLE : 0));
+  }
+
+  async close(): Promise<void> {
+    this.onReadable = undefined;
+    this.onWritable = undefined;
+    await this.watch.close();
+    closeDescriptor(this.fd);
+  }
+}
+
+export interface SpliceDirection {
+  done: Promise<DirectionEnd>;
+  stop: () => void;
+  /** The pump's hook for ignoreeof, which never takes this path: nothing to do. */
+  endOnEof: () => void;
+}
+
+/**
+ * One direction: splices from `from` into its pipe and from the pipe into
+ * `to` until end of file (resolved once the pipe is empty, so the session's
+ * shutdown of the target follows the last byte) or a failure, named as the
+ * buffered path names it (`read(<source>)`, `write(<target>)`).
+ */
+function spliceDirection(
+  from: KernelEnd,
+  to: KernelEnd,
+  pipe: [number, number],
+  plan: { readLen: number; sourceName: string; targetName: string; onActivity?: () => void; count?: (bytes: number) => void },
+): SpliceDirection {
+  let finish!: (end: DirectionEnd) => void;
+  const done = new Promise<DirectionEnd>((resolve) => {
+    finish = resolve;
+  });
+  const [pipeRead, pipeWrite] = pipe;
+  let inPipe = 0;
+  let eof = false;
+  let over = false;
+  // bytes moved until the pipe grows (or gives up growing), then the budget this pipe holds
+  let untilGrown = BULK_BYTES;
+  let grown = 0;
+  const grow = () => {
+    untilGrown = Number.POSITIVE_INFINITY;
+    if (grownTotal + GROWN_PIPE > GROWN_BUDGET) return;
+    try {
+      setPipeSize(pipeWrite, GROWN_PIPE);
+    } catch {
+      return; // the user's pipe budget is spent: the default size still works
+    }
+    grown = GROWN_PIPE;
+    grownTotal += grown;
+  };
+  const end = (outcome: DirectionEnd) => {
+    stop();
+    finish(outcome);
+  };
+  const step = () => {
+    if (over) return;
+    let read = false;
+    for (let round = 0; round < ROUNDS_PER_TURN; round++) {
+      let moved = false;
+      // An input that would wait with bytes still in the pipe may only mean the pipe is full:
+      // it is tried again once the pipe has drained, and waited for only when the pipe is empty.
+      let inputDry = false;
+      if (!eof) {
+        let n: number | undefined;
+        try {
+          n = spliceBytes(from.fd, pipeWrite, plan.readLen);
+        } catch (err) {
+          return end({ kind: 'error', error: ioError('read', plan.sourceName, err) });
+        }
+        if (n === undefined) inputDry = true;
+        else if (n === 0) eof = true;
+        else {
+          inPipe += n;
+          moved = read = true;
+          plan.count?.(n);
+          untilGrown -= n;
+          if (untilGrown <= 0) grow();
+        }
+      }
+      if (inPipe > 0) {
+        let n: number | undefined;
+        try {
+          n = spliceBytes(pipeRead, to.fd, inPipe);
+        } catch (err) {
+          return end({ kind: 'error', error: ioError('write', plan.targetName, err) });
+        }
+        if (n === undefined) {
+          if (read) plan.onActivity?.();
+          // the target is full: nothing more is read until it takes what the pipe holds
+          return to.whenWritable(step);
+        }
+        inPipe -= n;
+        moved = true;
+      }
+      if (eof && inPipe === 0) return end({ kind: 'eof' });
+      if (!moved || (inputDry && inPipe === 0)) {
+        if (read) plan.onActivity?.();
+        return from.whenReadable(step);
+      }
+    }
+    if (read) plan.onActivity?.();
+    // busy: let the other sessions' events run before the next rounds
+    setImmediate(step);
+  };
+  const stop = () => {
+    if (over) return;
+    over = true;
+    grownTotal -= grown;
+    from.whenReadable(undefined);
+    to.whenWritable(undefined);
+    closeDescriptor(pipeRead);
+    closeDescriptor(pipeWrite);
+  };
+  step();
+  return { done, stop, endOnEof: () => {} };
+}
+
+interface PlannedDirection {
+  leftToRight: boolean;
+  from: Endpoint;
+  to: Endpoint;
+}
+
+/**
+ * Why a session's directions cannot go through the kernel, or undefined when
+ * they all can: the first reason found, for the log line.
+ */
+export function spliceRefusal(directions: PlannedDirection[], settings: RelaySettings): string | undefined {
+  if (directions.length === 0) return 'nothing to relay';
+  // the switch to compare both paths (tests, the bench) or to leave this one off
+  if (process.env.TSOCAT_SPLICE === 'off') return 'TSOCAT_SPLICE=off';
+  if (settings.verbose) return '-v';
+  if (settings.hexDump) return '-x';
+  if (settings.rawLeftToRight) return '-r';
+  if (settings.rawRightToLeft) return '-R';
+  for (const { from, to } of directions) {
+    const fromAppl = from.appl;
+    if (fromAppl?.readBytes !== undefined) return 'readbytes';
+    if (fromAppl?.escape !== undefined) return 'escape';
+    if (fromAppl?.ignoreEof) return 'ignoreeof';
+    for (const term of [fromAppl?.readLineTerm, to.appl?.writeLineTerm]) if (term && term !== 'raw') return term;
+    for (const ep of [from, to]) {
+      if (ep.datagram || ep.kernelFd?.() === undefined) return `${ep.description} is not a plain stream socket`;
+    }
+  }
+  return undefined;
+}
+
+/** The zero-copy path of one session: a direction per planned direction, and what they hold, given back by `release()`. */
+export interface KernelRelay {
+  direction(dir: PlannedDirection, plan: { onActivity?: () => void; count?: (bytes: number) => void; sourceName: string; targetName: string }): SpliceDirection;
+  release(): Promise<void>;
+}
+
+/**
+ * Sets up the zero-copy path for a session whose directions all qualify
+ * (spliceRefusal said nothing): a watched duplicate per address, a pipe per
+ * direction. Throws when the kernel refuses any of it (out of descriptors);
+ * whatever was made is given back first, and the session takes the buffered path.
+ */
+export function kernelRelay(directions: PlannedDirection[], settings: RelaySettings): KernelRelay {
+  const ends = new Map<Endpoint, KernelEnd>();
+  const pipes = new Map<PlannedDirection, [number, number]>();
+  const release = async () => {
+    for (const [r, w] of pipes.values()) {
+      closeDescriptor(r);
+      closeDescriptor(w);
+    }
+    pipes.clear();
+    await Promise.all([...ends.values()].map((e) => e.close()));
+    ends.clear();
+  };
+  try {
+    for (const dir of directions) {
+      for (const ep of [dir.from, dir.to]) if (!ends.has(ep)) ends.set(ep, new KernelEnd(ep.kernelFd?.() as number));
+      pipes.set(dir, makePipe(true));
+    }
+  } catch (err) {
+    void release();
+    throw err;
+  }
+  // socat reads at most -b bytes at a time; without -b the pipe's capacity is the only bound
+  const readLen = settings.blockSizeGiven ? settings.blockSize : SPLICE_LEN;
+  const running: SpliceDirection[] = [];
+  return {
+    direction(dir, plan) {
+      const pipe = pipes.get(dir) as [number, number];
+      // the direction closes its pipe when it stops
+      pipes.delete(dir);
+      const d = spliceDirection(ends.get(dir.from) as KernelEnd, ends.get(dir.to) as KernelEnd, pipe, { ...plan, readLen });
+      running.push(d);
+      return d;
+    },
+    async release() {
+      for (const d of running) d.stop();
+      await release();
+    },
+  };
+}
