@@ -28,7 +28,7 @@ import { reservePort, waitListening } from '../bench/ports.mjs';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const valueOf = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const flagValue = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (args[0] === '--echo') {
@@ -80,16 +80,16 @@ function run(argv) {
 
 async function main() {
   const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--heap-prof', '--parallel', '--socat'].includes(args[i - 1])) ?? 2000);
-  const parallels = valueOf('--parallel') ? [Number(valueOf('--parallel'))] : [1, 20];
-  const bin = valueOf('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
-  const profDir = valueOf('--cpu-prof');
+  const parallels = flagValue('--parallel') ? [Number(flagValue('--parallel'))] : [1, 20];
+  const bin = flagValue('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
+  const profDir = flagValue('--cpu-prof');
   const echo = spawn(process.execPath, [SELF, '--echo'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const echoPort = await new Promise((r) => echo.stdout.once('data', (d) => r(Number(String(d).trim()))));
   const port = await reservePort();
-  const heapDir = valueOf('--heap-prof');
+  const heapDir = flagValue('--heap-prof');
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : heapDir ? ['--heap-prof', '--heap-prof-dir', heapDir, '--heap-prof-interval', '4096'] : [];
   const addresses = [`TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${echoPort}`];
-  const socat = valueOf('--socat');
+  const socat = flagValue('--socat');
   const [command, ...relayArgs] = socat ? [socat, ...addresses] : [process.execPath, ...nodeArgs, bin, ...addresses];
   const relay = spawn(command, relayArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
   try {

@@ -26,9 +26,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const PAIRS = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--bin') ?? 20);
 const JSON_OUT = args.includes('--json');
-const valueOf = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
-const only = valueOf('--case');
-const BIN = valueOf('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
+const flagValue = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const only = flagValue('--case');
+const BIN = flagValue('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
 
 // getrusage(RUSAGE_CHILDREN): the CPU of every child reaped so far, in microseconds
 const koffi = createRequire(import.meta.url)('koffi');
