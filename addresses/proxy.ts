@@ -37,7 +37,7 @@ export default defineAddress({
   listed: ['PROXY-CONNECT'],
   names: ['PROXY', 'PROXY-CONNECT'],
   params: ['proxy', 'hostname', 'port'],
-  groups: ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'HTTP', 'RETRY', 'APPL'],
+  groups: ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'HTTP', 'CHILD', 'RETRY', 'APPL'],
   features: ['PROXY'],
   summary: 'connect to <hostname>:<port> through the HTTP proxy <proxy> (CONNECT method, port option proxyport)',
   async open(req, ctx) {
