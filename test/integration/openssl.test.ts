@@ -245,7 +245,7 @@ describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
     expect(await dheKeyBits(`cert=${join(dir, 'rsa-dh.pem')}`)).toBe('3072');
   });
 
-  it('a DSA certificate serves over TLS 1.2 with DHE-DSS, its X9.42 DH parameters in the certificate file (test.sh OPENSSLLISTENDSA)', async () => {
+  it('a DSA certificate serves over TLS 1.2 with DHE-DSS, X9.42 DH parameters beside it as in socat\'s test (test.sh OPENSSLLISTENDSA)', async () => {
     const dir = certs().dir;
     const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir, timeoutMs: 90000 });
     // as socat's test makes it: DSA parameters, a self-signed DSA certificate, and X9.42 DH parameters appended

@@ -109,9 +109,10 @@ export function contextOptions(o: ResolvedOptions, server: boolean): SecureConte
   return opts;
 }
 
-/** The DH parameters block of a PEM file (PKCS#3 or X9.42), or undefined when it has none. */
-function dhParameters(pem: Buffer): Buffer | undefined {
-  const found = /-----BEGIN (X9\.42 )?DH PARAMETERS-----[^-]+-----END (X9\.42 )?DH PARAMETERS-----/.exec(pem.toString('latin1'));
+/** The DH parameters block of a PEM file (PKCS#3, or also X9.42 when `x942`), or undefined when it has none. */
+function dhParameters(pem: Buffer, x942 = true): Buffer | undefined {
+  const pattern = x942 ? /-----BEGIN (X9\.42 )?DH PARAMETERS-----[^-]+-----END (X9\.42 )?DH PARAMETERS-----/ : /-----BEGIN DH PARAMETERS-----[^-]+-----END DH PARAMETERS-----/;
+  const found = pattern.exec(pem.toString('latin1'));
   return found ? Buffer.from(found[0], 'latin1') : undefined;
 }
 
@@ -125,7 +126,9 @@ function dhParameters(pem: Buffer): Buffer | undefined {
  * capped here, unless max-proto-version says otherwise.
  */
 function serverDefaults(opts: SecureContextOptions): void {
-  if (opts.dhparam === undefined && opts.cert !== undefined) opts.dhparam = dhParameters(opts.cert as Buffer) ?? 'auto';
+  // X9.42 parameters found beside a certificate are passed over: the OpenSSL of Node 24 and later refuses every
+  // DHE cipher with them (no shared cipher), where the built-in group serves the same clients
+  if (opts.dhparam === undefined && opts.cert !== undefined) opts.dhparam = dhParameters(opts.cert as Buffer, false) ?? 'auto';
   if (opts.maxVersion === undefined && opts.key !== undefined && keyType(opts.key as Buffer) === 'dsa') opts.maxVersion = 'TLSv1.2';
 }
 
