@@ -15,7 +15,7 @@ function tabsTo(width: number, used: number): string {
   return '\t'.repeat(Math.max(0, Math.floor((width - used + 7) / 8)));
 }
 
-const USAGE = `Usage:
+export const USAGE = `Usage:
 tsocat [options] <bi-address> <bi-address>
    options (general command line options):
       -V|--version   print version and feature information to stdout, and exit
