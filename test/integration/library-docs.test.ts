@@ -18,6 +18,23 @@ function libraryBlock(id: string): string {
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
+
+/** The program example with the library's path and `[from, to]` text swaps, run by node; stopped after the test. */
+function startProgram(swaps: Array<[string, string]>): { child: ReturnType<typeof spawn>; stderr: () => string } {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  let program = libraryBlock('program').replace("from 'tsocat'", `from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))}`);
+  for (const [from, to] of swaps) program = program.replaceAll(from, to);
+  // TypeScript without types: Node runs it as a module
+  writeFileSync(join(dir, 'forward.mjs'), program);
+  const child = spawn(process.execPath, [join(dir, 'forward.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => void stop(child));
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  return { child, stderr: () => stderr };
+}
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -32,46 +49,27 @@ describe('docs/library.md', () => {
     const server = await echoServer();
     cleanups.push(() => server.close());
     const port = await freePort();
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const program = libraryBlock('program')
-      .replace("from 'tsocat'", `from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))}`)
-      .replaceAll('4545', String(port))
-      .replaceAll('8080', String(server.port));
-    // TypeScript without types: Node runs it as a module
-    writeFileSync(join(dir, 'forward.mjs'), program);
-    const child = spawn(process.execPath, [join(dir, 'forward.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(() => void stop(child));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const { child, stderr } = startProgram([
+      ['4545', String(port)],
+      ['8080', String(server.port)],
+    ]);
     await waitForPort(port);
     expect((await tcpExchange(port, 'one\n', { halfClose: true })).toString()).toBe('one\n');
     expect((await tcpExchange(port, 'two\n', { halfClose: true })).toString()).toBe('two\n');
     child.kill('SIGINT');
     expect(await exited(child)).toBe(0);
-    expect(stderr).toBe('');
+    expect(stderr()).toBe('');
   });
 
   it('the Node program reports a port in use as a TsocatError and exits 1', async () => {
     const server = await echoServer();
     cleanups.push(() => server.close());
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    // the listening port is the server's own: bind fails
-    const program = libraryBlock('program')
-      .replace("from 'tsocat'", `from ${JSON.stringify(join(ROOT, 'dist', 'src', 'index.js'))}`)
-      .replaceAll('4545,reuseaddr', String(server.port))
-      .replaceAll('8080', String(server.port));
-    writeFileSync(join(dir, 'forward.mjs'), program);
-    const child = spawn(process.execPath, [join(dir, 'forward.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    cleanups.push(() => void stop(child));
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
+    // the listening port is the server's own (and without reuseaddr): bind fails
+    const { child, stderr } = startProgram([
+      ['4545,reuseaddr', String(server.port)],
+      ['8080', String(server.port)],
+    ]);
     expect(await exited(child)).toBe(1);
-    expect(stderr).toMatch(/^bind\(.*\): Address already in use\n$/);
+    expect(stderr()).toMatch(/^bind\(.*\): Address already in use\n$/);
   });
 });
