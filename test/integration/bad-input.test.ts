@@ -28,6 +28,8 @@ const BAD_LINES: Record<string, BadLine> = {
   'open flag on CREATE': { args: () => ['-u', 'STDIN', 'CREATE:existing,excl'], message: 'parseopts_table(): option "excl" not supported with this address type' },
   'port out of range': { args: () => ['-', 'TCP:127.0.0.1:99999'], message: 'port 99999 is out of range: a port is a number from 0 to 65535' },
   'listening port out of range': { args: () => ['TCP-LISTEN:65536', '-'], message: 'port 65536 is out of range: a port is a number from 0 to 65535' },
+  'bind port out of range': { args: () => ['-', 'TCP:127.0.0.1:1,bind=:99999'], message: 'port 99999 is out of range: a port is a number from 0 to 65535' },
+  'proxy port out of range': { args: () => ['-', 'PROXY:127.0.0.1:example.org:80,proxyport=99999'], message: 'port 99999 is out of range: a port is a number from 0 to 65535' },
   'UDP port out of range': { args: () => ['-', 'UDP:127.0.0.1:70000'], message: 'port 70000 is out of range: a port is a number from 0 to 65535' },
   'port that is not a number or service': { args: () => ['-', 'TCP:127.0.0.1:nosuchservice'], message: 'getaddrinfo("127.0.0.1", "nosuchservice", {}): Servname not supported for ai_socktype' },
   'missing file': { args: () => ['-u', 'OPEN:missing', 'STDOUT'], message: 'open("missing", 00, 0666): No such file or directory' },
