@@ -19,6 +19,10 @@ interface CompletionData {
   options: string[];
   /** `name|alias` → the values it takes. */
   values: Array<[string, readonly string[]]>;
+  /** `KEYWORD|ALIAS|…` → the option groups those addresses accept. */
+  keywordGroups: Array<[string, readonly string[]]>;
+  /** An option group → the option names (and aliases) in it; ANY: those every address takes (ADDR, PROCESS). */
+  groupOptions: Array<[string, readonly string[]]>;
 }
 
 /** Every spelling tsocat accepts, once: flags, keywords with their aliases, option names with theirs. */
@@ -28,15 +32,25 @@ async function completionData(): Promise<CompletionData> {
   const keywords = [...registry.keys()].filter((k) => k !== '-').sort();
   const options: string[] = [];
   const values: Array<[string, readonly string[]]> = [];
+  const byGroup = new Map<string, string[]>();
   for (const def of allOptions()) {
     const names = [def.name, ...(def.aliases ?? [])];
     options.push(...names);
     const taken = def.values ?? (def.type === 'bool' ? ['0', '1'] : undefined);
     if (taken) values.push([names.join('|'), taken]);
+    // as the catalog checks them: ADDR and PROCESS options go with every address
+    for (const group of def.groups.some((g) => g === 'ADDR' || g === 'PROCESS') ? ['ANY'] : def.groups) byGroup.set(group, [...(byGroup.get(group) ?? []), ...names]);
   }
+  const byGroups = new Map<string, string[]>();
+  for (const [keyword, plugin] of registry) {
+    if (keyword === '-') continue;
+    const groups = plugin.groups.join(' ');
+    byGroups.set(groups, [...(byGroups.get(groups) ?? []), keyword]);
+  }
+  const keywordGroups = [...byGroups].map(([groups, names]): [string, string[]] => [names.sort().join('|'), groups.split(' ')]);
   // -d takes -dd…, -h -hh and -hhh: the spellings a user types, besides the parser's keys
   const flags = [...new Set([...FLAG_KEYS, '-dd', '-ddd', '-dddd', '-hh', '-hhh'])].sort();
-  return { flags, keywords, options: options.sort(), values };
+  return { flags, keywords, options: options.sort(), values, keywordGroups, groupOptions: [...byGroup].map(([g, names]) => [g, names.sort()]) };
 }
 
 /** Words for a shell's single-quoted string (none of ours holds a quote). */
@@ -44,8 +58,45 @@ function words(list: readonly string[]): string {
   return list.join(' ');
 }
 
-function valueCases(data: CompletionData, indent: string): string {
-  return data.values.map(([names, vals]) => `${indent}${names}) echo '${words(vals)}' ;;`).join('\n');
+function cases(rows: Array<[string, readonly string[]]>): string {
+  return rows.map(([names, vals]) => `    ${names}) echo '${words(vals)}' ;;`).join('\n');
+}
+
+/**
+ * The functions both shells share (their case and test syntax is the same):
+ * an option's values, and the options an address takes, by the groups of its
+ * keyword (a path is GOPEN, a number FD, - STDIO; an unknown keyword gets all).
+ */
+function sharedFunctions(data: CompletionData): string {
+  return `_tsocat_options='${words(data.options)}'
+_tsocat_values() {
+  case $1 in
+${cases(data.values)}
+  esac
+}
+_tsocat_address_groups() {
+  case $1 in
+${cases(data.keywordGroups)}
+  esac
+}
+_tsocat_group_options() {
+  case $1 in
+${cases(data.groupOptions)}
+  esac
+}
+_tsocat_options_for() {
+  local kw=$1 groups g
+  case $kw in
+    */*) kw=GOPEN ;;
+    -) kw=STDIO ;;
+    *[!0-9]*) ;;
+    *) kw=FD ;;
+  esac
+  groups=$(_tsocat_address_groups "$kw")
+  if [ -z "$groups" ]; then echo "$_tsocat_options"; return; fi
+  { _tsocat_group_options ANY; for g in $(echo "$groups"); do _tsocat_group_options "$g"; done; } | tr ' ' '\\n' | sort -u
+}
+`;
 }
 
 function bashScript(data: CompletionData): string {
@@ -53,13 +104,7 @@ function bashScript(data: CompletionData): string {
 # Use: source <(tsocat --completion bash)   or save it as ~/.local/share/bash-completion/completions/tsocat
 _tsocat_flags='${words(data.flags)}'
 _tsocat_keywords='${words(data.keywords)}'
-_tsocat_options='${words(data.options)}'
-_tsocat_values() {
-  case $1 in
-${valueCases(data, '    ')}
-  esac
-}
-_tsocat() {
+${sharedFunctions(data)}_tsocat() {
   local cur=\${COMP_WORDS[COMP_CWORD]} prev=\${COMP_WORDS[COMP_CWORD-1]}
   # an address is one argument, but bash splits words at : and = (COMP_WORDBREAKS): work on the whole argument
   local arg=$cur
@@ -84,7 +129,8 @@ _tsocat() {
       local name=\${opt%%=*}
       for v in $(_tsocat_values "\${name,,}"); do cands+=("$before$head,$name=$v"); done
     else
-      for v in $_tsocat_options; do cands+=("$before$head,$v"); done
+      local kw=\${head%%[:,]*}
+      for v in $(_tsocat_options_for "\${kw^^}"); do cands+=("$before$head,$v"); done
     fi
   elif [[ $word == *:* ]]; then
     # a parameter: most are paths (OPEN, UNIX-CONNECT, EXEC's program)
@@ -110,30 +156,25 @@ complete -F _tsocat tsocat
 function zshScript(data: CompletionData): string {
   return `#compdef tsocat
 # tsocat completion for zsh, generated from its address registry and option catalog.
-# Use: source <(tsocat --completion zsh)   or save it as _tsocat in a folder on $fpath
-_tsocat_values() {
-  case $1 in
-${valueCases(data, '    ')}
-  esac
-}
-_tsocat() {
-  local -a flags keywords options
+# Use (after compinit): source <(tsocat --completion zsh)   or save it as _tsocat in a folder on $fpath
+${sharedFunctions(data)}_tsocat() {
+  local -a flags keywords
   flags=(${words(data.flags)})
   keywords=(${words(data.keywords)})
-  options=(${words(data.options)})
   case \${words[CURRENT-1]} in
     --completion) compadd bash zsh; return ;;
     --log-format) compadd json text; return ;;
   esac
   if [[ $PREFIX == -* && $PREFIX != *[,:]* ]]; then compadd -- $flags; return; fi
   compset -P '*!!'
+  local kw=\${\${PREFIX%%[:,]*}:u}
   if compset -P '*,'; then
     if [[ $PREFIX == *=* ]]; then
       local name=\${PREFIX%%=*}
       compset -P '*='
       compadd -S '' -- \${=$(_tsocat_values \${name:l})}
     else
-      compadd -S '' -M 'm:{a-zA-Z}={A-Za-z}' -- $options
+      compadd -S '' -M 'm:{a-zA-Z}={A-Za-z}' -- \${=$(_tsocat_options_for $kw)}
     fi
     return
   fi

@@ -4,11 +4,31 @@
  * names after a comma and enumeration values, all from the catalog.
  */
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadRegistry } from '../../addresses/index.js';
 import { allOptions } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { FLAG_KEYS } from '../../src/cli/flags.js';
-import { STRICT, skipBecause, TSOCAT, tsocat } from '../helpers.js';
+import { STRICT, skipBecause, TSOCAT, tempDir, tsocat } from '../helpers.js';
+
+const scripts = new Map<string, string>();
+let scriptDir: ReturnType<typeof tempDir> | undefined;
+afterAll(() => scriptDir?.cleanup());
+
+/** `tsocat --completion <shell>` written to a file once, for every case to source. */
+function scriptFile(shell: 'bash' | 'zsh'): string {
+  const known = scripts.get(shell);
+  if (known) return known;
+  scriptDir ??= tempDir();
+  const r = spawnSync(process.execPath, [TSOCAT, '--completion', shell], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const file = join(scriptDir.dir, `tsocat.${shell}`);
+  writeFileSync(file, r.stdout);
+  scripts.set(shell, file);
+  return file;
+}
 
 const LOG_LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d tsocat\[\d+\] E (.*)\n$/;
 
@@ -30,7 +50,7 @@ describe('-h', () => {
  */
 function bashComplete(line: string, split: boolean): string[] {
   const script = `
-source <("${process.execPath}" "${TSOCAT}" --completion bash) || exit 9
+source "${scriptFile('bash')}" || exit 9
 COMP_LINE=$1
 COMP_POINT=\${#COMP_LINE}
 if [[ $2 == split ]]; then
@@ -76,12 +96,25 @@ describe('--completion bash', () => {
     expect(bashComplete('tsocat TCP-LISTEN:80,reuseaddr=', true)).toEqual(['0', '1']);
   });
 
-  it('offers every option name and alias in the catalog after a comma, and every address keyword', async () => {
+  it('offers every address keyword, and after a comma the options of the address\'s groups (every option after an unknown keyword)', async () => {
     await loadCatalog();
-    const offered = new Set(bashComplete('tsocat - PIPE,', false).map((c) => c.slice('PIPE,'.length)));
-    const names = allOptions().flatMap((d) => [d.name, ...(d.aliases ?? [])]);
-    expect(names.filter((n) => !offered.has(n))).toEqual([]);
-    expect(offered.size).toBe(names.length);
+    const registry = await loadRegistry();
+    const names = (accepts: (groups: readonly string[]) => boolean) =>
+      allOptions()
+        .filter((d) => accepts(d.groups))
+        .flatMap((d) => [d.name, ...(d.aliases ?? [])])
+        .sort();
+    const offeredAfter = (head: string) => bashComplete(`tsocat - ${head}`, false).map((c) => c.slice(head.length)).sort();
+    expect(offeredAfter('NOSUCH,')).toEqual(names(() => true));
+    for (const [head, keyword] of [['TCP:h:1,', 'TCP'], ['OPEN:/tmp/f,', 'OPEN'], ['/tmp/f,', 'GOPEN'], ['3,', 'FD'], ['-,', 'STDIO']] as const) {
+      const groups = registry.get(keyword)?.groups ?? [];
+      expect(groups.length, keyword).toBeGreaterThan(0);
+      // as the catalog checks: ADDR and PROCESS options go with every address
+      expect(offeredAfter(head), head).toEqual([...new Set(names((g) => g.some((x) => x === 'ADDR' || x === 'PROCESS' || groups.includes(x as never))))].sort());
+    }
+    expect(offeredAfter('TCP:h:1,')).toContain('nodelay');
+    expect(offeredAfter('OPEN:/tmp/f,')).not.toContain('nodelay');
+    expect(offeredAfter('OPEN:/tmp/f,')).toContain('append');
     const keywords = new Set(bashComplete('tsocat ', false));
     const help = (await tsocat(['-hhh'])).stdout.toString();
     const listed = [...help.matchAll(/^ {6}([A-Z][A-Z0-9-]*)(?=[:\s])/gm)].map((m) => m[1] as string);
@@ -118,7 +151,7 @@ compadd() {
 compset() { [[ $1 == -P ]] || return 1; local m=\${(M)PREFIX##$~2}; [[ -n $m ]] || return 1; IPREFIX+=$m; PREFIX=\${PREFIX#$m}; }
 _files() { print -r -- "$IPREFIX(files)"; }
 compdef() { print -r -- "compdef $*"; }
-source <("${process.execPath}" "${TSOCAT}" --completion zsh) || exit 9
+source "${scriptFile('zsh')}" || exit 9
 words=("$@"); CURRENT=$#; PREFIX=$words[CURRENT]; IPREFIX=''
 _tsocat
 `;
@@ -132,6 +165,11 @@ _tsocat
     expect(zshComplete(ctx, ['tsocat', 'TCP-L'])).toEqual(['compdef _tsocat tsocat', 'TCP-L', 'TCP-LISTEN']);
     expect(zshComplete(ctx, ['tsocat', '-', 'TCP:127.0.0.1:80,reu']).slice(1)).toEqual(['TCP:127.0.0.1:80,reuseaddr', 'TCP:127.0.0.1:80,reuseport']);
     expect(zshComplete(ctx, ['tsocat', '-', 'TCP:127.0.0.1:80,pf=']).slice(1)).toEqual(['TCP:127.0.0.1:80,pf=ip4', 'TCP:127.0.0.1:80,pf=ip6']);
+    expect(zshComplete(ctx, ['tsocat', '-', 'TCP:h:1,nodel']).slice(1)).toEqual(['TCP:h:1,nodelay']);
+    // an option of another group is not offered: OPEN takes no TCP options, so nothing completes
+    const open = spawnSync('zsh', ['-f', '-c', `source "${scriptFile('zsh')}"; _tsocat_options_for OPEN`], { encoding: 'utf8' }).stdout.split('\n');
+    expect(open).toContain('append');
+    expect(open).not.toContain('nodelay');
     expect(zshComplete(ctx, ['tsocat', '--list']).slice(1)).toEqual(['--list-serial']);
     expect(zshComplete(ctx, ['tsocat', '--completion', '']).slice(1)).toEqual(['bash', 'zsh']);
     expect(zshComplete(ctx, ['tsocat', 'OPEN:/etc/host']).slice(1)).toEqual(['OPEN:(files)']);
