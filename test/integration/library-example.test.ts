@@ -27,7 +27,8 @@ async function exchange(address: string, text: string): Promise<string> {
 it('a forking relay serves every client until aborted, then resolves with status 0', async () => {
   const port = await freePort();
   const controller = new AbortController();
-  const serving = relay(`TCP-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:tr a-z A-Z', { signal: controller.signal });
+  // closeTimeout (-t): after a client's data ends, wait up to 5 s for tr's answer (0.5 s by default)
+  const serving = relay(`TCP-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:tr a-z A-Z', { signal: controller.signal, settings: { closeTimeout: 5 } });
   try {
     // retry: the listener may not be up yet when the first client connects
     expect(await exchange(`TCP:127.0.0.1:${port},retry=20,interval=0.1`, 'one\n')).toBe('ONE\n');
