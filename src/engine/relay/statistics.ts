@@ -9,6 +9,19 @@ interface Count {
 export class Statistics {
   private readonly counts = { ltr: { bytes: 0, blocks: 0 }, rtl: { bytes: 0, blocks: 0 } };
 
+  /** `parent`: the relay's counters, which a session's own counters add to as they count. */
+  constructor(private readonly parent?: Statistics) {}
+
+  /** Counters for one session of a forking relay, counted into these too (its end line gives its own bytes). */
+  forSession(): Statistics {
+    return new Statistics(this);
+  }
+
+  /** Bytes moved so far in one direction. */
+  bytes(leftToRight: boolean): number {
+    return (leftToRight ? this.counts.ltr : this.counts.rtl).bytes;
+  }
+
   counter(leftToRight: boolean): (data: Buffer) => void {
     const count = this.byteCounter(leftToRight);
     return (data) => count(data.length);
@@ -17,9 +30,11 @@ export class Statistics {
   /** Counts one block of `bytes` (the zero-copy path never sees the data, only how much moved). */
   byteCounter(leftToRight: boolean): (bytes: number) => void {
     const c = leftToRight ? this.counts.ltr : this.counts.rtl;
+    const alsoParent = this.parent?.byteCounter(leftToRight);
     return (bytes) => {
       c.bytes += bytes;
       c.blocks++;
+      alsoParent?.(bytes);
     };
   }
 
