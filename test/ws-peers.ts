@@ -83,3 +83,21 @@ export function wsClient(url: string, opts: { protocols?: string[]; headers?: Re
     ws.once('error', reject);
   });
 }
+
+/** For a test file: TCP echo servers on 127.0.0.1 (no greeting), closed after each test. */
+export function tcpEchoServers(): () => Promise<number> {
+  const servers: import('node:net').Server[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await new Promise((r) => s.close(() => r(undefined)));
+  });
+  return async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer({ allowHalfOpen: true }, (socket) => {
+      socket.on('error', () => {});
+      socket.pipe(socket);
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    return (server.address() as { port: number }).port;
+  };
+}

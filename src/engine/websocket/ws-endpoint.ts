@@ -1,9 +1,10 @@
 /**
  * A WebSocket as an Endpoint. Each message received is one chunk for the
  * pump; each chunk written is one message sent, text or binary as the
- * framing says. A WebSocket has no half-close: shutting down the write side
- * sends a close frame, and the read side ends when the peer's close frame
- * (or the connection's end) arrives.
+ * framing says. Half-close as RFC 6455 §5.5.1 allows it: shutting down the
+ * write side sends a close frame; the peer's close frame ends the read side,
+ * and our answering close frame waits until our write side is done, so what
+ * the relay still has for the peer (a program's last output) reaches it.
  */
 import { isUtf8 } from 'node:buffer';
 import type { Duplex } from 'node:stream';
@@ -34,6 +35,33 @@ function framer(framing: Framing): { frame(chunk: Buffer): [Buffer | string, boo
   };
 }
 
+/**
+ * ws answers a peer's close frame at once, which would cut off what we still
+ * have to send. Its receiver's 'conclude' handler (ws 8: the one listener, which
+ * records the close and calls close()) runs as usual, but its close() call is
+ * kept for later when `peerEnded` says our write side is still open; `hold` gets
+ * the call to make when it is done. Without that one listener (another ws), the
+ * answer goes at once, as ws does it.
+ */
+function holdCloseAnswer(ws: WebSocket, peerEnded: () => boolean, hold: (answer: () => void) => void): void {
+  const receiver = (ws as unknown as { _receiver?: import('node:events').EventEmitter | null })._receiver;
+  if (receiver?.listenerCount('conclude') !== 1) return;
+  const conclude = receiver.listeners('conclude')[0] as (this: unknown, code: number, reason: Buffer) => void;
+  receiver.removeListener('conclude', conclude);
+  receiver.on('conclude', function (this: unknown, code: number, reason: Buffer) {
+    const wantsToWrite = peerEnded();
+    const close = ws.close;
+    let held: (() => void) | undefined;
+    if (wantsToWrite) ws.close = (...args: Parameters<WebSocket['close']>) => void (held = () => close.apply(ws, args));
+    try {
+      conclude.call(this, code, reason);
+    } finally {
+      ws.close = close;
+    }
+    if (held) hold(held);
+  });
+}
+
 export interface PendingWebSocket {
   endpoint: Endpoint;
   /** Gives the endpoint its WebSocket once the opening handshake is done. */
@@ -49,6 +77,8 @@ export function websocketEndpoint(opts: { description: string; mode: AccessMode;
   const { settings, log } = opts;
   let ws: WebSocket | undefined;
   let keepalive: NodeJS.Timeout | undefined;
+  /** The close frame that answers the peer's, held while our write side still has data for it. */
+  let answerClose: (() => void) | undefined;
   const framing = framer(settings.framing);
   const readable = new Readable({ read: () => ws?.resume() });
   const writable = new Writable({
@@ -62,7 +92,8 @@ export function websocketEndpoint(opts: { description: string; mode: AccessMode;
       const rest = framing.rest();
       if (ws?.readyState === 1) {
         if (rest) ws.send(rest, { binary: false });
-        ws.close(NORMAL_CLOSURE);
+        if (answerClose) answerClose();
+        else ws.close(NORMAL_CLOSURE);
       }
       done();
     },
@@ -77,7 +108,7 @@ export function websocketEndpoint(opts: { description: string; mode: AccessMode;
     });
     keepalive = setInterval(() => {
       if (waiting) {
-        failWith(new TsocatError(`WebSocket peer answered no ping within ${seconds} s (ws-ping)`, 'ETIMEDOUT'));
+        failWith(new TsocatError(`WebSocket peer answered no ping within ${seconds} s (ws-ping)`, 'EWSPING'));
         socket.terminate();
         return;
       }
@@ -104,7 +135,8 @@ export function websocketEndpoint(opts: { description: string; mode: AccessMode;
       if (socket.readyState === 3) return;
       await new Promise<void>((resolve) => {
         socket.once('close', () => resolve());
-        if (socket.readyState === 1) socket.close(NORMAL_CLOSURE);
+        if (answerClose) answerClose();
+        else if (socket.readyState === 1) socket.close(NORMAL_CLOSURE);
         setTimeout(() => socket.terminate(), CLOSE_WAIT_MS).unref();
       });
       readable.destroy();
@@ -124,6 +156,12 @@ export function websocketEndpoint(opts: { description: string; mode: AccessMode;
       socket.on('close', () => {
         clearInterval(keepalive);
         if (!readable.destroyed) readable.push(null);
+      });
+      holdCloseAnswer(socket, () => {
+        if (!readable.destroyed) readable.push(null);
+        return opts.mode !== 'r' && !writable.writableFinished && !writable.destroyed;
+      }, (answer) => {
+        answerClose = answer;
       });
       if (settings.pingSeconds) startKeepalive(socket, settings.pingSeconds);
     },
