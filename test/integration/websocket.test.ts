@@ -114,6 +114,24 @@ describe('websocat-style round trips with ws as the other end', () => {
   });
 });
 
+describe('a server that never answers the upgrade', () => {
+  it('WS:url,connect-timeout=0.5 gives up on the handshake after 0.5 s with one E line', async () => {
+    const { createServer } = await import('node:net');
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const began = Date.now();
+      const r = await tsocat(['-', `WS:ws://127.0.0.1:${port}/,connect-timeout=0.5`], { input: 'x', timeoutMs: 8000 });
+      expect(r.status).toBe(1);
+      expect(Date.now() - began).toBeGreaterThanOrEqual(500);
+      expect(r.stderr).toMatch(/^\S+ \S+ tsocat\[\d+\] E WebSocket handshake with ws:\/\/127\.0\.0\.1:\d+\/: Opening handshake has timed out\n$/);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
 describe('half-close', () => {
   it('a client that sends its close frame still gets what the relay sends after it (the answering close waits), status 0', async () => {
     const { port, child } = await listening((p) => `WS-LISTEN:${p},bind=127.0.0.1`, 'SYSTEM:cat; sleep 0.2; echo after end of data');

@@ -17,10 +17,15 @@ import { websocketEndpoint } from './ws-endpoint.js';
 import { parseWsUrl, wsSettings } from './ws-settings.js';
 
 /** Settles when the opening handshake is done; rejects with what went wrong, the server's HTTP answer included. */
-function opened(ws: WebSocket, url: string): Promise<void> {
+function opened(ws: WebSocket, url: string, timeoutSeconds: number | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const fail = (why: string) => reject(new TsocatError(`WebSocket handshake with ${url}: ${why}`, 'EWSHANDSHAKE'));
+    const timer = timeoutSeconds === undefined ? undefined : setTimeout(() => fail('Opening handshake has timed out'), timeoutSeconds * 1000);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new TsocatError(`WebSocket handshake with ${url}: ${why}`, 'EWSHANDSHAKE'));
+    };
     ws.once('open', () => {
+      clearTimeout(timer);
       ws.off('error', onError);
       resolve();
     });
@@ -60,7 +65,8 @@ export async function connectWebSocket(req: AddressRequest, ctx: OpenContext, se
     followRedirects: false,
   });
   try {
-    await opened(ws, url.href);
+    // as on PROXY and SOCKS, connect-timeout bounds the handshake too
+    await opened(ws, url.href, req.options.number('connect-timeout'));
   } catch (err) {
     ws.terminate();
     connection.destroy();
