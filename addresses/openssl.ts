@@ -41,7 +41,7 @@ const server = defineAddress({
   features: ['OPENSSL', 'LISTEN'],
   summary: 'TLS server: listen on <port> (cert= required; verify=1 with cafile= requires client certificates)',
   async open(req, ctx) {
-    const handshake = tlsServer(req, ctx);
+    const handshake = await tlsServer(req, ctx);
     return openTcpListener(req, ctx, (tcp) => {
       const { socket, ready } = handshake(tcp);
       // the remote address is asked of the TCP socket: the TLS one may be destroyed before anyone logs it

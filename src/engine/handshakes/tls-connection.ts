@@ -11,9 +11,17 @@ import { TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
 import { connectTcpSocket } from '../sockets/tcp-connect.js';
 import { unbracket } from '../sockets/inet.js';
+import { AUTO_CERTIFICATE, selfSignedCertificate } from './self-signed.js';
 import { checkPeer, clientNames, contextOptions, handshakeError, secureContext } from './tls-setup.js';
 
 type Tls = typeof import('node:tls');
+
+/** The address's SecureContext options, with the certificate cert=auto makes (once, when the address opens). */
+async function contextFor(req: AddressRequest, ctx: OpenContext, server: boolean) {
+  const o = req.options;
+  const made = o.string('openssl-certificate') === AUTO_CERTIFICATE ? await selfSignedCertificate(ctx.log) : undefined;
+  return contextOptions(o, server, made);
+}
 
 /** verify is on unless turned off, as in socat. */
 export const verifying = (req: AddressRequest) => !req.options.has('openssl-verify') || req.options.bool('openssl-verify');
@@ -66,7 +74,7 @@ export async function connectTls(req: AddressRequest, ctx: OpenContext, hostText
   const tls: Tls = loadTls();
   const o = req.options;
   const host = unbracket(hostText);
-  const context = secureContext(tls, contextOptions(o, false), o);
+  const context = secureContext(tls, await contextFor(req, ctx, false), o);
   const { peerName, servername } = clientNames(o, host);
   ctx.log.log('N', `opening OpenSSL connection to ${hostText}:${portText}`);
   const tcp = await connectTcpSocket(req, ctx, hostText, portText, 0);
@@ -74,7 +82,7 @@ export async function connectTls(req: AddressRequest, ctx: OpenContext, hostText
   let env: Record<string, string>;
   try {
     await handshake(socket, 'secureConnect', 'SSL_connect');
-    env = checkPeer(socket, { verify: verifying(req), peerName, log: ctx.log, checkName: (name, cert) => nameMismatch(tls, name, cert) });
+    env = checkPeer(socket, { verify: verifying(req), peerName, fingerprint: o.string('openssl-fingerprint'), log: ctx.log, checkName: (name, cert) => nameMismatch(tls, name, cert) });
   } catch (err) {
     socket.destroy();
     throw err;
@@ -93,14 +101,15 @@ export interface TlsServerPeer {
 
 /**
  * OPENSSL-LISTEN's side of each peer: the secure context is made once, when the
- * listener opens (a missing cert= or a bad file fails then); the returned function
+ * listener opens (a missing cert= or a bad file fails then, and cert=auto makes its
+ * certificate then); the returned function
  * starts the handshake on one accepted TCP socket.
  */
-export function tlsServer(req: AddressRequest, ctx: OpenContext): (tcp: Socket) => TlsServerPeer {
+export async function tlsServer(req: AddressRequest, ctx: OpenContext): Promise<(tcp: Socket) => TlsServerPeer> {
   const o = req.options;
   if (!o.has('openssl-certificate')) throw new TsocatError('no certificate given; consider option "cert"', 'ENOCERT');
   const tls: Tls = loadTls();
-  const context: SecureContext = secureContext(tls, contextOptions(o, true), o);
+  const context: SecureContext = secureContext(tls, await contextFor(req, ctx, true), o);
   const verify = verifying(req);
   const commonName = o.string('openssl-commonname');
   return (tcp) => {

@@ -118,7 +118,7 @@ function upgrader(settings: WsSettings): (connection: Duplex, peerName: string) 
 /** WS-LISTEN (`secure` false) and WSS-LISTEN: one peer's endpoint per accepted connection, usable once its upgrade is done. */
 export async function openWebSocketListener(req: AddressRequest, ctx: OpenContext, secure: boolean): Promise<Listener> {
   const settings = wsSettings(req.options);
-  const tlsPeer = secure ? tlsServer(req, ctx) : undefined;
+  const tlsPeer = secure ? await tlsServer(req, ctx) : undefined;
   const upgrade = upgrader(settings);
   const kind = secure ? 'WSS' : 'WS';
   return openTcpListener(req, ctx, (tcp: Socket) => {
