@@ -36,7 +36,9 @@ export type OptionGroup =
   | 'HTTP'
   | 'SOCKS'
   | 'UDPLITE'
-  | 'WEBSOCKET';
+  | 'WEBSOCKET'
+  | 'PROXY-PROTOCOL'
+  | 'PROXY-PROTOCOL-LISTEN';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

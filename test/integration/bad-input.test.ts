@@ -77,6 +77,12 @@ const BAD_LINES: Record<string, BadLine> = {
   'an OPENSSL option on WS-LISTEN': { args: () => ['WS-LISTEN:0,cert=x.pem', '-'], message: 'parseopts_table(): option "cert" not supported with this address type' },
   'WSS-LISTEN without a certificate': { args: () => ['WSS-LISTEN:0', '-'], message: 'no certificate given; consider option "cert"' },
   'WS to a port where nothing listens': { args: (p) => ['-', `WS:ws://127.0.0.1:${p}/`], message: (p) => `connect(AF=2 127.0.0.1:${p}): Connection refused` },
+  'fingerprint that is not 64 hex digits': { args: () => ['-', 'OPENSSL:127.0.0.1:1,fingerprint=12:34'], message: 'option "fingerprint=12:34": expected a SHA-256 fingerprint, 64 hex digits (colons between pairs allowed)' },
+  'fingerprint on a listener': { args: () => [`OPENSSL-LISTEN:0,cert=auto,fingerprint=${'ab'.repeat(32)}`, '-'], message: 'option "fingerprint" applies to a TLS client (OPENSSL, WSS): it pins the server\'s certificate' },
+  'key= with cert=auto': { args: () => ['OPENSSL-LISTEN:0,cert=auto,key=/nonexistent.key', '-'], message: 'option "key" does not go with cert=auto (the key is made with the certificate)' },
+  'a PROXY protocol version that does not exist': { args: () => ['-', 'TCP:127.0.0.1:1,proxy-protocol-send=v3'], message: 'option "proxy-protocol-send=v3": the PROXY protocol version is v1 (text) or v2 (binary)' },
+  'proxy-protocol on a client': { args: () => ['-', 'TCP:127.0.0.1:1,proxy-protocol'], message: 'parseopts_table(): option "proxy-protocol" not supported with this address type' },
+  'proxy-protocol-send on a listener': { args: () => ['TCP-LISTEN:0,proxy-protocol-send=v1', '-'], message: 'parseopts_table(): option "proxy-protocol-send" not supported with this address type' },
   // issue 17: values that used to reach Node's internals ("internal error: …") are refused where they are read
   'brackets nested 3,000 deep': { args: () => ['-', `EXEC:cat${NESTED}`], message: `address "EXEC:cat${NESTED}" too long: nested more than 256 deep` },
   'braces nested 3,000 deep, never closed': { args: () => ['-', `SYSTEM:${'{'.repeat(3000)}`], message: `address "SYSTEM:${'{'.repeat(3000)}" too long: nested more than 256 deep` },

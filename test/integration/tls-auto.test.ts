@@ -83,17 +83,3 @@ describe('fingerprint= pins the server certificate', () => {
     expect(r.status).toBe(0);
   });
 });
-
-describe('what cert=auto and fingerprint= refuse', () => {
-  it.each([
-    ['fingerprint that is not 64 hex digits', ['-', 'OPENSSL:127.0.0.1:1,fingerprint=12:34'], 'option "fingerprint=12:34": expected a SHA-256 fingerprint, 64 hex digits (colons between pairs allowed)'],
-    ['fingerprint on a listener', ['OPENSSL-LISTEN:0,cert=auto,fingerprint=' + 'ab'.repeat(32), '-'], 'option "fingerprint" applies to a TLS client (OPENSSL, WSS): it pins the server\'s certificate'],
-    ['key= with cert=auto', ['OPENSSL-LISTEN:0,cert=auto,key=/nonexistent.key', '-'], 'option "key" does not go with cert=auto (the key is made with the certificate)'],
-  ])('%s: one E line, status 1', async (_name, args, message) => {
-    const r = await tsocat(args as string[], { input: '' });
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^\S+ \S+ tsocat\[\d+\] E .*\n$/);
-    expect(r.stderr.replace(/^\S+ \S+ tsocat\[\d+\] E /, '')).toBe(`${message}\n`);
-  });
-});
-

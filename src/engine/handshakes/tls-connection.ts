@@ -11,6 +11,7 @@ import { TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
 import { connectTcpSocket } from '../sockets/tcp-connect.js';
 import { unbracket } from '../sockets/inet.js';
+import { sendProxyHeader } from './proxy-header-use.js';
 import { AUTO_CERTIFICATE, selfSignedCertificate } from './self-signed.js';
 import { checkPeer, clientNames, contextOptions, handshakeError, secureContext } from './tls-setup.js';
 
@@ -78,6 +79,11 @@ export async function connectTls(req: AddressRequest, ctx: OpenContext, hostText
   const { peerName, servername } = clientNames(o, host);
   ctx.log.log('N', `opening OpenSSL connection to ${hostText}:${portText}`);
   const tcp = await connectTcpSocket(req, ctx, hostText, portText, 0);
+  // the header goes before the TLS handshake, as a load balancer sends it
+  await sendProxyHeader(tcp, req, ctx).catch((err) => {
+    tcp.destroy();
+    throw err;
+  });
   const socket = tls.connect({ socket: tcp, secureContext: context, servername, rejectUnauthorized: false, checkServerIdentity: () => undefined, allowHalfOpen: true } as import('node:tls').ConnectionOptions);
   let env: Record<string, string>;
   try {
