@@ -11,7 +11,7 @@ import { formatSockaddr } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
 
-const CLIENT_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'OPENSSL', 'CHILD', 'RETRY', 'APPL', 'PROXY-PROTOCOL'] as const;
+const CLIENT_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'OPENSSL', 'CHILD', 'RETRY', 'APPL', 'PROXYPROTO'] as const;
 const SERVER_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'OPENSSL', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
 const client = defineAddress({

@@ -3,7 +3,7 @@ import { defineAddress } from '../src/define.js';
 import { proxiedPeers } from '../src/engine/handshakes/proxy-header-use.js';
 import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
 
-const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL', 'PROXY-PROTOCOL-LISTEN'] as const;
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL', 'PROXYPROTO-L'] as const;
 
 export default defineAddress({
   listed: ['TCP-LISTEN', 'TCP4-LISTEN', 'TCP6-LISTEN'],

@@ -6,7 +6,7 @@ import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { refuseSocketChoice } from '../src/engine/sockets/sockopts.js';
 import { connectPlainTcp } from '../src/engine/sockets/tcp-connect.js';
 
-const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL', 'PROXY-PROTOCOL'] as const;
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL', 'PROXYPROTO'] as const;
 
 export default defineAddress({
   listed: ['TCP-CONNECT', 'TCP4-CONNECT', 'TCP6-CONNECT'],

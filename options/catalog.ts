@@ -37,8 +37,8 @@ export type OptionGroup =
   | 'SOCKS'
   | 'UDPLITE'
   | 'WEBSOCKET'
-  | 'PROXY-PROTOCOL'
-  | 'PROXY-PROTOCOL-LISTEN';
+  | 'PROXYPROTO'
+  | 'PROXYPROTO-L';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

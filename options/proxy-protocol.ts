@@ -10,7 +10,7 @@ export default defineOptions([
   {
     name: 'proxy-protocol-send',
     type: 'string',
-    groups: ['PROXY-PROTOCOL'],
+    groups: ['PROXYPROTO'],
     phase: 'connect',
     check: checkVersion,
     summary: "v1 or v2: first thing on the connection, a PROXY protocol header naming address 1's client and the address it reached (UNKNOWN / LOCAL when address 1 has none)",
@@ -18,7 +18,7 @@ export default defineOptions([
   {
     name: 'proxy-protocol',
     type: 'bool',
-    groups: ['PROXY-PROTOCOL-LISTEN'],
+    groups: ['PROXYPROTO-L'],
     phase: 'accept',
     summary: 'each peer must start with a PROXY protocol header (v1 or v2); the client it names is the peer for range, log lines and SOCAT_PEERADDR; a peer without one is refused',
   },
