@@ -158,6 +158,8 @@ export function websocketEndpoint(opts: { description: string; mode: AccessMode;
         if (!readable.destroyed) readable.push(null);
       });
       holdCloseAnswer(socket, () => {
+        // a peer that has said goodbye owes no more pongs
+        clearInterval(keepalive);
         if (!readable.destroyed) readable.push(null);
         return opts.mode !== 'r' && !writable.writableFinished && !writable.destroyed;
       }, (answer) => {
