@@ -4,14 +4,20 @@
  * byte against the specification (haproxy.org/download/3.0/doc/proxy-protocol.txt,
  * §2.1 for the text form, §2.2 for the binary one).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requireOrSkip, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { peerStarter } from '../tls-peers.js';
 
 const start = backgroundStarter();
+const startPeer = peerStarter();
 const servers: Server[] = [];
+const tempDirs: Array<() => void> = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(() => r(undefined)));
+  for (const cleanup of tempDirs.splice(0)) cleanup();
 });
 
 /** §2.2: the v2 signature, then version 2 / command, family / transport, length, addresses. */
@@ -41,6 +47,22 @@ function exchange(port: number, bytes: Buffer | string): Promise<{ reply: string
     s.on('end', () => {
       resolve({ reply: Buffer.concat(chunks).toString('latin1'), clientPort: s.localPort as number });
       s.end();
+    });
+  });
+}
+
+/** Connects to 127.0.0.1:port and waits for the first line, keeping its own side open (a proxy in between may drop a client that ends before the server is reached). */
+function firstLine(port: number): Promise<{ reply: string; clientPort: number }> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1' });
+    let text = '';
+    s.on('error', reject);
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes('\n')) {
+        resolve({ reply: text, clientPort: s.localPort as number });
+        s.destroy();
+      }
     });
   });
 }
@@ -210,5 +232,41 @@ describe('proxy-protocol-send writes the header first', () => {
     await waitForPort(outer);
     const { reply, clientPort } = await exchange(outer, '');
     expect(reply).toBe(`127.0.0.1 ${clientPort} 127.0.0.1 ${outer}\n`);
+  });
+});
+
+describe('with HAProxy, the protocol\'s reference implementation, at the other end', () => {
+  /** haproxy in the foreground with one TCP frontend on `port` and one backend server line; stopped by its pid after the test. */
+  async function haproxy(port: number, bind: string, server: string): Promise<void> {
+    const dir = tempDir();
+    tempDirs.push(dir.cleanup);
+    const config = join(dir.dir, 'haproxy.cfg');
+    writeFileSync(
+      config,
+      ['defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 10s', '  timeout server 10s', 'frontend f', `  bind 127.0.0.1:${port}${bind}`, '  default_backend b', 'backend b', `  server s ${server}`, ''].join('\n'),
+    );
+    await startPeer('haproxy', ['-db', '-f', config], port);
+  }
+
+  it.each(['send-proxy', 'send-proxy-v2'])('haproxy %s in front of TCP-LISTEN,proxy-protocol: the program sees the client that connected to haproxy', async (send, ctx) => {
+    requireOrSkip(ctx, 'haproxy');
+    const { port: inner } = await receiver();
+    const front = await freePort();
+    await haproxy(front, '', `127.0.0.1:${inner} ${send}`);
+    const { reply, clientPort } = await firstLine(front);
+    expect(reply).toBe(`127.0.0.1 ${clientPort} 127.0.0.1 ${front}\n`);
+  });
+
+  it.each(['v1', 'v2'])('proxy-protocol-send=%s to haproxy accept-proxy: haproxy passes on (send-proxy) the client tsocat named', async (version, ctx) => {
+    requireOrSkip(ctx, 'haproxy');
+    const target = await recorder();
+    const front = await freePort();
+    await haproxy(front, ' accept-proxy', `127.0.0.1:${target.port} send-proxy`);
+    const outer = await freePort();
+    start([`TCP-LISTEN:${outer},bind=127.0.0.1,fork`, `TCP:127.0.0.1:${front},proxy-protocol-send=${version}`]);
+    await waitForPort(outer);
+    const { clientPort } = await exchange(outer, 'through two proxies');
+    await waitFor(() => target.received.length === 1, 5000, 'the connection through haproxy');
+    expect(target.received[0]?.toString('latin1')).toBe(`PROXY TCP4 127.0.0.1 127.0.0.1 ${clientPort} ${outer}\r\nthrough two proxies`);
   });
 });
