@@ -19,5 +19,6 @@ export default defineOptions([
   { name: 'ws-ping', type: 'timeval', groups: ['WEBSOCKET'], phase: 'late', summary: 'send a ping every <seconds>; a peer whose pong has not come by the next one is gone (the relay ends with an error)' },
   { name: 'ws-protocol', type: 'string', groups: ['WEBSOCKET'], phase: 'connect', summary: 'subprotocol: a client asks for it and fails if the server does not choose it; a listener chooses it and refuses clients that do not offer it' },
   { name: 'ws-header', type: 'string', groups: ['WEBSOCKET'], phase: 'connect', repeatable: true, check: checkHeader, summary: '<name>:<value>, an extra HTTP header: in the request of a client, in the 101 answer of a listener (repeat the option for more)' },
+  { name: 'ws-deflate', type: 'bool', groups: ['WEBSOCKET'], phase: 'connect', summary: 'per-message deflate (RFC 7692): a client offers it, a listener accepts it when offered; without it, neither side compresses' },
   { name: 'ws-auth', type: 'string', groups: ['WEBSOCKET'], phase: 'connect', check: checkCredentials, summary: '<user>:<password>: a client sends them as HTTP basic authentication; a listener requires them and answers others 401' },
 ]);

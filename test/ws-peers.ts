@@ -23,6 +23,8 @@ export interface EchoServer {
   pings: number;
   /** The subprotocol chosen for each client ('' for none). */
   protocols: string[];
+  /** The extensions agreed with each client ('' for none; `permessage-deflate` when compressing). */
+  extensions: string[];
   /** Closes the server and its clients (also done after each test). */
   close(): Promise<void>;
 }
@@ -34,7 +36,7 @@ const asBuffer = (d: RawData): Buffer => (Buffer.isBuffer(d) ? d : Array.isArray
  * as it came, text or binary), closed after each test. `autoPong: false` makes
  * one that never answers pings; `protocol` one that chooses that subprotocol.
  */
-export function wsEchoServers(): (opts?: { autoPong?: boolean; protocol?: string; echo?: boolean }) => Promise<EchoServer> {
+export function wsEchoServers(): (opts?: { autoPong?: boolean; protocol?: string; echo?: boolean; deflate?: boolean }) => Promise<EchoServer> {
   const servers: WebSocketServer[] = [];
   const closeServer = async (s: WebSocketServer) => {
     for (const c of s.clients) c.terminate();
@@ -48,14 +50,16 @@ export function wsEchoServers(): (opts?: { autoPong?: boolean; protocol?: string
       host: '127.0.0.1',
       port: 0,
       autoPong: opts.autoPong ?? true,
+      perMessageDeflate: opts.deflate ?? false,
       handleProtocols: (offered) => (opts.protocol !== undefined && offered.has(opts.protocol) ? opts.protocol : false),
     });
     servers.push(wss);
     await new Promise<void>((r) => wss.once('listening', () => r()));
-    const state: EchoServer = { port: (wss.address() as { port: number }).port, headers: [], received: [], pings: 0, protocols: [], close: () => closeServer(wss) };
+    const state: EchoServer = { port: (wss.address() as { port: number }).port, headers: [], received: [], pings: 0, protocols: [], extensions: [], close: () => closeServer(wss) };
     wss.on('connection', (ws, req) => {
       state.headers.push(req.headers);
       state.protocols.push(ws.protocol);
+      state.extensions.push(ws.extensions);
       ws.on('ping', () => {
         state.pings++;
       });

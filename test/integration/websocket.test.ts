@@ -145,6 +145,32 @@ describe('half-close', () => {
   });
 });
 
+describe('messages and datagrams', () => {
+  it('WS-LISTEN:P UDP:echo: each message is one datagram and each datagram one message, boundaries kept both ways', async () => {
+    const { createSocket } = await import('node:dgram');
+    const udp = createSocket('udp4');
+    const datagrams: string[] = [];
+    udp.on('message', (m, from) => {
+      datagrams.push(m.toString());
+      udp.send(m, from.port, from.address);
+    });
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+    try {
+      const { port } = await listening((p) => `WS-LISTEN:${p},bind=127.0.0.1`, `UDP:127.0.0.1:${udp.address().port}`);
+      const client = await connected(`ws://127.0.0.1:${port}/`);
+      // (a datagram longer than -b, 8192 by default, would be cut short on the way back, as socat reads UDP)
+      const sent = ['one', 'two', 'x'.repeat(8000)];
+      for (const m of sent) client.ws.send(m);
+      await messagesIn(client.messages, 3);
+      expect(datagrams).toEqual(sent);
+      expect(client.messages.map((m) => m.data.toString())).toEqual(sent);
+      client.ws.close();
+    } finally {
+      udp.close();
+    }
+  });
+});
+
 describe('ws-ping: keepalive', () => {
   it('WS:url,ws-ping=0.2 pings the server every 0.2 s', async () => {
     const echo = await wsEcho();
@@ -241,6 +267,34 @@ describe('ws-auth, ws-header and ws-protocol', () => {
     expect(await wsClient(`ws://127.0.0.1:${port}/`)).toEqual({ status: 400 });
     await waitFor(() => /not offered/.test(child.errors()), 5000, 'the refusal logged');
     expect(child.errors()).toMatch(/ E refusing WebSocket connection from AF=2 127\.0\.0\.1:\d+: subprotocol "chat" not offered \(ws-protocol\)\n/);
+  });
+});
+
+describe('ws-deflate: per-message deflate when asked', () => {
+  it('WS:url,ws-deflate offers it and a server that takes it compresses; without the option nothing is offered', async () => {
+    const echo = await wsEcho({ deflate: true });
+    const text = 'compress me '.repeat(10000);
+    const r = await tsocat(['-', `WS:ws://127.0.0.1:${echo.port}/,ws-deflate`], { input: text });
+    expect(r.stdout.toString()).toBe(text);
+    expect(r.status).toBe(0);
+    const plain = await tsocat(['-', `WS:ws://127.0.0.1:${echo.port}/`], { input: 'x' });
+    expect(plain.status).toBe(0);
+    expect(echo.extensions).toEqual(['permessage-deflate', '']);
+    expect(echo.headers[1]?.['sec-websocket-extensions']).toBeUndefined();
+  });
+
+  it('WS-LISTEN,ws-deflate accepts a client\'s offer; without it the offer is declined', async () => {
+    const echoPort = await tcpEcho();
+    const { port } = await listening((p) => `WS-LISTEN:${p},bind=127.0.0.1,fork,ws-deflate`, `TCP:127.0.0.1:${echoPort}`);
+    const client = await connected(`ws://127.0.0.1:${port}/`);
+    expect(client.ws.extensions).toBe('permessage-deflate');
+    client.ws.send('squeezed');
+    expect((await messagesIn(client.messages, 1))[0]?.data.toString()).toBe('squeezed');
+    client.ws.close();
+    const { port: plainPort } = await listening((p) => `WS-LISTEN:${p},bind=127.0.0.1`, `TCP:127.0.0.1:${echoPort}`);
+    const declined = await connected(`ws://127.0.0.1:${plainPort}/`);
+    expect(declined.ws.extensions).toBe('');
+    declined.ws.close();
   });
 });
 

@@ -64,7 +64,7 @@ function upgrader(settings: WsSettings): (connection: Duplex, peerName: string) 
   const { WebSocketServer } = loadWs();
   const waiting = new Map<Duplex, Waiting>();
   // the subprotocol is chosen only when ws-protocol names it: a relay speaks no protocol of its own
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols: (offered) => (settings.protocol !== undefined && offered.has(settings.protocol) ? settings.protocol : false) });
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: settings.deflate, clientTracking: false, handleProtocols: (offered) => (settings.protocol !== undefined && offered.has(settings.protocol) ? settings.protocol : false) });
   wss.on('headers', (headers) => {
     for (const [name, value] of settings.headers) headers.push(`${name}: ${value}`);
   });

@@ -61,7 +61,7 @@ export async function connectWebSocket(req: AddressRequest, ctx: OpenContext, se
     // the connection is ours, made with the address's options; ws only speaks HTTP over it
     createConnection: () => connection as import('node:net').Socket,
     headers: headers as unknown as Record<string, string>,
-    perMessageDeflate: false,
+    perMessageDeflate: settings.deflate,
     followRedirects: false,
   });
   try {

@@ -15,6 +15,8 @@ export interface WsSettings {
   protocol?: string;
   /** Extra headers, each [name, value], in the order given. */
   headers: Array<[string, string]>;
+  /** Per-message deflate offered (client) or accepted (listener). */
+  deflate: boolean;
   /** `Basic <base64 of user:password>`, when ws-auth is given. */
   authorization?: string;
 }
@@ -34,6 +36,7 @@ export function wsSettings(o: ResolvedOptions): WsSettings {
     pingSeconds: ping ? ping : undefined,
     protocol: o.string('ws-protocol'),
     headers: o.list('ws-header').map(splitHeader),
+    deflate: o.bool('ws-deflate'),
     authorization: auth === undefined ? undefined : `Basic ${Buffer.from(auth).toString('base64')}`,
   };
 }
