@@ -248,7 +248,7 @@ describe('with HAProxy, the protocol\'s reference implementation, at the other e
     await startPeer('haproxy', ['-db', '-f', config], port);
   }
 
-  it.each(['send-proxy', 'send-proxy-v2'])('haproxy %s in front of TCP-LISTEN,proxy-protocol: the program sees the client that connected to haproxy', async (send, ctx) => {
+  it.for(['send-proxy', 'send-proxy-v2'])('haproxy %s in front of TCP-LISTEN,proxy-protocol: the program sees the client that connected to haproxy', async (send, ctx) => {
     requireOrSkip(ctx, 'haproxy');
     const { port: inner } = await receiver();
     const front = await freePort();
@@ -257,7 +257,7 @@ describe('with HAProxy, the protocol\'s reference implementation, at the other e
     expect(reply).toBe(`127.0.0.1 ${clientPort} 127.0.0.1 ${front}\n`);
   });
 
-  it.each(['v1', 'v2'])('proxy-protocol-send=%s to haproxy accept-proxy: haproxy passes on (send-proxy) the client tsocat named', async (version, ctx) => {
+  it.for(['v1', 'v2'])('proxy-protocol-send=%s to haproxy accept-proxy: haproxy passes on (send-proxy) the client tsocat named', async (version, ctx) => {
     requireOrSkip(ctx, 'haproxy');
     const target = await recorder();
     const front = await freePort();
