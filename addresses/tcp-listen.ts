@@ -1,8 +1,9 @@
 /** TCP-LISTEN, TCP4-LISTEN, TCP6-LISTEN: accept peers on <port>; with fork, any number of them. */
 import { defineAddress } from '../src/define.js';
+import { proxiedPeers } from '../src/engine/handshakes/proxy-header-use.js';
 import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
 
-const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'CHILD', 'RANGE', 'RETRY', 'APPL', 'PROXYPROTO-L'] as const;
 
 export default defineAddress({
   listed: ['TCP-LISTEN', 'TCP4-LISTEN', 'TCP6-LISTEN'],
@@ -12,6 +13,8 @@ export default defineAddress({
   features: ['TCP', 'LISTEN', 'IP4', 'IP6'],
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
   async open(req, ctx) {
+    // with proxy-protocol, range applies to the client the header names, not to the proxy that connected
+    if (req.options.bool('proxy-protocol')) return openTcpListener(req, ctx, await proxiedPeers(req, ctx), false);
     return openTcpListener(req, ctx);
   },
 });

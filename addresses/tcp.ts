@@ -1,11 +1,12 @@
 /** TCP, TCP4, TCP6: connect to <host>:<port>. */
 import { defineAddress } from '../src/define.js';
+import { sendProxyHeader } from '../src/engine/handshakes/proxy-header-use.js';
 import { formatSockaddr } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { refuseSocketChoice } from '../src/engine/sockets/sockopts.js';
 import { connectPlainTcp } from '../src/engine/sockets/tcp-connect.js';
 
-const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL'] as const;
+const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'APPL', 'PROXYPROTO'] as const;
 
 export default defineAddress({
   listed: ['TCP-CONNECT', 'TCP4-CONNECT', 'TCP6-CONNECT'],
@@ -17,6 +18,10 @@ export default defineAddress({
   async open(req, ctx) {
     refuseSocketChoice(req.options, req.keyword);
     const { socket, reusing } = await connectPlainTcp(req, ctx, req.params[0] as string, req.params[1] as string);
+    await sendProxyHeader(socket, req, ctx).catch((err) => {
+      socket.destroy();
+      throw err;
+    });
     return socketEndpoint(reusing ?? socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
   },
 });

@@ -35,7 +35,10 @@ export type OptionGroup =
   | 'OPENSSL'
   | 'HTTP'
   | 'SOCKS'
-  | 'UDPLITE';
+  | 'UDPLITE'
+  | 'WEBSOCKET'
+  | 'PROXYPROTO'
+  | 'PROXYPROTO-L';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';
@@ -84,6 +87,8 @@ export interface OptionDef {
    * listed) but refused with this reason wherever it is given, never ignored.
    */
   unavailable?: string;
+  /** Given more than once, every value counts, in order (ws-header); otherwise the last one given wins. */
+  repeatable?: boolean;
 }
 
 export type OptionValue = boolean | number | string;
@@ -91,9 +96,19 @@ export type OptionValue = boolean | number | string;
 /** Options of one address after validation, keyed by canonical name. */
 export class ResolvedOptions {
   private readonly values = new Map<string, OptionValue>();
+  private readonly repeated = new Map<string, string[]>();
 
   set(name: string, value: OptionValue): void {
     this.values.set(name, value);
+  }
+  /** Adds one more value of a repeatable option (the last one is also its single value). */
+  append(name: string, value: string): void {
+    this.values.set(name, value);
+    this.repeated.set(name, [...(this.repeated.get(name) ?? []), value]);
+  }
+  /** Every value a repeatable option was given, in order. */
+  list(name: string): string[] {
+    return this.repeated.get(name) ?? (this.values.has(name) ? [String(this.values.get(name))] : []);
   }
   has(name: string): boolean {
     return this.values.has(name);
@@ -117,6 +132,7 @@ export class ResolvedOptions {
   without(...names: string[]): ResolvedOptions {
     const copy = new ResolvedOptions();
     for (const [name, value] of this.values) if (!names.includes(name)) copy.set(name, value);
+    for (const [name, list] of this.repeated) if (!names.includes(name)) copy.repeated.set(name, list);
     return copy;
   }
 }
@@ -305,7 +321,8 @@ export function resolveOptions(
     traceUse(def.name);
     // the ablation check: validated as usual, then treated as absent
     if (isAblated(def.name)) continue;
-    out.set(def.name, value);
+    if (def.repeatable) out.append(def.name, String(value));
+    else out.set(def.name, value);
   }
   return out;
 }

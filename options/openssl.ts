@@ -1,8 +1,15 @@
+import { TsocatError } from '../src/errors.js';
 import { defineOptions } from './catalog.js';
+
+function checkFingerprint(value: string, optionText: string): void {
+  if (!/^(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){31})$/.test(value)) {
+    throw new TsocatError(`option "${optionText}": expected a SHA-256 fingerprint, 64 hex digits (colons between pairs allowed)`, 'EOPTVALUE');
+  }
+}
 
 /** TLS settings of OPENSSL and OPENSSL-LISTEN (socat's OPENSSL group), carried out by Node's tls module. */
 export default defineOptions([
-  { name: 'openssl-certificate', aliases: ['cert', 'certificate'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with our certificate (and its key, unless key= is given); required on a listener' },
+  { name: 'openssl-certificate', aliases: ['cert', 'certificate'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with our certificate (and its key, unless key= is given); required on a listener. cert=auto makes a self-signed one in memory at start-up and logs its SHA-256 fingerprint (N); ./auto names a file' },
   { name: 'openssl-key', aliases: ['key'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: "PEM file with the private key of the certificate" },
   { name: 'openssl-cafile', aliases: ['cafile'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file of the certificates trusted to sign the peer certificate (instead of the system store)' },
   { name: 'openssl-capath', aliases: ['capath'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'directory whose PEM files are the certificates trusted to sign the peer certificate' },
@@ -15,4 +22,5 @@ export default defineOptions([
   { name: 'openssl-method', aliases: ['method'], type: 'string', groups: ['OPENSSL'], phase: 'connect', values: ['TLS1', 'TLS1.1', 'TLS1.2', 'TLS1.3', 'SSL23', 'TLS'], summary: "one TLS version only (socat 1.7's method): TLS1, TLS1.1, TLS1.2, TLS1.3, or SSL23/TLS for any" },
   { name: 'openssl-cipherlist', aliases: ['cipher', 'ciphers', 'cipherlist'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "OpenSSL cipher list (up to TLS 1.2), e.g. HIGH:!aNULL" },
   { name: 'openssl-dhparam', aliases: ['dh', 'dhparam', 'dhparams', 'openssl-dhparams'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with Diffie-Hellman parameters for DHE ciphers (server)' },
+  { name: 'openssl-fingerprint', aliases: ['fingerprint'], type: 'string', groups: ['OPENSSL'], phase: 'connect', check: checkFingerprint, summary: "a client trusts exactly the server certificate with this SHA-256 fingerprint (64 hex digits, colons optional, as openssl x509 -fingerprint -sha256 prints it) instead of a CA and a name" },
 ]);

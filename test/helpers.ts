@@ -317,7 +317,9 @@ const NEEDS = {
       ? undefined
       : 'no user nobody (65534) and group nogroup (65534) on this machine',
   openssl: () => (haveCommand('openssl') ? undefined : 'openssl (the command) is not on PATH (the TLS tests make certificates and use s_client/s_server)'),
+  chromium: () => (haveCommand('chromium') ? undefined : "chromium is not on PATH (Debian's chromium is the browser end of the WebSocket test)"),
   curl: () => (haveCommand('curl') ? undefined : 'curl is not on PATH (a real HTTP client through the TLS tunnel)'),
+  haproxy: () => (haveCommand('haproxy') ? undefined : 'haproxy is not on PATH (the reference implementation of the PROXY protocol, at the other end)'),
   tinyproxy: () => (haveCommand('tinyproxy') ? undefined : 'tinyproxy is not on PATH (the real HTTP proxy of the PROXY tests)'),
   danted: () => (haveCommand('danted') ? undefined : 'danted (dante-server) is not on PATH (the real SOCKS4/SOCKS5 server of the SOCKS tests)'),
   microsocks: () => (haveCommand('microsocks') ? undefined : 'microsocks is not on PATH (the real SOCKS5 server with username/password of the SOCKS tests)'),

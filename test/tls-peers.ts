@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { stop, tempDir, waitForPort } from './helpers.js';
+import { stop, tempDir, waitFor, waitForPort } from './helpers.js';
 
 export interface TestCerts {
   dir: string;
@@ -135,4 +135,22 @@ export function danteCommand(dir: string, port: number): [string, string[]] {
     ].join('\n'),
   );
   return ['danted', ['-f', conf, '-p', join(dir, `danted-${port}.pid`), '-N', '1']];
+}
+
+/**
+ * `openssl s_client -quiet` to 127.0.0.1:`port` writes `line` and waits until it
+ * is echoed back (s_client keeps the connection while stdin is open), then is stopped by its pid.
+ */
+export async function sClientEcho(port: number, line: string): Promise<void> {
+  const sClient = spawn('openssl', ['s_client', '-quiet', '-connect', `127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let echoed = '';
+  sClient.stdout.on('data', (d: Buffer) => {
+    echoed += d.toString();
+  });
+  sClient.stdin.write(line);
+  try {
+    await waitFor(() => echoed.includes(line), 10000, `the echo of ${JSON.stringify(line)}`);
+  } finally {
+    await stop(sClient);
+  }
 }

@@ -91,6 +91,8 @@ export interface AddressPlugin {
   names: readonly string[];
   /** Positional parameters, for help and count checking (`<port>`, `<host>`…). */
   params: readonly string[];
+  /** The last parameter takes the rest of the text, colons included (a URL: `WS:ws://host:port/path`). */
+  restParam?: boolean;
   /** When some trailing parameters may be left out: the fewest accepted. */
   minParams?: number;
   /** socat keywords of this family that tsocat cannot offer, each with the reason given when one is used (OPENSSL-DTLS-*). */

@@ -15,3 +15,8 @@ export const vm = (): typeof import('node:vm') => require('node:vm');
 export const net = (): typeof import('node:net') => require('node:net');
 export const tls = (): typeof import('node:tls') => require('node:tls');
 export const serialport = (): typeof import('serialport') => require('serialport');
+export const http = (): typeof import('node:http') => require('node:http');
+// the WebSocket addresses' package, with node:http, node:https and node:crypto behind it
+export const ws = (): typeof import('ws') => require('ws');
+// cert=auto's certificate maker (with @peculiar/x509 behind it: ~0.3 s to load, paid only by cert=auto)
+export const selfsigned = (): typeof import('selfsigned') => require('selfsigned');

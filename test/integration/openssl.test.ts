@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, exited, freePort, requireOrSkip, run, stop, tcpExchange, tsocat, waitFor, waitForPort } from '../helpers.js';
-import { certificatesForFile } from '../tls-peers.js';
+import { certificatesForFile, sClientEcho } from '../tls-peers.js';
 
 const background = backgroundStarter();
 const { certs, dir } = certificatesForFile();
@@ -37,18 +37,7 @@ describe('OPENSSL-LISTEN with fork serves openssl s_client and tsocat', () => {
     const port = await freePort();
     background([`OPENSSL-LISTEN:${port},cert=${certs().server},key=${certs().serverKey},verify=0,fork,reuseaddr`, 'EXEC:cat']);
     await waitForPort(port, 15000);
-    // s_client keeps the connection while stdin is open: the echo shows, then we stop it by pid
-    const sClient = spawn('openssl', ['s_client', '-quiet', '-connect', `127.0.0.1:${port}`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let echoed = '';
-    sClient.stdout.on('data', (d: Buffer) => {
-      echoed += d.toString();
-    });
-    sClient.stdin.write('hello from s_client\n');
-    try {
-      await waitFor(() => echoed.includes('hello from s_client\n'), 10000);
-    } finally {
-      await stop(sClient);
-    }
+    await sClientEcho(port, 'hello from s_client\n');
     const r = await tsocat(['-', `OPENSSL:127.0.0.1:${port},cafile=${certs().ca}`], { input: 'hello from tsocat\n' });
     expect(r.stderr).toBe('');
     expect(r.stdout.toString()).toBe('hello from tsocat\n');

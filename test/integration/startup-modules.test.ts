@@ -44,7 +44,7 @@ describe('what a command line loads', () => {
       for (const builtin of ['tls', '_tls_wrap', 'dgram', 'internal/dgram', 'crypto', 'child_process', 'readline', 'worker_threads']) {
         expect(loaded.builtins, builtin).not.toContain(builtin);
       }
-      expect(loaded.files.filter((f) => /node-pty|serialport|koffi|pino/.test(f))).toEqual([]);
+      expect(loaded.files.filter((f) => /node-pty|serialport|koffi|pino|node_modules\/ws\//.test(f))).toEqual([]);
     } finally {
       server.close();
     }
@@ -54,6 +54,20 @@ describe('what a command line loads', () => {
     const r = await tsocat(['-', '-'], { env: DEBUG_ENV, input: 'hi\n' });
     expect(r.stdout.toString()).toBe('hi\n');
     expect(loadedBy(r.stderr).families).toEqual(['stdio.js']);
+  });
+
+  it('the ws package is loaded only when a WebSocket address is named: -u /dev/null WS:… loads websocket.js and ws', async () => {
+    const server = createServer((c) => c.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      // the server hangs up instead of answering the upgrade: the run fails after connecting, which is enough to see what it loaded
+      const r = await tsocat(['-u', '/dev/null', `WS:ws://127.0.0.1:${(server.address() as { port: number }).port}/`], { env: DEBUG_ENV, timeoutMs: 5000 });
+      const loaded = loadedBy(r.stderr);
+      expect(loaded.families).toEqual(['file.js', 'websocket.js']);
+      expect(loaded.files.some((f) => /node_modules\/ws\/index\.js$/.test(f))).toBe(true);
+    } finally {
+      server.close();
+    }
   });
 
   it('the report sees a family when one is named: -u /dev/null UDP-SENDTO loads UDP and dgram', async () => {

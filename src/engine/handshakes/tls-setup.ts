@@ -71,12 +71,19 @@ function certificatesIn(dir: string): Buffer[] {
   return found;
 }
 
-/** The SecureContext options an OPENSSL address asks for; files are read here, so a missing one fails before any connection. */
-export function contextOptions(o: ResolvedOptions, server: boolean): SecureContextOptions {
+/**
+ * The SecureContext options an OPENSSL address asks for; files are read here, so a missing one fails before any connection.
+ * `made`: the certificate cert=auto made, used instead of a file.
+ */
+export function contextOptions(o: ResolvedOptions, server: boolean, made?: { cert: string; key: string }): SecureContextOptions {
   const opts: SecureContextOptions = {};
   const cert = o.string('openssl-certificate');
   const key = o.string('openssl-key');
-  if (cert !== undefined) {
+  if (made) {
+    if (key !== undefined) throw new TsocatError('option "key" does not go with cert=auto (the key is made with the certificate)', 'EOPTVALUE');
+    opts.cert = made.cert;
+    opts.key = made.key;
+  } else if (cert !== undefined) {
     opts.cert = readPem(cert, 'SSL_CTX_use_certificate_file');
     // socat's cert file may hold the key too; key= names another file
     opts.key = key !== undefined ? readPem(key, 'SSL_CTX_use_PrivateKey_file') : opts.cert;
@@ -98,6 +105,7 @@ export function contextOptions(o: ResolvedOptions, server: boolean): SecureConte
   const ciphers = o.string('openssl-cipherlist');
   if (ciphers !== undefined) opts.ciphers = ciphers;
   const dh = o.string('openssl-dhparam');
+  if (server && o.has('openssl-fingerprint')) throw new TsocatError('option "fingerprint" applies to a TLS client (OPENSSL, WSS): it pins the server\'s certificate', 'EOPTAPPLY');
   if (dh !== undefined) {
     if (!server) throw new TsocatError('option "dhparam" applies to a TLS server (OPENSSL-LISTEN)', 'EOPTAPPLY');
     const text = readPem(dh, 'PEM_read_bio_DHparams');
@@ -230,7 +238,10 @@ export function certificateEnvironment(cert: PeerCertificate): Record<string, st
  * given commonname) one that carries the expected name. Returns the
  * environment for programs started for this connection.
  */
-export function checkPeer(socket: TLSSocket, opts: { verify: boolean; peerName?: string; log: Logger; checkName: (name: string, cert: PeerCertificate) => Error | undefined }): Record<string, string> {
+export function checkPeer(
+  socket: TLSSocket,
+  opts: { verify: boolean; peerName?: string; fingerprint?: string; log: Logger; checkName: (name: string, cert: PeerCertificate) => Error | undefined },
+): Record<string, string> {
   const { log } = opts;
   log.log('N', `SSL proto version used: ${socket.getProtocol()}`);
   log.log('N', `SSL connection using ${socket.getCipher()?.standardName ?? socket.getCipher()?.name}`);
@@ -241,6 +252,7 @@ export function checkPeer(socket: TLSSocket, opts: { verify: boolean; peerName?:
     log.log('N', 'no peer certificate and no check');
     return env;
   }
+  if (opts.fingerprint !== undefined) return pinnedPeer(cert, opts.fingerprint, env, log);
   const code = opts.verify ? verifyFailure(socket) : undefined;
   if (code !== undefined) {
     throw new TsocatError(VERIFY_MESSAGES[code] ?? `rejected peer certificate with error ${code}`, 'ETLSVERIFY');
@@ -261,6 +273,32 @@ export function checkPeer(socket: TLSSocket, opts: { verify: boolean; peerName?:
   const mismatch = opts.checkName(opts.peerName, cert);
   if (mismatch) throw new TsocatError(`certificate is valid but its commonName does not match hostname "${opts.peerName}"`, 'ETLSVERIFY');
   log.log('N', 'trusting certificate, commonName matches');
+  return env;
+}
+
+/** A SHA-256 fingerprint as OpenSSL prints it (`AB:CD:…`), from hex with or without colons. */
+export function normalFingerprint(text: string): string {
+  return (
+    text
+      .replace(/:/g, '')
+      .toUpperCase()
+      .match(/../g)
+      ?.join(':') ?? ''
+  );
+}
+
+/**
+ * fingerprint=: the peer's certificate itself is what is trusted, instead of a CA
+ * and a name. Anything else, however well signed, is refused.
+ */
+function pinnedPeer(cert: PeerCertificate, fingerprint: string, env: Record<string, string>, log: Logger): Record<string, string> {
+  const wanted = normalFingerprint(fingerprint);
+  if (cert.fingerprint256 !== wanted) {
+    throw new TsocatError(`peer certificate's SHA-256 fingerprint ${cert.fingerprint256} is not the one pinned by option "fingerprint" (${wanted})`, 'ETLSVERIFY');
+  }
+  Object.assign(env, certificateEnvironment(cert));
+  log.log('N', `SSL peer cert subject: "${env.OPENSSL_X509_SUBJECT}"`);
+  log.log('N', 'peer certificate matches the pinned fingerprint, no CA or name check');
   return env;
 }
 

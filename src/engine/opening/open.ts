@@ -67,7 +67,11 @@ export async function prepareAddress(spec: SingleAddressSpec, mode: AccessMode, 
 async function prepareOnce(spec: SingleAddressSpec, mode: AccessMode, ctx: PrepareContext): Promise<Prepared> {
   // the option rows are needed only to read options (the bundled command loads them on demand)
   if (spec.options.length > 0) await loadCatalog();
-  const { plugin, keyword, params } = await resolveKeyword(spec, ctx.registry);
+  const resolved = await resolveKeyword(spec, ctx.registry);
+  const { plugin, keyword } = resolved;
+  const last = plugin.params.length - 1;
+  // a URL's own colons split it into parameters; the plugin takes them back as one
+  const params = plugin.restParam && resolved.params.length > last + 1 ? [...resolved.params.slice(0, last), resolved.params.slice(last).join(':')] : resolved.params;
   const min = plugin.minParams ?? plugin.params.length;
   if (params.length < min || params.length > plugin.params.length) {
     const expected = params.length < min ? min : plugin.params.length;

@@ -72,9 +72,9 @@ export type PeerEndpoint = (socket: Socket, req: AddressRequest, ctx: OpenContex
 
 /**
  * TCP-LISTEN's open; `peerEndpoint` turns each accepted socket into an endpoint inside TLS for
- * OPENSSL-LISTEN; without it a peer is a plain `TCP <peer>` socket endpoint (accept-queue.ts).
+ * OPENSSL-LISTEN (or after its PROXY protocol header); without it a peer is a plain `TCP <peer>` socket endpoint (accept-queue.ts).
  */
-export async function openTcpListener(req: AddressRequest, ctx: OpenContext, peerEndpoint?: PeerEndpoint): Promise<Listener> {
+export async function openTcpListener(req: AddressRequest, ctx: OpenContext, peerEndpoint?: PeerEndpoint, checkRange = true): Promise<Listener> {
   const o = req.options;
   refuseSocketChoice(o, req.keyword);
   const port = parsePort(req.params[0] as string, '');
@@ -88,7 +88,8 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   if (o.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
   // resolved here so a name that does not resolve is reported as socat does, before anything is bound
   const host = await resolveHost(listenHost(family, o), 'NULL', family);
-  const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
+  // checkRange false: the peer endpoint checks range itself (the client a PROXY protocol header names)
+  const range = checkRange && o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
   const fd = await listeningSocket(host, port, o);
   const { localAddressOf } = await import('../../sys/sockets.js');
