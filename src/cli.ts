@@ -79,6 +79,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   let releaseLock: (() => void) | undefined;
   signalled = undefined;
   try {
+    // tsocat's own subcommand: many relays from one file (src/serve/), loaded only when asked for
+    if (argv[0] === 'serve') {
+      const { serveCommand } = await import('./serve/command.js');
+      return await serveCommand(argv.slice(1));
+    }
     const cmd = parseCommandLine(argv);
     log = createLogger(cmd.log);
     routeProcessOutput(log);

@@ -1,0 +1,121 @@
+/**
+ * The relays of one service file, running in this process: each is the
+ * engine's relay() (the same as `tsocat A1 A2`) with a signal of its own, so
+ * that a reload can stop one relay, and only that one, and its sessions with it.
+ */
+import type { Statistics } from '../engine/relay/statistics.js';
+import { relay } from '../engine/relay/relay.js';
+import { TsocatError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { CheckedRelay } from './relay-check.js';
+import { relayLogger } from './relay-log.js';
+
+/** What decides whether a relay changed: its text, not its place in the file. */
+function relayKey(r: CheckedRelay): string {
+  const { address1, address2, flags } = r.definition;
+  return JSON.stringify([address1, address2, flags]);
+}
+
+interface Running {
+  checked: CheckedRelay;
+  key: string;
+  controller: AbortController;
+  /** Settles when the relay has stopped: its listener closed and every session ended. */
+  done: Promise<void>;
+  ended: boolean;
+}
+
+export interface ApplyOutcome {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+}
+
+/** Per-relay hooks (the metrics): the counters a relay's sessions feed, and its lifecycle. */
+export interface RelayObserver {
+  statsFor?(name: string): Statistics | undefined;
+  relayStarted?(name: string): void;
+  relayFailed?(name: string, err: TsocatError): void;
+}
+
+export class Supervisor {
+  private readonly running = new Map<string, Running>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly observer: RelayObserver = {},
+  ) {}
+
+  /** Brings the running relays in line with `relays` (the enabled ones of a checked file). */
+  async apply(relays: readonly CheckedRelay[]): Promise<ApplyOutcome> {
+    const wanted = new Map(relays.filter((r) => r.definition.enabled).map((r) => [r.definition.name, r]));
+    const outcome: ApplyOutcome = { added: [], removed: [], changed: [], unchanged: [] };
+    const stopping: Promise<void>[] = [];
+    for (const [name, run] of this.running) {
+      const next = wanted.get(name);
+      if (next && relayKey(next) === run.key && !run.ended) {
+        outcome.unchanged.push(name);
+        wanted.delete(name);
+        continue;
+      }
+      (next ? outcome.changed : outcome.removed).push(name);
+      stopping.push(this.stop(name));
+    }
+    // a changed relay's listener must have let go of its port before the new one binds it
+    await Promise.all(stopping);
+    for (const [name, r] of wanted) {
+      if (!outcome.changed.includes(name)) outcome.added.push(name);
+      this.start(r);
+    }
+    return outcome;
+  }
+
+  /** Stops every relay (SIGTERM). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((name) => this.stop(name)));
+  }
+
+  get names(): string[] {
+    return [...this.running.keys()];
+  }
+
+  private start(checked: CheckedRelay): void {
+    const { name } = checked.definition;
+    const log = relayLogger(this.log, name, checked.threshold);
+    const controller = new AbortController();
+    const run: Running = { checked, key: relayKey(checked), controller, done: Promise.resolve(), ended: false };
+    run.done = relay(checked.spec1, checked.spec2, {
+      settings: checked.settings,
+      log,
+      signal: controller.signal,
+      registry: checked.registry,
+      stats: this.observer.statsFor?.(name),
+    }).then(
+      (status) => {
+        if (!controller.signal.aborted) log.always(status === 0 ? 'N' : 'W', `relay ended with status ${status}; a reload starts it again`);
+      },
+      (err: unknown) => {
+        const e = err instanceof TsocatError ? err : new TsocatError(`internal error: ${(err as Error)?.message ?? String(err)}`, 'EINTERNAL');
+        if (!controller.signal.aborted) {
+          log.always(e.level, `${e.message}; relay stopped, a reload starts it again`);
+          this.observer.relayFailed?.(name, e);
+        }
+      },
+    ).finally(() => {
+      run.ended = true;
+    });
+    this.running.set(name, run);
+    this.observer.relayStarted?.(name);
+    this.log.log('I', `relay "${name}" started: ${checked.definition.address1} ${checked.definition.address2}`);
+  }
+
+  private async stop(name: string): Promise<void> {
+    const run = this.running.get(name);
+    if (!run) return;
+    this.running.delete(name);
+    run.controller.abort();
+    await run.done;
+    this.log.log('I', `relay "${name}" stopped`);
+  }
+}
