@@ -7,9 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ownProcessMemory } from '../engine/relay/at-rest.js';
+import { Statistics } from '../engine/relay/statistics.js';
 import { type SystemError, strerror, TsocatError } from '../errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, LEVEL_NUMBER, type Logger } from '../log/logger.js';
 import { checkRelays, type CheckedRelay } from './relay-check.js';
+import { serveMetrics } from './metrics.js';
 import { type FileProblem, problemText, readServiceFile } from './service-file.js';
 import { monotonicMicros, notifier } from './sd-notify.js';
 import { Supervisor } from './supervisor.js';
@@ -99,7 +101,15 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
 async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger): Promise<number> {
   ownProcessMemory();
   const notify = notifier(log);
-  const supervisor = new Supervisor(log);
+  // each relay's counters, by name; a changed relay keeps counting where it was, a removed one leaves the metrics
+  const counters = new Map<string, Statistics>();
+  const countersFor = (name: string) => counters.get(name) ?? counters.set(name, new Statistics()).get(name);
+  const metrics = args.metrics ? await serveMetrics(args.metrics, () => counters.entries()) : undefined;
+  if (metrics) log.log('N', `metrics on http://${args.metrics}/metrics`);
+  const supervisor = new Supervisor(log, { statsFor: countersFor, relayFailed: (name) => countersFor(name)?.countError('relay') });
+  const forgetRemoved = (removed: readonly string[]) => {
+    for (const name of removed) counters.delete(name);
+  };
   const initial = await supervisor.apply(relays);
   log.log('N', `serving ${initial.added.length} relays from "${args.file}" (pid ${process.pid})`);
   notify.send('READY=1', `STATUS=${initial.added.length} relays`);
@@ -115,6 +125,7 @@ async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger)
         log.always('E', `reload: "${args.file}" has ${next.problems.length} error(s); every relay runs on as before`);
       } else {
         const o = await supervisor.apply(next.relays);
+        forgetRemoved(o.removed);
         log.log('N', `reload: ${o.added.length} added, ${o.removed.length} removed, ${o.changed.length} changed, ${o.unchanged.length} unchanged`);
       }
     } catch (err) {
@@ -144,5 +155,6 @@ async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger)
     return await stopped;
   } finally {
     clearInterval(keepAlive);
+    metrics?.close();
   }
 }

@@ -101,7 +101,10 @@ async function relayWith(
       await single(await openAddress(spec2, mode2, { ...ctx, log: childLog, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
     ];
     // a listener hands out accepted peers; an address that connects hands out one connection after another
-    const reconnect = async () => single(await openAddress(spec1, mode1, ctx));
+    const reconnect = async () => {
+      if (stats) stats.reconnects++;
+      return single(await openAddress(spec1, mode1, ctx));
+    };
     const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
     return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats });
   }

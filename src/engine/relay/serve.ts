@@ -141,6 +141,7 @@ export async function serveForever(
       pair = await pairFor(peer, log);
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
+      opts.stats?.countError('open');
       await peer.close();
       return;
     }
