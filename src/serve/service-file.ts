@@ -48,7 +48,7 @@ export function readServiceFile(text: string, file: string): ServiceFile {
   const problems: FileProblem[] = [];
   const lineOf = (node: YamlNode | null | undefined): number => (node?.range ? lines.linePos(node.range[0]).line : 1);
   for (const e of [...doc.errors, ...doc.warnings]) {
-    problems.push({ file, line: e.linePos?.[0].line ?? 1, message: `YAML: ${e.message.split('\n')[0]}` });
+    problems.push({ file, line: lines.linePos(e.pos[0]).line, message: `YAML: ${e.message.split('\n')[0]}` });
   }
   if (doc.errors.length > 0) return { relays: [], problems };
 
