@@ -57,7 +57,7 @@ function parsePrometheusText(text: string): Sample[] {
   return samples;
 }
 
-function valueOf(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
+function sampleValue(samples: Sample[], name: string, labels: Record<string, string>): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
@@ -137,15 +137,15 @@ describe('tsocat serve --metrics', () => {
     await waitFor(() => (server.errors().match(/"event":"session-end"/g) ?? []).length >= 3, 5000, 'three session-end lines');
 
     const samples = await scrape(metricsPort);
-    expect(valueOf(samples, 'tsocat_bytes_total', { relay: 'alpha', direction: 'left_to_right' })).toBe(6000);
-    expect(valueOf(samples, 'tsocat_bytes_total', { relay: 'alpha', direction: 'right_to_left' })).toBe(140000);
-    expect(valueOf(samples, 'tsocat_bytes_total', { relay: 'beta', direction: 'left_to_right' })).toBe(123457);
-    expect(valueOf(samples, 'tsocat_bytes_total', { relay: 'beta', direction: 'right_to_left' })).toBe(11);
-    expect(valueOf(samples, 'tsocat_sessions_total', { relay: 'alpha' })).toBe(2);
-    expect(valueOf(samples, 'tsocat_sessions_total', { relay: 'beta' })).toBe(1);
-    expect(valueOf(samples, 'tsocat_sessions_open', { relay: 'alpha' })).toBe(0);
-    expect(valueOf(samples, 'tsocat_errors_total', { relay: 'nowhere', kind: 'open' })).toBe(1);
-    expect(valueOf(samples, 'tsocat_errors_total', { relay: 'alpha', kind: 'open' })).toBe(0);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'alpha', direction: 'left_to_right' })).toBe(6000);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'alpha', direction: 'right_to_left' })).toBe(140000);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'beta', direction: 'left_to_right' })).toBe(123457);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'beta', direction: 'right_to_left' })).toBe(11);
+    expect(sampleValue(samples, 'tsocat_sessions_total', { relay: 'alpha' })).toBe(2);
+    expect(sampleValue(samples, 'tsocat_sessions_total', { relay: 'beta' })).toBe(1);
+    expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'alpha' })).toBe(0);
+    expect(sampleValue(samples, 'tsocat_errors_total', { relay: 'nowhere', kind: 'open' })).toBe(1);
+    expect(sampleValue(samples, 'tsocat_errors_total', { relay: 'alpha', kind: 'open' })).toBe(0);
 
     // one JSON line per ended session: relay, peer, duration, bytes each way, end reason
     const ends = server
@@ -183,9 +183,9 @@ describe('tsocat serve --metrics', () => {
     socket.write('x'.repeat(500));
     await waitFor(() => echoed === 500, 5000, 'the echo');
     const samples = await scrape(metricsPort);
-    expect(valueOf(samples, 'tsocat_sessions_open', { relay: 'echo' })).toBe(1);
-    expect(valueOf(samples, 'tsocat_bytes_total', { relay: 'echo', direction: 'left_to_right' })).toBe(500);
-    expect(valueOf(samples, 'tsocat_bytes_total', { relay: 'echo', direction: 'right_to_left' })).toBe(500);
+    expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'echo' })).toBe(1);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'echo', direction: 'left_to_right' })).toBe(500);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'echo', direction: 'right_to_left' })).toBe(500);
   });
 
   it('refuses a --metrics address it cannot use, in one line, and starts nothing', async () => {
