@@ -19,7 +19,10 @@ function relayKey(r: CheckedRelay): string {
 interface Running {
   checked: CheckedRelay;
   key: string;
+  /** Stops the relay at once (SIGTERM). */
   controller: AbortController;
+  /** Stops it gently (a reload): the listener closes, sessions end within -t. */
+  windDown: AbortController;
   /** Settles when the relay has stopped: its listener closed and every session ended. */
   done: Promise<void>;
   ended: boolean;
@@ -41,6 +44,8 @@ export interface RelayObserver {
 
 export class Supervisor {
   private readonly running = new Map<string, Running>();
+  /** Relays a reload removed whose sessions are still winding down. */
+  private readonly leaving = new Set<Running>();
 
   constructor(
     private readonly log: Logger,
@@ -59,10 +64,16 @@ export class Supervisor {
         wanted.delete(name);
         continue;
       }
-      (next ? outcome.changed : outcome.removed).push(name);
-      stopping.push(this.stop(name));
+      if (next) {
+        outcome.changed.push(name);
+        // a changed relay's listener must have let go of its port before the new one binds it
+        stopping.push(this.stop(name));
+      } else {
+        outcome.removed.push(name);
+        // a removed one's sessions end within -t, while everything else goes on
+        void this.stop(name);
+      }
     }
-    // a changed relay's listener must have let go of its port before the new one binds it
     await Promise.all(stopping);
     for (const [name, r] of wanted) {
       if (!outcome.changed.includes(name)) outcome.added.push(name);
@@ -71,9 +82,12 @@ export class Supervisor {
     return outcome;
   }
 
-  /** Stops every relay (SIGTERM). */
+  /** Stops every relay at once, and those still winding down (SIGTERM). */
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running.keys()].map((name) => this.stop(name)));
+    const all = [...this.running.values(), ...this.leaving];
+    this.running.clear();
+    for (const run of all) run.controller.abort();
+    await Promise.all(all.map((run) => run.done));
   }
 
   get names(): string[] {
@@ -84,20 +98,22 @@ export class Supervisor {
     const { name } = checked.definition;
     const log = relayLogger(this.log, name, checked.threshold);
     const controller = new AbortController();
-    const run: Running = { checked, key: relayKey(checked), controller, done: Promise.resolve(), ended: false };
+    const windDown = new AbortController();
+    const run: Running = { checked, key: relayKey(checked), controller, windDown, done: Promise.resolve(), ended: false };
     run.done = relay(checked.spec1, checked.spec2, {
       settings: checked.settings,
       log,
       signal: controller.signal,
+      windDown: windDown.signal,
       registry: checked.registry,
       stats: this.observer.statsFor?.(name),
     }).then(
       (status) => {
-        if (!controller.signal.aborted) log.always(status === 0 ? 'N' : 'W', `relay ended with status ${status}; a reload starts it again`);
+        if (!controller.signal.aborted && !windDown.signal.aborted) log.always(status === 0 ? 'N' : 'W', `relay ended with status ${status}; a reload starts it again`);
       },
       (err: unknown) => {
         const e = err instanceof TsocatError ? err : new TsocatError(`internal error: ${(err as Error)?.message ?? String(err)}`, 'EINTERNAL');
-        if (!controller.signal.aborted) {
+        if (!controller.signal.aborted && !windDown.signal.aborted) {
           log.always(e.level, `${e.message}; relay stopped, a reload starts it again`);
           this.observer.relayFailed?.(name, e);
         }
@@ -110,12 +126,15 @@ export class Supervisor {
     this.log.log('I', `relay "${name}" started: ${checked.definition.address1} ${checked.definition.address2}`);
   }
 
+  /** Winds a relay down: no new peers, its sessions end within -t; resolves once they have. */
   private async stop(name: string): Promise<void> {
     const run = this.running.get(name);
     if (!run) return;
     this.running.delete(name);
-    run.controller.abort();
+    this.leaving.add(run);
+    run.windDown.abort();
     await run.done;
+    this.leaving.delete(run);
     this.log.log('I', `relay "${name}" stopped`);
   }
 }

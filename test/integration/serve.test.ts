@@ -229,6 +229,40 @@ describe('tsocat serve relays.yaml', () => {
     }
   }, 60000);
 
+  it('a relay a reload removes stops listening at once; its open session goes on relaying and ends within its -t (2 s)', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const echo = await echoServer();
+    cleanups.push(echo.close);
+    const [gonePort, stayPort] = [await freePort(), await freePort()];
+    const file = join(dir, 'relays.yaml');
+    const relay = (port: number, flags: string) => ({ a1: `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, a2: `TCP:127.0.0.1:${echo.port}`, flags });
+    writeFileSync(file, yamlOf({ gone: relay(gonePort, '-t 2'), stay: relay(stayPort, '-t 2') }));
+    const server = startTsocat(['serve', file]);
+    cleanups.push(() => stop(server));
+    await waitForPort(gonePort);
+    const socket = netConnect(gonePort, '127.0.0.1');
+    await new Promise<void>((r) => socket.once('connect', () => r()));
+    const s = streamSession('gone', socket);
+    cleanups.push(() => s.close());
+    s.send('before\n');
+    await allEchoed([s]);
+
+    writeFileSync(file, yamlOf({ stay: relay(stayPort, '-t 2') }));
+    server.kill('SIGHUP');
+    await waitFor(() => /reload: 0 added, 1 removed/.test(server.errors()), 5000, 'the reload line');
+    const reloaded = Date.now();
+    await waitFor(() => !isListening(gonePort), 1000, 'the removed relay to stop listening');
+    s.send('during -t\n');
+    await allEchoed([s]);
+    expect(s.closed()).toBe(false);
+    await waitFor(() => s.closed(), 5000, 'the session to end');
+    const ended = Date.now() - reloaded;
+    expect(ended).toBeGreaterThanOrEqual(1700);
+    expect(ended).toBeLessThan(4000);
+    expect(isListening(stayPort)).toBe(true);
+  });
+
   it('--check reports each error as file:line: relay "name": message, opens nothing, and exits 1', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);

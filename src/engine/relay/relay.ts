@@ -24,6 +24,12 @@ export interface RelayOptions {
   signal?: AbortSignal;
   /** Shared counters for --statistics / SIGUSR1. */
   stats?: Statistics;
+  /**
+   * Abort to stop the relay gently (a service reload removed it): a listener
+   * closes at once, and each running session ends as after one side's end of
+   * file, within -t seconds; an address still opening is abandoned.
+   */
+  windDown?: AbortSignal;
 }
 
 /** What the engine's relay needs besides: the address registry, which the caller loads (src/index.ts, src/cli.ts). */
@@ -71,7 +77,7 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   const stopFollowing = onAbort(options.signal, () => controller.abort());
   const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal };
   try {
-    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined));
+    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined), options.windDown);
   } finally {
     stopFollowing();
   }
@@ -83,8 +89,11 @@ async function relayWith(
   ctx: OpenContext,
   controller: AbortController,
   stats: Statistics | undefined,
+  windDown: AbortSignal | undefined,
 ): Promise<number> {
   const { settings, log } = ctx;
+  // until sessions run, winding down is stopping: nothing has been relayed that could be finished
+  const stopOpening = onAbort(windDown, () => controller.abort());
 
   const spec1 = toSpec(address1);
   const spec2 = toSpec(address2);
@@ -106,19 +115,24 @@ async function relayWith(
       return single(await openAddress(spec1, mode1, ctx));
     };
     const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
-    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats });
+    stopOpening();
+    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats, windDown });
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;
   try {
     const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo, firstAddress: left });
     const forkOn2 = await listenerOptions(spec2, mode2, ctx);
-    if (second.kind === 'listener' && forkOn2.fork) return await serveWithShared(left, second, ctx, { ...forkOn2, stats });
+    if (second.kind === 'listener' && forkOn2.fork) {
+      stopOpening();
+      return await serveWithShared(left, second, ctx, { ...forkOn2, stats, windDown });
+    }
     right = await single(second, forkOn2.acceptTimeout);
   } catch (err) {
     await left.close();
     throw err;
   }
-  return runPair(left, right, { settings, log, stats, signal: controller.signal });
+  stopOpening();
+  return runPair(left, right, { settings, log, stats, signal: controller.signal, windDown });
 }
 

@@ -27,6 +27,8 @@ export interface SessionOptions {
   stats?: Statistics;
   /** Ends the session early (signal, relay closing). */
   signal?: AbortSignal;
+  /** Winds the session down (its relay is being stopped gently): it ends as after one side's end of file, within -t seconds. */
+  windDown?: AbortSignal;
 }
 
 interface Direction {
@@ -254,10 +256,16 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
   if (pumps.length === 0) endFor('eof');
   const stopListening = onAbort(opts.signal, () => endFor('stopped'));
+  const stopWindingDown = onAbort(opts.windDown, () => {
+    reason ??= 'stopped';
+    log.log('I', `relay stopping: the session ends within ${settings.closeTimeout} s (-t)`);
+    startClosing();
+  });
   if (opts.signal && log.enabled('D')) log.log('D', `relaying; ${getEventListeners(opts.signal, 'abort').length} abort listeners on the relay's signal`);
 
   await ended;
   stopListening();
+  stopWindingDown();
   clearTimeout(closeTimer);
   clearTimeout(inactivity);
   for (const { pump } of pumps) pump.stop();
