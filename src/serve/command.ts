@@ -6,22 +6,34 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { isAblated, traceUse } from '../ablation.js';
 import { ownProcessMemory } from '../engine/relay/at-rest.js';
 import { Statistics } from '../engine/relay/statistics.js';
 import { type SystemError, strerror, TsocatError } from '../errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, LEVEL_NUMBER, type Logger } from '../log/logger.js';
 import { checkRelays, type CheckedRelay } from './relay-check.js';
-import { serveMetrics } from './metrics.js';
+import { type MetricsAddress, parseListenAddress, serveMetrics } from './metrics.js';
 import { type FileProblem, problemText, readServiceFile } from './service-file.js';
 import { monotonicMicros, notifier } from './sd-notify.js';
 import { Supervisor } from './supervisor.js';
 
 const require = createRequire(import.meta.url);
 
+/** serve's own flags, by the names the ablation check knows them by (docs/testing.md). */
+export const SERVE_FLAG_KEYS: readonly string[] = ['serve --check', 'serve --metrics', 'serve --log-format', 'serve --log-file'];
+
+/** A flag given to serve: traced for the ablation check, and undone when it is the one ablated. */
+function given<T>(flag: string, value: T, absent: T, present: boolean): T {
+  if (!present) return absent;
+  traceUse(`serve ${flag}`);
+  return isAblated(`serve ${flag}`) ? absent : value;
+}
+
 interface ServeArgs {
   file: string;
   check: boolean;
-  metrics?: string;
+  /** --metrics, checked: where to listen. */
+  metrics?: MetricsAddress;
   logFormat: 'text' | 'json';
   logFile?: string;
 }
@@ -54,7 +66,14 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | { helpText: string
   }
   const files = args._.map(String);
   if (files.length !== 1) throw new TsocatError(`serve: exactly one service file required (there are ${files.length}); use "tsocat serve --help" for help`, 'EUSAGE');
-  return { file: files[0] as string, check: args.check, metrics: args.metrics, logFormat: args['log-format'], logFile: args['log-file'] };
+  const present = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  return {
+    file: files[0] as string,
+    check: given('--check', args.check, false, present('--check')),
+    metrics: given('--metrics', args.metrics === undefined ? undefined : parseListenAddress(args.metrics), undefined, present('--metrics')),
+    logFormat: given('--log-format', args['log-format'], 'text' as const, present('--log-format')),
+    logFile: given('--log-file', args['log-file'], undefined, present('--log-file')),
+  };
 }
 
 /** The file read and every relay in it checked; throws TsocatError when the file cannot be read. */
@@ -105,7 +124,7 @@ async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger)
   const counters = new Map<string, Statistics>();
   const countersFor = (name: string) => counters.get(name) ?? counters.set(name, new Statistics()).get(name);
   const metrics = args.metrics ? await serveMetrics(args.metrics, () => counters.entries()) : undefined;
-  if (metrics) log.log('N', `metrics on http://${args.metrics}/metrics`);
+  if (metrics) log.log('N', `metrics on http://${args.metrics?.text}/metrics`);
   const supervisor = new Supervisor(log, { statsFor: countersFor, relayFailed: (name) => countersFor(name)?.countError('relay') });
   const forgetRemoved = (removed: readonly string[]) => {
     for (const name of removed) counters.delete(name);

@@ -16,12 +16,19 @@ export type CounterSource = () => Iterable<[string, Statistics]>;
 
 const ERROR_KINDS: readonly ErrorKind[] = ['open', 'read', 'write', 'program', 'relay'];
 
+/** Where the metrics are served, as given and as host and port. */
+export interface MetricsAddress {
+  text: string;
+  host: string;
+  port: number;
+}
+
 /** `127.0.0.1:9464`, `[::1]:9464` or `localhost:9464` → host and port. */
-export function parseListenAddress(text: string): { host: string; port: number } {
+export function parseListenAddress(text: string): MetricsAddress {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : Number.NaN;
   if (!m || port > 65535) throw new TsocatError(`--metrics: "${text}" is not <host>:<port> (e.g. 127.0.0.1:9464)`, 'EUSAGE');
-  return { host: (m[1] ?? m[2]) as string, port };
+  return { text, host: (m[1] ?? m[2]) as string, port };
 }
 
 /** The registry of every metric, each read from the counters when scraped. */
@@ -78,8 +85,8 @@ function metricsRegistry(source: CounterSource) {
 }
 
 /** Serves /metrics on `where` until closed; rejects with a TsocatError when it cannot listen there. */
-export async function serveMetrics(where: string, source: CounterSource): Promise<Server> {
-  const { host, port } = parseListenAddress(where);
+export async function serveMetrics(where: MetricsAddress, source: CounterSource): Promise<Server> {
+  const { host, port } = where;
   const registry = metricsRegistry(source);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
@@ -92,7 +99,7 @@ export async function serveMetrics(where: string, source: CounterSource): Promis
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: SystemError) => reject(new TsocatError(`--metrics: listen on ${where}: ${strerror(err)}`, 'EMETRICS')));
+    server.once('error', (err: SystemError) => reject(new TsocatError(`--metrics: listen on ${where.text}: ${strerror(err)}`, 'EMETRICS')));
     server.listen(port, host, () => resolve());
   });
   return server;
