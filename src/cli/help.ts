@@ -52,6 +52,8 @@ tsocat [options] <bi-address> <bi-address>
       -0     do not prefer an IP version
       -4     prefer IPv4 if version is not explicitly specified
       -6     prefer IPv6 if version is not explicitly specified
+tsocat serve [--check] [--metrics <host>:<port>] <file.yaml>
+   run every relay of a service file in one process; see tsocat serve --help
 `;
 
 function optionLine(name: string, def: OptionDef): string {

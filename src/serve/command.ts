@@ -119,7 +119,10 @@ export async function serveCommand(argv: readonly string[]): Promise<number> {
 
 async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger): Promise<number> {
   ownProcessMemory();
-  const notify = notifier(log);
+  // the programs relays start are no business of the service manager's: they do not inherit its socket
+  const notifySocket = process.env.NOTIFY_SOCKET;
+  delete process.env.NOTIFY_SOCKET;
+  const notify = notifier(log, notifySocket);
   // each relay's counters, by name; a changed relay keeps counting where it was, a removed one leaves the metrics
   const counters = new Map<string, Statistics>();
   const countersFor = (name: string) => counters.get(name) ?? counters.set(name, new Statistics()).get(name);

@@ -18,7 +18,8 @@ export function monotonicMicros(): string {
   return String(process.hrtime.bigint() / 1000n);
 }
 
-export function notifier(log: Logger, socketName = process.env.NOTIFY_SOCKET): Notifier {
+/** Notes for the service manager listening at `socketName` (NOTIFY_SOCKET's value); none when it is unset. */
+export function notifier(log: Logger, socketName: string | undefined): Notifier {
   if (!socketName) return { send: () => {} };
   const abstract = socketName.startsWith('@');
   const addr = unixSockaddr(abstract ? socketName.slice(1) : socketName, abstract);

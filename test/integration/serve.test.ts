@@ -15,7 +15,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { unixSockaddr } from '../../src/engine/sockets/sockaddr.js';
 import { AF_UNIX, bindSocket, closeDescriptor, openSocket, receive, SOCK_DGRAM } from '../../src/sys/sockets.js';
-import { freePort, isListening, isUnixListening, PYTHON_WITH_SERIAL, requireOrSkip, startTsocat, stop, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { freePort, isListening, isUnixListening, PYTHON_WITH_SERIAL, requireOrSkip, startTsocat, stop, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { echoServer } from '../socket-helpers.js';
 import { makeCerts } from '../tls-peers.js';
 
@@ -338,7 +338,14 @@ describe('tsocat serve relays.yaml', () => {
     cleanups.push(() => clearInterval(poll));
     const port = await freePort();
     const file = join(dir, 'relays.yaml');
-    writeFileSync(file, `relays:\n  one:\n    address1: TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr\n    address2: EXEC:cat\n`);
+    const envPort = await freePort();
+    writeFileSync(
+      file,
+      yamlOf({
+        one: { a1: `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, a2: 'EXEC:cat' },
+        env: { a1: `TCP-LISTEN:${envPort},bind=127.0.0.1,fork,reuseaddr`, a2: "SYSTEM:echo notify=[$NOTIFY_SOCKET]" },
+      }),
+    );
     const server = startTsocat(['serve', file], { env: { ...process.env, NOTIFY_SOCKET: notifyPath } });
     cleanups.push(() => stop(server));
     await waitFor(() => notes.length >= 1, 10000, 'READY=1');
@@ -353,6 +360,9 @@ describe('tsocat serve relays.yaml', () => {
     const usec = BigInt((reloading[1] ?? '').replace(/^MONOTONIC_USEC=/, ''));
     expect(usec >= before && usec <= process.hrtime.bigint() / 1000n).toBe(true);
     expect(ready[0]).toBe('READY=1');
+    // a relay's program does not inherit the service manager's socket
+    await waitForPort(envPort);
+    expect((await tcpExchange(envPort, '')).toString()).toBe('notify=[]\n');
     expect(await stop(server)).toBe(0);
     await waitFor(() => notes.length >= 4, 5000, 'STOPPING=1');
     expect(notes[3]).toBe('STOPPING=1');
