@@ -98,7 +98,7 @@ One N line reports the outcome: \`reload: 2 added, 2 removed, 1 changed, 15 unch
 ## systemd
 
 With \`NOTIFY_SOCKET\` set (\`Type=notify\` or \`Type=notify-reload\`), tsocat sends \`READY=1\` once every
-relay has been started, \`RELOADING=1\` (with \`MONOTONIC_USEC\`) when a SIGHUP reload begins and
+relay's first address is open (a listener listens) or the relay has failed (at most 5 s), \`RELOADING=1\` (with \`MONOTONIC_USEC\`) when a SIGHUP reload begins and
 \`READY=1\` when it is done, and \`STOPPING=1\` on SIGTERM. See docs/systemd.md.
 `;
 }

@@ -10,6 +10,9 @@ import type { Logger } from '../log/logger.js';
 import type { CheckedRelay } from './relay-check.js';
 import { relayLogger } from './relay-log.js';
 
+/** How long a start or reload waits for its relays' first addresses before it calls itself done (READY=1). */
+const UP_WITHIN_MS = 5000;
+
 /** What decides whether a relay changed: its text, not its place in the file. */
 function relayKey(r: CheckedRelay): string {
   const { address1, address2, flags } = r.definition;
@@ -75,10 +78,12 @@ export class Supervisor {
       }
     }
     await Promise.all(stopping);
+    const starting: Promise<void>[] = [];
     for (const [name, r] of wanted) {
       if (!outcome.changed.includes(name)) outcome.added.push(name);
-      this.start(r);
+      starting.push(this.start(r));
     }
+    await this.upWithin(starting, UP_WITHIN_MS);
     return outcome;
   }
 
@@ -94,17 +99,34 @@ export class Supervisor {
     return [...this.running.keys()];
   }
 
-  private start(checked: CheckedRelay): void {
+  /** Waits until every relay started is up (or has failed), at most `ms`: readiness should mean listening, but one slow relay must not hold the rest. */
+  private async upWithin(starting: Promise<void>[], ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => {
+      timer = setTimeout(() => r('late'), ms);
+    });
+    const outcome = await Promise.race([Promise.all(starting), late]);
+    clearTimeout(timer);
+    if (outcome === 'late') this.log.log('W', `not every relay opened its first address within ${ms / 1000} s; serving the others meanwhile`);
+  }
+
+  /** Starts a relay; resolves once its address 1 is open, or it has ended. */
+  private start(checked: CheckedRelay): Promise<void> {
     const { name } = checked.definition;
     const log = relayLogger(this.log, name, checked.threshold);
     const controller = new AbortController();
     const windDown = new AbortController();
+    let up!: () => void;
+    const opened = new Promise<void>((r) => {
+      up = r;
+    });
     const run: Running = { checked, key: relayKey(checked), controller, windDown, done: Promise.resolve(), ended: false };
     run.done = relay(checked.spec1, checked.spec2, {
       settings: checked.settings,
       log,
       signal: controller.signal,
       windDown: windDown.signal,
+      onOpened: () => up(),
       registry: checked.registry,
       stats: this.observer.statsFor?.(name),
     }).then(
@@ -120,10 +142,12 @@ export class Supervisor {
       },
     ).finally(() => {
       run.ended = true;
+      up();
     });
     this.running.set(name, run);
     this.observer.relayStarted?.(name);
     this.log.log('I', `relay "${name}" started: ${checked.definition.address1} ${checked.definition.address2}`);
+    return opened;
   }
 
   /** Winds a relay down: no new peers, its sessions end within -t; resolves once they have. */

@@ -30,6 +30,8 @@ export interface RelayOptions {
    * file, within -t seconds; an address still opening is abandoned.
    */
   windDown?: AbortSignal;
+  /** Called once address 1 is open (a listener listens, a client is connected): a service counts the relay as up. */
+  onOpened?: () => void;
 }
 
 /** What the engine's relay needs besides: the address registry, which the caller loads (src/index.ts, src/cli.ts). */
@@ -77,7 +79,7 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   const stopFollowing = onAbort(options.signal, () => controller.abort());
   const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal };
   try {
-    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined), options.windDown);
+    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined), options);
   } finally {
     stopFollowing();
   }
@@ -89,7 +91,7 @@ async function relayWith(
   ctx: OpenContext,
   controller: AbortController,
   stats: Statistics | undefined,
-  windDown: AbortSignal | undefined,
+  { windDown, onOpened }: Pick<RelayOptions, 'windDown' | 'onOpened'>,
 ): Promise<number> {
   const { settings, log } = ctx;
   // until sessions run, winding down is stopping: nothing has been relayed that could be finished
@@ -104,6 +106,7 @@ async function relayWith(
   const { fork, maxChildren, acceptTimeout, interval, shutup } = await listenerOptions(spec1, mode1, ctx);
 
   const first = await openAddress(spec1, mode1, ctx);
+  onOpened?.();
   if (fork) {
     const pairFor = async (peer: Endpoint, childLog: Logger): Promise<[Endpoint, Endpoint]> => [
       peer,
