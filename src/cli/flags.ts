@@ -11,6 +11,7 @@ import { isAblated, traceUse } from '../ablation.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
 import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
+import { type MetricsAddress, parseListenAddress } from '../serve/listen-address.js';
 import { DEFAULT_LOG_SIGNALS } from './signals.js';
 
 export interface CommandLine {
@@ -26,6 +27,8 @@ export interface CommandLine {
   lock?: { path: string; wait: boolean };
   /** -S: bit n set = signal n ends tsocat with an "exiting on signal n" line. */
   logSignals: number;
+  /** --metrics <host>:<port> (tsocat's own): Prometheus metrics of this relay (src/serve/metrics.ts). */
+  metrics?: MetricsAddress;
 }
 
 function hint(a: string, b: string): TsocatError {
@@ -50,7 +53,7 @@ function flagKey(arg: string): string {
 /** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
-  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--metrics',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -195,6 +198,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         else if (arg === '--help') out.help = 1;
         else if (arg === '--version') out.version = true;
         else if (arg === '--list-serial') out.listSerial = true;
+        else if (arg === '--metrics' || arg.startsWith('--metrics=')) out.metrics = parseListenAddress(flagValue(arg, '--metrics', '--metrics='.length));
         else if (arg === '--experimental') {
           // nothing is experimental here yet
         } else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {

@@ -28,6 +28,7 @@ tsocat [options] <bi-address> <bi-address>
       --experimental enable experimental features (tsocat has none)
       --statistics   output transfer statistics on exit
       --log-format json  write log lines as pino JSON objects
+      --metrics <host>:<port>  serve Prometheus metrics of the relay at /metrics
       -ly[facility]  log to syslog, using facility (default is daemon)
       -lf<logfile>   log to file
       -ls            log to stderr (default if no other log)

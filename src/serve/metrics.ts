@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { ErrorKind, Statistics } from '../engine/relay/statistics.js';
 import { type SystemError, strerror, TsocatError } from '../errors.js';
+import type { MetricsAddress } from './listen-address.js';
 
 const require = createRequire(import.meta.url);
 
@@ -15,21 +16,6 @@ const require = createRequire(import.meta.url);
 export type CounterSource = () => Iterable<[string, Statistics]>;
 
 const ERROR_KINDS: readonly ErrorKind[] = ['open', 'read', 'write', 'program', 'relay'];
-
-/** Where the metrics are served, as given and as host and port. */
-export interface MetricsAddress {
-  text: string;
-  host: string;
-  port: number;
-}
-
-/** `127.0.0.1:9464`, `[::1]:9464` or `localhost:9464` → host and port. */
-export function parseListenAddress(text: string): MetricsAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) throw new TsocatError(`--metrics: "${text}" is not <host>:<port> (e.g. 127.0.0.1:9464)`, 'EUSAGE');
-  return { text, host: (m[1] ?? m[2]) as string, port };
-}
 
 /** The registry of every metric, each read from the counters when scraped. */
 function metricsRegistry(source: CounterSource) {

@@ -208,4 +208,26 @@ describe('tsocat serve --metrics', () => {
     expect(ends[0]).toMatchObject({ msg: 'session ended', bytesLeftToRight: 5, bytesRightToLeft: 0, reason: 'eof', status: 0 });
     expect(r.status).toBe(0);
   });
+
+  it('plain tsocat --metrics serves the same counters for its one relay, named after the program (-lp)', async (ctx) => {
+    requireOrSkip(ctx, 'curl');
+    const port = await freePort();
+    const metricsPort = await freePort();
+    const server = startTsocat(['--metrics', `127.0.0.1:${metricsPort}`, '-lp', 'edge', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, 'EXEC:cat']);
+    cleanups.push(() => stop(server));
+    await waitForPort(port);
+    await waitForPort(metricsPort);
+    const socket = connect(port, '127.0.0.1');
+    cleanups.push(() => socket.destroy());
+    let echoed = 0;
+    socket.on('data', (d: Buffer) => {
+      echoed += d.length;
+    });
+    socket.write('y'.repeat(777));
+    await waitFor(() => echoed === 777, 5000, 'the echo');
+    const samples = await scrape(metricsPort);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'edge', direction: 'left_to_right' })).toBe(777);
+    expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'edge', direction: 'right_to_left' })).toBe(777);
+    expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'edge' })).toBe(1);
+  });
 });
