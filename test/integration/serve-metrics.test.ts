@@ -95,6 +95,26 @@ async function scrape(port: number): Promise<Sample[]> {
   return parsePrometheusText(r.stdout.toString());
 }
 
+/**
+ * Starts tsocat with `args` (a relay on `port` whose address 2 echoes), keeps one session open that
+ * sent `bytes` and got them back, and returns the metrics scraped then.
+ */
+async function scrapeWithOpenSession(args: string[], port: number, metricsPort: number, bytes: number): Promise<Sample[]> {
+  const server = startTsocat(args);
+  cleanups.push(() => stop(server));
+  await waitForPort(port);
+  await waitForPort(metricsPort);
+  const socket = connect(port, '127.0.0.1');
+  cleanups.push(() => socket.destroy());
+  let echoed = 0;
+  socket.on('data', (d: Buffer) => {
+    echoed += d.length;
+  });
+  socket.write('x'.repeat(bytes));
+  await waitFor(() => echoed === bytes, 5000, 'the echo');
+  return scrape(metricsPort);
+}
+
 describe('tsocat serve --metrics', () => {
   it('counts exactly the bytes moved through two relays, each direction apart, and the sessions; curl gets text a strict Prometheus parser reads', async (ctx) => {
     requireOrSkip(ctx, 'curl');
@@ -170,19 +190,7 @@ describe('tsocat serve --metrics', () => {
     const metricsPort = await freePort();
     const file = join(dir, 'relays.yaml');
     writeFileSync(file, `relays:\n  echo:\n    address1: TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr\n    address2: EXEC:cat\n`);
-    const server = startTsocat(['serve', '--metrics', `127.0.0.1:${metricsPort}`, file]);
-    cleanups.push(() => stop(server));
-    await waitForPort(port);
-    await waitForPort(metricsPort);
-    const socket = connect(port, '127.0.0.1');
-    cleanups.push(() => socket.destroy());
-    let echoed = 0;
-    socket.on('data', (d: Buffer) => {
-      echoed += d.length;
-    });
-    socket.write('x'.repeat(500));
-    await waitFor(() => echoed === 500, 5000, 'the echo');
-    const samples = await scrape(metricsPort);
+    const samples = await scrapeWithOpenSession(['serve', '--metrics', `127.0.0.1:${metricsPort}`, file], port, metricsPort, 500);
     expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'echo' })).toBe(1);
     expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'echo', direction: 'left_to_right' })).toBe(500);
     expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'echo', direction: 'right_to_left' })).toBe(500);
@@ -213,19 +221,8 @@ describe('tsocat serve --metrics', () => {
     requireOrSkip(ctx, 'curl');
     const port = await freePort();
     const metricsPort = await freePort();
-    const server = startTsocat(['--metrics', `127.0.0.1:${metricsPort}`, '-lp', 'edge', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, 'EXEC:cat']);
-    cleanups.push(() => stop(server));
-    await waitForPort(port);
-    await waitForPort(metricsPort);
-    const socket = connect(port, '127.0.0.1');
-    cleanups.push(() => socket.destroy());
-    let echoed = 0;
-    socket.on('data', (d: Buffer) => {
-      echoed += d.length;
-    });
-    socket.write('y'.repeat(777));
-    await waitFor(() => echoed === 777, 5000, 'the echo');
-    const samples = await scrape(metricsPort);
+    const args = ['--metrics', `127.0.0.1:${metricsPort}`, '-lp', 'edge', `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, 'EXEC:cat'];
+    const samples = await scrapeWithOpenSession(args, port, metricsPort, 777);
     expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'edge', direction: 'left_to_right' })).toBe(777);
     expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'edge', direction: 'right_to_left' })).toBe(777);
     expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'edge' })).toBe(1);
