@@ -4,7 +4,7 @@ import { formatSockaddr } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { refuseSocketChoice } from '../src/engine/sockets/sockopts.js';
 import { connectPlainTcp } from '../src/engine/sockets/tcp-connect.js';
-import { reconnectingEndpoint, reconnectPolicy } from '../src/engine/opening/reconnect.js';
+import { connectWithReconnect } from '../src/engine/opening/reconnect.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RETRY', 'RECONNECT', 'APPL'] as const;
 
@@ -21,8 +21,7 @@ export default defineAddress({
       const { socket, reusing } = await connectPlainTcp(req, ctx, req.params[0] as string, req.params[1] as string);
       return socketEndpoint(reusing ?? socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
     };
-    const first = await connect();
     // reconnect: one endpoint for the whole session over connections that may drop
-    return req.options.bool('reconnect') ? reconnectingEndpoint(first, connect, reconnectPolicy(req.options), ctx.log, ctx.signal) : first;
+    return connectWithReconnect(connect, req.options, ctx.log, ctx.signal);
   },
 });

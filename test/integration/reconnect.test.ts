@@ -18,13 +18,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A TCP server on a fixed port that can go away gracefully (FIN, then reads to the end) and come back. */
+/** A stream server on a fixed TCP port or UNIX path that can go away gracefully (FIN, then reads to the end) and come back. */
 class FlakyServer {
   received = '';
   connections = 0;
   private server?: Server;
   private readonly sockets = new Set<Socket>();
-  constructor(private readonly port: number) {}
+  constructor(private readonly at: { port: number } | { path: string }) {}
 
   async up(): Promise<void> {
     const server = createServer((s) => {
@@ -38,7 +38,9 @@ class FlakyServer {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      const at = this.at;
+      if ('path' in at) server.listen(at.path, () => resolve());
+      else server.listen(at.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
   }
@@ -85,15 +87,17 @@ function serialWriter(device: string): ChildProcess & { written: () => number; s
   return Object.assign(child, { written: () => last, stderr: () => err });
 }
 
-async function run(bufferOption: string): Promise<{ lines: number[]; written: number; log: string; writerStatus: number | null; writerErrors: string }> {
+async function run(bufferOption: string, over: 'tcp' | 'unix' = 'tcp'): Promise<{ lines: number[]; written: number; log: string; writerStatus: number | null; writerErrors: string }> {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   const port = await freePort();
-  const server = new FlakyServer(port);
+  const path = join(dir, 'server.sock');
+  const server = new FlakyServer(over === 'tcp' ? { port } : { path });
   await server.up();
   cleanups.push(() => server.down());
   const link = join(dir, 'ttyNET0');
-  const relay = startTsocat(['-d', '-d', `PTY,link=${link},raw,echo=0`, `TCP:127.0.0.1:${port},reconnect,interval=0.1${bufferOption}`]);
+  const address2 = over === 'tcp' ? `TCP:127.0.0.1:${port}` : `UNIX-CONNECT:${path}`;
+  const relay = startTsocat(['-d', '-d', `PTY,link=${link},raw,echo=0`, `${address2},reconnect,interval=0.1${bufferOption}`]);
   cleanups.push(() => stop(relay));
   await waitForPath(link);
   await waitFor(() => server.connections === 1, 5000, 'the first connection');
@@ -140,5 +144,14 @@ describe('TCP reconnect under a PTY that stays', () => {
     expect(r.written - r.lines.length).toBeGreaterThanOrEqual(60);
     expect(r.lines[0]).toBe(1);
     expect(r.log.match(/W TCP AF=2 127\.0\.0\.1:\d+: \d+ bytes written while disconnected were dropped \(reconnect-buffer=0\)/g)).toHaveLength(3);
+  }, 60000);
+
+  it('UNIX-CONNECT:…,reconnect: the same over a UNIX socket whose server goes away three times', async (ctx) => {
+    requireOrSkip(ctx, 'pyserial');
+    const r = await run('', 'unix');
+    expect(r.writerErrors).toBe('');
+    expect(r.writerStatus).toBe(0);
+    expect(r.lines).toEqual(Array.from({ length: r.written }, (_, i) => i + 1));
+    expect(r.log.match(/W UNIX-CONNECT \S+: connection lost \(end of file\), reconnecting/g)).toHaveLength(3);
   }, 60000);
 });

@@ -1,5 +1,5 @@
 /**
- * `reconnect` on an address that connects (TCP): one endpoint for the
+ * `reconnect` on an address that connects (TCP, UNIX-CONNECT): one endpoint for the
  * session's whole life over a connection that may drop. When it drops (end of
  * file, reset, a failed write) the endpoint connects again after `interval`,
  * doubling the pause up to 30 s, `retry` times or for ever; the other address
@@ -35,6 +35,12 @@ export function reconnectPolicy(o: ResolvedOptions): ReconnectPolicy {
     attempts: o.has('retry') && !o.bool('forever') ? Math.max(1, o.number('retry') as number) : Number.POSITIVE_INFINITY,
     bufferLimit: o.number('reconnect-buffer') ?? DEFAULT_RECONNECT_BUFFER,
   };
+}
+
+/** Connects once; with `reconnect`, wraps that connection and `connect` into one endpoint that outlives them. */
+export async function connectWithReconnect(connect: () => Promise<Endpoint>, o: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<Endpoint> {
+  const first = await connect();
+  return o.bool('reconnect') ? reconnectingEndpoint(first, connect, reconnectPolicy(o), log, signal) : first;
 }
 
 /** Wraps the first connection and `connect` (each later one) into one endpoint that outlives them. */
@@ -175,6 +181,7 @@ export function reconnectingEndpoint(first: Endpoint, connect: () => Promise<End
     source,
     writable,
     description: name,
+    datagram: first.datagram,
     connectionInfo: first.connectionInfo,
     shutdownWrite: () => writable.end(),
     close: async () => {
