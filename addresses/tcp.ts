@@ -22,6 +22,6 @@ export default defineAddress({
       return socketEndpoint(reusing ?? socket, `TCP ${formatSockaddr(socket.remoteAddress, socket.remotePort)}`, req.mode);
     };
     // reconnect: one endpoint for the whole session over connections that may drop
-    return connectWithReconnect(connect, req.options, ctx.log, ctx.signal);
+    return connectWithReconnect(connect, req.options, ctx);
   },
 });

@@ -194,7 +194,7 @@ function family(abstract: boolean): AddressPlugin[] {
     make('CONNECT', ['RECONNECT'], async (req, ctx) => {
       clientChecks(req.options);
       // reconnect: one endpoint for the whole session over connections that may drop
-      return connectWithReconnect(() => unixConnect(target(req, ctx, abstract), req.keyword), req.options, ctx.log, ctx.signal);
+      return connectWithReconnect(() => unixConnect(target(req, ctx, abstract), req.keyword), req.options, ctx);
     }),
     make('LISTEN', ['LISTEN', 'CHILD'], (req, ctx) => listen(req, ctx, abstract)),
     make('SENDTO', [], async (req, ctx) => {

@@ -43,7 +43,7 @@ function metricsRegistry(source: CounterSource) {
       },
     });
   perRelayCounter('tsocat_sessions_total', 'Sessions started since the relay started', (s) => s.sessionsTotal);
-  perRelayCounter('tsocat_reconnects_total', 'Connections made again by an address that connects with fork (the connect loop)', (s) => s.reconnects);
+  perRelayCounter('tsocat_reconnects_total', 'Connections made again: by an address with reconnect after a drop, or by a connecting address with fork (the connect loop)', (s) => s.reconnects);
   new prom.Counter({
     name: 'tsocat_bytes_total',
     help: 'Bytes relayed, by direction: left_to_right is address 1 to address 2',

@@ -227,4 +227,36 @@ describe('tsocat serve --metrics', () => {
     expect(sampleValue(samples, 'tsocat_bytes_total', { relay: 'edge', direction: 'right_to_left' })).toBe(777);
     expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'edge' })).toBe(1);
   });
+
+  it('tsocat_reconnects_total counts an address with reconnect connecting again after its server hung up', async (ctx) => {
+    requireOrSkip(ctx, 'curl');
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    // the server hangs up on its first client as soon as it has read something, and keeps the second
+    let accepted = 0;
+    const upstream = createServer((s) => {
+      accepted++;
+      s.on('error', () => {});
+      if (accepted === 1) s.once('data', () => s.end());
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => upstream.close());
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const file = join(dir, 'relays.yaml');
+    const target = `TCP:127.0.0.1:${(upstream.address() as { port: number }).port},reconnect,interval=0.1`;
+    writeFileSync(file, `relays:\n  link:\n    address1: TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr\n    address2: "${target}"\n`);
+    const server = startTsocat(['serve', '--metrics', `127.0.0.1:${metricsPort}`, file]);
+    cleanups.push(() => stop(server));
+    await waitForPort(port);
+    await waitForPort(metricsPort);
+    const client = connect(port, '127.0.0.1');
+    cleanups.push(() => client.destroy());
+    client.write('hello');
+    await waitFor(() => accepted === 2, 5000, 'the reconnection');
+    // the server accepts a moment before the relay counts its connect: scrape until it shows (bounded)
+    let samples = await scrape(metricsPort);
+    for (let i = 0; i < 50 && sampleValue(samples, 'tsocat_reconnects_total', { relay: 'link' }) === 0; i++) samples = await scrape(metricsPort);
+    expect(sampleValue(samples, 'tsocat_reconnects_total', { relay: 'link' })).toBe(1);
+    expect(sampleValue(samples, 'tsocat_sessions_open', { relay: 'link' })).toBe(1);
+  });
 });

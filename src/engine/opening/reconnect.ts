@@ -12,6 +12,7 @@ import { Writable } from 'node:stream';
 import { TsocatError } from '../../errors.js';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import type { Logger } from '../../log/logger.js';
+import type { OpenContext } from '../context.js';
 import { sleep } from '../abort.js';
 import { type Endpoint, makeEndpoint, sourceOf } from '../endpoint.js';
 import type { ChunkSource, SourceSink } from '../source.js';
@@ -38,9 +39,15 @@ export function reconnectPolicy(o: ResolvedOptions): ReconnectPolicy {
 }
 
 /** Connects once; with `reconnect`, wraps that connection and `connect` into one endpoint that outlives them. */
-export async function connectWithReconnect(connect: () => Promise<Endpoint>, o: ResolvedOptions, log: Logger, signal: AbortSignal): Promise<Endpoint> {
+export async function connectWithReconnect(connect: () => Promise<Endpoint>, o: ResolvedOptions, ctx: Pick<OpenContext, 'log' | 'signal' | 'countReconnect'>): Promise<Endpoint> {
   const first = await connect();
-  return o.bool('reconnect') ? reconnectingEndpoint(first, connect, reconnectPolicy(o), log, signal) : first;
+  if (!o.bool('reconnect')) return first;
+  const again = async () => {
+    const ep = await connect();
+    ctx.countReconnect?.();
+    return ep;
+  };
+  return reconnectingEndpoint(first, again, reconnectPolicy(o), ctx.log, ctx.signal);
 }
 
 /** Wraps the first connection and `connect` (each later one) into one endpoint that outlives them. */

@@ -77,9 +77,15 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   // so the count follows the sessions running at once, which a forking listener does not bound: no limit, no warning.
   setMaxListeners(0, controller.signal);
   const stopFollowing = onAbort(options.signal, () => controller.abort());
-  const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal };
+  const stats = options.stats ?? (settings.statistics ? new Statistics() : undefined);
+  const countReconnect = stats
+    ? () => {
+        stats.reconnects++;
+      }
+    : undefined;
+  const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal, countReconnect };
   try {
-    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined), options);
+    return await relayWith(address1, address2, ctx, controller, stats, options);
   } finally {
     stopFollowing();
   }
