@@ -312,6 +312,25 @@ describe('tsocat serve relays.yaml', () => {
     expect(isListening(port)).toBe(false);
   });
 
+  it('refuses what it cannot use in one socat-style line and exit status 1: an unknown flag, a missing file, a file with an error', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'relays:\n  a:\n    address1: TCP-LISTEN:1234,fork\n    address2: NOSUCH:1\n');
+    const strip = (stderr: string) => stderr.replace(/^\S+ \S+ tsocat\[\d+\] /gm, '');
+    const cases: Array<[string[], string]> = [
+      [['serve', '--bogus', bad], 'E serve: Unknown argument: bogus\n'],
+      [['serve'], 'E serve: exactly one service file required (there are 0); use "tsocat serve --help" for help\n'],
+      [['serve', join(dir, 'none.yaml')], `E serve: cannot read "${join(dir, 'none.yaml')}": No such file or directory\n`],
+      [['serve', bad], `E ${bad}:4: relay "a": address2: unknown device/address "NOSUCH"\nE serve: "${bad}" has 1 error(s); nothing started\n`],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await tsocat(args);
+      expect(strip(r.stderr), args.join(' ')).toBe(expected);
+      expect(r.status).toBe(1);
+    }
+  });
+
   it('--check of a valid file says so on stdout and exits 0', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
