@@ -296,13 +296,16 @@ export default [
   defineAddress({
     names: ['SHELL'],
     params: ['shell-command'],
+    minParams: 0,
     groups: GROUPS,
     features: ['SHELL'],
-    summary: 'run a command with $SHELL -c (default /bin/sh) and relay to its stdin/stdout',
+    summary: 'run a command with $SHELL -c (default /bin/sh), or with no command the shell itself (interactive, e.g. with pty,setsid,ctty), and relay to its stdin/stdout',
     async open(req, ctx) {
       refuseDash(req);
       const shell = process.env.SHELL || '/bin/sh';
-      return openProgram(shell, ['-c', req.params[0] as string], shell.split('/').pop() as string, req, ctx);
+      const command = req.params[0];
+      // socat 1.8: SHELL with no command starts the shell as it is, to talk to it
+      return openProgram(shell, command === undefined ? [] : ['-c', command], shell.split('/').pop() as string, req, ctx);
     },
   }),
 ];

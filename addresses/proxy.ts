@@ -11,14 +11,18 @@ import type { ResolvedOptions } from '../options/catalog.js';
 
 const DEFAULT_PROXY_PORT = '8080';
 
-/** user:password from proxy-authorization or the file proxy-authorization-file names (first line, as socat reads it whole minus the line end). */
+/**
+ * user:password from proxy-authorization, or the whole of the file proxy-authorization-file names: socat sends
+ * the file's bytes as they are, a final newline included (its test.sh PROXYAUTHFILE checks for it), so a file
+ * meant for it is written without one (`printf 'user:pw' >file`).
+ */
 function credentials(o: ResolvedOptions): string | undefined {
   const inline = o.string('proxy-authorization');
   const file = o.string('proxy-authorization-file');
   if (inline !== undefined && file !== undefined) throw new TsocatError('Only one of options proxy-authorization and proxy-authorization-file allowed', 'EOPTVALUE');
   if (file === undefined) return inline;
   try {
-    return readFileSync(file, 'latin1').replace(/\r?\n$/, '');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new TsocatError(`open("${file}", O_RDONLY): ${strerror(err as SystemError)}`, (err as SystemError).code ?? 'EOPEN');
   }
@@ -33,7 +37,7 @@ export default defineAddress({
   listed: ['PROXY-CONNECT'],
   names: ['PROXY', 'PROXY-CONNECT'],
   params: ['proxy', 'hostname', 'port'],
-  groups: ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'HTTP', 'RETRY', 'APPL'],
+  groups: ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'HTTP', 'CHILD', 'RETRY', 'APPL'],
   features: ['PROXY'],
   summary: 'connect to <hostname>:<port> through the HTTP proxy <proxy> (CONNECT method, port option proxyport)',
   async open(req, ctx) {

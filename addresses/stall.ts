@@ -14,6 +14,9 @@ export default defineAddress({
     const readable = req.mode === 'w' ? undefined : new Readable({ read() {} });
     // the first write's callback never runs, so the writer sees backpressure at once and waits for good
     const writable = req.mode === 'r' ? undefined : new Writable({ highWaterMark: 1, write() {} });
+    // full from the start, as socat's STALL is never writable: a relay does not even read for it (test.sh STALL_WR),
+    // and the bytes stay in the source for the next reader
+    writable?.write(Buffer.alloc(1));
     return makeEndpoint({
       readable,
       writable,

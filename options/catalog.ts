@@ -74,6 +74,8 @@ export interface OptionDef {
   groups: readonly OptionGroup[];
   phase: Phase;
   summary: string;
+  /** The values an enumeration takes, for shell completion and the man page (a bool's are 0 and 1 without this). */
+  values?: readonly string[];
   /** What an empty value (`name=`) means, for the few options socat lets go without one. */
   emptyValue?: OptionValue;
   /** For a string option with a structure of its own (e.g. `<request>:<value>`): refuses a malformed value while the address is parsed, before anything opens. */

@@ -10,9 +10,9 @@ export default defineOptions([
   { name: 'openssl-commonname', aliases: ['cn', 'commonname'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "the name the server certificate must carry, instead of <host> (an empty value skips the name check)" },
   { name: 'openssl-snihost', aliases: ['snihost'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: 'server name sent in the SNI extension, instead of commonname or <host>' },
   { name: 'openssl-no-sni', aliases: ['no-sni', 'nosni'], type: 'bool', groups: ['OPENSSL'], phase: 'connect', summary: 'send no SNI extension' },
-  { name: 'openssl-min-proto-version', aliases: ['min-proto-version', 'min-version'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: 'lowest TLS version to use: TLS1, TLS1.1, TLS1.2 or TLS1.3' },
-  { name: 'openssl-max-proto-version', aliases: ['max-proto-version', 'max-version'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: 'highest TLS version to use: TLS1, TLS1.1, TLS1.2 or TLS1.3' },
-  { name: 'openssl-method', aliases: ['method'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "one TLS version only (socat 1.7's method): TLS1, TLS1.1, TLS1.2, TLS1.3, or SSL23/TLS for any" },
+  { name: 'openssl-min-proto-version', aliases: ['min-proto-version', 'min-version'], type: 'string', groups: ['OPENSSL'], phase: 'connect', values: ['TLS1', 'TLS1.1', 'TLS1.2', 'TLS1.3'], summary: 'lowest TLS version to use: TLS1, TLS1.1, TLS1.2 or TLS1.3' },
+  { name: 'openssl-max-proto-version', aliases: ['max-proto-version', 'max-version'], type: 'string', groups: ['OPENSSL'], phase: 'connect', values: ['TLS1', 'TLS1.1', 'TLS1.2', 'TLS1.3'], summary: 'highest TLS version to use: TLS1, TLS1.1, TLS1.2 or TLS1.3' },
+  { name: 'openssl-method', aliases: ['method'], type: 'string', groups: ['OPENSSL'], phase: 'connect', values: ['TLS1', 'TLS1.1', 'TLS1.2', 'TLS1.3', 'SSL23', 'TLS'], summary: "one TLS version only (socat 1.7's method): TLS1, TLS1.1, TLS1.2, TLS1.3, or SSL23/TLS for any" },
   { name: 'openssl-cipherlist', aliases: ['cipher', 'ciphers', 'cipherlist'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "OpenSSL cipher list (up to TLS 1.2), e.g. HIGH:!aNULL" },
   { name: 'openssl-dhparam', aliases: ['dh', 'dhparam', 'dhparams', 'openssl-dhparams'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with Diffie-Hellman parameters for DHE ciphers (server)' },
 ]);

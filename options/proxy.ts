@@ -7,5 +7,5 @@ export default defineOptions([
   { name: 'proxy-authorization-file', aliases: ['proxyauthfile'], type: 'filename', groups: ['HTTP'], phase: 'connect', summary: 'file holding <user>:<password> for the proxy (Basic authorization); never logged' },
   { name: 'proxy-resolve', aliases: ['resolve', 'resolv'], type: 'bool', groups: ['HTTP'], phase: 'connect', summary: 'resolve <hostname> here and ask the proxy for its IP address' },
   { name: 'ignorecr', type: 'bool', groups: ['HTTP'], phase: 'connect', summary: "accept the proxy's answer lines ended by LF alone" },
-  { name: 'http-version', type: 'string', groups: ['HTTP'], phase: 'connect', summary: 'HTTP version of the CONNECT request: 1.0 (default) or 1.1' },
+  { name: 'http-version', type: 'string', groups: ['HTTP'], phase: 'connect', values: ['1.0', '1.1'], summary: 'HTTP version of the CONNECT request: 1.0 (default) or 1.1' },
 ]);

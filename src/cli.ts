@@ -97,6 +97,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       await writeStdout(await helpText(cmd.help));
       return 0;
     }
+    if (cmd.completion !== undefined) {
+      const { completionScript } = await import('./cli/completion.js');
+      await writeStdout(await completionScript(cmd.completion));
+      return 0;
+    }
     if (cmd.listSerial) {
       const { serialListText } = await import('./engine/terminals/serial-line.js');
       await writeStdout(await serialListText(log));

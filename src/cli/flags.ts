@@ -21,6 +21,8 @@ export interface CommandLine {
   help: number;
   /** --list-serial: print the serial devices and exit (tsocat's own flag). */
   listSerial?: boolean;
+  /** --completion <shell>: print a completion script for bash or zsh and exit (tsocat's own flag). */
+  completion?: string;
   version: boolean;
   addresses: string[];
   /** -L / -W lock file: fail, or wait. */
@@ -53,7 +55,7 @@ function flagKey(arg: string): string {
 /** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
-  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--metrics',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--completion', '--metrics',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -198,6 +200,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         else if (arg === '--help') out.help = 1;
         else if (arg === '--version') out.version = true;
         else if (arg === '--list-serial') out.listSerial = true;
+        else if (arg === '--completion' || arg.startsWith('--completion=')) out.completion = flagValue(arg, '--completion', arg.indexOf('=') + 1 || arg.length);
         else if (arg === '--metrics' || arg.startsWith('--metrics=')) out.metrics = parseListenAddress(flagValue(arg, '--metrics', '--metrics='.length));
         else if (arg === '--experimental') {
           // nothing is experimental here yet

@@ -15,7 +15,7 @@ function tabsTo(width: number, used: number): string {
   return '\t'.repeat(Math.max(0, Math.floor((width - used + 7) / 8)));
 }
 
-const USAGE = `Usage:
+export const USAGE = `Usage:
 tsocat [options] <bi-address> <bi-address>
    options (general command line options):
       -V|--version   print version and feature information to stdout, and exit
@@ -27,7 +27,9 @@ tsocat [options] <bi-address> <bi-address>
       -D     analyze the file descriptors before the transfer starts
       --experimental enable experimental features (tsocat has none)
       --statistics   output transfer statistics on exit
-      --log-format json  write log lines as pino JSON objects
+      --log-format json|text  write log lines as pino JSON objects, or as text (the default)
+      --list-serial  list the serial devices (path, maker, ids) and exit
+      --completion bash|zsh  print a shell completion script and exit
       --metrics <host>:<port>  serve Prometheus metrics of the relay at /metrics
       -ly[facility]  log to syslog, using facility (default is daemon)
       -lf<logfile>   log to file

@@ -1,14 +1,15 @@
 /**
- * docs/addresses.md and docs/options.md, generated from the registry and the
+ * docs/addresses.md, docs/options.md (and man/tsocat.1, manpage.ts), generated from the registry and the
  * option catalog (`npm run docs`). A unit test fails when the committed files
  * drift from what this produces.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allPlugins } from '../../addresses/index.js';
 import { allOptions, findOption } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { syntaxOf } from '../define.js';
+import { manPage } from './manpage.js';
 import { loadParityGaps, loadSocatData, parityMarkdown } from './parity.js';
 import { serviceFileReference } from '../serve/schema.js';
 
@@ -97,4 +98,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(new URL('docs/socat-parity.md', root), await parityDoc());
   writeFileSync(new URL('docs/service-file.md', root), serviceFileReference());
   writeFileSync(new URL('src/cli/socat-option-help.ts', root), socatOptionHelpModule());
+  mkdirSync(new URL('man/', root), { recursive: true });
+  writeFileSync(new URL('man/tsocat.1', root), await manPage(root));
 }

@@ -3,6 +3,7 @@
  * it must never deliver data or end of file and never take a write, so only
  * timeouts end a relay with it.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ describe('endpoint contract: STALL', () => {
     let events = 0;
     ep.readable?.on('data', () => events++);
     ep.readable?.on('end', () => events++);
+    // full before the first write: a relay does not read for it at all
+    expect(ep.writable?.writableNeedDrain).toBe(true);
     expect(ep.writable?.write('x')).toBe(false);
     let drained = false;
     ep.writable?.once('drain', () => {
@@ -25,6 +28,23 @@ describe('endpoint contract: STALL', () => {
     expect({ events, drained }).toEqual({ events: 0, drained: false });
     await ep.close();
     expect(ep.readable?.destroyed && ep.writable?.destroyed).toBe(true);
+  });
+
+  it('-u -T 0.3 OPEN:fifo STALL reads nothing: the bytes stay for the next reader (test.sh STALL_WR)', async () => {
+    const { dir, cleanup } = tempDir();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // a writer that keeps the FIFO open across both readers
+    const writer = spawn('sh', ['-c', `exec 3>"${fifo}"; printf 'kept for the next reader\\n' >&3; sleep 10`], { stdio: 'ignore' });
+    try {
+      const stalled = await tsocat(['-u', '-T', '0.3', `OPEN:${fifo}`, 'STALL'], { timeoutMs: 5000 });
+      expect(stalled.status).toBe(0);
+      const next = await tsocat(['-u', '-T', '0.3', `OPEN:${fifo}`, 'STDOUT'], { timeoutMs: 5000 });
+      expect(next.stdout.toString()).toBe('kept for the next reader\n');
+    } finally {
+      writer.kill();
+      cleanup();
+    }
   });
 
   it('-u -T 0.3 STALL CREATE:f ends on inactivity with status 0 and an empty file (test.sh STALL_RD)', async () => {

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { backgroundStarter, freePort, requireOrSkip, requires, run, SOCAT, TSOCAT, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, exited, freePort, requireOrSkip, requires, run, SOCAT, TSOCAT, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { Tmux } from '../pty-helpers.js';
 
 const start = backgroundStarter();
@@ -34,6 +34,18 @@ describe('EXEC/SYSTEM with pty', () => {
     for (const [i, c] of clients.entries()) c.socket.write(`client ${i}\n`);
     await waitFor(() => clients.every((c, i) => c.text().includes(`client ${i}\r\nclient ${i}\r\n`)), 5000);
     for (const c of clients) c.socket.destroy();
+  });
+
+  it('SHELL with no command is the shell itself, reading commands from the pty (socat 1.8; test.sh INTERACTIVE_SHELL)', async () => {
+    const shell = start(['-', 'SHELL,pty,setsid,ctty,cfmakeraw'], { env: { ...process.env, SHELL: '/bin/sh' } });
+    // $0 is the shell's own name: no -c, no command line of ours
+    shell.stdin?.write('echo $((6*7)) $0\n');
+    await waitFor(() => shell.output().includes('42 sh'), 8000);
+    shell.stdin?.end('exit\n');
+    expect(await exited(shell)).toBe(0);
+    const refused = await tsocat(['-', 'SHELL:true:false']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/ E SHELL: wrong number of parameters \(2 instead of 1\)/);
   });
 
   it('stderr goes to the pty with stderr, to tsocat\'s stderr without it', async () => {

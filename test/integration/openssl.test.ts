@@ -221,16 +221,44 @@ describe('OPENSSL client: a TLS tunnel for plain clients', () => {
 });
 
 describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
-  it('dhparam: a DHE cipher works only with the parameters given', async () => {
+  it('DH parameters as socat has them: a built-in group by default, those of the dhparam file, else those in the certificate file', async () => {
     const dir = certs().dir;
     const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir, timeoutMs: 60000 });
-    await sh('openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out dh.pem && openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -out rsa.pem -days 2 -subj /CN=localhost 2>/dev/null');
+    await sh('openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe3072 -out dh3072.pem && openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.pem -out rsa.pem -days 2 -subj /CN=localhost 2>/dev/null && cat rsa.pem dh3072.pem > rsa-dh.pem');
+    // the size of the group the server used, as a DHE-only client sees it
+    const dheKeyBits = async (certOpts: string) => {
+      const port = await freePort();
+      const server = background([`OPENSSL-LISTEN:${port},${certOpts},verify=0,fork,reuseaddr`, 'SYSTEM:echo dhe-ok']);
+      try {
+        await waitForPort(port, 15000);
+        const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', 'DHE-RSA-AES128-GCM-SHA256', '-ign_eof'], { timeoutMs: 10000 });
+        const out = r.stdout.toString();
+        expect(out).toContain('dhe-ok');
+        expect(out).toContain('DHE-RSA-AES128-GCM-SHA256');
+        return /Server Temp Key: DH, (\d+) bits/.exec(out)?.[1];
+      } finally {
+        await stop(server);
+      }
+    };
+    expect(await dheKeyBits(`cert=${join(dir, 'rsa.pem')}`)).toBe('2048');
+    expect(await dheKeyBits(`cert=${join(dir, 'rsa.pem')},dhparam=${join(dir, 'dh3072.pem')}`)).toBe('3072');
+    expect(await dheKeyBits(`cert=${join(dir, 'rsa-dh.pem')}`)).toBe('3072');
+  });
+
+  it('a DSA certificate serves over TLS 1.2 with DHE-DSS, X9.42 DH parameters beside it as in socat\'s test (test.sh OPENSSLLISTENDSA)', async () => {
+    const dir = certs().dir;
+    const sh = (cmd: string) => run('sh', ['-c', cmd], { cwd: dir, timeoutMs: 90000 });
+    // as socat's test makes it: DSA parameters, a self-signed DSA certificate, and X9.42 DH parameters appended
+    const made = await sh('openssl dsaparam -out dsa-params.pem 2048 2>/dev/null && openssl dhparam -dsaparam -out dsa-dh.pem 2048 2>/dev/null && openssl req -x509 -newkey dsa:dsa-params.pem -nodes -keyout dsa.key -out dsa.crt -days 2 -subj /CN=localhost 2>/dev/null && cat dsa.crt dsa.key dsa-dh.pem > dsa.pem');
+    expect(made.status).toBe(0);
     const port = await freePort();
-    background([`OPENSSL-LISTEN:${port},cert=${join(dir, 'rsa.pem')},dhparam=${join(dir, 'dh.pem')},verify=0,fork,reuseaddr`, 'SYSTEM:echo dhe-ok']);
+    background([`OPENSSL-LISTEN:${port},pf=ip4,cert=${join(dir, 'dsa.pem')},verify=0,fork,reuseaddr`, 'PIPE']);
     await waitForPort(port, 15000);
-    const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_2', '-cipher', 'DHE-RSA-AES128-GCM-SHA256', '-ign_eof'], { timeoutMs: 10000 });
-    expect(r.stdout.toString()).toContain('dhe-ok');
-    expect(r.stdout.toString()).toContain('DHE-RSA-AES128-GCM-SHA256');
+    const r = await tsocat(['-d', '-d', '-', `OPENSSL:127.0.0.1:${port},pf=ip4,verify=0`], { input: 'dsa\n', endInputAfter: 'dsa\n' });
+    expect(r.stdout.toString()).toBe('dsa\n');
+    expect(r.stderr).toContain(' N SSL proto version used: TLSv1.2\n');
+    expect(r.stderr).toMatch(/ N SSL connection using TLS_DHE_DSS_WITH_/);
+    expect(r.status).toBe(0);
   });
 
   it('s_server as the peer of OPENSSL with a client certificate: the server sees it', async () => {

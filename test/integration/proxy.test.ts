@@ -58,7 +58,7 @@ describe('PROXY: HTTP CONNECT through tinyproxy', () => {
     const good = await tsocat(['-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxyauth=alice:pr0xy-pa55`], { input: 'authorized\n', endInputAfter: 'authorized\n' });
     expect(good.stdout.toString()).toBe('hello from echo\nauthorized\n');
     const file = join(tmp.dir, 'proxy-auth');
-    writeFileSync(file, 'alice:pr0xy-pa55\n');
+    writeFileSync(file, 'alice:pr0xy-pa55');
     const fromFile = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization-file=${file}`], { input: 'from file\n', endInputAfter: 'from file\n' });
     expect(fromFile.stdout.toString()).toBe('hello from echo\nfrom file\n');
     const wrong = await tsocat(['-d', '-d', '-d', '-d', '-', `PROXY:127.0.0.1:127.0.0.1:${target},proxyport=${proxy.port},proxy-authorization=alice:guess`], { input: 'x\n' });
@@ -67,6 +67,29 @@ describe('PROXY: HTTP CONNECT through tinyproxy', () => {
     for (const log of [fromFile.stderr, wrong.stderr]) {
       expect(log).toContain(' I sending "CONNECT ');
       for (const secret of ['pr0xy-pa55', 'guess', Buffer.from('alice:pr0xy-pa55').toString('base64'), Buffer.from('alice:guess').toString('base64')]) expect(log).not.toContain(secret);
+    }
+  });
+
+  it('proxy-authorization-file: the file\'s bytes whole, a final newline included, as socat sends them', async () => {
+    // a proxy that records the request and lets the client through
+    let request = '';
+    const server = createServer((s: Socket) => {
+      s.on('data', (d: Buffer) => {
+        request += d.toString('latin1');
+        if (request.includes('\r\n\r\n')) s.end('HTTP/1.0 200 OK\r\n\r\n');
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    try {
+      const file = join(tmp.dir, 'proxy-auth-newline');
+      writeFileSync(file, 'user:s3cr3t\n');
+      const r = await tsocat(['/dev/null', `PROXY:127.0.0.1:127.0.0.1:1000,proxyport=${port},proxy-authorization-file=${file}`]);
+      expect(r.status).toBe(0);
+      // socat's test.sh PROXYAUTHFILE looks for exactly this line
+      expect(request.split('\r\n')).toContain('Proxy-authorization: Basic dXNlcjpzM2NyM3QK');
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 

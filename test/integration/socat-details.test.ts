@@ -356,6 +356,45 @@ describe('fork on an address that connects (socat 1.8)', () => {
     }
     expect(most).toBe(2);
   });
+
+  it('PROXY-CONNECT too: a CONNECT per connection, at most max-children at once (test.sh PROXY_CONNECT_MAXCHILDREN)', async () => {
+    // a proxy that grants every CONNECT and records what each tunnel then carries, line by line
+    const lines: string[] = [];
+    const proxy = createServer((s) => {
+      let head = '';
+      let granted = false;
+      s.on('data', (d: Buffer) => {
+        if (granted) {
+          lines.push(...d.toString().split('\n').filter((l) => l !== ''));
+          return;
+        }
+        head += d.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        granted = true;
+        s.write('HTTP/1.0 200 OK\r\n\r\n');
+        lines.push(...head.slice(end + 4).split('\n').filter((l) => l !== ''));
+      });
+      s.on('error', () => {});
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => proxy.listen(port, '127.0.0.1', r));
+    try {
+      const forker = background(['-U', `PROXY:127.0.0.1:127.0.0.1:80,proxyport=${port},fork,max-children=2,interval=0.05`, 'SYSTEM:echo start; sleep 0.4; echo end']);
+      await waitFor(() => lines.filter((l) => l === 'start').length >= 5, 10000);
+      await stop(forker);
+      let open = 0;
+      let most = 0;
+      for (const line of lines) {
+        if (line === 'start') open++;
+        if (line === 'end') open--;
+        most = Math.max(most, open);
+      }
+      expect(most).toBe(2);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  });
 });
 
 describe('options on tsocat\'s own descriptors and process', () => {

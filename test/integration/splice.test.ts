@@ -67,6 +67,19 @@ describe('which path a relay takes', () => {
     expect(p.errors().match(/ N data path: /g)).toHaveLength(1);
   });
 
+  it('a socket tsocat made itself (bind=): the server\'s answer reaches the client through the kernel, the client still sending', async () => {
+    // a Socket over a descriptor reads at once unless told not to; the answer went into JavaScript and was lost
+    const target = await serve((s) => s.once('data', () => s.end('answer from the server\n')));
+    const { p, port } = await relayTo(`TCP4:127.0.0.1:${target},bind=127.0.0.1`);
+    const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const answer = collect(client);
+    client.write('request\n');
+    expect((await answer).toString()).toBe('answer from the server\n');
+    client.end();
+    expect(await exited(p)).toBe(0);
+    expect(p.errors()).toContain(' N data path: zero-copy (splice)\n');
+  });
+
   it('UNIX-LISTEN to UNIX-CONNECT goes through the kernel; crnl on one side does not', async () => {
     const { dir, cleanup } = tempDir();
     try {

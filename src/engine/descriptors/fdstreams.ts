@@ -4,7 +4,7 @@
  * character devices) through positional fs reads and writes.
  */
 import { close, createWriteStream, fstatSync, read, type WriteStream } from 'node:fs';
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
 import type { AccessMode, HandOver } from '../endpoint.js';
@@ -102,9 +102,13 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
     // ignoreeof the descriptor must outlive end of file, so the socket is left with a writing side
     // that is never handed out.
     const keepOpen = wantRead && opts.ignoreEof === true;
-    const socketOpts = { fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true };
+    // made paused (Node's internal pauseOnCreate, as for accepted sockets): a Socket over a descriptor otherwise
+    // reads at once, and what it took would be gone for whoever reads next when this relay never wanted it (STALL)
+    const socketOpts = { fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true, pauseOnCreate: true } as SocketConstructorOpts;
     const reusing = wantRead && opts.reusedBuffers ? reusingSocketForFd(socketOpts) : undefined;
     const socket = reusing?.socket ?? new Socket(socketOpts);
+    // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     return { readable: wantRead ? (reusing?.readable ?? socket) : undefined, source: reusing?.source, readFd: wantRead ? fd : undefined, writable: wantWrite ? socket : undefined, socket };
   }
   const handOverOf = (readable: Readable | undefined, writable: Writable | undefined): HandOver => ({

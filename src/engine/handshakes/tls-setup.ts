@@ -4,6 +4,7 @@
  * apart from addresses/openssl.ts so the plugin stays the open() glue; node:tls
  * is loaded only when an OPENSSL address opens (start-up time of other runs).
  */
+import { createPrivateKey } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -99,11 +100,45 @@ export function contextOptions(o: ResolvedOptions, server: boolean): SecureConte
   const dh = o.string('openssl-dhparam');
   if (dh !== undefined) {
     if (!server) throw new TsocatError('option "dhparam" applies to a TLS server (OPENSSL-LISTEN)', 'EOPTAPPLY');
-    opts.dhparam = readPem(dh, 'PEM_read_bio_DHparams');
+    const text = readPem(dh, 'PEM_read_bio_DHparams');
     // Node passes over a file without parameters in silence; socat's read of it fails
-    if (!opts.dhparam.includes('-----BEGIN DH PARAMETERS-----')) throw new TsocatError(`PEM_read_bio_DHparams("${dh}"): no DH parameters in the file`, 'EOPTVALUE');
+    opts.dhparam = dhParameters(text);
+    if (opts.dhparam === undefined) throw new TsocatError(`PEM_read_bio_DHparams("${dh}"): no DH parameters in the file`, 'EOPTVALUE');
   }
+  if (server) serverDefaults(opts);
   return opts;
+}
+
+/** The DH parameters block of a PEM file (PKCS#3, or also X9.42 when `x942`), or undefined when it has none. */
+function dhParameters(pem: Buffer, x942 = true): Buffer | undefined {
+  const pattern = x942 ? /-----BEGIN (X9\.42 )?DH PARAMETERS-----[^-]+-----END (X9\.42 )?DH PARAMETERS-----/ : /-----BEGIN DH PARAMETERS-----[^-]+-----END DH PARAMETERS-----/;
+  const found = pattern.exec(pem.toString('latin1'));
+  return found ? Buffer.from(found[0], 'latin1') : undefined;
+}
+
+/**
+ * What socat's server has without being asked. DHE: socat always sets DH
+ * parameters (its own 2048-bit group, or those in the dhparam file, or else in
+ * the certificate file); Node has none unless given, so a DHE-only client got
+ * no shared cipher. A DSA key: DSA signs nothing in TLS 1.3, and OpenSSL would
+ * fall back to 1.2 by itself, but not with the server-name callback Node always
+ * installs (a callback could switch to another certificate); so the version is
+ * capped here, unless max-proto-version says otherwise.
+ */
+function serverDefaults(opts: SecureContextOptions): void {
+  // X9.42 parameters found beside a certificate are passed over: the OpenSSL of Node 24 and later refuses every
+  // DHE cipher with them (no shared cipher), where the built-in group serves the same clients
+  if (opts.dhparam === undefined && opts.cert !== undefined) opts.dhparam = dhParameters(opts.cert as Buffer, false) ?? 'auto';
+  if (opts.maxVersion === undefined && opts.key !== undefined && keyType(opts.key as Buffer) === 'dsa') opts.maxVersion = 'TLSv1.2';
+}
+
+function keyType(pem: Buffer): string | undefined {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType;
+  } catch {
+    // a key that does not parse is reported where the context is made, in socat's words
+    return undefined;
+  }
 }
 
 /** Node's createSecureContext, its failures (a key that does not fit, a bad cipher list) in socat's terms. */

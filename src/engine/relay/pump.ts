@@ -171,15 +171,28 @@ export function pumpDirection(source: ChunkSource, target: Writable, plan: Direc
     cleanup();
     finish({ kind: 'error', error: ioError('write', plan.targetName, err) });
   };
+  let beginOnDrain: (() => void) | undefined;
+  const waitToBegin = (begin: () => void) => {
+    beginOnDrain = () => {
+      beginOnDrain = undefined;
+      begin();
+    };
+    target.once('drain', beginOnDrain);
+  };
   const cleanup = () => {
     source.stop();
     target.off('error', onWriteError);
     target.off('drain', onDrain);
+    if (beginOnDrain) target.off('drain', beginOnDrain);
     pastEof?.stop();
   };
   target.once('error', onWriteError);
+  const begin = () => source.start({ data: onData, end: onEnd, error: onReadError });
   if (remaining <= 0) onEnd();
-  else source.start({ data: onData, end: onEnd, error: onReadError });
+  // socat reads a side only when the other can take what it reads: a target that cannot yet (STALL never can)
+  // leaves the bytes where they are, for whoever reads them next
+  else if (target.writableNeedDrain) waitToBegin(begin);
+  else begin();
   const endOnEof = () => {
     eofIsFinal = true;
     pastEof?.eofIsFinal();

@@ -14,7 +14,7 @@ import { restWatch } from './at-rest.js';
 import { runHandedOver } from './handover.js';
 import { runSession } from './session.js';
 import { shareEndpoint } from './shared-endpoint.js';
-import type { Statistics } from './statistics.js';
+import { Statistics } from './statistics.js';
 
 function acceptWithTimeout(listener: Listener, seconds: number): Promise<Endpoint> {
   if (!seconds) return listener.accept();
@@ -118,6 +118,13 @@ function quieter(log: Logger, by: number): Logger {
   };
 }
 
+/** `session with TCP AF=2 127.0.0.1:40404 ended after 1.204 s: 6 bytes from it, 12 bytes to it`. */
+function sessionEndLine(peer: Endpoint, peerIsLeft: boolean, counts: Statistics, ms: number): string {
+  const fromPeer = counts.bytes(peerIsLeft);
+  const toPeer = counts.bytes(!peerIsLeft);
+  return `session with ${peer.description} ended after ${(ms / 1000).toFixed(3)} s: ${fromPeer} bytes from it, ${toPeer} bytes to it`;
+}
+
 /** How a fork relay serves its peers; `windDown` stops accepting and winds the running sessions down (-t). */
 export interface ServeOptions {
   maxChildren: number;
@@ -157,7 +164,18 @@ export async function serveForever(
       await peer.close();
       return;
     }
-    await runPair(pair[0], pair[1], { settings, log, stats: opts.stats, signal, windDown: opts.windDown });
+    // at -d -d each session's end is one line (socat's children log theirs); its counters cost nothing below that
+    if (!log.enabled('N')) {
+      await runPair(pair[0], pair[1], { settings, log, stats: opts.stats, signal, windDown: opts.windDown });
+      return;
+    }
+    const started = performance.now();
+    const own = opts.stats?.forSession() ?? new Statistics();
+    try {
+      await runPair(pair[0], pair[1], { settings, log, stats: own, signal, windDown: opts.windDown });
+    } finally {
+      log.log('N', sessionEndLine(peer, pair[0] === peer, own, performance.now() - started));
+    }
   };
 
   if (parentLog.enabled('D')) logListeners(parentLog, 0, signal);

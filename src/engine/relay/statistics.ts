@@ -57,34 +57,46 @@ export class Statistics {
   reconnects = 0;
   readonly errors = new Map<ErrorKind, number>();
 
-  /** Bytes moved so far, left to right and right to left. */
+  /** `parent`: the relay's counters, which a session's own counters add to as they count. */
+  constructor(private readonly parent?: Statistics) {}
+
+  /** Counters for one session of a forking relay, counted into these too (its end line gives its own bytes). */
+  forSession(): Statistics {
+    return new Statistics(this);
+  }
+
+  /** Bytes moved so far in one direction. */
   bytes(leftToRight: boolean): number {
     return (leftToRight ? this.counts.ltr : this.counts.rtl).bytes;
   }
 
-  /** A session starts: its own byte counts, which feed this relay's. */
+  /** A session starts: its own byte counts, which feed these; the session counts go to the relay's counters above too. */
   openSession(): SessionCounts {
-    this.sessionsOpen++;
-    this.sessionsTotal++;
+    for (let s: Statistics | undefined = this; s; s = s.parent) {
+      s.sessionsOpen++;
+      s.sessionsTotal++;
+    }
     return new SessionCounts(this);
   }
 
   /** A session has ended (with an error of `errorKind`, if it failed). */
   closeSession(errorKind?: ErrorKind): void {
-    this.sessionsOpen--;
+    for (let s: Statistics | undefined = this; s; s = s.parent) s.sessionsOpen--;
     if (errorKind) this.countError(errorKind);
   }
 
   countError(kind: ErrorKind): void {
-    this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
+    for (let s: Statistics | undefined = this; s; s = s.parent) s.errors.set(kind, (s.errors.get(kind) ?? 0) + 1);
   }
 
   /** Counts one block of `bytes` (the zero-copy path never sees the data, only how much moved). */
   byteCounter(leftToRight: boolean): (bytes: number) => void {
     const c = leftToRight ? this.counts.ltr : this.counts.rtl;
+    const alsoParent = this.parent?.byteCounter(leftToRight);
     return (bytes) => {
       c.bytes += bytes;
       c.blocks++;
+      alsoParent?.(bytes);
     };
   }
 

@@ -31,6 +31,8 @@ export function parsePort(text: string, host: string, proto: 'tcp' | 'udp' = 'tc
   if (/^\d+$/.test(text)) {
     const n = Number(text);
     if (n <= 65535) return n;
+    // socat 1.8 cuts such a port to 16 bits and connects elsewhere (99999 is 34463); getaddrinfo's "Servname not supported" would not say what is wrong
+    throw new TsocatError(`port ${text} is out of range: a port is a number from 0 to 65535`, 'EBADPORT');
   } else {
     const p = serviceTable().get(`${text}/${proto}`);
     if (p !== undefined) return p;

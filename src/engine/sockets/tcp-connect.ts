@@ -78,7 +78,9 @@ async function connectOnce(t: ConnectTarget, service: string): Promise<Connected
     }
   }
   // what net.connect() does, with a Socket that may read into reused buffers
-  const opts = { fd, allowHalfOpen: true, noDelay: t.noDelay } as SocketConstructorOpts;
+  // a Socket made over a descriptor starts reading at once unless told not to (Node's internal pauseOnCreate, as for
+  // accepted sockets): libuv would take the peer's first bytes into JavaScript, out of the zero-copy path's reach
+  const opts = { fd, allowHalfOpen: true, noDelay: t.noDelay, pauseOnCreate: fd !== undefined } as SocketConstructorOpts;
   const reusing = t.reusingReads ? reusingSocketForFd(opts) : undefined;
   const socket = reusing?.socket ?? new Socket(opts);
   if (t.timeoutMs) socket.setTimeout(t.timeoutMs);
