@@ -16,6 +16,7 @@ import { rawListener } from '../src/engine/sockets/raw-listener.js';
 import { recvFromListener } from '../src/engine/sockets/messages/recvfrom-listener.js';
 import { describeSockaddr, parseSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { applyDescriptorSocketOptions, setRawSockopt } from '../src/engine/sockets/sockopts.js';
+import { connectWithReconnect } from '../src/engine/opening/reconnect.js';
 import { type UnixTarget, unixClient, unixConnect, unixSendTo } from '../src/engine/sockets/unix/unix-client.js';
 import { unixAddress, unixEndpoint, unixSocket } from '../src/engine/sockets/unix/unix-socket.js';
 import { TsocatError } from '../src/errors.js';
@@ -190,9 +191,10 @@ function family(abstract: boolean): AddressPlugin[] {
       ...more,
     });
   return [
-    make('CONNECT', [], async (req, ctx) => {
+    make('CONNECT', ['RECONNECT'], async (req, ctx) => {
       clientChecks(req.options);
-      return unixConnect(target(req, ctx, abstract), req.keyword);
+      // reconnect: one endpoint for the whole session over connections that may drop
+      return connectWithReconnect(() => unixConnect(target(req, ctx, abstract), req.keyword), req.options, ctx);
     }),
     make('LISTEN', ['LISTEN', 'CHILD'], (req, ctx) => listen(req, ctx, abstract)),
     make('SENDTO', [], async (req, ctx) => {

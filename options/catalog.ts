@@ -32,6 +32,7 @@ export type OptionGroup =
   | 'PARENT'
   | 'READLINE'
   | 'SERIAL'
+  | 'RECONNECT'
   | 'OPENSSL'
   | 'HTTP'
   | 'SOCKS'

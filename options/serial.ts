@@ -8,5 +8,4 @@ import { defineOptions } from './catalog.js';
 export default defineOptions([
   { name: 'dtr', type: 'bool', groups: ['SERIAL'], phase: 'late', summary: 'raise (1) or drop (0) the DTR modem line once the device is open' },
   { name: 'rts', type: 'bool', groups: ['SERIAL'], phase: 'late', summary: 'raise (1) or drop (0) the RTS modem line once the device is open' },
-  { name: 'reconnect', type: 'bool', groups: ['SERIAL'], phase: 'late', summary: "tsocat's own: when the device goes away (USB unplugged), wait for it and reopen it with the same settings instead of ending; interval and retry bound the waiting" },
 ]);

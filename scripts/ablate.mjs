@@ -320,7 +320,8 @@ async function catalogNames() {
   const { loadCatalog } = await import(join(ROOT, 'dist/options/index.js'));
   const { FLAG_KEYS } = await import(join(ROOT, 'dist/src/cli/flags.js'));
   await loadCatalog();
-  return [...allOptions().map((o) => o.name), ...FLAG_KEYS];
+  const { SERVE_FLAG_KEYS } = await import(join(ROOT, 'dist/src/serve/command.js'));
+  return [...allOptions().map((o) => o.name), ...FLAG_KEYS, ...SERVE_FLAG_KEYS];
 }
 
 function readRecord() {

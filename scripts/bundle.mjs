@@ -12,7 +12,7 @@
  * with the same rule the library uses at run time (src/plugin-folders.ts): each
  * option file and address family gets an `import()`, the families a table of
  * their keywords and features (read from the compiled plugins), so an address
- * without options loads no option rows and a family no other family. koffi, pino, serialport, ws and selfsigned stay outside: they are loaded when needed.
+ * without options loads no option rows and a family no other family. koffi, pino, serialport, ws, selfsigned and what `tsocat serve` uses (yargs, yaml, prom-client) stay outside: they are loaded when needed.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -74,7 +74,7 @@ await build({
   define: { 'import.meta.url': 'import_meta_url' },
   banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
   target: 'node20',
-  external: ['koffi', 'pino', 'serialport', 'ws', 'selfsigned'],
+  external: ['koffi', 'pino', 'serialport', 'ws', 'selfsigned', 'yargs', 'yaml', 'prom-client'],
   logLevel: 'warning',
   plugins: [
     {

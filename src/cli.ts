@@ -79,6 +79,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   let releaseLock: (() => void) | undefined;
   signalled = undefined;
   try {
+    // tsocat's own subcommand: many relays from one file (src/serve/), loaded only when asked for
+    if (argv[0] === 'serve') {
+      const { serveCommand } = await import('./serve/command.js');
+      return await serveCommand(argv.slice(1));
+    }
     const cmd = parseCommandLine(argv);
     log = createLogger(cmd.log);
     routeProcessOutput(log);
@@ -141,12 +146,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     const [a1, a2] = cmd.addresses as [string, string];
     // the process is tsocat's: a fork server at rest may collect garbage and keep V8's young generation small (at-rest.ts)
     ownProcessMemory();
+    // --metrics: this relay's counters over HTTP, named after the program (-lp); the server loads only then
+    const metrics = cmd.metrics && (await (await import('./serve/metrics.js')).serveMetrics(cmd.metrics, () => [[log.config.program, stats]]));
     // An in-memory relay (PIPE PIPE) leaves Node nothing to wait on; socat would wait for a signal, so do we.
     const keepAlive = setInterval(() => {}, 2 ** 30);
     // only the families the two addresses name are loaded (the bundled command's keyword table)
     const status = await loadRegistryFor([a1, a2])
       .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry }))
-      .finally(() => clearInterval(keepAlive));
+      .finally(() => {
+        clearInterval(keepAlive);
+        if (metrics) metrics.close();
+      });
     if (cmd.settings.statistics) stats.report(log, directions);
     const onSignal = exitStatusOnSignal();
     if (onSignal !== undefined) return onSignal;

@@ -11,6 +11,7 @@ import { isAblated, traceUse } from '../ablation.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
 import { TsocatError } from '../errors.js';
 import { DEFAULT_LOG_CONFIG, isSyslogFacility, LEVEL_NUMBER, type LogConfig } from '../log/logger.js';
+import { type MetricsAddress, parseListenAddress } from '../serve/listen-address.js';
 import { DEFAULT_LOG_SIGNALS } from './signals.js';
 
 export interface CommandLine {
@@ -28,6 +29,8 @@ export interface CommandLine {
   lock?: { path: string; wait: boolean };
   /** -S: bit n set = signal n ends tsocat with an "exiting on signal n" line. */
   logSignals: number;
+  /** --metrics <host>:<port> (tsocat's own): Prometheus metrics of this relay (src/serve/metrics.ts). */
+  metrics?: MetricsAddress;
 }
 
 function hint(a: string, b: string): TsocatError {
@@ -52,7 +55,7 @@ function flagKey(arg: string): string {
 /** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
-  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--completion',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--completion', '--metrics',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -198,6 +201,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         else if (arg === '--version') out.version = true;
         else if (arg === '--list-serial') out.listSerial = true;
         else if (arg === '--completion' || arg.startsWith('--completion=')) out.completion = flagValue(arg, '--completion', arg.indexOf('=') + 1 || arg.length);
+        else if (arg === '--metrics' || arg.startsWith('--metrics=')) out.metrics = parseListenAddress(flagValue(arg, '--metrics', '--metrics='.length));
         else if (arg === '--experimental') {
           // nothing is experimental here yet
         } else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {

@@ -30,6 +30,7 @@ tsocat [options] <bi-address> <bi-address>
       --log-format json|text  write log lines as pino JSON objects, or as text (the default)
       --list-serial  list the serial devices (path, maker, ids) and exit
       --completion bash|zsh  print a shell completion script and exit
+      --metrics <host>:<port>  serve Prometheus metrics of the relay at /metrics
       -ly[facility]  log to syslog, using facility (default is daemon)
       -lf<logfile>   log to file
       -ls            log to stderr (default if no other log)
@@ -54,6 +55,8 @@ tsocat [options] <bi-address> <bi-address>
       -0     do not prefer an IP version
       -4     prefer IPv4 if version is not explicitly specified
       -6     prefer IPv6 if version is not explicitly specified
+tsocat serve [--check] [--metrics <host>:<port>] <file.yaml>
+   run every relay of a service file in one process; see tsocat serve --help
 `;
 
 function optionLine(name: string, def: OptionDef): string {

@@ -38,6 +38,7 @@ const GROUP_TITLES: ReadonlyArray<[OptionGroup, string]> = [
   ['TERMIOS', 'terminals (termios)'],
   ['PTY', 'pseudo-terminals'],
   ['SERIAL', 'serial devices'],
+  ['RECONNECT', 'addresses that connect again when the connection drops (TCP, UNIX-CONNECT)'],
   ['READLINE', 'READLINE'],
   ['OPENSSL', 'TLS (OPENSSL)'],
   ['HTTP', 'HTTP CONNECT proxies (PROXY)'],
@@ -161,6 +162,9 @@ ${section('SYNOPSIS')}.B tsocat
 .br
 .B tsocat
 \\fB\\-V\\fR | \\fB\\-h\\fR[\\fBh\\fR[\\fBh\\fR]] | \\fB\\-\\-list\\-serial\\fR | \\fB\\-\\-completion\\fR \\fIbash\\fR|\\fIzsh\\fR
+.br
+.B tsocat serve
+[\\fB\\-\\-check\\fR] [\\fB\\-\\-metrics\\fR \\fIhost\\fB:\\fIport\\fR] \\fIrelays.yaml\\fR
 ${section('DESCRIPTION')}tsocat opens two addresses and relays bytes between them in both directions, as
 .BR socat (1)
 does, and takes socat's command lines unchanged.

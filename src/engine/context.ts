@@ -74,6 +74,8 @@ export interface OpenContext {
   connectionInfo?: Record<string, string>;
   /** When opening address 2: address 1, already open (its descriptors for nofork). */
   firstAddress?: Endpoint;
+  /** Counts a reconnection (an address with `reconnect` connected again), for the relay's metrics. */
+  countReconnect?: () => void;
 }
 
 /** One address, ready to open: keyword resolved, options validated and typed. */

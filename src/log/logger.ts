@@ -39,8 +39,11 @@ export const DEFAULT_LOG_CONFIG: LogConfig = {
 export interface Logger {
   enabled(level: Level): boolean;
   log(level: Level, message: string): void;
-  /** Logs whatever the -d threshold, as socat raises its level to print statistics. */
-  always(level: Level, message: string): void;
+  /**
+   * Logs whatever the -d threshold, as socat raises its level to print statistics.
+   * `fields` go into a JSON line as they are (the session line's bytes and duration); text lines leave them out.
+   */
+  always(level: Level, message: string, fields?: Record<string, unknown>): void;
   /**
    * Start-up is over (an accept loop or the transfer begins): with -lm this is
    * where logging moves from stderr to syslog, as socat's does. `what` names
@@ -112,10 +115,10 @@ export function createLogger(config: LogConfig): Logger {
     log(level, message) {
       if (LEVEL_NUMBER[level] >= config.threshold) logger.always(level, message);
     },
-    always(level, message) {
+    always(level, message, fields) {
       if (config.format === 'json') {
         pinoLogger ??= createPino(config, fd);
-        pinoLogger[PINO_LEVEL[level]]?.({ socatLevel: level }, message);
+        pinoLogger[PINO_LEVEL[level]]?.({ socatLevel: level, ...fields }, message);
         return;
       }
       if (config.syslogFacility !== undefined) {

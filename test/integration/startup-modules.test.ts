@@ -7,8 +7,10 @@
  */
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tsocat } from '../helpers.js';
+import { tempDir, tsocat } from '../helpers.js';
 
 interface Loaded {
   families: string[];
@@ -44,7 +46,7 @@ describe('what a command line loads', () => {
       for (const builtin of ['tls', '_tls_wrap', 'dgram', 'internal/dgram', 'crypto', 'child_process', 'readline', 'worker_threads']) {
         expect(loaded.builtins, builtin).not.toContain(builtin);
       }
-      expect(loaded.files.filter((f) => /node-pty|serialport|koffi|pino|node_modules\/ws\//.test(f))).toEqual([]);
+      expect(loaded.files.filter((f) => /node-pty|serialport|koffi|pino|node_modules\/ws\/|selfsigned|yargs|yaml|prom-client/.test(f))).toEqual([]);
     } finally {
       server.close();
     }
@@ -81,6 +83,21 @@ describe('what a command line loads', () => {
       expect(loaded.builtins).toContain('dgram');
     } finally {
       peer.close();
+    }
+  });
+
+  it('the report sees what serve loads: tsocat serve --check loads yargs and yaml, which a relay never does', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'relays.yaml');
+      writeFileSync(file, 'relays:\n  a:\n    address1: TCP-LISTEN:1234,fork\n    address2: EXEC:cat\n');
+      const r = await tsocat(['serve', '--check', file], { env: DEBUG_ENV });
+      expect(r.status).toBe(0);
+      const files = loadedBy(r.stderr).files;
+      expect(files.some((f) => f.includes('/node_modules/yargs/'))).toBe(true);
+      expect(files.some((f) => f.includes('/node_modules/yaml/'))).toBe(true);
+    } finally {
+      cleanup();
     }
   });
 });

@@ -16,7 +16,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * or any below it, never one above.
  */
 const LAYERS: ReadonlyArray<readonly [name: string, prefixes: readonly string[]]> = [
-  ['command and library', ['src/cli.ts', 'src/cli/', 'src/index.ts', 'src/docs/']],
+  ['command and library', ['src/cli.ts', 'src/cli/', 'src/serve/', 'src/index.ts', 'src/docs/']],
   ['address plugins', ['addresses/']],
   // option groups may check a value with the engine's own parser (ioctl values, IP option values)
   ['option groups', ['options/']],

@@ -24,6 +24,14 @@ export interface RelayOptions {
   signal?: AbortSignal;
   /** Shared counters for --statistics / SIGUSR1. */
   stats?: Statistics;
+  /**
+   * Abort to stop the relay gently (a service reload removed it): a listener
+   * closes at once, and each running session ends as after one side's end of
+   * file, within -t seconds; an address still opening is abandoned.
+   */
+  windDown?: AbortSignal;
+  /** Called once address 1 is open (a listener listens, a client is connected): a service counts the relay as up. */
+  onOpened?: () => void;
 }
 
 /** What the engine's relay needs besides: the address registry, which the caller loads (src/index.ts, src/cli.ts). */
@@ -69,9 +77,15 @@ export async function relay(address1: string | AddressSpec, address2: string | A
   // so the count follows the sessions running at once, which a forking listener does not bound: no limit, no warning.
   setMaxListeners(0, controller.signal);
   const stopFollowing = onAbort(options.signal, () => controller.abort());
-  const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal };
+  const stats = options.stats ?? (settings.statistics ? new Statistics() : undefined);
+  const countReconnect = stats
+    ? () => {
+        stats.reconnects++;
+      }
+    : undefined;
+  const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal, countReconnect };
   try {
-    return await relayWith(address1, address2, ctx, controller, options.stats ?? (settings.statistics ? new Statistics() : undefined));
+    return await relayWith(address1, address2, ctx, controller, stats, options);
   } finally {
     stopFollowing();
   }
@@ -83,8 +97,11 @@ async function relayWith(
   ctx: OpenContext,
   controller: AbortController,
   stats: Statistics | undefined,
+  { windDown, onOpened }: Pick<RelayOptions, 'windDown' | 'onOpened'>,
 ): Promise<number> {
   const { settings, log } = ctx;
+  // until sessions run, winding down is stopping: nothing has been relayed that could be finished
+  const stopOpening = onAbort(windDown, () => controller.abort());
 
   const spec1 = toSpec(address1);
   const spec2 = toSpec(address2);
@@ -95,27 +112,36 @@ async function relayWith(
   const { fork, maxChildren, acceptTimeout, interval, shutup } = await listenerOptions(spec1, mode1, ctx);
 
   const first = await openAddress(spec1, mode1, ctx);
+  onOpened?.();
   if (fork) {
     const pairFor = async (peer: Endpoint, childLog: Logger): Promise<[Endpoint, Endpoint]> => [
       peer,
       await single(await openAddress(spec2, mode2, { ...ctx, log: childLog, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
     ];
     // a listener hands out accepted peers; an address that connects hands out one connection after another
-    const reconnect = async () => single(await openAddress(spec1, mode1, ctx));
+    const reconnect = async () => {
+      if (stats) stats.reconnects++;
+      return single(await openAddress(spec1, mode1, ctx));
+    };
     const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
-    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats });
+    stopOpening();
+    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats, windDown });
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;
   try {
     const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo, firstAddress: left });
     const forkOn2 = await listenerOptions(spec2, mode2, ctx);
-    if (second.kind === 'listener' && forkOn2.fork) return await serveWithShared(left, second, ctx, { ...forkOn2, stats });
+    if (second.kind === 'listener' && forkOn2.fork) {
+      stopOpening();
+      return await serveWithShared(left, second, ctx, { ...forkOn2, stats, windDown });
+    }
     right = await single(second, forkOn2.acceptTimeout);
   } catch (err) {
     await left.close();
     throw err;
   }
-  return runPair(left, right, { settings, log, stats, signal: controller.signal });
+  stopOpening();
+  return runPair(left, right, { settings, log, stats, signal: controller.signal, windDown });
 }
 

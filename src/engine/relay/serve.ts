@@ -65,7 +65,7 @@ function descriptorsOf(endpoint: Endpoint): { read?: number; write?: number } {
  * One pair's relay: a program that took address 1's descriptors over (nofork)
  * is waited for; otherwise -D's descriptor analysis, then the session.
  */
-export async function runPair(left: Endpoint, right: Endpoint, how: { settings: RelaySettings; log: Logger; stats?: Statistics; signal: AbortSignal }): Promise<number> {
+export async function runPair(left: Endpoint, right: Endpoint, how: { settings: RelaySettings; log: Logger; stats?: Statistics; signal: AbortSignal; windDown?: AbortSignal }): Promise<number> {
   if (right.handedOver) return runHandedOver(left, right, how.signal);
   // -D: socat analyses both addresses' descriptors just before the transfer loop
   if (how.settings.analyzeDescriptors) printDescriptorAnalysis([descriptorsOf(left), descriptorsOf(right)]);
@@ -82,7 +82,7 @@ export async function serveWithShared(
   left: Endpoint,
   listener: Listener,
   ctx: OpenContext,
-  opts: { maxChildren: number; acceptTimeout: number; shutup: number; stats?: Statistics },
+  opts: ServeOptions,
 ): Promise<number> {
   const shared = shareEndpoint(left);
   try {
@@ -125,12 +125,21 @@ function sessionEndLine(peer: Endpoint, peerIsLeft: boolean, counts: Statistics,
   return `session with ${peer.description} ended after ${(ms / 1000).toFixed(3)} s: ${fromPeer} bytes from it, ${toPeer} bytes to it`;
 }
 
+/** How a fork relay serves its peers; `windDown` stops accepting and winds the running sessions down (-t). */
+export interface ServeOptions {
+  maxChildren: number;
+  acceptTimeout: number;
+  shutup: number;
+  stats?: Statistics;
+  windDown?: AbortSignal;
+}
+
 /** The fork loop: accept, pair the peer with the other address, relay; at most maxChildren at once. */
 export async function serveForever(
   listener: Listener,
   pairFor: (peer: Endpoint, childLog: Logger) => Promise<[Endpoint, Endpoint]>,
   ctx: OpenContext,
-  opts: { maxChildren: number; acceptTimeout: number; shutup: number; stats?: Statistics },
+  opts: ServeOptions,
 ): Promise<number> {
   const { settings, signal } = ctx;
   const parentLog = ctx.log;
@@ -138,7 +147,10 @@ export async function serveForever(
   const log = quieter(parentLog, opts.shutup);
   const sessions = new Set<Promise<void>>();
   let slotFreed: (() => void) | undefined;
-  signal.addEventListener('abort', () => void listener.close(), { once: true });
+  const stopAccepting = () => void listener.close();
+  signal.addEventListener('abort', stopAccepting, { once: true });
+  opts.windDown?.addEventListener('abort', stopAccepting, { once: true });
+  const stopped = () => signal.aborted || opts.windDown?.aborted === true;
   const rest = restWatch(() => sessions.size, parentLog);
 
   const serve = async (peer: Endpoint) => {
@@ -148,18 +160,19 @@ export async function serveForever(
       pair = await pairFor(peer, log);
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
+      opts.stats?.countError('open');
       await peer.close();
       return;
     }
     // at -d -d each session's end is one line (socat's children log theirs); its counters cost nothing below that
     if (!log.enabled('N')) {
-      await runPair(pair[0], pair[1], { settings, log, stats: opts.stats, signal });
+      await runPair(pair[0], pair[1], { settings, log, stats: opts.stats, signal, windDown: opts.windDown });
       return;
     }
     const started = performance.now();
     const own = opts.stats?.forSession() ?? new Statistics();
     try {
-      await runPair(pair[0], pair[1], { settings, log, stats: own, signal });
+      await runPair(pair[0], pair[1], { settings, log, stats: own, signal, windDown: opts.windDown });
     } finally {
       log.log('N', sessionEndLine(peer, pair[0] === peer, own, performance.now() - started));
     }
@@ -167,7 +180,7 @@ export async function serveForever(
 
   if (parentLog.enabled('D')) logListeners(parentLog, 0, signal);
   try {
-    while (!signal.aborted) {
+    while (!stopped()) {
       while (opts.maxChildren && sessions.size >= opts.maxChildren) {
         await new Promise<void>((r) => {
           slotFreed = r;
@@ -186,7 +199,7 @@ export async function serveForever(
       if (parentLog.enabled('D')) logListeners(parentLog, sessions.size, signal);
     }
   } catch (err) {
-    if (!signal.aborted) throw err;
+    if (!stopped()) throw err;
   } finally {
     rest.stop();
     await listener.close();

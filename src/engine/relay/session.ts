@@ -17,7 +17,7 @@ import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js'
 import { openSniffFile } from './sniff-path.js';
 import { type KernelRelay, kernelRelay, spliceRefusal } from './splice.js';
 import type { ChunkSource } from '../source.js';
-import type { Statistics } from './statistics.js';
+import { type EndReason, type ErrorKind, type SessionCounts, type SessionSummary, Statistics } from './statistics.js';
 
 const noop = () => {};
 
@@ -27,6 +27,8 @@ export interface SessionOptions {
   stats?: Statistics;
   /** Ends the session early (signal, relay closing). */
   signal?: AbortSignal;
+  /** Winds the session down (its relay is being stopped gently): it ends as after one side's end of file, within -t seconds. */
+  windDown?: AbortSignal;
 }
 
 interface Direction {
@@ -44,15 +46,18 @@ function activeDirections(left: Endpoint, right: Endpoint, settings: RelaySettin
   return out;
 }
 
-function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefined, onActivity?: () => void): DirectionPlan {
-  const { settings, stats } = opts;
+function planFor(dir: Direction, opts: SessionOptions, raw: WriteStream | undefined, counts: SessionCounts | undefined, onActivity?: () => void): DirectionPlan {
+  const { settings } = opts;
   const observers: Array<(d: Buffer) => void> = [];
   // the file write finishes later, and the source may reuse its buffer by then: the sniff file gets a copy
   if (raw) observers.push((d) => raw.write(Buffer.from(d)));
   if (settings.verbose || settings.hexDump) {
     observers.push(makeDumper(settings.verbose && settings.hexDump ? 'both' : settings.verbose ? 'text' : 'hex', dir.leftToRight));
   }
-  if (stats) observers.push(stats.counter(dir.leftToRight));
+  if (counts) {
+    const count = counts.byteCounter(dir.leftToRight);
+    observers.push((d) => count(d.length));
+  }
   const convert = lineTermConverter(dir.from.appl?.readLineTerm ?? 'raw', dir.to.appl?.writeLineTerm ?? 'raw') ?? undefined;
   // socat reads at most -b bytes per read: a stream is cut into blocks only when asked, a datagram is always cut short
   const cut = settings.blockSizeGiven || settings.verbose || settings.hexDump || dir.from.datagram === true;
@@ -159,18 +164,27 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   for (const s of raws) quiet(s);
   const rawFor = (ltr: boolean) => (ltr ? rawLeftToRight : rawRightToLeft);
 
+  // bytes per session are counted for the relay's counters and for the JSON session line
+  const counts = opts.stats?.openSession() ?? (log.config.format === 'json' ? new Statistics().openSession() : undefined);
   let status = 0;
   let inactivity: NodeJS.Timeout | undefined;
-  let resolveEnd!: () => void;
+  let reason: EndReason | undefined;
+  let failure: Error | undefined;
+  let settle!: () => void;
   const ended = new Promise<void>((r) => {
-    resolveEnd = r;
+    settle = r;
   });
+  /** The session ends, for the first reason given. */
+  const endFor = (why: EndReason) => {
+    reason ??= why;
+    settle();
+  };
   const armInactivity = settings.inactivityTimeout > 0
     ? () => {
         clearTimeout(inactivity);
         inactivity = setTimeout(() => {
           log.log('N', `inactivity timeout triggered`);
-          resolveEnd();
+          endFor('inactivity');
         }, settings.inactivityTimeout * 1000);
       }
     : undefined;
@@ -181,8 +195,8 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   const pumps = directions.map((dir) => ({
     dir,
     pump: kernel
-      ? kernel.direction(dir, { onActivity: armInactivity, count: opts.stats?.byteCounter(dir.leftToRight), sourceName: dir.from.description, targetName: dir.to.description })
-      : pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), armInactivity)),
+      ? kernel.direction(dir, { onActivity: armInactivity, count: counts?.byteCounter(dir.leftToRight), sourceName: dir.from.description, targetName: dir.to.description })
+      : pumpDirection(sourceOf(dir.from) as ChunkSource, dir.to.writable as Writable, planFor(dir, opts, rawFor(dir.leftToRight), counts, armInactivity)),
   }));
 
   // socat's end-of-file notice names the descriptor read; a Node socket may have let go of its handle by then
@@ -191,7 +205,7 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   let closeTimer: NodeJS.Timeout | undefined;
   // socat's "closing" state: one side is done; the rest gets -t seconds to finish
   const startClosing = () => {
-    closeTimer ??= setTimeout(resolveEnd, settings.closeTimeout * 1000);
+    closeTimer ??= setTimeout(() => endFor('close-timeout'), settings.closeTimeout * 1000);
     left.ending?.();
     right.ending?.();
     for (const { pump } of pumps) pump.endOnEof();
@@ -206,7 +220,7 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
     if (writeToProgram && !childGone.has(dir.to)) await settledWithin(dir.to.exited as Promise<ChildExit>, 0.5);
     if (end.kind === 'error' && dir.to.appl?.coolWrite && isPeerGone(end.error)) {
       log.log('N', end.error.message);
-      resolveEnd();
+      endFor('peer-gone');
       return;
     }
     // as socat: a connection reset met while reading is a warning and that direction's end of file
@@ -217,13 +231,14 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
     if (end.kind === 'error' && !(writeToProgram && childGone.has(dir.to))) {
       log.log('E', end.error.message);
       status = 1;
-      resolveEnd();
+      failure = end.error;
+      endFor('error');
       return;
     }
     if (readFds) log.log('N', `socket ${dir.leftToRight ? 1 : 2} (fd ${readFds.get(dir)}) is at EOF`);
     log.log('I', `${dir.leftToRight ? 'left to right' : 'right to left'}: end of file, shutting down the other side's write`);
     dir.to.shutdownWrite();
-    if (remaining === 0) resolveEnd();
+    if (remaining === 0) endFor('eof');
     else startClosing();
   };
   let sessionOver = false;
@@ -239,12 +254,18 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
     });
   }
   for (const { dir, pump } of pumps) void pump.done.then((end) => onDirectionEnd(dir, end));
-  if (pumps.length === 0) resolveEnd();
-  const stopListening = onAbort(opts.signal, resolveEnd);
+  if (pumps.length === 0) endFor('eof');
+  const stopListening = onAbort(opts.signal, () => endFor('stopped'));
+  const stopWindingDown = onAbort(opts.windDown, () => {
+    reason ??= 'stopped';
+    log.log('I', `relay stopping: the session ends within ${settings.closeTimeout} s (-t)`);
+    startClosing();
+  });
   if (opts.signal && log.enabled('D')) log.log('D', `relaying; ${getEventListeners(opts.signal, 'abort').length} abort listeners on the relay's signal`);
 
   await ended;
   stopListening();
+  stopWindingDown();
   clearTimeout(closeTimer);
   clearTimeout(inactivity);
   for (const { pump } of pumps) pump.stop();
@@ -263,5 +284,35 @@ export async function runSession(left: Endpoint, right: Endpoint, opts: SessionO
   sessionOver = true;
   await Promise.all([left.close(), right.close()]);
   await Promise.all(raws.map((s) => new Promise((r) => s.end(r))));
+  if (counts) reportEnd(left, counts, { reason: reason ?? 'eof', status, failure }, opts);
   return status;
+}
+
+/** Which kind of error ended a session, for the errors counter: a failed read or write, or a program that failed. */
+function errorKindOf(status: number, failure: Error | undefined): ErrorKind | undefined {
+  if (failure) return failure.message.startsWith('write(') ? 'write' : 'read';
+  return status !== 0 ? 'program' : undefined;
+}
+
+/** The peer a session served, as logs name it: the address and port a socket reports, else address 1's description. */
+function peerOf(left: Endpoint): string {
+  const info = left.connectionInfo;
+  if (info?.PEERADDR) return info.PEERPORT ? `${info.PEERADDR}:${info.PEERPORT}` : info.PEERADDR;
+  return left.description;
+}
+
+/** The session's end: its relay's counters, and with --log-format json one line with what it moved (sniproxy's connection log). */
+function reportEnd(left: Endpoint, counts: SessionCounts, end: { reason: EndReason; status: number; failure?: Error }, opts: SessionOptions): void {
+  opts.stats?.closeSession(errorKindOf(end.status, end.failure));
+  if (opts.log.config.format !== 'json') return;
+  const summary: SessionSummary = {
+    peer: peerOf(left),
+    durationMs: Math.round(performance.now() - counts.started),
+    bytesLeftToRight: counts.leftToRight,
+    bytesRightToLeft: counts.rightToLeft,
+    reason: end.reason,
+    status: end.status,
+    ...(end.failure ? { error: end.failure.message } : {}),
+  };
+  opts.log.always('N', 'session ended', { event: 'session-end', ...summary });
 }
