@@ -123,6 +123,8 @@ async function receivingSocket(req: AddressRequest, ctx: OpenContext, reuseAddr 
   const bound = await bindOption(req.options, family);
   const request = { family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr };
   const socket = ancillary ? await openAncillaryUdpSocket(request) : await openUdpSocket(request);
+  // ip-recverr: an ICMP report about a packet sent is logged, as socat logs it, and reading goes on
+  if (ancillary) socket.on('packetError', (control: Buffer) => void reportAncillary(control, ctx.log));
   return { socket, family };
 }
 

@@ -24,7 +24,10 @@ export interface AncillaryInfo {
   control?: Buffer;
 }
 
-/** A bound UDP descriptor read with recvmsg(); 'message' is (packet, sender with its control messages). */
+/**
+ * A bound UDP descriptor read with recvmsg(); 'message' is (packet, sender
+ * with its control messages), 'packetError' an error report's control messages.
+ */
 export class AncillaryDatagramSocket extends EventEmitter {
   private readonly watch: DescriptorWatch;
   private readonly buf = Buffer.allocUnsafe(PACKET_MAX);
@@ -32,7 +35,14 @@ export class AncillaryDatagramSocket extends EventEmitter {
 
   constructor(private readonly fd: number) {
     super();
-    this.watch = new DescriptorWatch(fd, () => this.readSome());
+    this.watch = new DescriptorWatch(fd, (status) => {
+      if (status < 0) {
+        // libuv stops a watch on POLLERR (a queued ICMP report with ip-recverr): start it again, then read what is there
+        this.watch.want(0);
+        this.watch.want(UV_READABLE);
+      }
+      this.readSome();
+    });
     this.watch.want(UV_READABLE);
   }
 
@@ -42,6 +52,12 @@ export class AncillaryDatagramSocket extends EventEmitter {
       try {
         got = receive(this.fd, this.buf, { from: true, control: CONTROL_SIZE });
       } catch (err) {
+        // with ip-recverr the kernel reports ICMP errors about sent packets here too; socat logs them and reads on
+        const report = this.queuedError();
+        if (report) {
+          this.emit('packetError', report);
+          continue;
+        }
         this.emit('error', err);
         return;
       }
@@ -57,6 +73,15 @@ export class AncillaryDatagramSocket extends EventEmitter {
         control: got.control,
       };
       this.emit('message', packet, info);
+    }
+  }
+
+  /** The next report of the socket's error queue (IP_RECVERR), as its control messages; undefined when the queue is empty. */
+  private queuedError(): Buffer | undefined {
+    try {
+      return receive(this.fd, this.buf, { from: true, control: CONTROL_SIZE, errorQueue: true })?.control;
+    } catch {
+      return undefined;
     }
   }
 

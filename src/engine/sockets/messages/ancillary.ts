@@ -16,6 +16,8 @@ import { environmentAddress } from '../inet.js';
 const SOL_SOCKET = 1;
 const SOL_IP = 0;
 const SOL_IPV6 = 41;
+const SO_EE_ORIGIN_ICMP = 2;
+const SO_EE_ORIGIN_ICMP6 = 3;
 
 /** Bytes of control buffer per packet, as socat's ctrlbuff. */
 export const CONTROL_SIZE = 1024;
@@ -26,6 +28,8 @@ export interface AncillaryField {
   name: string;
   variable: string;
   value: string;
+  /** socat's notice (-d -d) for the message this field starts, logged before its info lines. */
+  notice?: string;
 }
 
 function interfaceName(index: number): string {
@@ -61,6 +65,12 @@ function field(type: string, name: string, value: string, variable?: string): An
   return { type, name, variable: v, value };
 }
 
+/** A byte or an int as a number, with socat's notice; other lengths dumped. */
+function numeric(type: string, name: string, data: Buffer): AncillaryField {
+  const n = data.length === 1 ? data.readUInt8(0) : data.length === 4 ? data.readUInt32LE(0) : undefined;
+  return n === undefined ? field(type, name, dump(data)) : { ...field(type, name, String(n)), notice: `Ancillary message: ${name}=${n}` };
+}
+
 function socketLevel(type: number, data: Buffer): AncillaryField[] {
   if (type === 29 && data.length >= 16) {
     return [field('SCM_TIMESTAMP', 'timestamp', timestampText(Number(data.readBigInt64LE(0)), Number(data.readBigInt64LE(8))), 'TIMESTAMP')];
@@ -70,33 +80,44 @@ function socketLevel(type: number, data: Buffer): AncillaryField[] {
 
 function ipLevel(type: number, data: Buffer): AncillaryField[] {
   switch (type) {
-    case 8: // IP_PKTINFO: struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
+    case 8: {
+      // IP_PKTINFO: struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
       if (data.length < 12) break;
+      const [iface, loc, dst] = [interfaceName(data.readInt32LE(0)), ipv4(data.subarray(4, 8)), ipv4(data.subarray(8, 12))];
       return [
-        field('IP_PKTINFO', 'if', interfaceName(data.readInt32LE(0)), 'IP_IF'),
-        field('IP_PKTINFO', 'locaddr', ipv4(data.subarray(4, 8)), 'IP_LOCADDR'),
-        field('IP_PKTINFO', 'dstaddr', ipv4(data.subarray(8, 12)), 'IP_DSTADDR'),
+        { ...field('IP_PKTINFO', 'if', iface, 'IP_IF'), notice: `Ancillary message: interface "${iface}", locaddr=${loc}, dstaddr=${dst}` },
+        field('IP_PKTINFO', 'locaddr', loc, 'IP_LOCADDR'),
+        field('IP_PKTINFO', 'dstaddr', dst, 'IP_DSTADDR'),
       ];
+    }
     case 11: {
-      // IP_RECVERR: struct sock_extended_err { u32 errno; u8 origin, type, code, pad; u32 info, data; }
+      // IP_RECVERR: struct sock_extended_err { u32 errno; u8 origin, type, code, pad; u32 info, data; }, then the offender's sockaddr
       if (data.length < 16) break;
+      const [errno, origin, icmpType, code, info, more] = [data.readUInt32LE(0), data.readUInt8(4), data.readUInt8(5), data.readUInt8(6), data.readUInt32LE(8), data.readUInt32LE(12)];
+      const details = `type ${icmpType}, code ${code}, info ${info}, data ${more}`;
+      const notice =
+        origin === SO_EE_ORIGIN_ICMP && data.length >= 24
+          ? `received ICMP from ${ipv4(data.subarray(20, 24))}, ${details}, resulting in errno ${errno}`
+          : origin === SO_EE_ORIGIN_ICMP6
+            ? `received ICMP ${details}, resulting in errno ${errno}`
+            : `received error message origin ${origin}, ${details}, generating errno ${errno}`;
       const parts: Array<[string, number]> = [
-        ['errno', data.readUInt32LE(0)],
-        ['origin', data.readUInt8(4)],
-        ['type', data.readUInt8(5)],
-        ['code', data.readUInt8(6)],
-        ['info', data.readUInt32LE(8)],
-        ['data', data.readUInt32LE(12)],
+        ['errno', errno],
+        ['origin', origin],
+        ['type', icmpType],
+        ['code', code],
+        ['info', info],
+        ['data', more],
       ];
-      return parts.map(([name, n]) => field('IP_RECVERR', name, String(n), `IP_RECVERR_${name.toUpperCase()}`));
+      return parts.map(([name, n], i) => ({ ...field('IP_RECVERR', name, String(n), `IP_RECVERR_${name.toUpperCase()}`), notice: i === 0 ? notice : undefined }));
     }
     case 4: // IP_OPTIONS
     case 6: // IP_RECVOPTS
       return [field('IP_OPTIONS', 'options', dump(data))];
     case 1: // IP_TOS: one byte
-      return [field('IP_TOS', 'tos', data.length === 1 ? String(data.readUInt8(0)) : dump(data))];
+      return [numeric('IP_TOS', 'tos', data)];
     case 2: // IP_TTL: an int
-      return [field('IP_TTL', 'ttl', data.length === 4 ? String(data.readUInt32LE(0)) : dump(data))];
+      return [numeric('IP_TTL', 'ttl', data)];
   }
   return [field('IP', `type_${type}`, dump(data))];
 }
@@ -141,24 +162,12 @@ export function ancillaryFields(control: Buffer): AncillaryField[] {
   return out;
 }
 
-/** socat's notices for a few messages (-d -d), before the info lines. */
-function notice(fields: AncillaryField[], log: Logger): void {
-  const of = (type: string, name: string) => fields.find((f) => f.type === type && f.name === name)?.value;
-  const iface = of('IP_PKTINFO', 'if');
-  if (iface !== undefined) log.log('N', `Ancillary message: interface "${iface}", locaddr=${of('IP_PKTINFO', 'locaddr')}, dstaddr=${of('IP_PKTINFO', 'dstaddr')}`);
-  for (const name of ['tos', 'ttl']) {
-    const value = of(`IP_${name.toUpperCase()}`, name);
-    if (value !== undefined && !value.startsWith('x')) log.log('N', `Ancillary message: ${name}=${value}`);
-  }
-}
-
 /** Logs one packet's control messages as socat does, and returns them as the program's variables (without the SOCAT_ prefix). */
 export function reportAncillary(control: Buffer | undefined, log: Logger): Record<string, string> {
   if (!control || control.length === 0) return {};
-  const fields = ancillaryFields(control);
-  if (log.enabled('N')) notice(fields, log);
   const variables: Record<string, string> = {};
-  for (const f of fields) {
+  for (const f of ancillaryFields(control)) {
+    if (f.notice) log.log('N', f.notice);
     log.log('I', `ancillary message: ${f.type}: ${f.name}=${f.value}`);
     variables[f.variable] = f.value;
   }
