@@ -120,3 +120,19 @@ describe('ancillary data on the receiving addresses, tsocat and socat side by si
     expect(ours).toEqual(theirs);
   }, 30000);
 });
+
+describe('ip-mtu-discover, tsocat and socat side by side', () => {
+  /** 2000 bytes as one packet through a loopback whose MTU is 1280, in a network namespace of the test's own: the exit status. */
+  const bigPacket = async (tool: Tool, option: string) => {
+    const command = tool === 'tsocat' ? `"${process.execPath}" "${TSOCAT}"` : `"${SOCAT}"`;
+    const r = await run('unshare', ['-n', 'sh', '-c', `ip link set lo mtu 1280 up && head -c 2000 /dev/zero | exec ${command} -b 3000 -u - UDP4-SENDTO:127.0.0.1:9,${option}`]);
+    return r.status;
+  };
+
+  it.for(['mtudiscover=0', 'mtudiscover=1', 'mtudiscover=2'])('%s: the same exit status for a packet over the MTU', async (option, ctx) => {
+    requireOrSkip(ctx, 'socat', 'root');
+    const [ours, theirs] = await Promise.all([bigPacket('tsocat', option), bigPacket('socat', option)]);
+    expect(ours).toBe(option === 'mtudiscover=2' ? 1 : 0);
+    expect(ours).toBe(theirs);
+  });
+});

@@ -1,0 +1,76 @@
+/**
+ * What the ancillary-data options and ip-mtu-discover do, end to end:
+ * ip-recverr has an ICMP report about a reply sent logged (and the receiving
+ * address reads on), mtudiscover decides whether a packet over the path MTU
+ * is refused or fragmented, and a RECVFROM half of a dual address (the man
+ * page's `UDP4-RECVFROM:9999,…!!-`) gives its packet's variables to the
+ * program. Log lines and variables are compared with socat in
+ * test/compat/ancillary.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, run, skipBecause, TSOCAT, waitFor } from '../helpers.js';
+
+const background = backgroundStarter();
+
+/** Sends one packet from a socket of its own and closes it: a reply to it meets a closed port (ICMP port unreachable). */
+async function sendAndClose(port: number, data: string): Promise<void> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.send(data, port, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+}
+
+/** Sends one packet and waits for the answer. */
+async function ask(port: number, data: string): Promise<string> {
+  const s = createSocket('udp4');
+  try {
+    const answer = new Promise<string>((resolve) => s.once('message', (m) => resolve(m.toString())));
+    await new Promise<void>((resolve) => s.send(data, port, '127.0.0.1', () => resolve()));
+    return await answer;
+  } finally {
+    s.close();
+  }
+}
+
+describe('ip-recverr', () => {
+  it('UDP4-RECVFROM,ip-recverr,fork logs the ICMP report about a reply to a closed port, as socat words it, and serves the next packet', async () => {
+    const port = await freePort();
+    const p = background(['-d', '-d', '-d', `UDP4-RECVFROM:${port},ip-recverr,fork`, 'SYSTEM:read l; echo got $l']);
+    await waitFor(() => p.errors().includes(' N receiving on '), 10000, 'receiving');
+    await sendAndClose(port, 'gone\n');
+    await waitFor(() => p.errors().includes(' N received ICMP from 127.0.0.1, type 3, code 3, info 0, data 0, resulting in errno 111\n'), 10000, 'the ICMP report logged');
+    expect(p.errors()).toContain(' I ancillary message: IP_RECVERR: errno=111\n');
+    expect(p.errors()).toContain(' I ancillary message: IP_RECVERR: origin=2\n');
+    // the report is no read error: the next packet is served
+    expect(await ask(port, 'again\n')).toBe('got again\n');
+    expect(p.errors()).not.toMatch(/ E /);
+  });
+});
+
+describe('ip-mtu-discover (mtudiscover)', () => {
+  const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0;
+  /** 2000 bytes as one packet through a loopback whose MTU is 1280, in a network namespace of the test's own. */
+  const bigPacket = (option: string) =>
+    run('unshare', ['-n', 'sh', '-c', `ip link set lo mtu 1280 up && head -c 2000 /dev/zero | exec "${process.execPath}" "${TSOCAT}" -b 3000 -u - UDP4-SENDTO:127.0.0.1:9,${option}`]);
+
+  it('mtudiscover=2 refuses a packet over the MTU (EMSGSIZE), mtudiscover=0 lets the kernel fragment it', async (ctx) => {
+    if (!canUnshare) skipBecause(ctx, 'it needs a network namespace of its own (root and unshare -n) to set loopback\'s MTU');
+    const [always, never] = await Promise.all([bigPacket('mtudiscover=2'), bigPacket('ip-mtu-discover=0')]);
+    expect(always.stderr).toMatch(/ E .*(EMSGSIZE|Message too long)/);
+    expect(always.status).toBe(1);
+    expect(never.stderr).toBe('');
+    expect(never.status).toBe(0);
+  });
+});
+
+describe('a RECVFROM half of a dual address', () => {
+  it('UDP4-RECVFROM:<port>,ip-recvttl!!- takes its first packet and gives the program SOCAT_IP_TTL and SOCAT_PEERADDR', async () => {
+    const port = await freePort();
+    const p = background(['-d', '-d', `UDP4-RECVFROM:${port},ip-recvttl!!-`, 'SYSTEM:read l; echo "$l $SOCAT_IP_TTL $SOCAT_PEERADDR"']);
+    await waitFor(() => p.errors().includes(' N receiving on '), 10000, 'receiving');
+    await sendAndClose(port, 'hello\n');
+    await waitFor(() => p.output().includes('\n'), 10000, 'the program\'s line');
+    expect(p.output()).toBe('hello 64 127.0.0.1\n');
+  });
+});
