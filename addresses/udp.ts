@@ -221,6 +221,9 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
   return endpoint;
 }
 
+/** SOCAT_PEERADDR and SOCAT_PEERPORT alone, as socat's RECVFROM exports them. */
+const peerInfo = (peer: { address: string; port: number }): Record<string, string> => ({ PEERADDR: environmentAddress(peer.address), PEERPORT: String(peer.port) });
+
 /** A session of a listener that shares its socket: fed the packets of one peer, writing to that peer. */
 interface SharedSession {
   feed: HeldFeed;
@@ -265,7 +268,8 @@ function sharedSocketListener(
       writable,
       datagram: true,
       description: `${label(protocol)} ${formatSockaddr(peer.address, peer.port)}`,
-      connectionInfo: udpConnectionInfo(socket, peer, environmentAddress),
+      // socat's RECVFROM exports the peer only (its SOCK variables are commented out in xio-socket.c); a forked LISTEN child both
+      connectionInfo: perPacket ? peerInfo(peer) : udpConnectionInfo(socket, peer, environmentAddress),
       shutdownWrite: perPacket ? () => writable.end() : () => void writable.write(Buffer.alloc(0)),
       async close() {
         if (ended) return;

@@ -51,12 +51,21 @@ describe('ip-recverr', () => {
 describe('ip-mtu-discover (mtudiscover)', () => {
   const canUnshare = process.getuid?.() === 0 && spawnSync('unshare', ['-n', 'true']).status === 0;
   /** 2000 bytes as one packet through a loopback whose MTU is 1280, in a network namespace of the test's own. */
-  const bigPacket = (option: string) =>
-    run('unshare', ['-n', 'sh', '-c', `ip link set lo mtu 1280 up && head -c 2000 /dev/zero | exec "${process.execPath}" "${TSOCAT}" -b 3000 -u - UDP4-SENDTO:127.0.0.1:9,${option}`]);
+  const bigPacket = (option: string, to = '127.0.0.1') =>
+    run('unshare', ['-n', 'sh', '-c', `ip link set lo mtu 1280 up && head -c 2000 /dev/zero | exec "${process.execPath}" "${TSOCAT}" -b 3000 -u - UDP-SENDTO:${to}:9,${option}`]);
 
   it('mtudiscover=2 refuses a packet over the MTU (EMSGSIZE), mtudiscover=0 lets the kernel fragment it', async (ctx) => {
     if (!canUnshare) skipBecause(ctx, 'it needs a network namespace of its own (root and unshare -n) to set loopback\'s MTU');
     const [always, never] = await Promise.all([bigPacket('mtudiscover=2'), bigPacket('ip-mtu-discover=0')]);
+    expect(always.stderr).toMatch(/ E .*(EMSGSIZE|Message too long)/);
+    expect(always.status).toBe(1);
+    expect(never.stderr).toBe('');
+    expect(never.status).toBe(0);
+  });
+
+  it('ipv6-mtu-discover (mtudiscover6) does the same on IPv6, as socat 1.8 (1.7.4 does not know it)', async (ctx) => {
+    if (!canUnshare) skipBecause(ctx, 'it needs a network namespace of its own (root and unshare -n) to set loopback\'s MTU');
+    const [always, never] = await Promise.all([bigPacket('mtudiscover6=2', '[::1]'), bigPacket('ipv6-mtu-discover=0', '[::1]')]);
     expect(always.stderr).toMatch(/ E .*(EMSGSIZE|Message too long)/);
     expect(always.status).toBe(1);
     expect(never.stderr).toBe('');
