@@ -21,14 +21,19 @@ async function sendAndClose(port: number, data: string): Promise<void> {
   await new Promise<void>((resolve) => s.close(() => resolve()));
 }
 
-/** Sends one packet and waits for the answer. */
+/** Sends one packet and waits for the answer (at most 5 s: a lost answer fails with its own message, not the test's timeout). */
 async function ask(port: number, data: string): Promise<string> {
   const s = createSocket('udp4');
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = new Promise<string>((resolve) => s.once('message', (m) => resolve(m.toString())));
+    const answer = new Promise<string>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to ${JSON.stringify(data)} within 5 s`)), 5000);
+      s.once('message', (m) => resolve(m.toString()));
+    });
     await new Promise<void>((resolve) => s.send(data, port, '127.0.0.1', () => resolve()));
     return await answer;
   } finally {
+    clearTimeout(timer);
     s.close();
   }
 }
