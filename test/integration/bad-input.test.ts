@@ -97,6 +97,8 @@ const BAD_LINES: Record<string, BadLine> = {
   },
   'mtudiscover that is not a number': { args: () => ['-', 'UDP:127.0.0.1:9,mtudiscover=x'], message: 'parseopts(): missing numerical value of option "mtudiscover=x"' },
   'a forking listener as half of a dual address': { args: () => ['UDP4-RECVFROM:0,fork!!-', '-'], message: 'UDP4-RECVFROM:0,fork: a forking listening address cannot be one half of a dual address' },
+  'socktype with pipes on EXEC': { args: () => ['-', 'EXEC:cat,socktype=2,pipes'], message: 'option "so-type" cannot be combined with "pipes": it chooses the type of the socketpair to the program' },
+  'socktype with pty on SYSTEM': { args: () => ['-', 'SYSTEM:cat,socktype=2,pty'], message: 'option "so-type" cannot be combined with "pty": the program\'s stdin and stdout are the pty' },
   'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
 };
 
