@@ -5,12 +5,16 @@
  * is refused or fragmented, and a RECVFROM half of a dual address (the man
  * page's `UDP4-RECVFROM:9999,…!!-`) gives its packet's variables to the
  * program. Log lines and variables are compared with socat in
- * test/compat/ancillary.test.ts.
+ * test/compat/ancillary.test.ts. Last, test.sh's IOCTL_VOID: TIOCEXCL
+ * through ioctl-void keeps a second opener off a pty.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, run, skipBecause, TSOCAT, waitFor } from '../helpers.js';
+import { backgroundStarter, freePort, run, skipBecause, stop, TSOCAT, waitFor } from '../helpers.js';
 
 const background = backgroundStarter();
 
@@ -86,5 +90,36 @@ describe('a RECVFROM half of a dual address', () => {
     await sendAndClose(port, 'hello\n');
     await waitFor(() => p.output().includes('\n'), 10000, 'the program\'s line');
     expect(p.output()).toBe('hello 64 127.0.0.1\n');
+  });
+});
+
+describe('ioctl-void on a terminal (test.sh IOCTL_VOID)', () => {
+  it('FILE:<pty>,ioctl-void=0x540c (TIOCEXCL): a second open of the pty fails as socat says it, "Device or resource busy" (as user nobody: root may open it anyway)', async (ctx) => {
+    const asNobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
+    if (process.getuid?.() !== 0 || spawnSync(asNobody[0] as string, [...asNobody.slice(1), 'true']).status !== 0) skipBecause(ctx, 'it needs root and setpriv to run the processes as nobody (TIOCEXCL does not hold against root)');
+    const dir = mkdtempSync(join(tmpdir(), 'tsocat-excl-'));
+    chmodSync(dir, 0o777);
+    const link = join(dir, 'pty');
+    try {
+      const node = [process.execPath, TSOCAT];
+      const provider = spawn(asNobody[0] as string, [...asNobody.slice(1), ...node, `PTY,link=${link},mode=666`, 'PIPE'], { stdio: 'ignore' });
+      const holder = spawn(asNobody[0] as string, [...asNobody.slice(1), ...node, '-d', '-d', '-', `FILE:${link},ioctl-void=0x540c,raw,echo=0`], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let holderLog = '';
+      holder.stderr?.on('data', (d: Buffer) => {
+        holderLog += d.toString();
+      });
+      try {
+        await waitFor(() => existsSync(link), 10000, 'the pty link');
+        holder.stdin?.write('hello\n');
+        await waitFor(() => holderLog.includes(' N starting data transfer loop '), 10000, 'the exclusive opener under way');
+        const second = await run(asNobody[0] as string, [...asNobody.slice(1), ...node, '-', `FILE:${link},raw,echo=0`], { input: 'x\n' });
+        expect(second.stderr).toMatch(new RegExp(` E open\\("${link}", 02, 0666\\): Device or resource busy\\n$`));
+        expect(second.status).toBe(1);
+      } finally {
+        for (const p of [holder, provider]) await stop(p);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
