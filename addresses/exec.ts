@@ -346,13 +346,17 @@ export default [
   defineAddress({
     names: ['SHELL'],
     params: ['shell-command'],
+    // socat 1.8: without a command, an interactive shell (test.sh INTERACTIVE_SHELL)
+    minParams: 0,
     groups: GROUPS,
     features: ['SHELL'],
-    summary: 'run a command with $SHELL -c (default /bin/sh) and relay to its stdin/stdout',
+    summary: 'run a command with $SHELL -c (default /bin/sh), or without a command the interactive shell, and relay to its stdin/stdout',
     async open(req, ctx) {
       refuseDash(req);
       const shell = process.env.SHELL || '/bin/sh';
-      return openProgram(shell, ['-c', req.params[0] as string], shell.split('/').pop() as string, req, ctx);
+      const command = req.params[0];
+      if (command === undefined) ctx.log.log('I', 'executing interactive shell');
+      return openProgram(shell, command === undefined ? [] : ['-c', command], shell.split('/').pop() as string, req, ctx);
     },
   }),
 ];
