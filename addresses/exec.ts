@@ -16,9 +16,11 @@ import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
 import { privilegesFor, programSteps } from '../src/engine/opening/privileges.js';
 import { type Launch, launchWith, targetGroup } from '../src/engine/programs/process-group-launcher.js';
 import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/programs/pty-child.js';
+import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { descriptorOf } from '../src/engine/sockets/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
+import { SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS', 'PTY', 'PARENT'] as const;
 
@@ -82,6 +84,29 @@ interface OwnPipes {
   parentRead?: number;
 }
 
+/**
+ * socat's socktype (so-type) on a program: the one socketpair to it is of that
+ * type (2 datagram, 5 seqpacket: each write one packet, boundaries kept), made
+ * here since Node's own child stdio is a stream socketpair. The same pair
+ * carries both directions, as socat's does.
+ */
+interface SocketChannel extends OwnPipes {
+  type: number;
+}
+
+async function openSocketChannel(req: AddressRequest): Promise<SocketChannel | undefined> {
+  const type = req.options.number('so-type');
+  if (type === undefined) return undefined;
+  const other = ['pipes', 'nofork', 'stderr'].find((name) => req.options.bool(name));
+  if (other) throw new TsocatError(`option "so-type" cannot be combined with "${other}": it chooses the type of the socketpair to the program`, 'EUSAGE');
+  const sys = await import('../src/sys/sockets.js');
+  const [parent, child] = sys.openSocketPair(sys.AF_UNIX, type, 0);
+  // the program gets a blocking descriptor, as from socat (only tsocat's end waits on the event loop)
+  const { setNonBlocking } = await import('../src/sys/libc.js');
+  setNonBlocking(child, false);
+  return { type, childIn: child, childOut: child, parentWrite: parent, parentRead: parent };
+}
+
 async function openPipes(req: AddressRequest): Promise<OwnPipes | undefined> {
   if (!req.options.bool('pipes')) return undefined;
   const { makePipe } = await import('../src/sys/libc.js');
@@ -95,7 +120,8 @@ async function applyFdOptionsToEach(fds: Array<number | undefined>, req: Address
 }
 
 function closeAll(fds: Array<number | undefined>): void {
-  for (const fd of fds) if (fd !== undefined) closeSync(fd);
+  // a socket channel is one descriptor for both directions: closed once
+  for (const fd of new Set(fds)) if (fd !== undefined) closeSync(fd);
 }
 
 function programStdio(req: AddressRequest, takeOver: HandOver | undefined, pipes: OwnPipes | undefined): StdioOptions {
@@ -195,9 +221,13 @@ async function openProgramOnTerminal(file: string, args: string[], argv0: string
 }
 
 async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
-  if (wantsTerminal(req)) return openProgramOnTerminal(file, args, argv0, req, ctx);
+  if (wantsTerminal(req)) {
+    if (req.options.has('so-type')) throw new TsocatError('option "so-type" cannot be combined with "pty": the program\'s stdin and stdout are the pty', 'EUSAGE');
+    return openProgramOnTerminal(file, args, argv0, req, ctx);
+  }
   const takeOver = descriptorsToTakeOver(req, ctx);
-  const pipes = takeOver ? undefined : await openPipes(req);
+  const channel = await openSocketChannel(req);
+  const pipes = takeOver ? undefined : (channel ?? (await openPipes(req)));
   let child: ChildProcess;
   try {
     // on our own pipes the options take effect before the program can look at them (f-setpipe-sz)
@@ -228,6 +258,7 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
       },
     });
   }
+  if (channel) return socketChannelEndpoint(channel, req, child, exited, () => exitInfo !== undefined);
   const { fdin, fdout } = programFds(req);
   const ownEnd = (fd: number | undefined, mode: 'r' | 'w') => (fd === undefined ? undefined : streamsForFd(fd, mode, { autoClose: true }));
   const output = ownEnd(pipes?.parentRead, 'r')?.readable ?? (child.stdio[fdout] as Readable | null) ?? undefined;
@@ -259,6 +290,25 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
       if (!exitInfo && !req.options.bool('end-close')) child.kill('SIGTERM');
     },
   });
+}
+
+/** tsocat's end of a socktype channel: one packet per read and per write on a datagram or seqpacket pair. */
+function socketChannelEndpoint(channel: SocketChannel, req: AddressRequest, child: ChildProcess, exited: Promise<ChildExit>, hasExited: () => boolean) {
+  const endpoint = rawSocketEndpoint(channel.parentRead as number, {
+    message: channel.type !== SOCK_STREAM,
+    // a datagram pair has no half-close (shut-null sends the empty packet socat's peer takes as the end)
+    halfClose: channel.type !== SOCK_DGRAM,
+    nullEof: req.options.bool('null-eof'),
+    mode: req.mode,
+    description: `${req.keyword} ${child.pid}`,
+  });
+  const closeChannel = endpoint.close;
+  endpoint.exited = exited;
+  endpoint.close = async () => {
+    await closeChannel();
+    if (!hasExited() && !req.options.bool('end-close')) child.kill('SIGTERM');
+  };
+  return endpoint;
 }
 
 /** socat takes dash only on EXEC; SYSTEM and SHELL leave it unused, which socat reports as an error. */
@@ -296,15 +346,16 @@ export default [
   defineAddress({
     names: ['SHELL'],
     params: ['shell-command'],
+    // socat 1.8: without a command, an interactive shell (test.sh INTERACTIVE_SHELL)
     minParams: 0,
     groups: GROUPS,
     features: ['SHELL'],
-    summary: 'run a command with $SHELL -c (default /bin/sh), or with no command the shell itself (interactive, e.g. with pty,setsid,ctty), and relay to its stdin/stdout',
+    summary: 'run a command with $SHELL -c (default /bin/sh), or without a command the interactive shell, and relay to its stdin/stdout',
     async open(req, ctx) {
       refuseDash(req);
       const shell = process.env.SHELL || '/bin/sh';
       const command = req.params[0];
-      // socat 1.8: SHELL with no command starts the shell as it is, to talk to it
+      if (command === undefined) ctx.log.log('I', 'executing interactive shell');
       return openProgram(shell, command === undefined ? [] : ['-c', command], shell.split('/').pop() as string, req, ctx);
     },
   }),

@@ -12,12 +12,14 @@ import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint } from '../src/engine/endpoint.js';
 import { fromPeer, ipv4Payload, preparedSocket, protocolFamily, refuseOptions } from '../src/engine/sockets/generic-socket.js';
 import { environmentAddress, parseHostPort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
+import { ANCILLARY_OPTIONS, enableAncillary, wantsAncillary } from '../src/engine/sockets/ip-sockopts.js';
+import { CONTROL_SIZE, reportAncillary } from '../src/engine/sockets/messages/ancillary.js';
 import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { recvFromListener } from '../src/engine/sockets/messages/recvfrom-listener.js';
 import { describeSockaddr, inetSockaddr, parseSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { TsocatError } from '../src/errors.js';
-import { AF_INET, AF_INET6, SOCK_RAW } from '../src/sys/sockets.js';
-import { parseRange } from '../src/engine/sockets/ip-range.js';
+import { AF_INET, AF_INET6, closeDescriptor, SOCK_RAW } from '../src/sys/sockets.js';
 
 /** The IP protocol number, as socat reads it: at most 255; trailing garbage is warned about. */
 function ipProtocol(text: string, call: string, ctx: OpenContext): number {
@@ -77,6 +79,21 @@ async function rawSocket(version: 4 | 6, protocol: number, o: ResolvedOptions, l
   return preparedSocket(version === 6 ? AF_INET6 : AF_INET, SOCK_RAW, protocol, o, local);
 }
 
+/** A raw socket for IP-RECV and IP-RECVFROM, asking for the control messages the options name (ancillary.ts). */
+async function receivingRawSocket(version: 4 | 6, protocol: number, o: ResolvedOptions, local?: Buffer): Promise<number> {
+  const fd = await rawSocket(version, protocol, o.without(...ANCILLARY_OPTIONS), local);
+  try {
+    await enableAncillary(fd, o);
+  } catch (err) {
+    closeDescriptor(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** Reads each packet's control messages when the options ask for any: logged, and what the program gets. */
+const controlOf = (o: ResolvedOptions, ctx: OpenContext) => (wantsAncillary(o) ? { size: CONTROL_SIZE, variables: (control: Buffer) => reportAncillary(control, ctx.log) } : undefined);
+
 /** IP-SENDTO (replies from the host only) and IP-DATAGRAM (replies from anyone, or those range lets in). */
 async function openSendTo(req: AddressRequest, ctx: OpenContext, datagram: boolean): Promise<Endpoint> {
   const [hostText, protocolText] = req.params as [string, string];
@@ -105,9 +122,19 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
   const protocol = ipProtocol(req.params[0] as string, `xioopen_rawip_recv("${req.params[0]}",,)`, ctx);
   const range = await rangeCheck(o, ctx);
   const local = await localAddress(o, version);
-  const fd = await rawSocket(version, protocol, o, local);
+  const fd = await receivingRawSocket(version, protocol, o, local);
   logReceiving(ctx, protocol, local);
-  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), message: true, halfClose: false, onSender: range, payload: payloadOf(version), mode: 'r', description: `IP${version}-RECV ${protocol}` });
+  const control = controlOf(o, ctx);
+  return rawSocketEndpoint(fd, {
+    nullEof: req.options.bool('null-eof'),
+    message: true,
+    halfClose: false,
+    onSender: range,
+    control: control && { size: control.size, receive: control.variables },
+    payload: payloadOf(version),
+    mode: 'r',
+    description: `IP${version}-RECV ${protocol}`,
+  });
 }
 
 async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {
@@ -116,7 +143,7 @@ async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {
   const protocol = ipProtocol(req.params[0] as string, `xioopen_rawip_recvfrom("${req.params[0]}",,)`, ctx);
   const range = await rangeCheck(o, ctx);
   const local = await localAddress(o, version);
-  const fd = await rawSocket(version, protocol, o, local);
+  const fd = await receivingRawSocket(version, protocol, o, local);
   ctx.log.startRunning('starting recvfrom loop');
   logReceiving(ctx, protocol, local);
   return recvFromListener(fd, {
@@ -126,6 +153,7 @@ async function openRecvFrom(req: AddressRequest, ctx: OpenContext) {
     mode: req.mode,
     accept: range,
     payload: payloadOf(version),
+    control: controlOf(o, ctx),
     onMessage: (from, length) => ctx.log.log('N', `receiving packet with ${length} bytes from ${describeSockaddr(from)}`),
     connectionInfo: (from): Record<string, string> => {
       const p = parseSockaddr(from);

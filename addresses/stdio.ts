@@ -1,7 +1,8 @@
 /** STDIO (`-`), STDIN, STDOUT, STDERR: the relay's own standard descriptors, shared and never closed. */
+import { fstatSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { type AddressRequest, defineAddress } from '../src/define.js';
-import { type AccessMode, makeEndpoint } from '../src/engine/endpoint.js';
+import { makeEndpoint } from '../src/engine/endpoint.js';
 import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { nonBlockingTerminalWrites } from '../src/engine/descriptors/terminal-writes.js';
 import { fanInWriter } from '../src/engine/relay/shared-endpoint.js';
@@ -26,7 +27,55 @@ function stdEndpoint(readable: Readable | undefined, writable: Writable | undefi
   });
 }
 
-const input = (mode: AccessMode) => (mode === 'w' ? undefined : process.stdin);
+/**
+ * Whether a standard descriptor is a UNIX datagram or seqpacket socket (a
+ * program socat or tsocat started with socktype=2 or 5): Node's process
+ * streams read nothing from one, so it is read and written a message at a
+ * time instead. Told from /proc/net/unix (its Type column), without loading
+ * the socket layer for the usual stream socketpair or pipe.
+ */
+function isMessageSocket(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isSocket()) return false;
+    const row = readFileSync('/proc/net/unix', 'latin1')
+      .split('\n')
+      .find((line) => line.trim().split(/\s+/)[6] === String(st.ino));
+    const type = row?.trim().split(/\s+/)[4];
+    return type === '0002' || type === '0005';
+  } catch {
+    return false;
+  }
+}
+
+/** STDIO, STDIN, STDOUT on message sockets: each read one message (an empty one is end of file, as socat's read() says), each write one. */
+async function openMessageStd(req: AddressRequest, readFd: number | undefined, writeFd: number | undefined, description: string) {
+  const [{ rawSocketEndpoint }, { duplicateDescriptor }] = await Promise.all([import('../src/engine/sockets/messages/raw-socket.js'), import('../src/sys/libc.js')]);
+  // copies of 0 and 1: the endpoints close their own descriptor, tsocat keeps its standard ones
+  const side = (fd: number | undefined, mode: 'r' | 'w') =>
+    fd === undefined ? undefined : isMessageSocket(fd) ? rawSocketEndpoint(duplicateDescriptor(fd), { message: true, halfClose: false, nullEof: true, mode, description }) : undefined;
+  const reader = side(readFd, 'r');
+  const writer = side(writeFd, 'w');
+  for (const fd of [readFd, writeFd]) if (fd !== undefined) await applyFdOptions(fd, req.options);
+  return makeEndpoint({
+    source: reader?.source,
+    readable: reader?.readable ?? (readFd === undefined ? undefined : process.stdin),
+    writable: writer?.writable ?? (writeFd === undefined ? undefined : shared(writeFd === 2 ? process.stderr : process.stdout, writeFd)),
+    datagram: true,
+    description,
+    shutdownWrite: () => {},
+    close: async () => {
+      await Promise.all([reader?.close(), writer?.close()]);
+    },
+  });
+}
+
+/** Opens a standard address, on message sockets when 0 or 1 is one. */
+function openStdAddress(req: AddressRequest, readFd: number | undefined, writeFd: number | undefined, description: string) {
+  if ([readFd, writeFd].some((fd) => fd !== undefined && fd !== 2 && isMessageSocket(fd))) return openMessageStd(req, readFd, writeFd, description);
+  const writable = writeFd === undefined ? undefined : shared(writeFd === 2 ? process.stderr : process.stdout, writeFd);
+  return openStd(req, readFd === undefined ? undefined : process.stdin, writable, description, writeFd ?? 1);
+}
 
 /**
  * tsocat's stdout and stderr, each written through one fan-in writer by every
@@ -66,7 +115,7 @@ export default [
     // TERMIOS options work on any terminal descriptor; STDIO is where they are used most
     features: ['STDIO', 'TERMIOS'],
     summary: 'standard input and output of tsocat',
-    open: (req) => openStd(req, input(req.mode), req.mode === 'r' ? undefined : shared(process.stdout, 1), 'STDIO'),
+    open: (req) => openStdAddress(req, req.mode === 'w' ? undefined : 0, req.mode === 'r' ? undefined : 1, 'STDIO'),
   }),
   defineAddress({
     names: ['STDIN'],
@@ -75,7 +124,7 @@ export default [
     features: ['STDIO'],
     directions: 'r',
     summary: 'standard input of tsocat (read only)',
-    open: (req) => openStd(req, input(req.mode), undefined, 'STDIN'),
+    open: (req) => openStdAddress(req, req.mode === 'w' ? undefined : 0, undefined, 'STDIN'),
   }),
   defineAddress({
     names: ['STDOUT'],
@@ -84,7 +133,7 @@ export default [
     features: ['STDIO'],
     directions: 'w',
     summary: 'standard output of tsocat (write only)',
-    open: (req) => openStd(req, undefined, req.mode === 'r' ? undefined : shared(process.stdout, 1), 'STDOUT'),
+    open: (req) => openStdAddress(req, undefined, req.mode === 'r' ? undefined : 1, 'STDOUT'),
   }),
   defineAddress({
     names: ['STDERR'],

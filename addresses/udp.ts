@@ -13,9 +13,13 @@ import { Writable } from 'node:stream';
 import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
-import { datagramEndpoint, datagramWritable, finishWrites, type HeldFeed, heldFeed } from '../src/engine/sockets/messages/datagram-endpoint.js';
 import { type Endpoint, type Listener, makeEndpoint } from '../src/engine/endpoint.js';
 import { chooseFamily, environmentAddress, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
+import { parseRange } from '../src/engine/sockets/ip-range.js';
+import { wantsAncillary } from '../src/engine/sockets/ip-sockopts.js';
+import { reportAncillary } from '../src/engine/sockets/messages/ancillary.js';
+import type { AncillaryInfo } from '../src/engine/sockets/messages/ancillary-socket.js';
+import { datagramEndpoint, datagramWritable, finishWrites, type HeldFeed, heldFeed } from '../src/engine/sockets/messages/datagram-endpoint.js';
 import {
   anyAddress,
   closeQuietly,
@@ -27,10 +31,8 @@ import {
   type PeerCheck,
   peerAllowed,
   udpConnectionInfo,
-  wantsAncillary,
 } from '../src/engine/sockets/messages/udp-socket.js';
 import { TsocatError } from '../src/errors.js';
-import { parseRange } from '../src/engine/sockets/ip-range.js';
 
 const BASE = ['FD', 'SOCKET', 'IP4', 'IP6', 'APPL'] as const;
 
@@ -114,12 +116,15 @@ async function sendingSocket(req: AddressRequest, family: 4 | 6, protocol: numbe
 
 /** A socket for an address that receives on <port> (bind gives the local address). */
 async function receivingSocket(req: AddressRequest, ctx: OpenContext, reuseAddr = false, ancillary = false): Promise<{ socket: DgramSocket; family: 4 | 6 }> {
+  // with an option that asks for control messages, the socket is read with recvmsg() (ancillary.ts)
   const family = receivingFamily(req, ctx);
   const protocol = protocolOf(req.keyword);
   const port = parsePort(req.params[0] as string, '', 'udp');
   const bound = await bindOption(req.options, family);
   const request = { family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr };
   const socket = ancillary ? await openAncillaryUdpSocket(request) : await openUdpSocket(request);
+  // ip-recverr: an ICMP report about a packet sent is logged, as socat logs it, and reading goes on
+  if (ancillary) socket.on('packetError', (control: Buffer) => void reportAncillary(control, ctx.log));
   return { socket, family };
 }
 
@@ -196,11 +201,15 @@ async function openDatagram(req: AddressRequest, ctx: OpenContext): Promise<Endp
 
 /** UDP-RECV: receives on <port> from anyone the checks allow; never sends. */
 async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
-  const { socket } = await receivingSocket(req, ctx);
+  const { socket } = await receivingSocket(req, ctx, false, wantsAncillary(req.options));
   const check = await peerCheck(req.options);
   ctx.log.log('N', `receiving on ${localText(socket)}`);
   const endpoint = datagramEndpoint(socket, `${label(protocolOf(req.keyword))}-RECV ${localText(socket)}`, {
-    accept: (from) => peerAllowed(from, check, ctx.log),
+    accept: (from: RemoteInfo & Partial<AncillaryInfo>) => {
+      // socat logs a packet's control messages before its peer checks
+      reportAncillary(from.control, ctx.log);
+      return peerAllowed(from, check, ctx.log);
+    },
     empty: emptyWhenUnconnected(req.options),
   });
   // written to (-U, or -u with UDP-RECV second), socat's sendto() has no peer and fails
@@ -211,6 +220,9 @@ async function openRecv(req: AddressRequest, ctx: OpenContext): Promise<Endpoint
   endpoint.shutdownWrite = () => {};
   return endpoint;
 }
+
+/** SOCAT_PEERADDR and SOCAT_PEERPORT alone, as socat's RECVFROM exports them. */
+const peerInfo = (peer: { address: string; port: number }): Record<string, string> => ({ PEERADDR: environmentAddress(peer.address), PEERPORT: String(peer.port) });
 
 /** A session of a listener that shares its socket: fed the packets of one peer, writing to that peer. */
 interface SharedSession {
@@ -256,7 +268,8 @@ function sharedSocketListener(
       writable,
       datagram: true,
       description: `${label(protocol)} ${formatSockaddr(peer.address, peer.port)}`,
-      connectionInfo: udpConnectionInfo(socket, peer, environmentAddress),
+      // socat's RECVFROM exports the peer only (its SOCK variables are commented out in xio-socket.c); a forked LISTEN child both
+      connectionInfo: perPacket ? peerInfo(peer) : udpConnectionInfo(socket, peer, environmentAddress),
       shutdownWrite: perPacket ? () => writable.end() : () => void writable.write(Buffer.alloc(0)),
       async close() {
         if (ended) return;
@@ -279,7 +292,7 @@ function sharedSocketListener(
     else if (pending.length < PENDING_MAX) pending.push(endpoint);
   };
 
-  socket.on('message', (msg: Buffer, from: RemoteInfo & { variables?: Record<string, string> }) => {
+  socket.on('message', (msg: Buffer, from: RemoteInfo & Partial<AncillaryInfo>) => {
     const key = `${from.address} ${from.port}`;
     const running = perPacket ? undefined : sessions.get(key);
     if (running) {
@@ -291,13 +304,14 @@ function sharedSocketListener(
     const peerText = formatSockaddr(from.address, from.port);
     if (perPacket) ctx.log.log('N', `receiving packet from ${peerText}`);
     else ctx.log.log('N', `accepting ${label(protocol)} connection from ${peerText}`);
+    const variables = reportAncillary(from.control, ctx.log);
     if (!peerAllowed(from, check, ctx.log)) {
       if (!perPacket) ctx.log.log('N', `forbidding ${label(protocol)} connection from ${peerText}`);
       return;
     }
     const session = newSession(key, from);
     // what the packet's control messages said (ip-pktinfo, ip-recvttl…), for the program started for it
-    if (from.variables) session.endpoint.connectionInfo = { ...session.endpoint.connectionInfo, ...from.variables };
+    session.endpoint.connectionInfo = { ...session.endpoint.connectionInfo, ...variables };
     session.feed.push(msg);
     // socat's RECVFROM child reads exactly one packet, then its input is at end of file
     if (perPacket) session.feed.end();

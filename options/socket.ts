@@ -37,6 +37,6 @@ export default defineOptions([
   { name: 'setsockopt-socket', aliases: ['sockopt-sock'], type: 'string', groups: ['SOCKET'], phase: 'socket', summary: 'like setsockopt, set right after socket(), before bind, connect and listen (socat 1.8)' },
   { name: 'setsockopt-connected', aliases: ['sockopt-conn'], type: 'string', groups: ['SOCKET'], phase: 'connect', summary: 'like setsockopt, set once the socket is connected (socat 1.8)' },
   { name: 'pf', aliases: ['protocol-family'], type: 'string', groups: ['SOCKET'], phase: 'init', values: ['ip4', 'ip6'], summary: 'use this protocol family: ip4 or ip6' },
-  { name: 'so-type', aliases: ['type', 'socktype'], type: 'int', groups: ['SOCKET'], phase: 'socket', summary: "the socket type given to socket(), as a number: 1 stream, 2 dgram, 3 raw, 5 seqpacket" },
+  { name: 'so-type', aliases: ['type', 'socktype'], type: 'int', groups: ['SOCKET', 'EXEC'], phase: 'socket', summary: "the socket type given to socket(), as a number: 1 stream, 2 dgram, 3 raw, 5 seqpacket; on EXEC/SYSTEM/SHELL the type of the socketpair to the program" },
   { name: 'so-protocol', aliases: ['protocol', 'prototype', 'so-prototype'], type: 'int', groups: ['SOCKET'], phase: 'socket', summary: 'the protocol number given to socket() (e.g. 6 TCP, 17 UDP, 132 SCTP)' },
 ]);

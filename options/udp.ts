@@ -3,7 +3,7 @@ import { defineOptions } from './catalog.js';
 /** Socket options that matter for datagram sockets (UDP, UDP-Lite). */
 export default defineOptions([
   { name: 'so-broadcast', aliases: ['broadcast'], type: 'bool', groups: ['SOCKET'], phase: 'socket', summary: 'allow sending to a broadcast address (SO_BROADCAST)' },
-  { name: 'so-timestamp', aliases: ['timestamp'], type: 'bool', groups: ['SOCKET'], phase: 'socket', summary: 'UDP-RECVFROM: receive each packet\'s arrival time (SO_TIMESTAMP) as SOCAT_TIMESTAMP for the program' },
+  { name: 'so-timestamp', aliases: ['timestamp'], type: 'bool', groups: ['SOCKET'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s arrival time (SO_TIMESTAMP); RECVFROM gives it to the program as SOCAT_TIMESTAMP' },
   {
     name: 'null-eof',
     type: 'bool',

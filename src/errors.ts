@@ -59,6 +59,17 @@ const STRERROR: Record<string, string> = {
   ESPIPE: 'Illegal seek',
   ENAMETOOLONG: 'File name too long',
   E2BIG: 'Argument list too long',
+  EBUSY: 'Device or resource busy',
+  EMSGSIZE: 'Message too long',
+  EAGAIN: 'Resource temporarily unavailable',
+  ENODEV: 'No such device',
+  ENOTTY: 'Inappropriate ioctl for device',
+  ETXTBSY: 'Text file busy',
+  ENOTCONN: 'Transport endpoint is not connected',
+  EOPNOTSUPP: 'Operation not supported',
+  EPROTONOSUPPORT: 'Protocol not supported',
+  ENOMEM: 'Cannot allocate memory',
+  EFBIG: 'File too large',
 };
 
 /** The C library's wording for an errno name, as socat prints it via strerror(). */

@@ -26,6 +26,7 @@ const SOL_SOCKET = 1;
 const SO_ERROR = 4;
 const SO_TYPE = 3;
 export const MSG_TRUNC = 0x20;
+const MSG_ERRQUEUE = 0x2000;
 export const MSG_CTRUNC = 0x08;
 const MSG_NOSIGNAL = 0x4000;
 
@@ -171,11 +172,12 @@ export interface Received {
 }
 
 /** recvmsg(2) into `buf`; undefined when nothing is there. A stream's end of file is length 0. */
-export function receive(fd: number, buf: Buffer, want: { from?: boolean; control?: number } = {}): Received | undefined {
+export function receive(fd: number, buf: Buffer, want: { from?: boolean; control?: number; errorQueue?: boolean } = {}): Received | undefined {
   const name = want.from ? Buffer.alloc(128) : null;
   const control = want.control ? Buffer.alloc(want.control) : null;
   const msg: MsgHdr = { name, namelen: name?.length ?? 0, iov: [{ base: buf, len: buf.length }], iovlen: 1, control, controllen: control?.length ?? 0, flags: 0 };
-  const n = Number(load().recvmsg(fd, msg, 0));
+  // MSG_ERRQUEUE: the queued errors (ICMP reports) of a socket with IP_RECVERR instead of data
+  const n = Number(load().recvmsg(fd, msg, want.errorQueue ? MSG_ERRQUEUE : 0));
   if (n < 0) {
     const err = errno();
     if (wouldBlock(err)) return undefined;

@@ -97,3 +97,45 @@ for (const [stem, protocol] of [
     await far.close();
   });
 }
+
+// with options that ask for control messages the socket is read with recvmsg() (ancillary-socket.ts): the same contract
+const ANCILLARY = 'ip-pktinfo,ip-recvttl,ip-recvtos,ip-recvopts,ip-recverr,so-timestamp';
+
+testEndpoint({
+  name: `UDP4-RECVFROM:<port>,${ANCILLARY} (read with recvmsg(); the session of the first sender)`,
+  size: 8000,
+  noBackpressure: NO_BACKPRESSURE,
+  open: async () => {
+    const far = await farSide(IPPROTO_UDP);
+    const port = far.port + 1 > 65535 ? far.port - 1 : far.port + 1;
+    const listener = await openAddress(`UDP4-RECVFROM:${port},bind=127.0.0.1,${ANCILLARY}`);
+    if (listener.kind !== 'listener') throw new Error('expected a listener');
+    await send(far, 'hello', port);
+    const endpoint: Endpoint = await listener.accept();
+    await listener.close();
+    expect(endpoint.connectionInfo).toMatchObject({ IP_TTL: '64', IP_TOS: '0', IP_IF: 'lo', IP_DSTADDR: '127.0.0.1' });
+    return { endpoint, received: receivedBy(far), cleanup: far.close };
+  },
+  failing: () => `UDP4-RECVFROM:99999,${ANCILLARY}`,
+});
+
+it('UDP6-RECV:<port>,ipv6-recvpktinfo,ipv6-recvhoplimit,ipv6-recvtclass reads each packet as one chunk, from any sender', async () => {
+  const far = await openUdpSocket({ family: 6, protocol: IPPROTO_UDP, local: { address: '::1', port: 0 }, options: new ResolvedOptions() });
+  const farPort = far.address().port;
+  const port = farPort + 1 > 65535 ? farPort - 1 : farPort + 1;
+  const endpoint = asEndpoint(await openAddress(`UDP6-RECV:${port},bind=[::1],ipv6-recvpktinfo,ipv6-recvhoplimit,ipv6-recvtclass`));
+  const chunks: Buffer[] = [];
+  endpoint.source?.start({
+    data: (c, release) => {
+      chunks.push(Buffer.from(c));
+      release();
+    },
+    end: () => {},
+    error: () => {},
+  });
+  for (const data of ['first', 'second']) await new Promise<void>((r) => far.send(data, port, '::1', () => r()));
+  await waitFor(() => chunks.length >= 2);
+  expect(chunks.map(String)).toEqual(['first', 'second']);
+  await endpoint.close();
+  await new Promise<void>((r) => far.close(() => r()));
+});

@@ -108,6 +108,18 @@ const BAD_LINES: Record<string, BadLine> = {
   '-b past 2^31-1 keeps its own wording (a size is no time)': { args: () => ['-b', '99999999999', '-', '-'], message: 'buffer size option (-b) to big - 99999999999 (max is 2147483647)' },
   'so-mark of 0xffffffff reaches setsockopt() as C passes it, then the connect fails': { args: (p) => ['-', `TCP4:127.0.0.1:${p},so-mark=0xffffffff`], message: (p) => `connect(AF=2 127.0.0.1:${p}): Connection refused` },
   'UDP to port 0': { args: () => ['-', 'UDP4:127.0.0.1:0'], message: 'UDP4: invalid destination port "0" (1-65535)' },
+  'ip-recvopts where nothing reads ancillary data': {
+    args: () => ['-u', '-', 'UDP-SENDTO:127.0.0.1:9,ip-recvopts'],
+    message: 'option "ip-recvopts": only the datagram receiving addresses (UDP-RECV, UDP-RECVFROM, IP-RECV, IP-RECVFROM and their 4/6 forms) read the ancillary data it asks for',
+  },
+  'ip-recverr on a UDP-LISTEN': {
+    args: () => ['-u', 'UDP-LISTEN:0,ip-recverr', '-'],
+    message: 'option "ip-recverr": only the datagram receiving addresses (UDP-RECV, UDP-RECVFROM, IP-RECV, IP-RECVFROM and their 4/6 forms) read the ancillary data it asks for',
+  },
+  'mtudiscover that is not a number': { args: () => ['-', 'UDP:127.0.0.1:9,mtudiscover=x'], message: 'parseopts(): missing numerical value of option "mtudiscover=x"' },
+  'a forking listener as half of a dual address': { args: () => ['UDP4-RECVFROM:0,fork!!-', '-'], message: 'UDP4-RECVFROM:0,fork: a forking listening address cannot be one half of a dual address' },
+  'socktype with pipes on EXEC': { args: () => ['-', 'EXEC:cat,socktype=2,pipes'], message: 'option "so-type" cannot be combined with "pipes": it chooses the type of the socketpair to the program' },
+  'socktype with pty on SYSTEM': { args: () => ['-', 'SYSTEM:cat,socktype=2,pty'], message: 'option "so-type" cannot be combined with "pty": the program\'s stdin and stdout are the pty' },
   'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
 };
 

@@ -226,9 +226,20 @@ function withAppl(opened: Opened, appl: ApplSettings, shut: ShutMethod): Opened 
   return opened;
 }
 
-function asEndpoint(opened: Opened, what: string): Endpoint {
+/**
+ * A listening half of a dual address (socat's man page: UDP4-RECVFROM:9999,…!!-)
+ * waits for its first peer, as socat's open blocks until one comes; that peer
+ * is the half. A forking one would need a dual session per peer: refused.
+ */
+async function asEndpoint(opened: Opened, half: SingleAddressSpec): Promise<Endpoint> {
   if (opened.kind === 'endpoint') return opened;
-  throw new TsocatError(`${what}: a listening address cannot be one half of a dual address`, 'EUSAGE');
+  try {
+    if (half.options.some((o) => o.name.toLowerCase() === 'fork')) throw new TsocatError(`${half.text}: a forking listening address cannot be one half of a dual address`, 'EUSAGE');
+    return await opened.accept();
+  } finally {
+    // the peer handed out keeps what it shares with the listener (its socket) until it closes
+    await opened.close();
+  }
 }
 
 /** A dual address hands over its read half's reading descriptor and its write half's writing one. */
@@ -250,10 +261,10 @@ function dualHandOver(reader: Endpoint | undefined, writer: Endpoint | undefined
 export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: OpenContext): Promise<Opened> {
   if (spec.kind === 'single') return openSingle(spec, mode, ctx);
   if (mode !== 'rw') ctx.log.log('W', 'unidirectional open of dual address');
-  const reader = mode === 'w' ? undefined : asEndpoint(await openSingle(spec.read, 'r', ctx), spec.read.text);
+  const reader = mode === 'w' ? undefined : await asEndpoint(await openSingle(spec.read, 'r', ctx), spec.read);
   let writer: Endpoint | undefined;
   try {
-    writer = mode === 'r' ? undefined : asEndpoint(await openSingle(spec.write, 'w', ctx), spec.write.text);
+    writer = mode === 'r' ? undefined : await asEndpoint(await openSingle(spec.write, 'w', ctx), spec.write);
   } catch (err) {
     await reader?.close();
     throw err;
@@ -274,6 +285,8 @@ export async function openAddress(spec: AddressSpec, mode: AccessMode, ctx: Open
     writable: writer?.writable,
     handOver: dualHandOver(reader, writer),
     description: `${reader?.description ?? '-'}!!${writer?.description ?? '-'}`,
+    // what socat exports about a peer (SOCAT_PEERADDR, a packet's SOCAT_IP_*…) comes from the half that has one
+    connectionInfo: reader?.connectionInfo || writer?.connectionInfo ? { ...writer?.connectionInfo, ...reader?.connectionInfo } : undefined,
     exited: reader?.exited ?? writer?.exited,
     shutdownWrite: () => writer?.shutdownWrite(),
     close: async () => {

@@ -10,6 +10,7 @@ import { printDescriptorAnalysis } from '../../log/filan.js';
 import type { Logger } from '../../log/logger.js';
 import type { OpenContext, RelaySettings } from '../context.js';
 import type { Endpoint, Listener, Opened } from '../endpoint.js';
+import { sleep } from '../abort.js';
 import { restWatch } from './at-rest.js';
 import { runHandedOver } from './handover.js';
 import { runSession } from './session.js';
@@ -62,6 +63,20 @@ function descriptorsOf(endpoint: Endpoint): { read?: number; write?: number } {
 }
 
 /**
+ * socat's SOCAT_TRANSFER_WAIT=<seconds> (its test suite sets it): a pause
+ * before the transfer loop, so that data can queue up first (several packets
+ * waiting at once, to show their boundaries are kept).
+ */
+async function transferWait(log: Logger, signal: AbortSignal): Promise<void> {
+  const text = process.env.SOCAT_TRANSFER_WAIT;
+  if (text === undefined) return;
+  // atoi(): the leading digits, else 0
+  const seconds = Number.parseInt(text, 10) || 0;
+  log.log('I', `before starting data transfer loop: sleeping ${seconds}s (env:SOCAT_TRANSFER_WAIT)`);
+  await sleep(seconds, signal);
+}
+
+/**
  * One pair's relay: a program that took address 1's descriptors over (nofork)
  * is waited for; otherwise -D's descriptor analysis, then the session.
  */
@@ -70,6 +85,7 @@ export async function runPair(left: Endpoint, right: Endpoint, how: { settings: 
   // -D: socat analyses both addresses' descriptors just before the transfer loop
   if (how.settings.analyzeDescriptors) printDescriptorAnalysis([descriptorsOf(left), descriptorsOf(right)]);
   how.log.startRunning();
+  await transferWait(how.log, how.signal);
   how.log.log('N', `starting data transfer loop with ${left.description} and ${right.description}`);
   return runSession(left, right, how);
 }

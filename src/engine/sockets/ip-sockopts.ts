@@ -32,7 +32,9 @@ const ROWS: readonly SockoptRow[] = [
   { option: 'ip-multicast-loop', level: SOL_IP, name: 34, layout: 'byte' },
   { option: 'ip-add-membership', level: SOL_IP, name: 35, layout: 'mreqn' },
   { option: 'ip-add-source-membership', level: SOL_IP, name: 39, layout: 'mreq_source' },
+  { option: 'ip-mtu-discover', level: SOL_IP, name: 10, layout: 'int' },
   { option: 'ipv6-unicast-hops', level: SOL_IPV6, name: 16, layout: 'int' },
+  { option: 'ipv6-mtu-discover', level: SOL_IPV6, name: 23, layout: 'int' },
   { option: 'ipv6-tclass', level: SOL_IPV6, name: 67, layout: 'int' },
 ];
 
@@ -111,15 +113,43 @@ export function checkIpOptionValue(option: string): (value: string, optionText: 
   };
 }
 
-/** Options whose data comes as control messages with each packet; only UDP-RECVFROM reads them (udp-socket.ts, ancillary-socket.ts). */
-const ANCILLARY = ['ip-pktinfo', 'ip-recvttl', 'ip-recvtos', 'so-timestamp'];
+/**
+ * The options that ask the kernel for control messages with each packet, and
+ * the setsockopt(level, name, 1) of each (Linux's numbers). Only the datagram
+ * receiving addresses read those messages (messages/ancillary.ts): elsewhere
+ * the options are refused, since setting them alone would change nothing.
+ */
+export const ANCILLARY_SOCKOPTS = [
+  { option: 'ip-pktinfo', level: SOL_IP, name: 8 },
+  { option: 'ip-recvttl', level: SOL_IP, name: 12 },
+  { option: 'ip-recvtos', level: SOL_IP, name: 13 },
+  { option: 'ip-recvopts', level: SOL_IP, name: 6 },
+  { option: 'ip-recverr', level: SOL_IP, name: 11 },
+  { option: 'so-timestamp', level: SOL_SOCKET, name: 29 },
+  { option: 'ipv6-recvpktinfo', level: SOL_IPV6, name: 49 },
+  { option: 'ipv6-recvhoplimit', level: SOL_IPV6, name: 51 },
+  { option: 'ipv6-recvtclass', level: SOL_IPV6, name: 66 },
+] as const;
+
+export const ANCILLARY_OPTIONS: readonly string[] = ANCILLARY_SOCKOPTS.map((r) => r.option);
+
+/** True when the address is asked for any control message (it then reads with recvmsg() and a control buffer). */
+export const wantsAncillary = (o: ResolvedOptions): boolean => ANCILLARY_OPTIONS.some((name) => o.bool(name));
+
+/** Sets the options of ANCILLARY_SOCKOPTS that are given, on a socket the address reads with recvmsg(). */
+export async function enableAncillary(fd: number, options: ResolvedOptions): Promise<void> {
+  const given = ANCILLARY_SOCKOPTS.filter((r) => options.has(r.option));
+  if (given.length === 0) return;
+  const sys = await import('../../sys/libc.js');
+  for (const row of given) sys.setIntSockopt(fd, row.level, row.name, options.bool(row.option) ? 1 : 0);
+}
 
 /** Sets every option of the table that is given, in table order; a failure is socat's setsockopt() line. */
 export async function applyIpSockopts(fd: number, options: ResolvedOptions): Promise<void> {
-  const ancillary = ANCILLARY.find((name) => options.has(name));
+  const ancillary = ANCILLARY_OPTIONS.find((name) => options.has(name));
   if (ancillary) {
-    // setting it alone would be accepting and ignoring it: nothing here reads control messages
-    throw new TsocatError(`option "${ancillary}": only UDP-RECVFROM (and its UDP4-, UDP6-, UDPLITE- forms) reads the ancillary data it asks for`, 'EOPTAPPLY');
+    // setting it alone would be accepting and ignoring it: only the receiving addresses read control messages (ancillary.ts)
+    throw new TsocatError(`option "${ancillary}": only the datagram receiving addresses (UDP-RECV, UDP-RECVFROM, IP-RECV, IP-RECVFROM and their 4/6 forms) read the ancillary data it asks for`, 'EOPTAPPLY');
   }
   const given = ROWS.filter((r) => options.has(r.option));
   if (given.length === 0) return;

@@ -1,85 +1,33 @@
 /**
  * A UDP socket read with recvmsg(), for the options that ask the kernel for
- * ancillary data with each packet (ip-pktinfo, ip-recvttl, ip-recvtos,
- * so-timestamp): node:dgram reads with recvmmsg and drops control messages.
- * The event loop watches the descriptor (src/sys/poll.ts); the object offers
- * the few node:dgram calls the UDP addresses use (message events, send,
- * address, close), each 'message' carrying socat's SOCAT_* variables for it.
+ * ancillary data with each packet (ancillary.ts): node:dgram reads with
+ * recvmmsg and drops control messages. The event loop watches the descriptor
+ * (src/sys/poll.ts); the object offers the few node:dgram calls the UDP
+ * addresses use (message events, send, address, close), each 'message'
+ * carrying the packet's control messages.
  */
 import { EventEmitter } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
 import { DescriptorWatch, UV_READABLE } from '../../../sys/poll.js';
 import { closeDescriptor, localAddressOf, receive, sendOn } from '../../../sys/sockets.js';
 import { inetSockaddr, parseSockaddr } from '../sockaddr.js';
+import { CONTROL_SIZE } from './ancillary.js';
 
-const SOL_IP = 0;
-const SOL_SOCKET = 1;
-const IP_TOS = 1;
-const IP_TTL = 2;
-const IP_PKTINFO = 8;
-const SCM_TIMESTAMP = 29;
 const PACKET_MAX = 65536;
-const CONTROL_SIZE = 512;
 const READS_PER_TURN = 32;
-
-function interfaceName(index: number): string {
-  try {
-    for (const name of readdirSync('/sys/class/net')) {
-      if (Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8')) === index) return name;
-    }
-  } catch {
-    // no sysfs: the index stands in for the name
-  }
-  return String(index);
-}
-
-const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n: number) => String(n).padStart(2, '0');
-
-/** socat's SOCAT_TIMESTAMP: ctime()'s local time without its newline, then the microseconds, six digits as socat's %06ld. */
-function timestampText(seconds: number, micros: number): string {
-  const d = new Date(seconds * 1000);
-  const day = String(d.getDate()).padStart(2, ' ');
-  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}, ${String(micros).padStart(6, "0")} usecs`;
-}
-
-/** The control messages of one packet as socat's variables (without the SOCAT_ prefix). */
-export function ancillaryVariables(control: Buffer): Record<string, string> {
-  const vars: Record<string, string> = {};
-  // struct cmsghdr on 64-bit Linux: size_t len, int level, int type, data, each message 8-byte aligned
-  for (let at = 0; at + 16 <= control.length; ) {
-    const len = Number(control.readBigUInt64LE(at));
-    if (len < 16 || at + len > control.length) break;
-    const level = control.readInt32LE(at + 8);
-    const type = control.readInt32LE(at + 12);
-    const data = control.subarray(at + 16, at + len);
-    if (level === SOL_IP && type === IP_PKTINFO && data.length >= 12) {
-      vars.IP_LOCADDR = [...data.subarray(4, 8)].join('.');
-      vars.IP_DSTADDR = [...data.subarray(8, 12)].join('.');
-      vars.IP_IF = interfaceName(data.readInt32LE(0));
-    } else if (level === SOL_IP && type === IP_TTL && data.length >= 4) {
-      vars.IP_TTL = String(data.readInt32LE(0));
-    } else if (level === SOL_IP && type === IP_TOS && data.length >= 1) {
-      vars.IP_TOS = String(data.readUInt8(0));
-    } else if (level === SOL_SOCKET && type === SCM_TIMESTAMP && data.length >= 16) {
-      vars.TIMESTAMP = timestampText(Number(data.readBigInt64LE(0)), Number(data.readBigInt64LE(8)));
-    }
-    at += (len + 7) & ~7;
-  }
-  return vars;
-}
 
 export interface AncillaryInfo {
   address: string;
   family: 'IPv4' | 'IPv6';
   port: number;
   size: number;
-  /** socat's variables for this packet. */
-  variables: Record<string, string>;
+  /** The packet's control messages (ancillary.ts reads them). */
+  control?: Buffer;
 }
 
-/** A bound UDP descriptor read with recvmsg(); 'message' is (packet, sender with its variables). */
+/**
+ * A bound UDP descriptor read with recvmsg(); 'message' is (packet, sender
+ * with its control messages), 'packetError' an error report's control messages.
+ */
 export class AncillaryDatagramSocket extends EventEmitter {
   private readonly watch: DescriptorWatch;
   private readonly buf = Buffer.allocUnsafe(PACKET_MAX);
@@ -87,7 +35,14 @@ export class AncillaryDatagramSocket extends EventEmitter {
 
   constructor(private readonly fd: number) {
     super();
-    this.watch = new DescriptorWatch(fd, () => this.readSome());
+    this.watch = new DescriptorWatch(fd, (status) => {
+      if (status < 0) {
+        // libuv stops a watch on POLLERR (a queued ICMP report with ip-recverr): start it again, then read what is there
+        this.watch.want(0);
+        this.watch.want(UV_READABLE);
+      }
+      this.readSome();
+    });
     this.watch.want(UV_READABLE);
   }
 
@@ -97,6 +52,12 @@ export class AncillaryDatagramSocket extends EventEmitter {
       try {
         got = receive(this.fd, this.buf, { from: true, control: CONTROL_SIZE });
       } catch (err) {
+        // with ip-recverr the kernel reports ICMP errors about sent packets here too; socat logs them and reads on
+        const report = this.queuedError();
+        if (report) {
+          this.emit('packetError', report);
+          continue;
+        }
         this.emit('error', err);
         return;
       }
@@ -109,9 +70,18 @@ export class AncillaryDatagramSocket extends EventEmitter {
         family: from.family === 'inet6' ? 'IPv6' : 'IPv4',
         port: from.port,
         size: packet.length,
-        variables: got.control ? ancillaryVariables(got.control) : {},
+        control: got.control,
       };
       this.emit('message', packet, info);
+    }
+  }
+
+  /** The next report of the socket's error queue (IP_RECVERR), as its control messages; undefined when the queue is empty. */
+  private queuedError(): Buffer | undefined {
+    try {
+      return receive(this.fd, this.buf, { from: true, control: CONTROL_SIZE, errorQueue: true })?.control;
+    } catch {
+      return undefined;
     }
   }
 

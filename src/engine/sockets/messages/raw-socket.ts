@@ -11,8 +11,8 @@
 import { Writable } from 'node:stream';
 import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../../sys/poll.js';
 import { closeDescriptor, receive, SHUT_WR, sendOn, shutdownSocket } from '../../../sys/sockets.js';
-import { type AccessMode, type Endpoint, makeEndpoint } from '../../endpoint.js';
 import { readBuffers } from '../../descriptors/socket-source.js';
+import { type AccessMode, type Endpoint, makeEndpoint } from '../../endpoint.js';
 import { type ChunkSource, type SourceSink, sourceReadable } from '../../source.js';
 
 /** Reads handled per readiness callback before giving other work a turn. */
@@ -80,6 +80,8 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
         readBuffers.give(buf);
         return;
       }
+      // socat reads (and logs) a packet's control messages before its peer checks
+      if (got.control) opts.control?.receive(got.control);
       // a sender the address does not take is dropped first, as socat checks the peer before reading: its empty datagram ends nothing
       if (got.from && opts.onSender && !opts.onSender(got.from)) {
         readBuffers.give(buf);
@@ -95,7 +97,6 @@ export function rawSocketEndpoint(fd: number, opts: RawSocketOptions): Endpoint 
         }
         continue;
       }
-      if (got.control) opts.control?.receive(got.control);
       // a datagram longer than the buffer was cut short by the kernel, as socat's read with its buffer size
       const received = buf.subarray(0, Math.min(got.length, buf.length));
       const chunk = opts.payload ? opts.payload(received) : received;

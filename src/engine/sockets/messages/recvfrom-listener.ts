@@ -34,12 +34,16 @@ export interface RecvFromOptions {
   onMessage?: (from: Buffer, length: number) => void;
   /** socat's SOCAT_PEERADDR/… for programs started for a session. */
   connectionInfo?: (from: Buffer) => Record<string, string>;
+  /** Ancillary data read with each message (bytes of control buffer), and what of it goes to the program (ancillary.ts). */
+  control?: { size: number; variables: (control: Buffer) => Record<string, string> };
   onClose?: () => void | Promise<void>;
 }
 
 interface Message {
   data: Buffer;
   from: Buffer;
+  /** What the message's control messages said, for the program. */
+  variables?: Record<string, string>;
 }
 
 interface Send {
@@ -58,15 +62,17 @@ export function recvFromListener(fd: number, opts: RecvFromOptions): Listener {
 
   const readOne = (): boolean => {
     const buf = Buffer.allocUnsafe(opts.readSize);
-    const got = receive(fd, buf, { from: true });
+    const got = receive(fd, buf, { from: true, control: opts.control?.size });
     if (!got) return false;
     const from = got.from ?? Buffer.alloc(0);
+    // socat reads (and logs) a packet's control messages before its peer checks
+    const variables = got.control && opts.control ? opts.control.variables(got.control) : undefined;
     if (opts.accept && !opts.accept(from)) return true;
     const received = buf.subarray(0, Math.min(got.length, buf.length));
     const data = opts.payload ? opts.payload(received) : received;
     if (data.length === 0) return true; // an empty datagram (or an IPv4 header alone) is no session
     opts.onMessage?.(from, got.length);
-    const message = { data, from };
+    const message = { data, from, variables };
     const waiter = waiters.shift();
     if (waiter) waiter.resolve(message);
     else messages.push(message);
@@ -152,7 +158,7 @@ export function recvFromListener(fd: number, opts: RecvFromOptions): Listener {
       writable: opts.mode === 'r' ? undefined : writable,
       datagram: true,
       description: opts.description,
-      connectionInfo: opts.connectionInfo?.(message.from),
+      connectionInfo: message.variables ? { ...opts.connectionInfo?.(message.from), ...message.variables } : opts.connectionInfo?.(message.from),
       // a datagram socket has no half-close; the session ends with the relay
       shutdownWrite: () => {
         if (!writable.writableEnded) writable.end();

@@ -12,6 +12,7 @@ import type { ResolvedOptions } from '../../../../options/catalog.js';
 import { TsocatError } from '../../../errors.js';
 import type { Logger } from '../../../log/logger.js';
 import { AF_INET, AF_INET6, formatSockaddr, sockaddrBytes } from '../inet.js';
+import { ANCILLARY_OPTIONS, enableAncillary } from '../ip-sockopts.js';
 import { applyDescriptorSocketOptions, setRawSockopt } from '../sockopts.js';
 
 export const IPPROTO_UDP = 17;
@@ -24,19 +25,6 @@ const IPPROTO_IPV6 = 41;
 const IPV6_V6ONLY = 26;
 const UDPLITE_SEND_CSCOV = 10;
 const UDPLITE_RECV_CSCOV = 11;
-
-/** The options that need control messages with each packet; with any of them UDP-RECVFROM reads through recvmsg() (ancillary-socket.ts). */
-export const ANCILLARY_OPTIONS = ['ip-pktinfo', 'ip-recvttl', 'ip-recvtos', 'so-timestamp'] as const;
-
-export const wantsAncillary = (o: ResolvedOptions): boolean => ANCILLARY_OPTIONS.some((name) => o.bool(name));
-
-/** setsockopt (level, name) that turns each on (Linux). */
-const ANCILLARY_SOCKOPTS: Record<(typeof ANCILLARY_OPTIONS)[number], [number, number]> = {
-  'ip-pktinfo': [0, 8],
-  'ip-recvttl': [0, 12],
-  'ip-recvtos': [0, 13],
-  'so-timestamp': [1, 29],
-};
 
 export interface UdpSocketRequest {
   family: 4 | 6;
@@ -109,18 +97,15 @@ export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket>
 }
 
 /**
- * A bound UDP socket read with recvmsg(), for UDP-RECVFROM with ip-pktinfo,
- * ip-recvttl, ip-recvtos or so-timestamp: each packet comes with socat's
- * variables for it. It offers the node:dgram calls the UDP addresses use.
+ * A bound UDP socket read with recvmsg(), for UDP-RECV and UDP-RECVFROM with
+ * options that ask for control messages (ancillary.ts): each packet comes
+ * with them. It offers the node:dgram calls the UDP addresses use.
  */
 export async function openAncillaryUdpSocket(req: UdpSocketRequest): Promise<DgramSocket> {
   const { AncillaryDatagramSocket } = await import('./ancillary-socket.js');
   const fd = await boundUdpDescriptor(req, async (d) => {
     await beforeBind(d, { ...req, options: req.options.without(...ANCILLARY_OPTIONS) });
-    for (const name of ANCILLARY_OPTIONS) {
-      const [level, optname] = ANCILLARY_SOCKOPTS[name];
-      if (req.options.bool(name)) await setInt(d, level, optname, 1);
-    }
+    await enableAncillary(d, req.options);
   });
   // the same calls as a node:dgram socket, for the parts of it the addresses use (on, send, address, close)
   return new AncillaryDatagramSocket(fd) as unknown as DgramSocket;
