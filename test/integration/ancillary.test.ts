@@ -103,20 +103,22 @@ describe('ioctl-void on a terminal (test.sh IOCTL_VOID)', () => {
     try {
       const node = [process.execPath, TSOCAT];
       const provider = spawn(asNobody[0] as string, [...asNobody.slice(1), ...node, `PTY,link=${link},mode=666`, 'PIPE'], { stdio: 'ignore' });
-      const holder = spawn(asNobody[0] as string, [...asNobody.slice(1), ...node, '-d', '-d', '-', `FILE:${link},ioctl-void=0x540c,raw,echo=0`], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let holder: ReturnType<typeof spawn> | undefined;
       let holderLog = '';
-      holder.stderr?.on('data', (d: Buffer) => {
-        holderLog += d.toString();
-      });
       try {
+        // the holder opens the link only once the provider has made it (started together, it could come first)
         await waitFor(() => existsSync(link), 10000, 'the pty link');
+        holder = spawn(asNobody[0] as string, [...asNobody.slice(1), ...node, '-d', '-d', '-', `FILE:${link},ioctl-void=0x540c,raw,echo=0`], { stdio: ['pipe', 'ignore', 'pipe'] });
+        holder.stderr?.on('data', (d: Buffer) => {
+          holderLog += d.toString();
+        });
         holder.stdin?.write('hello\n');
         await waitFor(() => holderLog.includes(' N starting data transfer loop '), 10000, 'the exclusive opener under way');
         const second = await run(asNobody[0] as string, [...asNobody.slice(1), ...node, '-', `FILE:${link},raw,echo=0`], { input: 'x\n' });
         expect(second.stderr).toMatch(new RegExp(` E open\\("${link}", 02, 0666\\): Device or resource busy\\n$`));
         expect(second.status).toBe(1);
       } finally {
-        for (const p of [holder, provider]) await stop(p);
+        for (const p of [holder, provider]) if (p) await stop(p);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
