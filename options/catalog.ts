@@ -35,7 +35,8 @@ export type OptionGroup =
   | 'OPENSSL'
   | 'HTTP'
   | 'SOCKS'
-  | 'UDPLITE';
+  | 'UDPLITE'
+  | 'POSIXMQ';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';
