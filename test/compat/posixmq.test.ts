@@ -10,7 +10,7 @@ import { run, SOCAT_18, socat18OrSkip, TSOCAT } from '../helpers.js';
 
 type Tool = 'tsocat' | 'socat';
 const TOOLS: Tool[] = ['tsocat', 'socat'];
-let made: string[] = [];
+const made: string[] = [];
 let counter = 0;
 
 function queue(): string {
