@@ -33,7 +33,8 @@ const NOT_RUN = [
   { label: 'EXAMPLE_ADDRESS_EXEC', example: 'socat TCP4-LISTEN:5555,fork,tcpwrap=script EXEC:/bin/myscript,chroot=/home/sandbox,su-d=sandbox,pty,stderr', why: 'tcpwrap: tsocat refuses it (no libwrap in Node: "use the range option"), so the command line fails where socat runs it' },
   { label: 'EXAMPLE_OPTION_SETSID', example: "socat - EXEC:'ssh -l user server',pty,setsid,ctty", why: 'an interactive ssh login to another host; EXEC,pty,setsid,ctty with a local shell is driven in tmux by test/integration/exec-pty.test.ts (tsocat only)' },
   { label: '(no label) STDIO,cfmakeraw SHELL,pty', example: 'socat STDIO,cfmakeraw SHELL,pty,setsid,ctty,stderr', why: 'needs a terminal as its stdin (cfmakeraw on STDIO); not yet driven in tmux through both tools' },
-  { label: 'EXAMPLE_TUN_NETNS', example: 'sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2', why: 'tsocat has no TUN address (and no netns option)' },
+  { label: 'EXAMPLE_TUN_NETNS', example: 'sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2', why: 'tsocat has no TUN address' },
+  { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', why: 'needs root and a namespace of its own; the same shape (a TCP-LISTEN,netns relay to a TCP connect in tsocat\'s own namespace) runs end to end in test/integration/netns.test.ts' },
   { label: 'EXAMPLE_ADDRESS_TUN', example: 'socat UDP:host2:4443 TUN:192.168.255.1/24,up', why: 'tsocat has no TUN address' },
   { label: 'EXAMPLE_GENERIC_DCCP_SERVER', example: 'socat TCP-LISTEN:10021,reuseaddr,socktype=6,protocol=33,fork PIPE', why: 'tsocat refuses so-type on TCP-LISTEN ("use SOCKET-CONNECT or SOCKET-LISTEN to choose the socket type and protocol")' },
   { label: 'EXAMPLE_GENERIC_DCCP_CLIENT', example: 'socat - TCP:<server>:10021,reuseaddr,socktype=6,protocol=33,fork', why: 'as EXAMPLE_GENERIC_DCCP_SERVER: so-type refused on TCP' },
@@ -55,7 +56,6 @@ const NOT_RUN = [
  * missing here; once it is offered, the entry fails the guard below.
  */
 const NEEDS_OPTION = [
-  { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', waitsFor: { option: 'netns' }, issue: '#10 in progress (as root)' },
   { label: '(no label) TCP4-LISTEN:…,mtudiscover=0,rcvbuf=2048', example: 'socat - TCP4-LISTEN:8080,mtudiscover=0,rcvbuf=2048', waitsFor: { option: 'mtudiscover' }, issue: '#7 (ip-mtu-discover); run below without mtudiscover' },
   { label: 'EXAMPLE_ADDRESS_ACCEPT_FD', example: 'systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE', waitsFor: { address: 'ACCEPT' }, issue: '#10 in progress (ACCEPT-FD)' },
 ] as const;
