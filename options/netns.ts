@@ -5,8 +5,8 @@ export default defineOptions([
   {
     name: 'netns',
     type: 'string',
-    groups: ['TCP', 'EXEC'],
+    groups: ['TCP', 'UNIX', 'EXEC'],
     phase: 'init',
-    summary: 'make the socket (TCP, TCP-LISTEN and the clients over TCP) or start the program (EXEC, SYSTEM, SHELL) in the network namespace /run/netns/<name> (as root)',
+    summary: 'make the socket (TCP, TCP-LISTEN and the clients over TCP, UNIX-* and ABSTRACT-*) or start the program (EXEC, SYSTEM, SHELL) in the network namespace /run/netns/<name> (as root)',
   },
 ]);

@@ -61,6 +61,18 @@ describe('netns', () => {
     }
   });
 
+  it('ABSTRACT-RECV,netns: the abstract name exists in the namespace only (test.sh NETNS_EXEC\'s receiver)', async () => {
+    const name = `tsocat-netns-${process.pid}`;
+    const receiver = start(['-u', `ABSTRACT-RECV:${name},netns=${NS}`, 'STDOUT']);
+    await waitFor(() => (spawnSync('ip', ['netns', 'exec', NS, 'cat', '/proc/net/unix'], { encoding: 'utf8' }).stdout ?? '').includes(`@${name}`), 8000, 'the abstract socket inside');
+    const outside = await tsocat(['-u', 'STDIO', `ABSTRACT-SENDTO:${name}`], { input: 'lost\n' });
+    expect(outside.stderr).toContain(`E write(ABSTRACT-SENDTO ${name}): Connection refused`);
+    expect(outside.status).toBe(1);
+    const inside = await tsocat(['-u', 'STDIO', `ABSTRACT-SENDTO:${name},netns=${NS}`], { input: 'found\n' });
+    expect(inside.status).toBe(0);
+    await waitFor(() => receiver.output() === 'found\n', 5000, 'the message inside');
+  });
+
   it('EXEC/SYSTEM,netns starts the program in the namespace: it sees only that namespace\'s interfaces', async () => {
     const inside = await tsocat(['-u', `SYSTEM:cat /proc/net/dev,netns=${NS}`, 'STDIO']);
     const outside = await tsocat(['-u', 'SYSTEM:cat /proc/net/dev', 'STDIO']);
