@@ -9,7 +9,6 @@
 import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { strerror, TsocatError } from '../errors.js';
-import type { Logger } from '../log/logger.js';
 
 const require = createRequire(import.meta.url);
 const CLONE_NEWNET = 0x40000000;
@@ -35,8 +34,11 @@ function openNamespace(path: string): number {
   }
 }
 
+/** Where the switches are told (the caller's logger): the system-call layer sits below logging. */
+type SwitchLog = { log(level: 'I' | 'F', text: string): void };
+
 /** Runs `make` (synchronous: a socket(), a spawn()) inside the network namespace `name`, and comes back whatever happens. */
-export function inNetworkNamespace<T>(name: string, log: Logger | undefined, make: () => T): T {
+export function inNetworkNamespace<T>(name: string, log: SwitchLog | undefined, make: () => T): T {
   const enter = load();
   log?.log('I', `switching to net namespace "${name}"`);
   const home = openNamespace('/proc/thread-self/ns/net');
