@@ -173,13 +173,19 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   const launch = await launchPlan(file, args, argv0, steps, stdio.length);
   if (launch) stdio.push(launch.reportEnd);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}) };
-  const child: ChildProcess = spawnOrRefuse(launch?.file ?? file, () => spawn(launch?.file ?? file, launch?.args ?? args, {
-    argv0: launch?.argv0 ?? argv0,
-    stdio,
-    env,
-    cwd: process.cwd(),
-    detached: o.bool('setsid'),
-  }));
+  const start = () =>
+    spawn(launch?.file ?? file, launch?.args ?? args, {
+      argv0: launch?.argv0 ?? argv0,
+      stdio,
+      env,
+      cwd: process.cwd(),
+      detached: o.bool('setsid'),
+    });
+  // netns: the program starts in that namespace (spawn forks on this thread, inside the call)
+  const netns = o.string('netns');
+  const inNamespace = netns === undefined ? undefined : (await import('../src/sys/netns.js')).inNetworkNamespace;
+  const startRefusing = () => spawnOrRefuse(launch?.file ?? file, start);
+  const child: ChildProcess = inNamespace && netns !== undefined ? inNamespace(netns, ctx.log, startRefusing) : startRefusing();
   const spawned = new Promise<ChildProcess>((resolve, reject) => {
     child.once('spawn', () => resolve(child));
     child.once('error', (err) => {
@@ -321,7 +327,7 @@ export default [
     names: ['EXEC'],
     params: ['command-line'],
     groups: GROUPS,
-    features: ['EXEC'],
+    features: ['EXEC', 'NAMESPACES'],
     summary: 'run a program (split on spaces, no shell) and relay to its stdin/stdout',
     async open(req, ctx) {
       const words = splitCommandLine(req.params[0] as string);

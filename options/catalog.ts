@@ -39,7 +39,8 @@ export type OptionGroup =
   | 'UDPLITE'
   | 'WEBSOCKET'
   | 'PROXYPROTO'
-  | 'PROXYPROTO-L';
+  | 'PROXYPROTO-L'
+  | 'POSIXMQ';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

@@ -34,6 +34,7 @@ export const BUILT_GROUPS: readonly string[] = [
   'OPENSSL',
   'HTTP',
   'SOCKS',
+  'POSIXMQ',
 ];
 
 export interface SocatOption {

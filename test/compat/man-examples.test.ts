@@ -34,7 +34,8 @@ const NOT_RUN = [
   { label: 'EXAMPLE_ADDRESS_EXEC', example: 'socat TCP4-LISTEN:5555,fork,tcpwrap=script EXEC:/bin/myscript,chroot=/home/sandbox,su-d=sandbox,pty,stderr', why: 'tcpwrap: tsocat refuses it (no libwrap in Node: "use the range option"), so the command line fails where socat runs it' },
   { label: 'EXAMPLE_OPTION_SETSID', example: "socat - EXEC:'ssh -l user server',pty,setsid,ctty", why: 'an interactive ssh login to another host; EXEC,pty,setsid,ctty with a local shell is driven in tmux by test/integration/exec-pty.test.ts (tsocat only)' },
   { label: '(no label) STDIO,cfmakeraw SHELL,pty', example: 'socat STDIO,cfmakeraw SHELL,pty,setsid,ctty,stderr', why: 'needs a terminal as its stdin (cfmakeraw on STDIO); not yet driven in tmux through both tools' },
-  { label: 'EXAMPLE_TUN_NETNS', example: 'sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2', why: 'tsocat has no TUN address (and no netns option)' },
+  { label: 'EXAMPLE_TUN_NETNS', example: 'sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2', why: 'tsocat has no TUN address' },
+  { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', why: 'needs root and a namespace of its own; the same shape (a TCP-LISTEN,netns relay to a TCP connect in tsocat\'s own namespace) runs end to end in test/integration/netns.test.ts' },
   { label: 'EXAMPLE_ADDRESS_TUN', example: 'socat UDP:host2:4443 TUN:192.168.255.1/24,up', why: 'tsocat has no TUN address' },
   { label: 'EXAMPLE_GENERIC_DCCP_SERVER', example: 'socat TCP-LISTEN:10021,reuseaddr,socktype=6,protocol=33,fork PIPE', why: 'tsocat refuses so-type on TCP-LISTEN ("use SOCKET-CONNECT or SOCKET-LISTEN to choose the socket type and protocol")' },
   { label: 'EXAMPLE_GENERIC_DCCP_CLIENT', example: 'socat - TCP:<server>:10021,reuseaddr,socktype=6,protocol=33,fork', why: 'as EXAMPLE_GENERIC_DCCP_SERVER: so-type refused on TCP' },
@@ -45,8 +46,8 @@ const NOT_RUN = [
   { label: 'EXAMPLE_SSDP', example: 'echo -e "M-SEARCH * HTTP/1.1…" | socat - UDP-DATAGRAM:239.255.255.250:1900,crlf', why: 'an SSDP multicast search answered by devices on the real network' },
   { label: 'EXAMPLE_ADDRESS_VSOCK', example: 'socat - VSOCK-CONNECT:2:1234, and five more VSOCK examples (VSOCK-LISTEN, VSOCK to TCP and back)', why: 'tsocat has no VSOCK address (and a VSOCK peer needs a virtual machine host)' },
   { label: 'EXAMPLE_INTERFACE', example: 'socat PTY,link=/var/run/ppp,rawer INTERFACE:hdlc0', why: 'an HDLC network device (hdlc0) and a PPP daemon: hardware this machine does not have' },
-  { label: 'EXAMPLE_POSIXMQ_SEND', example: 'socat -u STDIO POSIXMQ-SEND:/queue1,unlink-early,mq-prio=10', why: 'tsocat has no POSIXMQ address' },
-  { label: 'EXAMPLE_POSIXMQ_RECV_FORK', example: 'socat -u POSIXMQ-RECV:/queue1,fork,max-children=3 SYSTEM:"worker.sh"', why: 'tsocat has no POSIXMQ address' },
+  { label: 'EXAMPLE_POSIXMQ_SEND', example: 'socat -u STDIO POSIXMQ-SEND:/queue1,unlink-early,mq-prio=10', why: "Debian's socat 1.7.4.4, which this file compares with, has no POSIXMQ; the same command lines (SEND with unlink-early and mq-prio, RECEIVE) are compared with socat 1.8 in test/compat/posixmq.test.ts" },
+  { label: 'EXAMPLE_POSIXMQ_RECV_FORK', example: 'socat -u POSIXMQ-RECV:/queue1,fork,max-children=3 SYSTEM:"worker.sh"', why: "no POSIXMQ in Debian's socat 1.7.4.4; RECV with fork and max-children runs end to end in test/integration/posixmq.test.ts (one session per message, messages held in the queue while max-children sessions run)" },
 ] as const;
 
 /**
@@ -55,7 +56,6 @@ const NOT_RUN = [
  * missing here; once it is offered, the entry fails the guard below.
  */
 const NEEDS_OPTION = [
-  { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', waitsFor: { option: 'netns' }, issue: '#10 in progress (as root)' },
   { label: 'EXAMPLE_ADDRESS_ACCEPT_FD', example: 'systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE', waitsFor: { address: 'ACCEPT' }, issue: '#10 in progress (ACCEPT-FD)' },
 ] as const;
 

@@ -51,7 +51,7 @@ interface Connected {
  */
 async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddress?: string; localPort?: number }> {
   const binds = t.localAddress !== undefined || t.localPort !== undefined;
-  if (!needsEarlyOptions(t.options) && (!binds || t.reuseAddr)) return binds ? { localAddress: t.localAddress, localPort: t.localPort } : {};
+  if (!needsEarlyOptions(t.options) && !t.options.has('netns') && (!binds || t.reuseAddr)) return binds ? { localAddress: t.localAddress, localPort: t.localPort } : {};
   const { preparedTcpSocket } = await import('../../sys/libc.js');
   const address = t.localAddress ?? (t.family === 6 ? '::' : '0.0.0.0');
   const port = t.localPort ?? 0;
@@ -60,7 +60,10 @@ async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddre
     applySockoptPhase(fd, t.options, 'prebind');
   };
   const bindTo = binds ? { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) } : undefined;
-  return { fd: preparedTcpSocket(t.family === 6 ? AF_INET6 : AF_INET, setup, bindTo) };
+  const make = () => preparedTcpSocket(t.family === 6 ? AF_INET6 : AF_INET, setup, bindTo);
+  // netns: the socket is made in that namespace (and stays there); Node then connects it
+  if (t.options.has('netns')) return { fd: (await import('../../sys/netns.js')).inNetworkNamespace(t.options.string('netns') as string, undefined, make) };
+  return { fd: make() };
 }
 
 /** One connect(); failures come back in socat's words. */

@@ -7,6 +7,7 @@ import { isIP, isIPv6, type Socket } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
+import type { Logger } from '../../log/logger.js';
 import type { Endpoint, Listener } from '../endpoint.js';
 import { acceptQueue } from './accept-queue.js';
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes } from './inet.js';
@@ -49,7 +50,7 @@ function refuseV6onlyOnIPv4(ipv4Keyword: boolean, value: boolean): never {
  * SO_REUSEADDR is on unless reuseaddr says otherwise (socat 1.8's default for
  * a TCP listener, and what Node's listen() did).
  */
-async function listeningSocket(address: string, port: number, o: ResolvedOptions): Promise<number> {
+async function listeningSocket(address: string, port: number, o: ResolvedOptions, log: Logger): Promise<number> {
   const { preparedTcpSocket, setIntSockopt, SOL_SOCKET, SO_REUSEADDR } = await import('../../sys/libc.js');
   const { closeDescriptor, listenSocket } = await import('../../sys/sockets.js');
   const setup = (fd: number) => {
@@ -57,7 +58,9 @@ async function listeningSocket(address: string, port: number, o: ResolvedOptions
     if (!o.has('so-reuseaddr')) setIntSockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
     applySockoptPhase(fd, o, 'prebind');
   };
-  const fd = preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
+  const make = () => preparedTcpSocket(isIPv6(address) ? AF_INET6 : AF_INET, setup, { sockaddr: sockaddrBytes(address, port), described: formatSockaddr(address, port) });
+  // netns: the socket is made (and bound) in that namespace and stays there; tsocat comes back at once
+  const fd = o.has('netns') ? (await import('../../sys/netns.js')).inNetworkNamespace(o.string('netns') as string, log, make) : make();
   try {
     listenSocket(fd, o.number('backlog') ?? 511);
   } catch (err) {
@@ -91,7 +94,7 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   // checkRange false: the peer endpoint checks range itself (the client a PROXY protocol header names)
   const range = checkRange && o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
-  const fd = await listeningSocket(host, port, o);
+  const fd = await listeningSocket(host, port, o, ctx.log);
   const { localAddressOf } = await import('../../sys/sockets.js');
   const own = parseSockaddr(localAddressOf(fd));
   const bound = own.family === 'inet4' || own.family === 'inet6' ? formatSockaddr(own.address, own.port) : formatSockaddr(host, port);

@@ -61,7 +61,10 @@ export function tempName(pattern: string | undefined): string {
 
 /** socket(AF_UNIX, type), its SOCKET and FD options, and bind() when there is a local address; closed again on failure. */
 export async function unixSocket(type: number, protocol: number, options: ResolvedOptions, local?: Buffer): Promise<number> {
-  const fd = openSocket(AF_UNIX, type, protocol);
+  const make = () => openSocket(AF_UNIX, type, protocol);
+  // netns: an abstract name belongs to the namespace the socket was made in
+  const netns = options.string('netns');
+  const fd = netns === undefined ? make() : (await import('../../../sys/netns.js')).inNetworkNamespace(netns, undefined, make);
   try {
     if (local) bindSocket(fd, local, describeSockaddr(local));
     await applyDescriptorSocketOptions(fd, options);
