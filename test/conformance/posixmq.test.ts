@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mqUnlink } from '../../src/sys/mqueue.js';
 import { tsocat } from './suite.js';
 
-let made: string[] = [];
+const made: string[] = [];
 const queue = (tag: string) => {
   const name = `/tsocat-conformance-${process.pid}-${tag}`;
   made.push(name);
