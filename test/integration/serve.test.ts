@@ -103,6 +103,16 @@ function yamlOf(relays: Record<string, { a1: string; a2: string; flags?: string;
 }
 
 /** Waits until every session got back all it sent. */
+/** An abstract socket's name (padded with NULs, shown as @) is in the kernel's table with the listening flag. */
+function abstractListening(name: string): boolean {
+  return readFileSync('/proc/net/unix', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const f = line.trim().split(/\s+/);
+      return (f[7] ?? '').startsWith(`@${name}@`) && (Number.parseInt(f[3] ?? '0', 16) & 0x10000) !== 0;
+    });
+}
+
 async function allEchoed(sessions: readonly Session[], ms = 10000): Promise<void> {
   await waitFor(() => sessions.every((s) => s.received() === s.sent), ms, `echo of ${sessions.filter((s) => s.received() !== s.sent).map((s) => `${s.name} (${s.received()}/${s.sent})`).join(', ')}`);
 }
@@ -155,7 +165,8 @@ describe('tsocat serve relays.yaml', () => {
     await waitFor(() => /serving 20 relays/.test(server.errors()), 15000, 'the "serving 20 relays" line');
     for (const d of Object.values(defs)) {
       if (d.client === 'unix') await waitFor(() => isUnixListening(d.at as string), 5000, `${d.at} listening`);
-      else if (d.client === 'abstract') await waitFor(() => readFileSync('/proc/net/unix', 'utf8').includes(` @${d.at}@`), 5000, `@${d.at} bound`);
+      // listening, not only bound (the name appears a moment before listen(): a connect then is refused)
+      else if (d.client === 'abstract') await waitFor(() => abstractListening(d.at as string), 5000, `@${d.at} listening`);
       else if (d.client !== 'udp') await waitForPort(d.at as number);
     }
     expect(isListening(offPort)).toBe(false);
