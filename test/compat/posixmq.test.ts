@@ -4,30 +4,13 @@
  * give the same bytes out, the same exit status and the same error lines;
  * and a queue one of them writes is read by the other.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mqUnlink } from '../../src/sys/mqueue.js';
+import { describe, expect, it } from 'vitest';
+import { testQueues } from '../mqueue-helpers.js';
 import { run, SOCAT_18, socat18OrSkip, TSOCAT } from '../helpers.js';
 
 type Tool = 'tsocat' | 'socat';
 const TOOLS: Tool[] = ['tsocat', 'socat'];
-const made: string[] = [];
-let counter = 0;
-
-function queue(): string {
-  const name = `/tsocat-compat-${process.pid}-${++counter}`;
-  made.push(name);
-  return name;
-}
-
-afterEach(() => {
-  for (const name of made.splice(0)) {
-    try {
-      mqUnlink(name);
-    } catch {
-      // already gone
-    }
-  }
-});
+const queue = testQueues('compat');
 
 function runTool(tool: Tool, args: string[], input = '') {
   return tool === 'tsocat' ? run(process.execPath, [TSOCAT, ...args], { input }) : run(SOCAT_18 as string, args, { input });

@@ -4,29 +4,15 @@
  * through the command (the coverage check counts what suite.ts's tsocat()
  * opened); end-to-end cases are in test/integration/posixmq.test.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { mqUnlink } from '../../src/sys/mqueue.js';
+import { describe, expect, it } from 'vitest';
+import { testQueues } from '../mqueue-helpers.js';
 import { tsocat } from './suite.js';
 
-const made: string[] = [];
-const queue = (tag: string) => {
-  const name = `/tsocat-conformance-${process.pid}-${tag}`;
-  made.push(name);
-  return name;
-};
-afterEach(() => {
-  for (const name of made.splice(0)) {
-    try {
-      mqUnlink(name);
-    } catch {
-      // an unlink-close of the case took it already
-    }
-  }
-});
+const queue = testQueues('conformance');
 
 describe('endpoint contract: POSIXMQ', () => {
   it('SEND and WRITE put one message per write; RECEIVE takes exactly one, READ the rest, highest priority first', async () => {
-    const q = queue('order');
+    const q = queue();
     expect((await tsocat(['-u', '-', `POSIXMQ-SEND:${q},mq-prio=1`], { input: 'low\n' })).status).toBe(0);
     expect((await tsocat(['-u', '-', `POSIXMQ-WRITE:${q},mq-prio=5`], { input: 'high\n' })).status).toBe(0);
     expect((await tsocat(['-u', '-', `POSIXMQ-SEND:${q},mq-prio=3`], { input: 'middle\n' })).status).toBe(0);
@@ -37,7 +23,7 @@ describe('endpoint contract: POSIXMQ', () => {
   });
 
   it('BIDIRECTIONAL writes and reads one queue', async () => {
-    const q = queue('bidir');
+    const q = queue();
     const r = await tsocat(['-T', '0.3', '-', `POSIXMQ-BIDIRECTIONAL:${q}`], { input: 'round trip\n' });
     expect(r).toMatchObject({ status: 0, stdout: Buffer.from('round trip\n') });
   });
