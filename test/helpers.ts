@@ -216,11 +216,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `cond` every 20 ms for at most `timeoutMs`; `what` names it in the failure. */
-export async function waitFor(cond: () => boolean, asked = 5000, what = 'condition'): Promise<void> {
+export async function waitFor(cond: () => boolean, asked = 5000, what: string | (() => string) = 'condition'): Promise<void> {
   const timeoutMs = withinTest(asked);
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what} not met in time (${timeoutMs} ms)`);
+    // a function describes the state at the deadline, not at the call
+    if (Date.now() > deadline) throw new Error(`${typeof what === 'function' ? what() : what} not met in time (${timeoutMs} ms)`);
     await sleep(20);
   }
 }

@@ -230,7 +230,11 @@ describe('tsocat serve relays.yaml', () => {
     expect(server.errors()).toMatch(/N reload: 2 added, 2 removed, 1 changed, 17 unchanged/);
 
     // the removed relays' sessions ended and their ports are closed; the changed one's old session ended
-    await waitFor(() => [...removed, changed].every((n) => sessions.get(n)?.closed()), 5000, 'the stopped relays\' sessions to end');
+    await waitFor(
+      () => [...removed, changed].every((n) => sessions.get(n)?.closed()),
+      5000,
+      () => `the stopped relays' sessions to end (still open: ${[...removed, changed].filter((n) => !sessions.get(n)?.closed()).join(', ')}; tsocat said: ${server.errors().split('\n').filter((l) => /tcp0[89]|tcp10|stopp/.test(l)).slice(-12).join(' | ')})`,
+    );
     for (const name of removed) expect(isListening(defs[name]?.at as number), name).toBe(false);
     // the added relays and the changed one serve new sessions
     for (const name of [...Object.keys(added), changed]) {
