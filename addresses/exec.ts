@@ -227,7 +227,10 @@ async function openProgramOnTerminal(file: string, args: string[], argv0: string
 }
 
 async function openProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext) {
-  if (wantsTerminal(req)) {
+  const onTerminal = wantsTerminal(req);
+  // socat's nofork path never reaches its pty code: the program takes address 1's descriptors, and pty goes unused
+  if (onTerminal && req.options.bool('nofork')) ctx.log.log('W', 'option pty has no effect with nofork: the program takes address 1\'s descriptors');
+  else if (onTerminal) {
     if (req.options.has('so-type')) throw new TsocatError('option "so-type" cannot be combined with "pty": the program\'s stdin and stdout are the pty', 'EUSAGE');
     return openProgramOnTerminal(file, args, argv0, req, ctx);
   }

@@ -45,6 +45,16 @@ async function openUnnamedPipe(options: ResolvedOptions): Promise<Endpoint> {
     readable,
     source,
     writable,
+    // nofork: the program reads the pipe and writes into it, as socat's exec'd program would (ECHO SYSTEM:…,nofork)
+    handOver: {
+      read: readEnd,
+      write: writeEnd,
+      // tsocat's copies go once the program holds its own
+      release: () => {
+        readable?.destroy();
+        writable?.destroy();
+      },
+    },
     description: 'PIPE',
     // a pipe has no shutdown(): the read end sees end of file once the write end is closed
     shutdownWrite: () => writable?.end(() => writable.destroy()),

@@ -105,6 +105,9 @@ const SIMPLE: Record<string, Case> = {
   'nofork with -u: the program reads address 1, writes to stdout': { args: ['-u', './src', 'EXEC:cat,nofork'], files: { src: 'unidirectional\n' } },
   'nofork with -U: the program writes to address 1': { args: ['-U', '-', 'SYSTEM:echo back,nofork'], input: 'unread\n' },
   'nofork: the exit status is the program\'s': { args: ['-', 'SYSTEM:cat; exit 3,nofork'], input: 'three\n' },
+  // socat's nofork path skips its pty code (test.sh EXITCODESIGTERM runs `ECHO SYSTEM:…,pty,setsid,nofork`)
+  'nofork with pty: the program takes the descriptors, no pty': { args: ['-', 'SYSTEM:tty >out; cat,pty,nofork'], input: 'no tty\n', compareFiles: ['out'] },
+  'nofork on ECHO: the program reads back what it wrote into the pipe': { args: ['ECHO', 'SYSTEM:echo hello; read x; echo "got $x" >out,nofork'], compareFiles: ['out'] },
   'escape byte ends the input': { args: ['-u', '-,escape=27', 'STDOUT'], input: 'before\x1bafter' },
   'EXEC path': { args: ['-u', 'EXEC:printenv PATH,path=/tmp/none:/usr/bin:/bin', 'STDOUT'] },
   'dual STDIN!!STDOUT to a program': { args: ['STDIN!!STDOUT', 'SYSTEM:wc -c'], input: '12345' },

@@ -168,10 +168,18 @@ describe('an interactive shell through EXEC…,pty, driven in tmux', () => {
   });
 });
 
+describe('EXEC with pty and nofork', () => {
+  it('nofork wins, as in socat (its nofork path never reaches the pty code): the program runs on address 1\'s descriptors, one W line says pty went unused', async () => {
+    const r = await tsocat(['-', 'SYSTEM:tty || cat,pty,nofork'], { input: 'piped\n' });
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe('not a tty\npiped\n');
+    expect(r.stderr).toMatch(/^\S+ \S+ tsocat\[\d+\] W option pty has no effect with nofork: the program takes address 1's descriptors\n$/);
+  });
+});
+
 describe('EXEC with pty: bad input', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['pty with pipes', 'SYSTEM:true,pty,pipes', /E option "pipes" cannot be combined with "pty"/],
-    ['pty with nofork', 'SYSTEM:true,pty,nofork', /E option "nofork" cannot be combined with "pty"/],
     ['link on a program pty', 'SYSTEM:true,pty,link=/tmp/x', /E option "symbolic-link" is for the PTY address/],
     ['winsz without pty', 'SYSTEM:true,winsz=80:24', /E option "tiocswinsz" needs a pty/],
     ['ctty without pty', 'SYSTEM:true,ctty', /E option "tiocsctty" needs a pty/],

@@ -24,7 +24,7 @@ export interface ProgramTerminal {
 }
 
 /** Options that choose another channel to the program: socat takes one kind at a time. */
-const OTHER_CHANNELS = ['pipes', 'nofork', 'fdin', 'fdout'];
+const OTHER_CHANNELS = ['pipes', 'fdin', 'fdout'];
 
 /** Options of the PTY address that mean nothing for a program's pty (socat takes them there and ignores them). */
 const PTY_ADDRESS_ONLY = ['symbolic-link', 'pty-wait-slave', 'pty-interval'];
