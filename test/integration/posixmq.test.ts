@@ -6,31 +6,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { mqClose, mqGetattr, mqOpen, mqUnlink, O_RDONLY } from '../../src/sys/mqueue.js';
+import { describe, expect, it } from 'vitest';
+import { mqClose, mqGetattr, mqOpen, O_RDONLY } from '../../src/sys/mqueue.js';
 import { backgroundStarter, tempDir, tsocat, waitFor } from '../helpers.js';
+import { testQueues } from '../mqueue-helpers.js';
 
 const start = backgroundStarter();
-let made: string[] = [];
-let counter = 0;
-
-/** A queue name of this test run's own. */
-function queue(): string {
-  const name = `/tsocat-test-${process.pid}-${++counter}`;
-  made.push(name);
-  return name;
-}
-
-afterEach(() => {
-  for (const name of made) {
-    try {
-      mqUnlink(name);
-    } catch {
-      // the test's unlink-close took it already
-    }
-  }
-  made = [];
-});
+/** A queue name of this test run's own, unlinked after each test. */
+const queue = testQueues('test');
 
 /** How many messages wait in the queue now. */
 function waiting(name: string): number {
