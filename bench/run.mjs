@@ -54,9 +54,14 @@ if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy') {
   console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput or zero-copy)`);
   process.exit(1);
 }
-if (!(REPEATS >= 1 && Number.isInteger(REPEATS))) {
-  console.error(`bench: BENCH_RUNS must be a whole number ≥ 1, not "${process.env.BENCH_RUNS}"`);
-  process.exit(1);
+for (const [name, value] of [
+  ['BENCH_RUNS', REPEATS],
+  ['BENCH_ZC_MB', ZC_MB],
+]) {
+  if (!(value >= 1 && Number.isInteger(value))) {
+    console.error(`bench: ${name} must be a whole number ≥ 1, not "${process.env[name]}"`);
+    process.exit(1);
+  }
 }
 
 if (!SOCAT_PATH) {

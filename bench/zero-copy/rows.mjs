@@ -136,7 +136,7 @@ function variants(tsocat, socat) {
 }
 
 /**
- * Runs the rows. `runs` rounds at most, none started after `deadlineMs`.
+ * Runs the rows. `runs` rounds at most, none after the first started once `deadlineMs` has passed.
  * Returns { skipped } when gcc is missing, else { mb, runs, variants: [...], ratios: [...] }.
  */
 export async function zeroCopyRows({ tsocat, socat, mb, runs, deadlineMs }) {
@@ -168,12 +168,15 @@ export async function zeroCopyRows({ tsocat, socat, mb, runs, deadlineMs }) {
     }
     const end = Date.now() + deadlineMs;
     let done = 0;
-    for (; done < runs && Date.now() < end; done++) {
+    // the first round always runs, so every row has a median
+    for (; done < runs && (done === 0 || Date.now() < end); done++) {
       const order = shuffled(rows);
       for (const v of order) {
         const pid = v.relay?.child.pid;
         const c0 = pid ? processCpu(pid) : 0;
-        const t = await transfer(compiled.blast, v.target, v.sinkPort, bytes, perRunMs, v.label);
+        const t = await transfer(compiled.blast, v.target, v.sinkPort, bytes, perRunMs, v.label).catch((e) => {
+          throw new Error(`${e.message}${v.relay ? `; relay said: ${v.relay.stderr().trim() || '(nothing)'}` : ''}`);
+        });
         if (pid) await childrenReaped(pid);
         const relayCpu = pid ? processCpu(pid) - c0 : Number.NaN;
         const perGiB = bytes / GiB;
@@ -244,6 +247,9 @@ export function formatZeroCopy(zc) {
         ? 'the generator is not what limits the relay rows'
         : 'NOT faster than a relay row, so these rows may measure the generator (a loaded machine?)'),
   );
-  lines.push(`CPU figures count clock ticks: one tick is ${f(zc.cpuTickPerGB)} s/GB at ${zc.mb} MB per run`);
+  lines.push(
+    `CPU figures count clock ticks: one tick is ${f(zc.cpuTickPerGB)} s/GB at ${zc.mb} MB per run` +
+      (zc.mb < 512 ? '; runs this small leave the CPU columns to whole ticks and start-up costs (not figures to quote)' : ''),
+  );
   return lines;
 }
