@@ -5,19 +5,26 @@
  * throughput, TLS throughput and handshakes per second (OPENSSL-LISTEN,fork), UDP
  * packets relayed per second (64 B and 1400 B), fork connection rate (sequential and 20
  * concurrent, relaying to a TCP echo server and to EXEC:cat), and start-up
- * time. Prints absolute figures and tsocat/socat ratios.
+ * time; then the zero-copy rows (bench/zero-copy/rows.mjs): TCP→TCP and
+ * UNIX→TCP driven by a C sender and sink as separate processes, tsocat's
+ * zero-copy and buffered paths, socat, socat -b 65536 and direct loopback, with
+ * the relay's CPU per GB. Prints absolute figures and tsocat/socat ratios.
  *
  *   npm run bench                 # SOCAT=/path/to/socat to pick another socat
  *   BENCH_MB=256 BENCH_CONNS=300 npm run bench
  *   npm run bench -- --json       # machine-readable
  *   BENCH_ONLY=throughput npm run bench   # only the TCP→TCP rows (throughput and peak RSS)
  *   BENCH_UDP_PACKETS=5000 npm run bench  # fewer UDP round trips
+ *   BENCH_ONLY=zero-copy npm run bench    # only the C-driven rows (needs gcc)
+ *   BENCH_RUNS=5 npm run bench            # runs per median (default 3)
+ *   BENCH_ZC_MB=1024 npm run bench        # MB per C-driven run (default BENCH_MB if set, else 2048)
+ *   BENCH_ZC_DEADLINE_S=600 npm run bench # no C-driven round starts after this (default 1800)
  *
- * Loopback only. The load generator is this process, the same for both tools.
+ * Loopback only. The load generator of the other rows is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
  * here are stopped, by pid.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +35,8 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reservePort, waitListening } from './ports.mjs';
+import { startRelay as spawnRelay, waitUnixListening } from './procs.mjs';
+import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TSOCAT = [process.execPath, join(ROOT, 'bin', 'tsocat.js')];
@@ -36,9 +45,24 @@ const MB = Number(process.env.BENCH_MB || 512);
 const CONNS = Number(process.env.BENCH_CONNS || 500);
 const STARTS = Number(process.env.BENCH_STARTS || 30);
 const UDP_PACKETS = Number(process.env.BENCH_UDP_PACKETS || 20000);
-const REPEATS = 3;
+const REPEATS = Number(process.env.BENCH_RUNS || 3);
+const ZC_MB = Number(process.env.BENCH_ZC_MB || process.env.BENCH_MB || 2048);
+const ZC_DEADLINE_MS = Number(process.env.BENCH_ZC_DEADLINE_S || 1800) * 1000;
 const JSON_OUT = process.argv.includes('--json');
-const ONLY_THROUGHPUT = process.env.BENCH_ONLY === 'throughput';
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy') {
+  console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput or zero-copy)`);
+  process.exit(1);
+}
+for (const [name, value] of [
+  ['BENCH_RUNS', REPEATS],
+  ['BENCH_ZC_MB', ZC_MB],
+]) {
+  if (!(value >= 1 && Number.isInteger(value))) {
+    console.error(`bench: ${name} must be a whole number ≥ 1, not "${process.env[name]}"`);
+    process.exit(1);
+  }
+}
 
 if (!SOCAT_PATH) {
   console.error('bench: socat not found (install it, or set SOCAT=/path/to/socat)');
@@ -61,35 +85,9 @@ function listen(server) {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
 }
 
-/** Starts a relay; returns it with a peak-memory reader and a stop() that waits for it to go. */
+/** Starts a relay of `tool` with `args` (see ./procs.mjs). */
 function startRelay(tool, args) {
-  const [cmd, ...pre] = TOOLS[tool];
-  const child = spawn(cmd, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    child,
-    stderr: () => stderr,
-    exited,
-    peakRssKiB() {
-      try {
-        const m = readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
-        return m ? Number(m[1]) : Number.NaN;
-      } catch {
-        return Number.NaN;
-      }
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+  return spawnRelay([...TOOLS[tool], ...args]);
 }
 
 /** A server that discards what it gets and reports the byte count once a client closes. */
@@ -127,7 +125,7 @@ async function throughputOnce(tool, kind = 'tcp') {
   const listen = path ? `UNIX-LISTEN:${path}` : kind === 'tls' ? `${tlsListen(port)}` : `TCP-LISTEN:${port},reuseaddr`;
   const relay = startRelay(tool, [listen, `TCP:127.0.0.1:${sink.port}`]);
   try {
-    if (path) await waitForFile(path);
+    if (path) await waitUnixListening(path);
     else await waitListening(port);
     // the same relay idle (listening, nothing moved yet): what the transfer's peak is measured against
     const idleKiB = relay.peakRssKiB();
@@ -164,18 +162,6 @@ async function throughputOnce(tool, kind = 'tcp') {
     sink.server.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** True once a UNIX socket at `path` is listening (read from /proc/net/unix, no connection made). */
-async function waitForFile(path, ms = 10000) {
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    const lines = readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1);
-    // Flags 00010000: __SO_ACCEPTCON, the socket listens
-    if (lines.some((l) => l.endsWith(` ${path}`) && l.trim().split(/\s+/)[3] === '00010000')) return;
-    await sleep(5);
-  }
-  throw new Error(`nothing listens on ${path}`);
 }
 
 /**
@@ -347,17 +333,36 @@ function row(name, unit, socat, tsocat, higherIsBetter) {
   return { name, unit, socat, tsocat, ratio, better: higherIsBetter ? 'higher' : 'lower' };
 }
 
+/** The C-driven zero-copy rows (bench/zero-copy/rows.mjs); their headline figures also go into the main table. */
+async function zeroCopy(results) {
+  const zc = await zeroCopyRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: ZC_MB, runs: REPEATS, deadlineMs: ZC_DEADLINE_MS });
+  if (zc.skipped) return zc;
+  const by = Object.fromEntries(zc.variants.map((v) => [v.id, v]));
+  for (const [kind, path] of [
+    ['tcp', 'TCP→TCP'],
+    ['unix', 'UNIX→TCP'],
+  ]) {
+    const ts = by[`${kind}-tsocat`];
+    const what = `${path}, C sender → C sink (${ZC_MB} MB, median of ${ts.runs})`;
+    results.push(row(`${what}`, 'MB/s', by[`${kind}-socat`].mbps, ts.mbps, true));
+    results.push(row(`${what}, against socat -b 65536`, 'MB/s', by[`${kind}-socat-b65536`].mbps, ts.mbps, true));
+    results.push(row(`${path} relay CPU per GB moved (utime+stime, children included)`, 's/GB', by[`${kind}-socat`].relayCpuPerGB, ts.relayCpuPerGB, false));
+  }
+  return zc;
+}
+
 async function main() {
   const echo = await echoServer();
   const results = [];
   const both = async (fn) => ({ socat: await fn('socat'), tsocat: await fn('tsocat') });
   try {
+    if (ONLY === 'zero-copy') return report(results, await zeroCopy(results));
     const tp = await both(throughput);
     results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
     results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
     results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false));
     results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false));
-    if (ONLY_THROUGHPUT) return report(results);
+    if (ONLY === 'throughput') return report(results);
     const tls = await both((t) => throughput(t, 'tls'));
     results.push(row(`TLS→TCP throughput (OPENSSL-LISTEN, ${MB} MB, median of ${REPEATS})`, 'MB/s', tls.socat.mbps, tls.tsocat.mbps, true));
     const hs = await both((t) => connectionRate(t, `TCP:127.0.0.1:${echo.port}`, 1, true));
@@ -379,16 +384,17 @@ async function main() {
     results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → EXEC:cat)`, 'conn/s', parExec.socat, parExec.tsocat, true));
     const s = await both(async (t) => startup(t));
     results.push(row(`start-up + trivial run (median of ${STARTS})`, 'ms', s.socat, s.tsocat, false));
-    report(results);
+    report(results, await zeroCopy(results));
   } finally {
     echo.server.close();
   }
 }
 
-function report(results) {
+function report(results, zc) {
   const socatVersion = spawnSync(SOCAT_PATH, ['-V'], { encoding: 'utf8' }).stdout.split('\n')[1]?.trim();
   if (JSON_OUT) {
-    console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, results }, null, 2));
+    if (zc?.skipped) console.error(formatZeroCopy(zc)[0]);
+    console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, runs: REPEATS, results, zeroCopy: zc }, null, 2));
     return;
   }
   console.log(`node ${process.version}; ${socatVersion}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
@@ -396,7 +402,8 @@ function report(results) {
   const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
   const lines = [['measure', 'unit', 'socat', 'tsocat', 'ratio', 'better'], ...results.map((r) => [r.name, r.unit, fmt(r.socat), fmt(r.tsocat), r.ratio.toFixed(2), r.better])];
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  for (const l of lines) console.log(l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+  if (results.length) for (const l of lines) console.log(l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+  if (zc) console.log(`\n${formatZeroCopy(zc).join('\n')}`);
 }
 
 main().catch((err) => {

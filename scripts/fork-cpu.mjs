@@ -19,11 +19,11 @@
  * time; only processes started here are stopped, by pid.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reservePort, waitListening } from '../bench/ports.mjs';
+import { processCpu } from '../bench/procs.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SELF = fileURLToPath(import.meta.url);
@@ -64,11 +64,9 @@ if (args[0] === '--echo') {
   await main();
 }
 
-/** user+sys of a process and of the children it has reaped (socat's per-peer processes), in ms (clock ticks of 10 ms). */
+/** user+sys of a process and of the children it has reaped (socat's per-peer processes), in ms. */
 function cpuMs(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+  return processCpu(pid) * 1000;
 }
 
 function run(argv) {
