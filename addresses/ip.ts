@@ -52,7 +52,7 @@ async function localAddress(o: ResolvedOptions, version: 4 | 6): Promise<Buffer 
   if (text === undefined) return undefined;
   const { host, port } = parseHostPort(text);
   if (port !== undefined) throw new TsocatError(`bind=${text}: a raw IP socket binds an address only, without a port`, 'EOPTVALUE');
-  return inetSockaddr(await resolveHost(host ?? (version === 6 ? '::' : '0.0.0.0'), 'NULL', version), 0);
+  return inetSockaddr(await resolveHost(host ?? (version === 6 ? '::' : '0.0.0.0'), 'NULL', version, o), 0);
 }
 
 async function rangeCheck(o: ResolvedOptions, ctx: OpenContext): Promise<((from: Buffer) => boolean) | undefined> {
@@ -100,7 +100,7 @@ async function openSendTo(req: AddressRequest, ctx: OpenContext, datagram: boole
   const o = req.options;
   const version = ipVersion(req, ctx, hostText);
   const protocol = ipProtocol(protocolText, `xioopen_rawip_sendto("${hostText}:${protocolText}",,)`, ctx);
-  const peer = inetSockaddr(await resolveHost(unbracket(hostText), 'NULL', version), 0);
+  const peer = inetSockaddr(await resolveHost(unbracket(hostText), 'NULL', version, o), 0);
   const range = datagram ? await rangeCheck(o, ctx) : undefined;
   const fd = await rawSocket(version, protocol, o, await localAddress(o, version));
   const isPeer = fromPeer(peer, true);

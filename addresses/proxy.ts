@@ -49,7 +49,7 @@ export default defineAddress({
     let host = unbracket(hostText);
     const port = parsePort(portText, host);
     // resolve: the proxy is asked for an address, not a name (socat's default leaves the name to the proxy)
-    if (o.bool('proxy-resolve')) host = await resolveHost(host, portText, chooseFamily(0, host, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf')));
+    if (o.bool('proxy-resolve')) host = await resolveHost(host, portText, chooseFamily(0, host, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf')), o);
     const target = `${isIPv6(host) ? `[${host}]` : host}:${port}`;
     ctx.log.log('N', `opening connection to ${target} via proxy ${proxy}:${proxyPort}`);
     const request = { target, httpVersion, credentials: auth };

@@ -77,7 +77,7 @@ const socks4 = defineAddress({
     const v4a = req.keyword === 'SOCKS4A';
     const user = socks4User(o);
     // SOCKS4 carries an IPv4 address only: the name is resolved here; SOCKS4A hands it to the server
-    const ipv4 = v4a ? undefined : await resolveHost(hop.host, hop.portText, 4);
+    const ipv4 = v4a ? undefined : await resolveHost(hop.host, hop.portText, 4, o);
     ctx.log.log('N', `opening connection to ${hop.host}:${hop.port} via socks4${v4a ? 'a' : ''} server ${hop.server}:${hop.serverPort} as user "${user}"`);
     const socket = await viaServer(req, ctx, hop, async (s, reader, peer) => {
       const request = socks4Request({ port: hop.port, ipv4, hostname: v4a ? hop.host : undefined, user });

@@ -64,7 +64,7 @@ async function bindOption(o: ResolvedOptions, family: 4 | 6): Promise<{ address?
   if (text === undefined) return {};
   const { host, port } = parseHostPort(text);
   return {
-    address: host ? await resolveHost(host, port ?? 'NULL', family) : undefined,
+    address: host ? await resolveHost(host, port ?? 'NULL', family, o) : undefined,
     port: port ? parsePort(port, host ?? '', 'udp') : undefined,
   };
 }
@@ -86,7 +86,7 @@ async function remotePeer(req: AddressRequest, family: 4 | 6): Promise<{ address
   const port = parsePort(req.params[1] as string, host, 'udp');
   // Linux's sendto() refuses port 0 (EINVAL), and Node's dgram refuses it before that: say so here, in one line
   if (port === 0) throw new TsocatError(`${req.keyword}: invalid destination port "${req.params[1]}" (1-65535)`, 'EBADPORT');
-  return { address: await resolveHost(host, req.params[1] as string, family), port };
+  return { address: await resolveHost(host, req.params[1] as string, family, req.options), port };
 }
 
 /** socat's lowport for a sending socket: the first free port from 640 to 1023, tried from a random start. */

@@ -1,4 +1,5 @@
 import { checkIpOptionValue } from '../src/engine/sockets/ip-sockopts.js';
+import { nameServerOf } from '../src/engine/sockets/resolver/name-server.js';
 import { defineOptions } from './catalog.js';
 
 /** IP-level options (socat's IP4/IP6 groups), each one setsockopt() on the socket (src/engine/sockets/ip-sockopts.ts). */
@@ -42,6 +43,17 @@ export default defineOptions([
     phase: 'socket',
     summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s destination address and interface (IP_PKTINFO); RECVFROM gives them to the program as SOCAT_IP_DSTADDR, SOCAT_IP_LOCADDR, SOCAT_IP_IF',
   },
+  {
+    name: 'res-nsaddr',
+    aliases: ['dns', 'nameserver', 'nsaddr'],
+    type: 'string',
+    groups: ['IP4', 'IP6'],
+    phase: 'socket',
+    summary: 'look the address\'s names up through this DNS server (<ipv4-address>[:<port>]) instead of those in /etc/resolv.conf; /etc/hosts still answers first',
+    check: (value) => void nameServerOf(value),
+  },
+  { name: 'res-retry', aliases: ['res-maxretry'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'with res-nsaddr: how many times the DNS server is asked (default 2)' },
+  { name: 'res-retrans', aliases: ['res-maxretrans', 'retrans'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'with res-nsaddr: seconds to wait for each answer (default 5)' },
   { name: 'ip-recvttl', aliases: ['recvttl', 'iprecvttl'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s TTL (IP_RECVTTL); RECVFROM gives it to the program as SOCAT_IP_TTL' },
   { name: 'ip-recvtos', aliases: ['recvtos', 'iprecvtos'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s TOS byte (IP_RECVTOS); RECVFROM gives it to the program as SOCAT_IP_TOS' },
   { name: 'ip-recvopts', aliases: ['recvopts', 'iprecvopts'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s IPv4 header options (IP_RECVOPTS); RECVFROM gives them to the program as SOCAT_IP_OPTIONS' },

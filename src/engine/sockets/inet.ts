@@ -2,7 +2,9 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
+import type { ResolvedOptions } from '../../../options/catalog.js';
 import { systemError, TsocatError } from '../../errors.js';
+import { nameLookupFor } from './resolver/name-server.js';
 
 let services: Map<string, number> | undefined;
 
@@ -131,8 +133,11 @@ export function parseHostPort(text: string): { host?: string; port?: string } {
 }
 
 /** A host name or IP literal as an IP literal of the family, for addresses Node will not resolve itself (bind). */
-export async function resolveHost(host: string, service: string, family: 4 | 6): Promise<string> {
+export async function resolveHost(host: string, service: string, family: 4 | 6, options?: ResolvedOptions): Promise<string> {
+  // res-nsaddr: the address's own name server (res-retry or res-retrans without it are refused even for a literal)
+  const own = options && nameLookupFor(options, service);
   if (isIP(host)) return host;
+  if (own) return own(host, family);
   try {
     return (await lookup(host, { family })).address;
   } catch (err) {

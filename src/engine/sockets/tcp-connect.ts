@@ -67,16 +67,20 @@ async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddre
 }
 
 /** One connect(); failures come back in socat's words. */
+/** The options of an address's own name lookup (name-server.ts). */
+const RESOLVER_OPTIONS = ['res-nsaddr', 'res-retry', 'res-retrans'];
+
 async function connectOnce(t: ConnectTarget, service: string): Promise<Connected> {
   const { fd, localAddress, localPort } = await localBinding(t);
   let host = t.host;
-  if (fd !== undefined) {
+  // res-nsaddr: the name is looked up here, through the address's own server, and Node connects to the literal
+  if (fd !== undefined || RESOLVER_OPTIONS.some((name) => t.options.has(name))) {
     // Node takes a descriptor it is given as open and reads it at once; given a name, it connects only after
     // looking it up, and that read fails first (ENOTCONN, hiding the connect's own error): look the name up first
     try {
-      host = await resolveHost(t.host, service, t.family);
+      host = await resolveHost(t.host, service, t.family, t.options);
     } catch (err) {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
       throw err;
     }
   }
@@ -155,7 +159,7 @@ async function connectTcp(req: AddressRequest, ctx: OpenContext, hostText: strin
   const bind = o.has('bind') ? parseHostPort(o.string('bind') as string) : {};
   const localPort = o.number('sourceport') ?? (bind.port ? parsePort(bind.port, bind.host ?? '') : undefined);
   // Node takes only an IP literal as the local address; socat resolves a name
-  const localAddress = bind.host ? await resolveHost(bind.host, bind.port ?? 'NULL', family) : undefined;
+  const localAddress = bind.host ? await resolveHost(bind.host, bind.port ?? 'NULL', family, o) : undefined;
   const timeout = o.number('connect-timeout');
   const attempt = (localPort: number | undefined) =>
     connectOnce(

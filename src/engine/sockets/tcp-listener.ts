@@ -90,7 +90,7 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   // connecting is not what a listener does; socat 1.7 says so, rather than ignore the option
   if (o.has('connect-timeout')) throw new TsocatError('applyopts(): option "connect-timeout" does not apply', 'EOPTAPPLY');
   // resolved here so a name that does not resolve is reported as socat does, before anything is bound
-  const host = await resolveHost(listenHost(family, o), 'NULL', family);
+  const host = await resolveHost(listenHost(family, o), 'NULL', family, o);
   // checkRange false: the peer endpoint checks range itself (the client a PROXY protocol header names)
   const range = checkRange && o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 

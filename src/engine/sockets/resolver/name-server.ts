@@ -1,0 +1,95 @@
+/**
+ * socat's res-nsaddr (with res-retry and res-retrans): an address's names are
+ * asked of this DNS server instead of those /etc/resolv.conf names. socat
+ * writes the server into the C resolver's state, so /etc/hosts still answers
+ * first; here the hosts file is read the same way, then the server is asked
+ * through Node's own DNS client (c-ares), never through the process-wide
+ * resolver that other sessions use.
+ */
+// node:dns/promises is loaded already (inet.ts looks names up with it)
+import { lookup, Resolver } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import type { ResolvedOptions } from '../../../../options/catalog.js';
+import { TsocatError } from '../../../errors.js';
+
+/** Looks a name up as the address's options say: an IP literal of the family, or a failure in getaddrinfo's words. */
+export type NameLookup = (host: string, family: 4 | 6) => Promise<string>;
+
+const DNS_PORT = 53;
+
+/** The server of res-nsaddr=<host>[:<port>] (an IPv4 address or a name of one; port 53 when not given). */
+export function nameServerOf(text: string): { host: string; port: number } {
+  const m = text.match(/^([^:]+)(?::(\d+))?$/);
+  if (!m) throw new TsocatError(`res-nsaddr: "${text}" is not <ipv4-address>[:<port>]`, 'EOPTVALUE');
+  const port = m[2] === undefined ? DNS_PORT : Number(m[2]);
+  if (port > 65535) throw new TsocatError(`port ${m[2]} is out of range: a port is a number from 0 to 65535`, 'EBADPORT');
+  return { host: m[1] as string, port };
+}
+
+/** The server as Node's DNS client takes it ("a.b.c.d:port"); a name is looked up first, as socat's xioresolve() does. */
+async function serverAddress(text: string): Promise<string> {
+  const { host, port } = nameServerOf(text);
+  if (isIP(host) === 4) return `${host}:${port}`;
+  try {
+    return `${(await lookup(host, { family: 4 })).address}:${port}`;
+  } catch {
+    throw new TsocatError(`xioresolve(node="${host}", pf=2, ...): Name or service not known`, 'ENOTFOUND');
+  }
+}
+
+/** The first address of the family that /etc/hosts gives the name, if any. */
+async function fromHostsFile(host: string, family: 4 | 6): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile('/etc/hosts', 'latin1');
+  } catch {
+    return undefined;
+  }
+  const wanted = host.toLowerCase();
+  for (const line of text.split('\n')) {
+    const [address, ...names] = (line.split('#')[0] ?? '').trim().split(/\s+/);
+    if (address && isIP(address) === family && names.some((n) => n.toLowerCase() === wanted)) return address;
+  }
+  return undefined;
+}
+
+/** getaddrinfo's words for what the DNS client reports. */
+function lookupFailure(host: string, service: string, code: string | undefined): TsocatError {
+  const reason = code === 'ENOTFOUND' ? 'Name or service not known' : code === 'ENODATA' ? 'No address associated with hostname' : 'Temporary failure in name resolution';
+  return new TsocatError(`getaddrinfo("${host}", "${service}", {}): ${reason}`, code === 'ENOTFOUND' || code === 'ENODATA' ? 'ENOTFOUND' : 'EAI_AGAIN');
+}
+
+/**
+ * The lookup res-nsaddr asks for, or undefined when the options name no
+ * server (the system resolver is used then). A bad server is refused at once.
+ */
+export function nameLookupFor(options: ResolvedOptions, service: string): NameLookup | undefined {
+  const text = options.string('res-nsaddr');
+  if (text === undefined) {
+    // the system resolver's tries and timeout are /etc/resolv.conf's; tsocat cannot change them for one address
+    const alone = ['res-retry', 'res-retrans'].find((name) => options.has(name));
+    if (alone) throw new TsocatError(`option "${alone}" works only with res-nsaddr (the system resolver's own setting is in /etc/resolv.conf)`, 'EOPTVALUE');
+    return undefined;
+  }
+  // libresolv's retrans is seconds between tries and retry the number of tries; c-ares takes milliseconds
+  const timeout = (options.number('res-retrans') ?? 5) * 1000;
+  const tries = options.number('res-retry') ?? 2;
+  return async (host, family) => {
+    if (isIP(host)) return host;
+    const listed = await fromHostsFile(host, family);
+    if (listed) return listed;
+    const resolver = new Resolver({ timeout, tries });
+    resolver.setServers([await serverAddress(text)]);
+    try {
+      const found = family === 6 ? await resolver.resolve6(host) : await resolver.resolve4(host);
+      if (found[0] === undefined) throw lookupFailure(host, service, 'ENODATA');
+      return found[0];
+    } catch (err) {
+      if (err instanceof TsocatError) throw err;
+      throw lookupFailure(host, service, (err as NodeJS.ErrnoException).code);
+    } finally {
+      resolver.cancel();
+    }
+  };
+}
