@@ -15,7 +15,7 @@ export default defineAddress({
   params: ['if-addr/bits'],
   minParams: 0,
   syntax: '[:<if-addr>/<bits>]',
-  groups: ['FD', 'TUN', 'INTERFACE', 'APPL'],
+  groups: ['FD', 'INTERFACE', 'APPL'],
   features: ['TUN'],
   summary: 'a new TUN/TAP network interface (Linux; root), optionally with address and netmask; one packet per message',
   async open(req, ctx) {

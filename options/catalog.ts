@@ -41,7 +41,6 @@ export type OptionGroup =
   | 'PROXYPROTO'
   | 'PROXYPROTO-L'
   | 'POSIXMQ'
-  | 'TUN'
   | 'INTERFACE';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
