@@ -58,9 +58,10 @@ describe('TUN compared with socat 1.8', () => {
       const relay = spawn('ip', inside(tool, ['-u', 'TUN:10.255.4.1/26,tun-name=tsocmp0,iff-up,if-mtu=1300,iff-promisc', '/dev/null']), { stdio: 'ignore' });
       try {
         await waitFor(() => (spawnSync('ip', ['-n', NS, '-4', 'addr', 'show', 'dev', 'tsocmp0'], { encoding: 'utf8' }).stdout ?? '').includes('inet '), 8000, `${tool}'s interface`);
-        const [l] = JSON.parse(spawnSync('ip', ['-n', NS, '-j', 'addr', 'show', 'dev', 'tsocmp0'], { encoding: 'utf8' }).stdout) as Array<Record<string, unknown>>;
-        const v4 = (l?.addr_info as Array<Record<string, unknown>>).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
-        seen.push({ flags: [...(l?.flags as string[])].sort(), mtu: l?.mtu, v4, type: l?.link_type });
+        const [l] = JSON.parse(spawnSync('ip', ['-n', NS, '-j', 'addr', 'show', 'dev', 'tsocmp0'], { encoding: 'utf8' }).stdout) as Array<{ flags: string[]; mtu: number; link_type: string; addr_info: Array<{ family: string; local: string; prefixlen: number }> }>;
+        if (!l) throw new Error(`ip -j addr shows no ${tool} interface`);
+        const v4 = l.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`);
+        seen.push({ flags: [...l.flags].sort(), mtu: l.mtu, v4, type: l.link_type });
       } finally {
         // ip netns exec execs the tool in place: this pid is the relay's own
         await stop(relay);
