@@ -40,7 +40,8 @@ export type OptionGroup =
   | 'WEBSOCKET'
   | 'PROXYPROTO'
   | 'PROXYPROTO-L'
-  | 'POSIXMQ';
+  | 'POSIXMQ'
+  | 'INTERFACE';
 
 /** When an option takes effect while an address opens (socat's phases, coarsened). */
 export type Phase = 'init' | 'open' | 'socket' | 'bind' | 'listen' | 'accept' | 'connect' | 'fd' | 'fork' | 'exec' | 'late';

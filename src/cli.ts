@@ -3,7 +3,7 @@
  * ends here as one socat-style log line and exit status 1; nothing else
  * reaches the terminal.
  */
-import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadRegistryFor } from '../addresses/index.js';
 import { parseCommandLine } from './cli/flags.js';
@@ -18,11 +18,17 @@ function writeStdout(text: string): Promise<void> {
   return new Promise((resolve) => process.stdout.write(text, () => resolve()));
 }
 
-/** -L fails when the lock file exists; -W waits for it to go. */
+/** -L fails when the lock file exists; -W waits for it to go. The file holds tsocat's pid while it runs. */
 async function takeLock(path: string, wait: boolean, log: Logger): Promise<() => void> {
   for (let tries = 0; ; tries++) {
     try {
-      closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600));
+      const fd = openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+      // the holder's pid and a newline, as socat writes it (socat's test.sh stops a relay by it)
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
       return () => {
         try {
           unlinkSync(path);

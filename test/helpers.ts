@@ -305,6 +305,8 @@ function haveCommand(name: string): boolean {
 
 /** What some tests need from the machine, and why it may be missing. */
 const NEEDS = {
+  tun: () =>
+    existsSync('/dev/net/tun') && haveCommand('ip') ? undefined : 'no /dev/net/tun or no ip(8) (iproute2) on this machine (the TUN tests make interfaces in a namespace of their own)',
   socat: () => (SOCAT ? undefined : 'socat is not on PATH (the comparison needs the real one)'),
   script: () => (HAVE_SCRIPT ? undefined : 'script(1) or stty is not on PATH (the test needs a pseudo-terminal)'),
   root: () => (process.getuid?.() === 0 ? undefined : `not running as root (uid ${process.getuid?.()}): changing owners, users and binding low ports need it`),

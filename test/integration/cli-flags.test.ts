@@ -220,6 +220,13 @@ describe('-L / -W: lock file', () => {
     expect(existsSync(lock)).toBe(false);
   });
 
+  it('flag -L writes the pid and a newline into the lock file while tsocat runs, as socat does', async () => {
+    const lock = join(scratch.dir, 'pid.lock');
+    const p = background(['-L', lock, '-', 'PIPE']);
+    await waitFor(() => existsSync(lock) && readFileSync(lock, 'utf8') !== '', 8000, 'the lock file with the pid');
+    expect(readFileSync(lock, 'utf8')).toBe(`${p.pid}\n`);
+  });
+
   it('flag -W waits until the lock file is gone, then relays', async () => {
     const lock = join(scratch.dir, 'W.lock');
     writeFileSync(lock, '');

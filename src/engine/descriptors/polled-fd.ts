@@ -36,6 +36,8 @@ export function polledStreams(
     autoClose: boolean;
     ignoreEof?: boolean;
     chunkSize?: number;
+    /** Each read is one message (a TUN packet): the readable hands out one chunk per read, never joined. */
+    messages?: boolean;
     /** A read error that is this descriptor's end of input (a pty master's EIO): true ends the input instead of failing it. */
     endsInput?: (err: NodeJS.ErrnoException) => boolean;
   },
@@ -128,7 +130,7 @@ export function polledStreams(
 
   if (wantRead) {
     readable = new Readable({
-      highWaterMark: chunk,
+      ...(opts.messages ? { objectMode: true, highWaterMark: 16 } : { highWaterMark: chunk }),
       read: readSome,
       destroy(err, cb) {
         clearTimeout(eofTimer);
