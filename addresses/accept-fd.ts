@@ -2,6 +2,8 @@
  * ACCEPT-FD:<fdnum> (socat 1.8): accept peers on a listening socket that a
  * supervisor (systemd socket activation, inetd-style launchers) has bound and
  * handed over as an inherited descriptor; with fork, any number of them.
+ * tsocat's own: ACCEPT-FD:<name> takes the socket systemd passed under that
+ * name (LISTEN_FDNAMES), so each relay of a service file can take its own.
  */
 import { constants, fstatSync } from 'node:fs';
 import type { ResolvedOptions } from '../options/catalog.js';
@@ -13,16 +15,20 @@ import { PREBIND_OPTIONS } from '../src/engine/sockets/socket-phases.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { parseRange } from '../src/engine/sockets/ip-range.js';
 import { runtimeDescriptor } from '../src/engine/descriptors/runtime-fds.js';
+import { isPassedSocket, passedSocketNamed } from '../src/engine/descriptors/listen-fds.js';
 
 // socat's groups for ACCEPT-FD: no LISTEN group, since the socket listens already (backlog and accept-timeout are refused as in socat)
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
 const SO_ACCEPTCONN = 30;
 
-/** strtoul(…, 0) over the whole text, as socat reads the descriptor number. */
+/** strtoul(…, 0) over the whole text, as socat reads the descriptor number; a text that is no number is a passed socket's name. */
 function descriptorNumber(text: string): number {
   const m = text.match(/^(?:0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9]\d*))$/);
-  if (!m) throw new TsocatError(`error in FD number "${text}"`, 'EBADFD');
+  if (!m) {
+    if (/^\d|^0[xX]/.test(text) || text === '') throw new TsocatError(`error in FD number "${text}"`, 'EBADFD');
+    return passedSocketNamed(text);
+  }
   const n = m[1] !== undefined ? Number.parseInt(m[1], 16) : m[2] !== undefined ? Number.parseInt(m[2] || '0', 8) : Number(m[3]);
   if (!Number.isSafeInteger(n) || n > 0x7fffffff) throw new TsocatError(`error in FD number "${text}"`, 'EBADFD');
   return n;
@@ -67,7 +73,7 @@ export default defineAddress({
   params: ['fdnum'],
   groups: GROUPS,
   features: ['FDNUM', 'LISTEN'],
-  summary: 'serve peers of an inherited listening socket (e.g. from systemd-socket-activate); one peer, or one session per peer with fork',
+  summary: 'serve peers of an inherited listening socket (e.g. from systemd-socket-activate), by descriptor number or by its LISTEN_FDNAMES name; one peer, or one session per peer with fork',
   async open(req, ctx) {
     const o = req.options;
     const fd = descriptorNumber(req.params[0] as string);
@@ -80,7 +86,9 @@ export default defineAddress({
     const own = parseSockaddr(localAddressOf(fd));
     const inet = own.family === 'inet4' || own.family === 'inet6';
     const bound = inet ? formatSockaddr(own.address, own.port) : 'AF=1 ""';
-    const accepted = acceptQueue(fd, o, range, req.mode, ctx, !inet);
+    // a socket systemd passed stays open: a relay that stops (a reload) closes its duplicate, and the next one takes the socket again
+    const { duplicateDescriptor } = await import('../src/sys/libc.js');
+    const accepted = acceptQueue(isPassedSocket(fd) ? duplicateDescriptor(fd) : fd, o, range, req.mode, ctx, !inet);
     ctx.log.startRunning('starting accept loop');
     ctx.log.log('N', `listening on ${bound}`);
     return accepted.listener(`ACCEPT-FD ${fd} ${bound}`, inet ? 'TCP' : 'UNIX');

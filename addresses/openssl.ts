@@ -7,11 +7,12 @@
  */
 import { defineAddress } from '../src/define.js';
 import { connectTls, tlsServer } from '../src/engine/handshakes/tls-connection.js';
+import { connectWithReconnect } from '../src/engine/opening/reconnect.js';
 import { formatSockaddr } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import { openTcpListener } from '../src/engine/sockets/tcp-listener.js';
 
-const CLIENT_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'OPENSSL', 'CHILD', 'RETRY', 'APPL', 'PROXYPROTO'] as const;
+const CLIENT_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'OPENSSL', 'CHILD', 'RETRY', 'RECONNECT', 'APPL', 'PROXYPROTO'] as const;
 const SERVER_GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'LISTEN', 'OPENSSL', 'CHILD', 'RANGE', 'RETRY', 'APPL'] as const;
 
 const client = defineAddress({
@@ -26,10 +27,14 @@ const client = defineAddress({
   },
   summary: 'TLS client: connect to <host>:<port> and check its certificate (cafile, commonname; verify=0 skips)',
   async open(req, ctx) {
-    const { socket, tcp, env } = await connectTls(req, ctx, req.params[0] as string, req.params[1] as string);
-    const endpoint = socketEndpoint(socket, `OPENSSL ${formatSockaddr(tcp.remoteAddress, tcp.remotePort)}`, req.mode);
-    endpoint.connectionInfo = env;
-    return endpoint;
+    const connect = async () => {
+      const { socket, tcp, env } = await connectTls(req, ctx, req.params[0] as string, req.params[1] as string);
+      const endpoint = socketEndpoint(socket, `OPENSSL ${formatSockaddr(tcp.remoteAddress, tcp.remotePort)}`, req.mode);
+      endpoint.connectionInfo = env;
+      return endpoint;
+    };
+    // reconnect: each new connection makes its TLS handshake and checks the certificate again
+    return connectWithReconnect(connect, req.options, ctx);
   },
 });
 

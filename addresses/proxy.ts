@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { defineAddress } from '../src/define.js';
 import { handshakeOver, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
+import { connectWithReconnect } from '../src/engine/opening/reconnect.js';
 import { chooseFamily, familyFromEnv, formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
 import { connectRequest, proxyAnswerParser, requestLine, sanitize } from '../src/engine/handshakes/proxy-protocol.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
@@ -37,7 +38,7 @@ export default defineAddress({
   listed: ['PROXY-CONNECT'],
   names: ['PROXY', 'PROXY-CONNECT'],
   params: ['proxy', 'hostname', 'port'],
-  groups: ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'HTTP', 'CHILD', 'RETRY', 'APPL'],
+  groups: ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'HTTP', 'CHILD', 'RETRY', 'RECONNECT', 'APPL'],
   features: ['PROXY'],
   summary: 'connect to <hostname>:<port> through the HTTP proxy <proxy> (CONNECT method, port option proxyport)',
   async open(req, ctx) {
@@ -54,14 +55,18 @@ export default defineAddress({
     ctx.log.log('N', `opening connection to ${target} via proxy ${proxy}:${proxyPort}`);
     const request = { target, httpVersion, credentials: auth };
     const peer = `proxy ${proxy}:${proxyPort}`;
-    const socket = await handshakeOver(req, ctx, { host: proxy, port: proxyPort, peer }, async (s, reader) => {
-      ctx.log.log('I', `sending "${requestLine(request)}\\r\\n"${auth === undefined ? '' : ' with a Proxy-Authorization header'}`);
-      await sendRequest(s, connectRequest(request), peer);
-      const answer = await reader.read('CONNECT answer', proxyAnswerParser(requestLine(request), o.bool('ignorecr')));
-      ctx.log.log('I', `proxy_connect: received answer "${sanitize(answer.statusLine)}"`);
-      for (const header of answer.headers) ctx.log.log('I', `proxy_connect: received header "${sanitize(header)}"`);
-    });
-    ctx.log.log('N', `successfully connected to ${target} via proxy ${proxy}:${proxyPort}`);
-    return socketEndpoint(socket, `PROXY ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${target}`, req.mode);
+    // reconnect: each new connection asks the proxy to CONNECT again
+    const connect = async () => {
+      const socket = await handshakeOver(req, ctx, { host: proxy, port: proxyPort, peer }, async (s, reader) => {
+        ctx.log.log('I', `sending "${requestLine(request)}\\r\\n"${auth === undefined ? '' : ' with a Proxy-Authorization header'}`);
+        await sendRequest(s, connectRequest(request), peer);
+        const answer = await reader.read('CONNECT answer', proxyAnswerParser(requestLine(request), o.bool('ignorecr')));
+        ctx.log.log('I', `proxy_connect: received answer "${sanitize(answer.statusLine)}"`);
+        for (const header of answer.headers) ctx.log.log('I', `proxy_connect: received header "${sanitize(header)}"`);
+      });
+      ctx.log.log('N', `successfully connected to ${target} via proxy ${proxy}:${proxyPort}`);
+      return socketEndpoint(socket, `PROXY ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${target}`, req.mode);
+    };
+    return connectWithReconnect(connect, o, ctx);
   },
 });

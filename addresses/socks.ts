@@ -9,6 +9,7 @@ import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import { type HandshakeReader, handshakeOver, sendRequest } from '../src/engine/handshakes/handshake-reader.js';
+import { connectWithReconnect } from '../src/engine/opening/reconnect.js';
 import { formatSockaddr, parsePort, resolveHost, unbracket } from '../src/engine/sockets/inet.js';
 import { socketEndpoint } from '../src/engine/sockets/socket-endpoint.js';
 import {
@@ -28,6 +29,8 @@ import {
 import { TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'SOCKET', 'IP4', 'IP6', 'TCP', 'SOCKS', 'CHILD', 'RETRY', 'APPL'] as const;
+/** The connecting ones: reconnect asks the server again for a new connection to the same target. */
+const CONNECT_GROUPS = [...GROUPS, 'RECONNECT'] as const;
 /** socat asks getservbyname("socks") and falls back to this. */
 const DEFAULT_SOCKS_PORT = '1080';
 
@@ -67,7 +70,7 @@ const socks4 = defineAddress({
   listed: ['SOCKS4', 'SOCKS4A'],
   names: ['SOCKS4', 'SOCKS', 'SOCKS4A'],
   params: ['socks-server', 'host', 'port'],
-  groups: GROUPS,
+  groups: CONNECT_GROUPS,
   features: ['SOCKS4', 'SOCKS4A'],
   summary: 'connect to <host>:<port> through a SOCKS4 server (SOCKS4A: the server resolves <host>; port option socksport)',
   async open(req, ctx) {
@@ -79,14 +82,17 @@ const socks4 = defineAddress({
     // SOCKS4 carries an IPv4 address only: the name is resolved here; SOCKS4A hands it to the server
     const ipv4 = v4a ? undefined : await resolveHost(hop.host, hop.portText, 4, o);
     ctx.log.log('N', `opening connection to ${hop.host}:${hop.port} via socks4${v4a ? 'a' : ''} server ${hop.server}:${hop.serverPort} as user "${user}"`);
-    const socket = await viaServer(req, ctx, hop, async (s, reader, peer) => {
-      const request = socks4Request({ port: hop.port, ipv4, hostname: v4a ? hop.host : undefined, user });
-      await sendRequest(s, request, peer);
-      ctx.log.log('I', 'waiting for socks reply');
-      await reader.read('socks4 reply', socks4ReplyParser((m) => ctx.log.log('W', m)));
-    });
-    ctx.log.log('N', 'successfully connected via socks4');
-    return socketEndpoint(socket, `SOCKS4 ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${hop.host}:${hop.port}`, req.mode);
+    const connect = async () => {
+      const socket = await viaServer(req, ctx, hop, async (s, reader, peer) => {
+        const request = socks4Request({ port: hop.port, ipv4, hostname: v4a ? hop.host : undefined, user });
+        await sendRequest(s, request, peer);
+        ctx.log.log('I', 'waiting for socks reply');
+        await reader.read('socks4 reply', socks4ReplyParser((m) => ctx.log.log('W', m)));
+      });
+      ctx.log.log('N', 'successfully connected via socks4');
+      return socketEndpoint(socket, `SOCKS4 ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${hop.host}:${hop.port}`, req.mode);
+    };
+    return connectWithReconnect(connect, req.options, ctx);
   },
 });
 
@@ -122,21 +128,24 @@ const socks5 = defineAddress({
   params: ['socks-server', 'socks-port', 'target-host', 'target-port'],
   minParams: 3,
   syntax: ':<socks-server>[:<socks-port>]:<target-host>:<target-port>',
-  groups: GROUPS,
+  groups: CONNECT_GROUPS,
   features: ['SOCKS5'],
   summary: 'connect to <target-host>:<target-port> through a SOCKS5 server (<socks-port> or option socksport; socksuser/sockspass authenticate)',
   async open(req, ctx) {
     const hop = socks5Hop(req);
     ctx.log.log('N', `opening connection to ${hop.host}:${hop.port} via SOCKS5 server ${hop.server}:${hop.serverPort}`);
-    const socket = await viaServer(req, ctx, hop, async (s, reader, peer) => {
-      await socks5Greeting(req.options, ctx, s, reader, peer);
-      await sendRequest(s, socks5Request(SOCKS5_CONNECT, hop.host, hop.port), peer);
-      ctx.log.log('I', 'reading SOCKS5 reply');
-      const reply = await reader.read('SOCKS5 reply', socks5ReplyParser());
-      ctx.log.log('I', `SOCKS5 server connected from ${reply.address}:${reply.port}`);
-    });
-    ctx.log.log('N', `successfully connected to ${hop.host}:${hop.port} via SOCKS5 server ${hop.server}:${hop.serverPort}`);
-    return socketEndpoint(socket, `SOCKS5 ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${hop.host}:${hop.port}`, req.mode);
+    const connect = async () => {
+      const socket = await viaServer(req, ctx, hop, async (s, reader, peer) => {
+        await socks5Greeting(req.options, ctx, s, reader, peer);
+        await sendRequest(s, socks5Request(SOCKS5_CONNECT, hop.host, hop.port), peer);
+        ctx.log.log('I', 'reading SOCKS5 reply');
+        const reply = await reader.read('SOCKS5 reply', socks5ReplyParser());
+        ctx.log.log('I', `SOCKS5 server connected from ${reply.address}:${reply.port}`);
+      });
+      ctx.log.log('N', `successfully connected to ${hop.host}:${hop.port} via SOCKS5 server ${hop.server}:${hop.serverPort}`);
+      return socketEndpoint(socket, `SOCKS5 ${formatSockaddr(socket.remoteAddress, socket.remotePort)} to ${hop.host}:${hop.port}`, req.mode);
+    };
+    return connectWithReconnect(connect, req.options, ctx);
   },
 });
 

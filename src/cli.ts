@@ -11,7 +11,7 @@ import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
 import { Statistics } from './engine/relay/statistics.js';
 import { TsocatError } from './errors.js';
-import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from './log/logger.js';
+import { createLogger, DEFAULT_LOG_CONFIG, LEVEL_NUMBER, type Logger } from './log/logger.js';
 
 
 function writeStdout(text: string): Promise<void> {
@@ -157,9 +157,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     // An in-memory relay (PIPE PIPE) leaves Node nothing to wait on; socat would wait for a signal, so do we.
     const keepAlive = setInterval(() => {}, 2 ** 30);
     // only the families the two addresses name are loaded (the bundled command's keyword table)
+    // --progress, or a terminal's stderr with notices on (-d -d): a live line for a relay of one session
+    const noticesOnStderr = log.config.threshold <= LEVEL_NUMBER.N && log.config.file === undefined && log.config.syslogFacility === undefined && log.config.mixedFacility === undefined;
+    const progress = cmd.progress || (noticesOnStderr && process.stderr.isTTY === true) ? await import('./cli/progress.js') : undefined;
+    let stopProgress: (() => void) | undefined;
+    const onForm =
+      progress &&
+      (({ fork }: { fork: boolean }) => {
+        if (fork && cmd.progress) throw new TsocatError('--progress shows one session; address 1 has fork (--statistics or --metrics count every session)', 'EUSAGE');
+        if (!fork) stopProgress = progress.startProgress(stats, directions);
+      });
     const status = await loadRegistryFor([a1, a2])
-      .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry }))
+      .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry, onForm }))
       .finally(() => {
+        stopProgress?.();
         clearInterval(keepAlive);
         if (metrics) metrics.close();
       });

@@ -31,6 +31,8 @@ export interface CommandLine {
   logSignals: number;
   /** --metrics <host>:<port> (tsocat's own): Prometheus metrics of this relay (src/serve/metrics.ts). */
   metrics?: MetricsAddress;
+  /** --progress (tsocat's own): a live progress line on stderr (src/cli/progress.ts). */
+  progress?: boolean;
 }
 
 function hint(a: string, b: string): TsocatError {
@@ -55,7 +57,7 @@ function flagKey(arg: string): string {
 /** Every flag the parser takes, by the name the ablation check knows it by (see flagKey). */
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
-  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--completion', '--metrics',
+  '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--completion', '--metrics', '--progress',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -200,6 +202,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         else if (arg === '--help') out.help = 1;
         else if (arg === '--version') out.version = true;
         else if (arg === '--list-serial') out.listSerial = true;
+        else if (arg === '--progress') out.progress = true;
         else if (arg === '--completion' || arg.startsWith('--completion=')) out.completion = flagValue(arg, '--completion', arg.indexOf('=') + 1 || arg.length);
         else if (arg === '--metrics' || arg.startsWith('--metrics=')) out.metrics = parseListenAddress(flagValue(arg, '--metrics', '--metrics='.length));
         else if (arg === '--experimental') {

@@ -27,6 +27,7 @@ tsocat [options] <bi-address> <bi-address>
       -D     analyze the file descriptors before the transfer starts
       --experimental enable experimental features (tsocat has none)
       --statistics   output transfer statistics on exit
+      --progress     show bytes, rate and time each way on stderr while one session runs
       --log-format json|text  write log lines as pino JSON objects, or as text (the default)
       --list-serial  list the serial devices (path, maker, ids) and exit
       --completion bash|zsh  print a shell completion script and exit

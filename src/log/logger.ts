@@ -80,7 +80,15 @@ const MAX_PAUSES = 5000;
  * Writes a whole line. stderr may be a non-blocking pipe that a slow reader lets fill up;
  * then the rest of the line waits for room (bounded) instead of being lost or cut.
  */
+let beforeStderrLine: (() => void) | undefined;
+
+/** Runs `hook` before each line written to stderr (a live progress line on a terminal clears itself first: src/cli/progress.ts). */
+export function onStderrLine(hook: (() => void) | undefined): void {
+  beforeStderrLine = hook;
+}
+
 function writeWhole(fd: number, line: string): void {
+  if (fd === 2) beforeStderrLine?.();
   const bytes = Buffer.from(line);
   let done = 0;
   for (let pauses = 0; done < bytes.length && pauses < MAX_PAUSES; ) {

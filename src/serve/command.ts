@@ -1,10 +1,12 @@
 /**
- * `tsocat serve [--check] [--metrics host:port] relays.yaml`: many relays in
- * one process, from one file, reloaded on SIGHUP, with systemd's readiness
+ * `tsocat serve [--check] [--watch] [--metrics host:port] relays.yaml`: many
+ * relays in one process, from one file, reloaded on SIGHUP (and on a change of
+ * the file with --watch), with systemd's readiness
  * notes. tsocat's own subcommands parse with yargs (socat's flags never do:
  * src/cli/flags.ts), loaded only here so `tsocat A1 A2` never pays for it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { isAblated, traceUse } from '../ablation.js';
 import { ownProcessMemory } from '../engine/relay/at-rest.js';
@@ -21,7 +23,10 @@ import { Supervisor } from './supervisor.js';
 const require = createRequire(import.meta.url);
 
 /** serve's own flags, by the names the ablation check knows them by (docs/testing.md). */
-export const SERVE_FLAG_KEYS: readonly string[] = ['serve --check', 'serve --metrics', 'serve --log-format', 'serve --log-file'];
+export const SERVE_FLAG_KEYS: readonly string[] = ['serve --check', 'serve --metrics', 'serve --log-format', 'serve --log-file', 'serve --watch'];
+
+/** How long the file must be quiet after a change before it is read: an editor's write-then-rename is one change. */
+const WATCH_QUIET_MS = 300;
 
 /** A flag given to serve: traced for the ablation check, and undone when it is the one ablated. */
 function given<T>(flag: string, value: T, absent: T, present: boolean): T {
@@ -37,6 +42,8 @@ interface ServeArgs {
   metrics?: MetricsAddress;
   logFormat: 'text' | 'json';
   logFile?: string;
+  /** --watch: reload when the file changes, as on SIGHUP. */
+  watch: boolean;
 }
 
 /** serve's arguments, or the help text when --help was asked for. */
@@ -45,11 +52,12 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | { helpText: string
   let helpText = '';
   const parser = yargs([...argv])
     .scriptName('tsocat')
-    .usage('tsocat serve [--check] [--metrics <host>:<port>] <file.yaml>\n\nRuns every relay of a service file in one process (docs/service-file.md).')
+    .usage('tsocat serve [--check] [--watch] [--metrics <host>:<port>] <file.yaml>\n\nRuns every relay of a service file in one process (docs/service-file.md).')
     .option('check', { type: 'boolean', default: false, describe: 'validate the file without opening anything' })
     .option('metrics', { type: 'string', describe: 'serve Prometheus metrics on <host>:<port>' })
     .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const, describe: 'log lines as text or JSON' })
     .option('log-file', { type: 'string', describe: 'append log lines to this file instead of stderr' })
+    .option('watch', { type: 'boolean', default: false, describe: 'reload when the file changes, as on SIGHUP' })
     .strictOptions()
     .version(false)
     .help(false)
@@ -68,12 +76,14 @@ function parseServeArgs(argv: readonly string[]): ServeArgs | { helpText: string
   const files = args._.map(String);
   if (files.length !== 1) throw new TsocatError(`serve: exactly one service file required (there are ${files.length}); use "tsocat serve --help" for help`, 'EUSAGE');
   const present = (flag: string) => argv.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (args.check && args.watch) throw new TsocatError('serve: --check and --watch exclude each other (--check opens nothing and exits)', 'EUSAGE');
   return {
     file: files[0] as string,
     check: given('--check', args.check, false, present('--check')),
     metrics: given('--metrics', args.metrics === undefined ? undefined : parseListenAddress(args.metrics), undefined, present('--metrics')),
     logFormat: given('--log-format', args['log-format'], 'text' as const, present('--log-format')),
     logFile: given('--log-file', args['log-file'], undefined, present('--log-file')),
+    watch: given('--watch', args.watch, false, present('--watch')),
   };
 }
 
@@ -160,6 +170,12 @@ async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger)
     log.log('N', 'reloading on signal 1');
     reloading = reloading.then(reload);
   });
+  const watcher = args.watch
+    ? watchFile(args.file, log, () => {
+        log.log('N', `reloading on a change of "${args.file}"`);
+        reloading = reloading.then(reload);
+      })
+    : undefined;
 
   const stopped = new Promise<number>((resolve) => {
     for (const [name, number] of [['SIGTERM', 15], ['SIGINT', 2]] as const) {
@@ -178,6 +194,48 @@ async function serveRelays(args: ServeArgs, relays: CheckedRelay[], log: Logger)
     return await stopped;
   } finally {
     clearInterval(keepAlive);
+    watcher?.close();
     metrics?.close();
   }
+}
+
+/**
+ * Calls `changed` once the file's text differs from what it was and has been
+ * quiet for WATCH_QUIET_MS. The directory is watched, not the file: an editor
+ * that saves by writing a new file and renaming it over the old one replaces
+ * the inode a file watch would follow. Saves that leave the text as it was
+ * (touch, an editor's second write) reload nothing.
+ */
+function watchFile(file: string, log: Logger, changed: () => void): { close(): void } {
+  const name = basename(file);
+  const read = () => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  let last = read();
+  let timer: NodeJS.Timeout | undefined;
+  const settle = () => {
+    timer = undefined;
+    const now = read();
+    // a file that is gone for now (mid-rename, or deleted) is waited for, not reloaded as an error
+    if (now === undefined || now === last) return;
+    last = now;
+    changed();
+  };
+  const watcher = watch(dirname(file), { persistent: false }, (_event, entry) => {
+    if (entry !== null && entry !== name) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(settle, WATCH_QUIET_MS);
+  });
+  watcher.on('error', (err) => log.always('E', `watch: "${file}": ${err.message}; reload with SIGHUP`));
+  log.log('N', `watching "${file}" for changes`);
+  return {
+    close() {
+      if (timer) clearTimeout(timer);
+      watcher.close();
+    },
+  };
 }

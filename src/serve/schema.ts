@@ -45,7 +45,8 @@ export function serviceFileReference(): string {
 \`tsocat serve relays.yaml\` runs every relay the file lists in one process.
 \`tsocat serve --check relays.yaml\` validates the file (YAML, keys, each relay's flags and both
 addresses, every option's value) without opening anything, and reports each error as
-\`file:line: relay "name": message\`. SIGHUP reloads the file; see "Reloading" below.
+\`file:line: relay "name": message\`. SIGHUP reloads the file, and so does a change of it with
+\`--watch\`; see "Reloading" below.
 
 ## Top level
 
@@ -77,6 +78,7 @@ relays:
 | flag | meaning |
 |---|---|
 | \`--check\` | validate only; exit status 0 when the file is valid, 1 otherwise |
+| \`--watch\` | reload when the file changes, as on SIGHUP (see "Reloading"); not with \`--check\` |
 | \`--metrics <host>:<port>\` | serve Prometheus metrics at \`http://<host>:<port>/metrics\` (see docs/metrics.md) |
 | \`--log-format text\\|json\` | socat's text lines (default) or JSON lines |
 | \`--log-file <file>\` | append log lines to a file instead of stderr |
@@ -85,8 +87,9 @@ Each log line of a relay starts with \`[name]\`; a relay logs at the level its o
 
 ## Reloading
 
-On SIGHUP tsocat reads the file again. If it has an error, the error is logged and every relay
-runs on as before. Otherwise:
+On SIGHUP tsocat reads the file again; with \`--watch\` it also does so when the file's text changes.
+If the file has an error, each error is logged as \`--check\` words it (\`file:line: relay "name": …\`)
+and every relay runs on as before. Otherwise:
 
 - a relay that is new (or newly enabled) starts;
 - a relay that is gone (or now \`enabled: false\`) stops: its listener closes and its open sessions end;
@@ -94,6 +97,18 @@ runs on as before. Otherwise:
 - every other relay, and each of its open sessions, is not touched.
 
 One N line reports the outcome: \`reload: 2 added, 2 removed, 1 changed, 15 unchanged\`.
+
+### --watch
+
+\`--watch\` watches the file's directory, so a save that writes a new file and renames it over the
+old one (vim, most editors, \`sed -i\`, configuration tools) is seen as well as a write in place. The file is
+read once it has been quiet for 300 ms, so one save is one reload however many steps the editor takes;
+a save that leaves the text as it was (\`touch\`) reloads nothing, and while the file is missing (deleted,
+or between an editor's steps) nothing happens until it is back. The reload is announced by
+\`reloading on a change of "relays.yaml"\` and then goes exactly as a SIGHUP reload does, systemd's
+\`RELOADING=1\`/\`READY=1\` included. A watch is a request, not the only way in: SIGHUP still works.
+The file names the relays, not how they are served, so \`--watch\` is a command-line flag (a
+\`watch:\` key in the file would need the file to be read right to turn watching on or off).
 
 ## systemd
 

@@ -4,7 +4,7 @@
  * mind), and with a socket this test binds and hands over as descriptor 3.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { existsSync, openSync, closeSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,6 +57,33 @@ describe('ACCEPT-FD under systemd-socket-activate', () => {
     // fork: the same tsocat serves the next client too
     expect((await tcpExchange(port, 'second\n')).toString()).toBe('second\n');
     expect(activator.errors()).not.toMatch(/ E /);
+  });
+
+  it('tsocat serve: each relay takes its own socket by name (--fdname), and a reload that changes one takes the same socket again', async (ctx) => {
+    requireOrSkip(ctx, 'socketActivate');
+    const { dir, cleanup } = tempDir();
+    try {
+      const [webPort, otherPort] = [await freePort(), await freePort()];
+      const file = join(dir, 'relays.yaml');
+      const relays = (web: string) => `relays:\n  web:\n    address1: "ACCEPT-FD:web,fork"\n    address2: "${web}"\n  other:\n    address1: "ACCEPT-FD:other,fork"\n    address2: "SYSTEM:echo other"\n`;
+      writeFileSync(file, relays('PIPE'));
+      // the order of -l is the order of the descriptors (3, 4); the names say which is which, whatever the order
+      const activator = launch('systemd-socket-activate', ['-l', `127.0.0.1:${otherPort}`, '-l', `127.0.0.1:${webPort}`, '--fdname=other:web', process.execPath, TSOCAT, 'serve', file]);
+      await waitForPort(webPort);
+      // systemd-socket-activate starts tsocat when the first client comes
+      expect((await tcpExchange(webPort, 'echo me\n')).toString()).toBe('echo me\n');
+      await waitFor(() => /serving 2 relays/.test(activator.errors()), 5000, 'serve to start');
+      expect((await tcpExchange(otherPort, 'x\n')).toString()).toBe('other\n');
+      writeFileSync(file, relays('SYSTEM:echo changed'));
+      // systemd-socket-activate execs the program: its pid is tsocat's
+      activator.kill('SIGHUP');
+      await waitFor(() => /reload: 0 added, 0 removed, 1 changed, 1 unchanged/.test(activator.errors()), 5000, `the reload (tsocat said: ${activator.errors()})`);
+      expect((await tcpExchange(webPort, 'x\n')).toString()).toBe('changed\n');
+      expect((await tcpExchange(otherPort, 'x\n')).toString()).toBe('other\n');
+      expect(activator.errors()).not.toMatch(/ E /);
+    } finally {
+      cleanup();
+    }
   });
 });
 
@@ -148,7 +175,21 @@ describe('ACCEPT-FD bad input: one E line, status 1', () => {
   };
 
   it('without a descriptor number', () => refused(['ACCEPT-FD', 'PIPE'], 'E ACCEPT-FD: wrong number of parameters (0 instead of 1): usage: ACCEPT-FD:<fdnum>'));
-  it('with a number that is not one', () => refused(['ACCEPT-FD:three', 'PIPE'], 'E error in FD number "three"'));
+  it('with a number that is not one', () => refused(['ACCEPT-FD:3x', 'PIPE'], 'E error in FD number "3x"'));
+  it('with a name, when no socket was passed by name', () => refused(['ACCEPT-FD:three', 'PIPE'], 'E ACCEPT-FD: no socket named "three" was passed (LISTEN_FDNAMES is not set; a descriptor number or a socket name is expected)'));
+  it('with a name LISTEN_FDNAMES does not have, or sockets passed to another process', async () => {
+    const env = { ...process.env, LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:ssh' };
+    for (const [extra, message] of [
+      [{}, 'E ACCEPT-FD: no socket named "three" was passed (LISTEN_FDNAMES=web:ssh, LISTEN_FDS=2)'],
+      [{ LISTEN_PID: '1' }, /E ACCEPT-FD: the sockets in LISTEN_FDNAMES were passed to process 1 \(LISTEN_PID\), not to this one \(\d+\)$/],
+    ] as const) {
+      const r = await tsocat(['ACCEPT-FD:three', 'PIPE'], { env: { ...env, ...extra } });
+      expect(r.status).toBe(1);
+      const errors = r.stderr.split('\n').filter((l) => / E /.test(l));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(message);
+    }
+  });
   it('with a descriptor that is not open', () => refused(['ACCEPT-FD:213', 'PIPE'], 'E accept(213): Bad file descriptor'));
   it('with a descriptor that is a file, not a socket', () => {
     const fd = openSync('/dev/null', 'r');

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -282,6 +282,49 @@ describe('tsocat serve relays.yaml', () => {
     expect(isListening(stayPort)).toBe(true);
   });
 
+  it('--watch reloads on a change of the file (an editor\'s write-and-rename too); a broken edit keeps the running relays serving and logs its errors with file:line', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const [onePort, twoPort, threePort] = [await freePort(), await freePort(), await freePort()];
+    const file = join(dir, 'relays.yaml');
+    const relay = (port: number) => ({ a1: `TCP-LISTEN:${port},bind=127.0.0.1,fork,reuseaddr`, a2: 'EXEC:cat' });
+    writeFileSync(file, yamlOf({ one: relay(onePort) }));
+    const server = startTsocat(['serve', '--watch', file]);
+    cleanups.push(() => stop(server));
+    await waitForPort(onePort);
+    await waitFor(() => /watching /.test(server.errors()), 5000, 'the watch line');
+    const one = netConnect(onePort, '127.0.0.1');
+    await new Promise<void>((r) => one.once('connect', () => r()));
+    const s = streamSession('one', one);
+    cleanups.push(() => s.close());
+    s.send('before\n');
+    await allEchoed([s]);
+
+    // an edit in place: one reload, the new relay serves, the old session is untouched
+    writeFileSync(file, yamlOf({ one: relay(onePort), two: relay(twoPort) }));
+    await waitFor(() => /reload: 1 added, 0 removed, 0 changed, 1 unchanged/.test(server.errors()), 5000, `the reload line (tsocat said: ${server.errors()})`);
+    expect(server.errors()).toContain(`N reloading on a change of "${file}"`);
+    expect((await tcpExchange(twoPort, 'two\n')).toString()).toBe('two\n');
+    s.send('after\n');
+    await allEchoed([s]);
+
+    // a broken edit, saved as editors do (a new file renamed over the old): logged with file:line, nothing changes
+    const broken = `${yamlOf({ one: relay(onePort), two: relay(twoPort) })}  three:\n    address1: "TCP-LISTEN:${threePort},bind=127.0.0.1,frok"\n    address2: EXEC:cat\n`;
+    writeFileSync(join(dir, '.relays.yaml.swp'), broken);
+    renameSync(join(dir, '.relays.yaml.swp'), file);
+    await waitFor(() => /reload: .* has 1 error/.test(server.errors()), 5000, `the refused reload (tsocat said: ${server.errors()})`);
+    expect(server.errors()).toContain(`E ${file}:9: relay "three": address1: parseopts_table(): unknown option "frok"\n`);
+    expect(server.errors()).toContain(`E reload: "${file}" has 1 error(s); every relay runs on as before`);
+    expect(isListening(threePort)).toBe(false);
+    expect((await tcpExchange(twoPort, 'still\n')).toString()).toBe('still\n');
+    s.send('still\n');
+    await allEchoed([s]);
+    // a save that leaves the text as it was reloads nothing; only one reload line so far
+    writeFileSync(file, broken);
+    await new Promise((r) => setTimeout(r, 800));
+    expect(server.errors().match(/N reloading on a change/g)?.length).toBe(2);
+  });
+
   it('--log-file sends every line, serve\'s and the relays\', to the file instead of stderr', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
@@ -338,6 +381,7 @@ describe('tsocat serve relays.yaml', () => {
     const strip = (stderr: string) => stderr.replace(/^\S+ \S+ tsocat\[\d+\] /gm, '');
     const cases: Array<[string[], string]> = [
       [['serve', '--bogus', bad], 'E serve: Unknown argument: bogus\n'],
+      [['serve', '--check', '--watch', bad], 'E serve: --check and --watch exclude each other (--check opens nothing and exits)\n'],
       [['serve'], 'E serve: exactly one service file required (there are 0); use "tsocat serve --help" for help\n'],
       [['serve', join(dir, 'none.yaml')], `E serve: cannot read "${join(dir, 'none.yaml')}": No such file or directory\n`],
       [['serve', bad], `E ${bad}:4: relay "a": address2: unknown device/address "NOSUCH"\nE serve: "${bad}" has 1 error(s); nothing started\n`],

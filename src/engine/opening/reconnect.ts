@@ -1,5 +1,6 @@
 /**
- * `reconnect` on an address that connects (TCP, UNIX-CONNECT): one endpoint for the
+ * `reconnect` on an address that connects (TCP, UNIX-CONNECT, OPENSSL, PROXY,
+ * SOCKS4/4A, SOCKS5; `connect` is the address's whole connect): one endpoint for the
  * session's whole life over a connection that may drop. When it drops (end of
  * file, reset, a failed write) the endpoint connects again after `interval`,
  * doubling the pause up to 30 s, `retry` times or for ever; the other address

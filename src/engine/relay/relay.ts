@@ -32,6 +32,8 @@ export interface RelayOptions {
   windDown?: AbortSignal;
   /** Called once address 1 is open (a listener listens, a client is connected): a service counts the relay as up. */
   onOpened?: () => void;
+  /** Called before address 1 opens, with whether it forks (a session per peer); what it throws refuses the relay (--progress is for one session). */
+  onForm?: (form: { fork: boolean }) => void;
 }
 
 /** What the engine's relay needs besides: the address registry, which the caller loads (src/index.ts, src/cli.ts). */
@@ -97,7 +99,7 @@ async function relayWith(
   ctx: OpenContext,
   controller: AbortController,
   stats: Statistics | undefined,
-  { windDown, onOpened }: Pick<RelayOptions, 'windDown' | 'onOpened'>,
+  { windDown, onOpened, onForm }: Pick<RelayOptions, 'windDown' | 'onOpened' | 'onForm'>,
 ): Promise<number> {
   const { settings, log } = ctx;
   // until sessions run, winding down is stopping: nothing has been relayed that could be finished
@@ -110,6 +112,7 @@ async function relayWith(
   await validateAddress(spec1, mode1, ctx);
   await validateAddress(spec2, mode2, ctx);
   const { fork, maxChildren, acceptTimeout, interval, shutup } = await listenerOptions(spec1, mode1, ctx);
+  onForm?.({ fork });
 
   const first = await openAddress(spec1, mode1, ctx);
   onOpened?.();
