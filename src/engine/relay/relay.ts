@@ -6,13 +6,15 @@
  */
 import { setMaxListeners } from 'node:events';
 import { TsocatError } from '../../errors.js';
+import type { ResolvedOptions } from '../../../options/catalog.js';
 import { parseAddress } from '../../grammar/parse.js';
 import type { AddressSpec } from '../../grammar/spec.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
 import { DEFAULT_SETTINGS, type OpenContext, type Registry, type RelaySettings } from '../context.js';
-import type { AccessMode, Endpoint } from '../endpoint.js';
+import type { AccessMode, Endpoint, Listener, Opened } from '../endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from '../opening/open.js';
+import { type BrokerOptions, DEFAULT_BROKER_BUFFER, type SlowPolicy, serveBroker } from './broker.js';
 import { connectLoop } from './connect-loop.js';
 import { runPair, serveForever, serveWithShared, single } from './serve.js';
 import { Statistics } from './statistics.js';
@@ -49,9 +51,25 @@ function toSpec(address: string | AddressSpec): AddressSpec {
   return typeof address === 'string' ? parseAddress(address) : address;
 }
 
-/** Reads fork, max-children, accept-timeout and interval from an address when it is a single address. */
+/** broker, chat, broker-buffer and broker-slow (broker.ts); undefined without broker. */
+function brokerOptions(o: ResolvedOptions, fork: boolean, direction: RelaySettings['direction']): Omit<BrokerOptions, 'maxChildren'> | undefined {
+  const broker = o.bool('broker');
+  for (const name of ['chat', 'broker-buffer', 'broker-slow']) {
+    if (o.has(name) && !broker) throw new TsocatError(`option ${name} not allowed without option broker`, 'EUSAGE');
+  }
+  if (!broker) return undefined;
+  if (!fork) throw new TsocatError('option broker not allowed without option fork', 'EUSAGE');
+  if (direction !== 'both') throw new TsocatError('option broker not allowed with -u or -U: a broker relays every way', 'EUSAGE');
+  return {
+    chat: o.bool('chat'),
+    bound: o.number('broker-buffer') ?? DEFAULT_BROKER_BUFFER,
+    slow: (o.string('broker-slow') ?? 'disconnect') as SlowPolicy,
+  };
+}
+
+/** Reads fork, max-children, accept-timeout, interval and the broker's options from an address when it is a single address. */
 async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'>) {
-  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1, shutup: 0 };
+  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1, shutup: 0, broker: undefined };
   const { request } = await prepareAddress(spec, mode, ctx);
   const fork = request.options.bool('fork');
   const maxChildren = request.options.number('max-children') ?? 0;
@@ -62,7 +80,14 @@ async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<Op
     acceptTimeout: request.options.number('accept-timeout') ?? 0,
     interval: request.options.number('interval') ?? 1,
     shutup: request.options.number('children-shutup') ?? 0,
+    broker: brokerOptions(request.options, fork, ctx.settings.direction),
   };
+}
+
+/** A broker needs a listener: an address that connects (fork's connect loop) has no peers to gather. */
+function brokerListener(opened: Opened): Listener {
+  if (opened.kind !== 'listener') throw new TsocatError(`option broker needs a listening address, not ${opened.description}`, 'EUSAGE');
+  return opened;
 }
 
 /**
@@ -109,10 +134,24 @@ async function relayWith(
   // Refuse bad input in either address before anything opens.
   await validateAddress(spec1, mode1, ctx);
   await validateAddress(spec2, mode2, ctx);
-  const { fork, maxChildren, acceptTimeout, interval, shutup } = await listenerOptions(spec1, mode1, ctx);
+  const { fork, maxChildren, acceptTimeout, interval, shutup, broker } = await listenerOptions(spec1, mode1, ctx);
+  // a broker on address 2 is refused before anything opens, as one on address 1
+  const broker2 = broker ? undefined : (await listenerOptions(spec2, mode2, ctx)).broker;
 
   const first = await openAddress(spec1, mode1, ctx);
   onOpened?.();
+  if (broker) {
+    const listener = brokerListener(first);
+    let other: Endpoint;
+    try {
+      other = await single(await openAddress(spec2, mode2, ctx), acceptTimeout);
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
+    stopOpening();
+    return serveBroker(listener, other, ctx, { ...broker, maxChildren, windDown });
+  }
   if (fork) {
     const pairFor = async (peer: Endpoint, childLog: Logger): Promise<[Endpoint, Endpoint]> => [
       peer,
@@ -132,6 +171,10 @@ async function relayWith(
   try {
     const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo, firstAddress: left });
     const forkOn2 = await listenerOptions(spec2, mode2, ctx);
+    if (broker2) {
+      stopOpening();
+      return await serveBroker(brokerListener(second), left, ctx, { ...broker2, maxChildren: forkOn2.maxChildren, windDown });
+    }
     if (second.kind === 'listener' && forkOn2.fork) {
       stopOpening();
       return await serveWithShared(left, second, ctx, { ...forkOn2, stats, windDown });
