@@ -163,6 +163,20 @@ describe('TCP-LISTEN,fork,broker', () => {
     expect(p.exitCode).toBeNull();
   });
 
+  it('max-children bounds the clients at once: one more waits in the backlog until a member leaves', async () => {
+    const { port, p } = await broker(',max-children=2');
+    const [a, b] = await clients(port, 2, p.errors);
+    const c = await client(port);
+    // a round trip through the broker after c connected: it has had its turn to accept c
+    b?.socket.write('ping\n');
+    await waitFor(() => a?.received() === 'ping\n', 5000, 'the ping');
+    expect(joined(p.errors())).toBe(3);
+    a?.socket.destroy();
+    await waitFor(() => joined(p.errors()) === 4, 5000, () => `c joining once a left: ${p.errors()}`);
+    c.socket.write('from c\n');
+    await waitFor(() => b?.received() === 'from c\n', 5000, () => `b: ${JSON.stringify(b?.received())}`);
+  });
+
   it('UNIX-LISTEN,fork,broker relays among its peers the same way', async () => {
     const { dir, cleanup } = tempDir();
     dirs.push(cleanup);
@@ -314,6 +328,25 @@ describe('bad broker options', () => {
     await refused(`TCP-LISTEN:${port},fork,chat`, 'option chat not allowed without option broker');
     await refused(`TCP-LISTEN:${port},fork,broker-slow=drop`, 'option broker-slow not allowed without option broker');
   });
+  it('refuses what a broker cannot honour: per-session flags and APPL options, on either address', async () => {
+    const port = await freePort();
+    for (const [args, message] of [
+      [['-T', '5'], 'option broker not allowed with -T'],
+      [['-x'], 'option broker not allowed with -x'],
+      [['-b', '4096'], 'option broker not allowed with -b'],
+      [['--statistics'], 'option broker not allowed with --statistics'],
+    ] as const) {
+      const r = await tsocat([...args, `TCP-LISTEN:${port},fork,broker`, 'OPEN:/dev/null']);
+      expect(r.stderr).toMatch(new RegExp(` E ${message}\n$`));
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.status).toBe(1);
+    }
+    await refused(`TCP-LISTEN:${port},fork,broker,crnl`, 'option broker not allowed with option crnl');
+    const r = await tsocat([`TCP-LISTEN:${port},fork,broker`, 'OPEN:/dev/null,ignoreeof']);
+    expect(r.stderr).toMatch(/ E option broker not allowed with option ignoreeof\n$/);
+    expect(r.status).toBe(1);
+  });
+
   it('refuses broker with -u, and on an address that does not listen', async () => {
     const port = await freePort();
     const r = await tsocat(['-u', `TCP-LISTEN:${port},fork,broker`, 'OPEN:/dev/null']);

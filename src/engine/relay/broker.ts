@@ -73,6 +73,8 @@ class Broker {
   private readonly members = new Set<Member>();
   private next = 1;
   private spaceFreed?: () => void;
+  /** Peers accepted whose TLS handshake (if any) still runs: they count against max-children. */
+  admitting = 0;
 
   constructor(
     private readonly opts: BrokerOptions,
@@ -85,7 +87,7 @@ class Broker {
 
   /** Waits until fewer than max-children peers are members (or the broker stops). */
   async room(stopped: () => boolean): Promise<void> {
-    while (!stopped() && this.opts.maxChildren && this.peers >= this.opts.maxChildren) {
+    while (!stopped() && this.opts.maxChildren && this.peers + this.admitting >= this.opts.maxChildren) {
       await new Promise<void>((r) => {
         this.spaceFreed = r;
       });
@@ -184,15 +186,18 @@ export async function serveBroker(listener: Listener, other: Endpoint, ctx: Open
   const stopped = () => signal.aborted || opts.windDown?.aborted === true;
   broker.join(other, true);
   const admit = async (peer: Endpoint) => {
+    broker.admitting++;
     try {
       await peer.ready;
+      if (stopped()) await peer.close();
+      else broker.join(peer);
     } catch (err) {
       log.log('E', err instanceof TsocatError ? err.message : String(err));
       await peer.close();
-      return;
+    } finally {
+      broker.admitting--;
+      broker.wake();
     }
-    if (stopped()) await peer.close();
-    else broker.join(peer);
   };
   try {
     while (!stopped()) {

@@ -60,11 +60,34 @@ function brokerOptions(o: ResolvedOptions, fork: boolean, direction: RelaySettin
   if (!broker) return undefined;
   if (!fork) throw new TsocatError('option broker not allowed without option fork', 'EUSAGE');
   if (direction !== 'both') throw new TsocatError('option broker not allowed with -u or -U: a broker relays every way', 'EUSAGE');
+  for (const name of NOT_WITH_BROKER) if (o.has(name)) throw new TsocatError(`option broker not allowed with option ${name}`, 'EUSAGE');
   return {
     chat: o.bool('chat'),
     bound: o.number('broker-buffer') ?? DEFAULT_BROKER_BUFFER,
     slow: (o.string('broker-slow') ?? 'disconnect') as SlowPolicy,
   };
+}
+
+/** What the pump does per session and a broker does not: refused with broker rather than ignored. */
+const NOT_WITH_BROKER = ['ignoreeof', 'cr', 'crnl', 'readbytes', 'escape', 'cool-write'];
+
+/** Refuses the flags and the other address's options a broker cannot honour. */
+async function refuseBrokerConflicts(other: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'>): Promise<void> {
+  const s = ctx.settings;
+  const flags: Array<[boolean, string]> = [
+    [s.inactivityTimeout > 0, '-T'],
+    [s.verbose, '-v'],
+    [s.hexDump, '-x'],
+    [s.rawLeftToRight !== undefined, '-r'],
+    [s.rawRightToLeft !== undefined, '-R'],
+    [s.blockSizeGiven, '-b'],
+    [s.statistics, '--statistics'],
+    [s.analyzeDescriptors, '-D'],
+  ];
+  for (const [given, flag] of flags) if (given) throw new TsocatError(`option broker not allowed with ${flag}`, 'EUSAGE');
+  if (other.kind !== 'single') return;
+  const { request } = await prepareAddress(other, mode, ctx);
+  for (const name of NOT_WITH_BROKER) if (request.options.has(name)) throw new TsocatError(`option broker not allowed with option ${name}`, 'EUSAGE');
 }
 
 /** Reads fork, max-children, accept-timeout, interval and the broker's options from an address when it is a single address. */
@@ -137,6 +160,8 @@ async function relayWith(
   const { fork, maxChildren, acceptTimeout, interval, shutup, broker } = await listenerOptions(spec1, mode1, ctx);
   // a broker on address 2 is refused before anything opens, as one on address 1
   const broker2 = broker ? undefined : (await listenerOptions(spec2, mode2, ctx)).broker;
+  if (broker) await refuseBrokerConflicts(spec2, mode2, ctx);
+  if (broker2) await refuseBrokerConflicts(spec1, mode1, ctx);
 
   const first = await openAddress(spec1, mode1, ctx);
   onOpened?.();
