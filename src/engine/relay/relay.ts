@@ -14,7 +14,7 @@ import { onAbort } from '../abort.js';
 import { DEFAULT_SETTINGS, type OpenContext, type Registry, type RelaySettings } from '../context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from '../endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from '../opening/open.js';
-import { type BrokerOptions, DEFAULT_BROKER_BUFFER, type SlowPolicy, serveBroker } from './broker.js';
+import { type BrokerOptions, DEFAULT_BROKER_BUFFER, type SlowPolicy, serveBroker } from './broker/broker.js';
 import { connectLoop } from './connect-loop.js';
 import { runPair, serveForever, serveWithShared, single } from './serve.js';
 import { Statistics } from './statistics.js';

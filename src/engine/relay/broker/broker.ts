@@ -14,11 +14,12 @@
  *   only the relay's stop (SIGTERM, SIGINT) does.
  */
 import type { Writable } from 'node:stream';
-import { TsocatError } from '../../errors.js';
-import type { Logger } from '../../log/logger.js';
-import type { OpenContext } from '../context.js';
-import { type Endpoint, type Listener, sourceOf } from '../endpoint.js';
-import type { ChunkSource } from '../source.js';
+import { TsocatError } from '../../../errors.js';
+import type { Logger } from '../../../log/logger.js';
+import type { OpenContext } from '../../context.js';
+import { type Endpoint, type Listener, sourceOf } from '../../endpoint.js';
+import type { ChunkSource } from '../../source.js';
+import { chatLines, type LineSender } from './chat.js';
 
 export type SlowPolicy = 'drop' | 'disconnect';
 
@@ -35,38 +36,14 @@ export interface BrokerOptions {
 
 export const DEFAULT_BROKER_BUFFER = 1024 * 1024;
 
-interface Member {
-  name: string;
+interface Member extends LineSender {
   endpoint: Endpoint;
   source?: ChunkSource;
   writable?: Writable;
-  /** chat: the start of a line still waiting for its newline. */
-  partial?: Buffer;
   /** Bytes skipped since it last kept up (drop). */
   dropped: number;
   /** The other address: its end of file does not make it leave. */
   host: boolean;
-}
-
-const NEWLINE = 0x0a;
-
-/** chat: the complete lines of `chunk` (with what the sender had pending), each prefixed; the rest stays pending. */
-function chatLines(from: Member, chunk: Buffer, bound: number): Buffer | undefined {
-  const data = from.partial ? Buffer.concat([from.partial, chunk]) : chunk;
-  const prefix = Buffer.from(`<${from.name}> `);
-  const out: Buffer[] = [];
-  let start = 0;
-  for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
-    out.push(prefix, data.subarray(start, nl + 1));
-    start = nl + 1;
-  }
-  const rest = data.subarray(start);
-  // a line longer than the bound goes out in pieces, so one sender cannot make tsocat hold unbounded memory
-  if (rest.length > bound) {
-    out.push(prefix, rest, Buffer.from('\n'));
-    from.partial = undefined;
-  } else from.partial = rest.length > 0 ? Buffer.from(rest) : undefined;
-  return out.length > 0 ? Buffer.concat(out) : undefined;
 }
 
 class Broker {
