@@ -4,12 +4,13 @@
  * processes; every wait is on an event (a log line, the bytes expected).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { backgroundStarter, freePort, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, exited, freePort, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const start = backgroundStarter();
@@ -17,7 +18,9 @@ const sockets: Socket[] = [];
 const servers: Server[] = [];
 const children: ChildProcess[] = [];
 const dirs: Array<() => void> = [];
+const udps: UdpSocket[] = [];
 afterEach(async () => {
+  for (const u of udps.splice(0)) u.close();
   for (const c of children.splice(0)) {
     // a stopped child never ends on SIGTERM until continued
     c.kill('SIGCONT');
@@ -161,6 +164,12 @@ describe('TCP-LISTEN,fork,broker', () => {
     c?.socket.write('still here\n');
     await waitFor(() => d?.received() === 'still here\n', 5000, () => `d: ${JSON.stringify(d?.received())}`);
     expect(p.exitCode).toBeNull();
+    // only a signal ends it, and then every member is closed
+    const closed = new Promise((r) => d?.socket.once('close', r));
+    p.kill('SIGTERM');
+    await closed;
+    await exited(p);
+    expect(p.errors()).toMatch(/W exiting on signal 15\n$/);
   });
 
   it('max-children bounds the clients at once: one more waits in the backlog until a member leaves', async () => {
@@ -188,6 +197,28 @@ describe('TCP-LISTEN,fork,broker', () => {
     all[0]?.socket.write('one\n');
     await waitFor(() => all[1]?.received() === 'one\n' && all[2]?.received() === 'one\n', 5000, 'the others receiving');
     expect(all[0]?.received()).toBe('');
+  });
+
+  it('UDP-LISTEN,fork,broker: a datagram from one peer reaches every other peer as one datagram', async () => {
+    const port = await freePort();
+    const p = start(['-d', '-d', `UDP-LISTEN:${port},bind=127.0.0.1,fork,broker`, 'OPEN:/dev/null']);
+    await waitFor(() => joined(p.errors()) >= 1, 5000, () => `address 2 joining: ${p.errors()}`);
+    const peers = [0, 1, 2].map(() => {
+      const u = createSocket('udp4');
+      udps.push(u);
+      const got: string[] = [];
+      u.on('message', (m) => got.push(m.toString()));
+      return { u, got };
+    });
+    // a UDP peer joins with its first datagram, which goes to those already there
+    for (const [i, peer] of peers.entries()) {
+      peer.u.send(`join ${i}`, port, '127.0.0.1');
+      await waitFor(() => joined(p.errors()) >= i + 2, 5000, () => `peer ${i} joining: ${p.errors()}`);
+    }
+    peers[0]?.u.send('one datagram', port, '127.0.0.1');
+    await waitFor(() => peers[1]?.got.at(-1) === 'one datagram' && peers[2]?.got.at(-1) === 'one datagram', 5000, () => JSON.stringify(peers.map((q) => q.got)));
+    expect(peers[1]?.got).toEqual(['join 2', 'one datagram']);
+    expect(peers[0]?.got).toEqual(['join 1', 'join 2']);
   });
 
   it('WS-LISTEN,fork,broker,chat: one message from a WebSocket client reaches the others, prefixed', async () => {
