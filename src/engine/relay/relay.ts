@@ -6,13 +6,15 @@
  */
 import { setMaxListeners } from 'node:events';
 import { TsocatError } from '../../errors.js';
+import type { ResolvedOptions } from '../../../options/catalog.js';
 import { parseAddress } from '../../grammar/parse.js';
 import type { AddressSpec } from '../../grammar/spec.js';
 import { createLogger, DEFAULT_LOG_CONFIG, type Logger } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
 import { DEFAULT_SETTINGS, type OpenContext, type Registry, type RelaySettings } from '../context.js';
-import type { AccessMode, Endpoint } from '../endpoint.js';
+import type { AccessMode, Endpoint, Listener, Opened } from '../endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from '../opening/open.js';
+import { type BrokerOptions, DEFAULT_BROKER_BUFFER, type SlowPolicy, serveBroker } from './broker/broker.js';
 import { connectLoop } from './connect-loop.js';
 import { runPair, serveForever, serveWithShared, single } from './serve.js';
 import { Statistics } from './statistics.js';
@@ -51,9 +53,48 @@ function toSpec(address: string | AddressSpec): AddressSpec {
   return typeof address === 'string' ? parseAddress(address) : address;
 }
 
-/** Reads fork, max-children, accept-timeout and interval from an address when it is a single address. */
+/** broker, chat, broker-buffer and broker-slow (broker.ts); undefined without broker. */
+function brokerOptions(o: ResolvedOptions, fork: boolean, direction: RelaySettings['direction']): Omit<BrokerOptions, 'maxChildren'> | undefined {
+  const broker = o.bool('broker');
+  for (const name of ['chat', 'broker-buffer', 'broker-slow']) {
+    if (o.has(name) && !broker) throw new TsocatError(`option ${name} not allowed without option broker`, 'EUSAGE');
+  }
+  if (!broker) return undefined;
+  if (!fork) throw new TsocatError('option broker not allowed without option fork', 'EUSAGE');
+  if (direction !== 'both') throw new TsocatError('option broker not allowed with -u or -U: a broker relays every way', 'EUSAGE');
+  for (const name of NOT_WITH_BROKER) if (o.has(name)) throw new TsocatError(`option broker not allowed with option ${name}`, 'EUSAGE');
+  return {
+    chat: o.bool('chat'),
+    bound: o.number('broker-buffer') ?? DEFAULT_BROKER_BUFFER,
+    slow: (o.string('broker-slow') ?? 'disconnect') as SlowPolicy,
+  };
+}
+
+/** What the pump does per session and a broker does not: refused with broker rather than ignored. */
+const NOT_WITH_BROKER = ['ignoreeof', 'cr', 'crnl', 'readbytes', 'escape', 'cool-write'];
+
+/** Refuses the flags and the other address's options a broker cannot honour. */
+async function refuseBrokerConflicts(other: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'>): Promise<void> {
+  const s = ctx.settings;
+  const flags: Array<[boolean, string]> = [
+    [s.inactivityTimeout > 0, '-T'],
+    [s.verbose, '-v'],
+    [s.hexDump, '-x'],
+    [s.rawLeftToRight !== undefined, '-r'],
+    [s.rawRightToLeft !== undefined, '-R'],
+    [s.blockSizeGiven, '-b'],
+    [s.statistics, '--statistics'],
+    [s.analyzeDescriptors, '-D'],
+  ];
+  for (const [given, flag] of flags) if (given) throw new TsocatError(`option broker not allowed with ${flag}`, 'EUSAGE');
+  if (other.kind !== 'single') return;
+  const { request } = await prepareAddress(other, mode, ctx);
+  for (const name of NOT_WITH_BROKER) if (request.options.has(name)) throw new TsocatError(`option broker not allowed with option ${name}`, 'EUSAGE');
+}
+
+/** Reads fork, max-children, accept-timeout, interval and the broker's options from an address when it is a single address. */
 async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<OpenContext, 'settings' | 'registry'>) {
-  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1, shutup: 0 };
+  if (spec.kind !== 'single') return { fork: false, maxChildren: 0, acceptTimeout: 0, interval: 1, shutup: 0, broker: undefined };
   const { request } = await prepareAddress(spec, mode, ctx);
   const fork = request.options.bool('fork');
   const maxChildren = request.options.number('max-children') ?? 0;
@@ -64,7 +105,14 @@ async function listenerOptions(spec: AddressSpec, mode: AccessMode, ctx: Pick<Op
     acceptTimeout: request.options.number('accept-timeout') ?? 0,
     interval: request.options.number('interval') ?? 1,
     shutup: request.options.number('children-shutup') ?? 0,
+    broker: brokerOptions(request.options, fork, ctx.settings.direction),
   };
+}
+
+/** A broker needs a listener: an address that connects (fork's connect loop) has no peers to gather. */
+function brokerListener(opened: Opened): Listener {
+  if (opened.kind !== 'listener') throw new TsocatError(`option broker needs a listening address, not ${opened.description}`, 'EUSAGE');
+  return opened;
 }
 
 /**
@@ -111,11 +159,27 @@ async function relayWith(
   // Refuse bad input in either address before anything opens.
   await validateAddress(spec1, mode1, ctx);
   await validateAddress(spec2, mode2, ctx);
-  const { fork, maxChildren, acceptTimeout, interval, shutup } = await listenerOptions(spec1, mode1, ctx);
+  const { fork, maxChildren, acceptTimeout, interval, shutup, broker } = await listenerOptions(spec1, mode1, ctx);
   onForm?.({ fork });
+  // a broker on address 2 is refused before anything opens, as one on address 1
+  const broker2 = broker ? undefined : (await listenerOptions(spec2, mode2, ctx)).broker;
+  if (broker) await refuseBrokerConflicts(spec2, mode2, ctx);
+  if (broker2) await refuseBrokerConflicts(spec1, mode1, ctx);
 
   const first = await openAddress(spec1, mode1, ctx);
   onOpened?.();
+  if (broker) {
+    const listener = brokerListener(first);
+    let other: Endpoint;
+    try {
+      other = await single(await openAddress(spec2, mode2, ctx), acceptTimeout);
+    } catch (err) {
+      await listener.close();
+      throw err;
+    }
+    stopOpening();
+    return serveBroker(listener, other, ctx, { ...broker, maxChildren, windDown });
+  }
   if (fork) {
     const pairFor = async (peer: Endpoint, childLog: Logger): Promise<[Endpoint, Endpoint]> => [
       peer,
@@ -135,6 +199,10 @@ async function relayWith(
   try {
     const second = await openAddress(spec2, mode2, { ...ctx, connectionInfo: left.connectionInfo, firstAddress: left });
     const forkOn2 = await listenerOptions(spec2, mode2, ctx);
+    if (broker2) {
+      stopOpening();
+      return await serveBroker(brokerListener(second), left, ctx, { ...broker2, maxChildren: forkOn2.maxChildren, windDown });
+    }
     if (second.kind === 'listener' && forkOn2.fork) {
       stopOpening();
       return await serveWithShared(left, second, ctx, { ...forkOn2, stats, windDown });
