@@ -6,9 +6,9 @@
  * back from the device with stty.
  */
 import type { ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, PYTHON_WITH_SERIAL, requireOrSkip, run, tsocat, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, PYTHON_WITH_SERIAL, requireOrSkip, run, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { echoingPty, flagsOf, sttyOf } from '../pty-helpers.js';
 
 const start = backgroundStarter();
@@ -150,5 +150,61 @@ describe('SERIAL,rfc2217: bad input', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/E SERIAL ".*": rfc2217 needs both directions \(the client's commands come in, the answers go out\)\n$/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('RFC2217:<host>:<port>, the client side', () => {
+  it('sends b57600, cstopb, crtscts to a SERIAL,rfc2217 relay (seen by stty on its pty), and every byte value comes back through the echo', async () => {
+    const device = await echoingDevice();
+    const { port, relay } = await serve(device);
+    const client = start(['-d', '-d', '-d', '-', `RFC2217:127.0.0.1:${port},b57600,cs8,parenb=0,cstopb=1,crtscts=1`]);
+    const data = Buffer.from([...Array(256).keys()]);
+    const back: Buffer[] = [];
+    client.stdout?.on('data', (d: Buffer) => back.push(d));
+    client.stdin?.write(data);
+    await waitFor(() => Buffer.concat(back).length >= data.length, 5000, 'the echo');
+    expect(Buffer.concat(back)).toEqual(data);
+    const stty = sttyOf(device);
+    expect(stty).toMatch(/^speed 57600 baud/);
+    for (const flag of ['cstopb', 'crtscts', 'cs8', '-parenb']) expect(flagsOf(stty).has(flag), flag).toBe(true);
+    expect(client.errors()).toMatch(/I RFC2217 AF=2 127\.0\.0\.1:\d+: RTS\/CTS flow control set\n/);
+    expect(relay.errors()).toMatch(/N SERIAL ".*": RFC 2217 client set baud rate 57600\n/);
+    client.stdin?.end();
+  });
+
+  it('a setting the server answers differently fails the address: one E line, status 1', async () => {
+    const device = await echoingDevice();
+    const { port } = await serve(device);
+    const r = await tsocat(['-', `RFC2217:127.0.0.1:${port},b57600,parenb=1`], { input: '' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.toString()).toMatch(/^\S+ \S+ tsocat\[\d+\] E RFC2217 AF=2 127\.0\.0\.1:\d+: the server refused parity even \(it answered 01\)\n$/);
+  });
+
+  it('a server that refuses COM-PORT-OPTION, and one that closes at once', async () => {
+    const refusing = createServer((s) => s.end(Buffer.from([IAC, 254, 44, IAC, 252, 44])));
+    const closing = createServer((s) => s.destroy());
+    const servers: Server[] = [refusing, closing];
+    try {
+      for (const s of servers) await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+      const portOf = (s: Server) => (s.address() as AddressInfo).port;
+      const refused = await tsocat(['-', `RFC2217:127.0.0.1:${portOf(refusing)}`], { input: '' });
+      expect(refused.status).toBe(1);
+      expect(refused.stderr.toString()).toMatch(/E RFC2217 AF=2 127\.0\.0\.1:\d+: the server refused COM-PORT-OPTION \(it is no RFC 2217 server\)\n$/);
+      const closed = await tsocat(['-', `RFC2217:127.0.0.1:${portOf(closing)}`], { input: '' });
+      expect(closed.status).toBe(1);
+      expect(closed.stderr.toString()).toMatch(/E RFC2217 AF=2 127\.0\.0\.1:\d+: the server closed the connection before answer to COM-PORT-OPTION\n$/);
+    } finally {
+      for (const s of servers) s.close();
+    }
+  });
+
+  it('a line option RFC 2217 cannot carry, and parodd without parenb, are refused before connecting', async () => {
+    const echo = await tsocat(['-', 'RFC2217:127.0.0.1:1,echo=0'], { input: '' });
+    expect(echo.status).toBe(1);
+    expect(echo.stderr.toString()).toMatch(/E RFC2217: option "echo" cannot be sent over RFC 2217 \(it carries b<rate>, cs5, cs6, cs7, cs8, parenb, parodd, cstopb, crtscts, dtr, rts\)\n$/);
+    const odd = await tsocat(['-', 'RFC2217:127.0.0.1:1,parodd=1'], { input: '' });
+    expect(odd.status).toBe(1);
+    expect(odd.stderr.toString()).toMatch(/E RFC2217: parodd needs parenb .*\n$/);
+    expect(odd.stderr.toString().trim().split('\n')).toHaveLength(1);
   });
 });

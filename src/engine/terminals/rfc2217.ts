@@ -38,7 +38,7 @@ export const CPO = {
   SET_MODEMSTATE_MASK: 11,
   PURGE_DATA: 12,
 } as const;
-const SERVER = 100;
+export const SERVER = 100;
 
 // struct termios bits (Linux)
 const CBAUD = 0o10017;
@@ -185,8 +185,51 @@ export class TelnetSource implements ChunkSource {
   }
 }
 
-/** The options this server takes part in; any other is refused (WONT/DONT). */
+/** The options either side here takes part in; any other is refused (WONT/DONT). */
 const OURS = new Set([BINARY, SGA, COM_PORT_OPTION]);
+
+/** The telnet options in force on each side, and the answers a request gets; the server and the RFC2217 client share it. */
+export class TelnetOptions {
+  /** Options enabled (or asked for) on our side and on theirs. */
+  readonly us = new Set<number>();
+  readonly them = new Set<number>();
+  constructor(private readonly send: (bytes: Buffer) => void) {}
+
+  /** Asks for options: WILL for ours, DO for theirs (counted as on until refused). */
+  offer(will: number[], doo: number[]): void {
+    const bytes: number[] = [];
+    for (const o of will) {
+      bytes.push(IAC, WILL, o);
+      this.us.add(o);
+    }
+    for (const o of doo) {
+      bytes.push(IAC, DO, o);
+      this.them.add(o);
+    }
+    this.send(Buffer.from(bytes));
+  }
+
+  /** DO/DONT ask about our side, WILL/WONT about theirs; only a change of state is answered, so nothing loops. */
+  negotiate(verb: number, option: number): void {
+    const ourSide = verb === DO || verb === DONT;
+    const side = ourSide ? this.us : this.them;
+    const asked = verb === (ourSide ? DO : WILL);
+    const [yes, no] = ourSide ? [WILL, WONT] : [DO, DONT];
+    const want = asked && OURS.has(option);
+    if (want === side.has(option)) {
+      if (asked && !want) this.send(Buffer.from([IAC, no, option]));
+      return;
+    }
+    if (want) side.add(option);
+    else side.delete(option);
+    this.send(Buffer.from([IAC, want ? yes : no, option]));
+  }
+}
+
+/** IAC SB COM-PORT-OPTION <command> <value> IAC SE, the value's 0xFF doubled like data. */
+export function comPortCommand(command: number, value: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([IAC, SB, COM_PORT_OPTION, command]), escapeIac(value), Buffer.from([IAC, SE])]);
+}
 
 const PARITY_NAMES = ['?', 'none', 'odd', 'even', 'mark', 'space'];
 
@@ -197,9 +240,7 @@ const PARITY_NAMES = ['?', 'none', 'odd', 'even', 'mark', 'space'];
  */
 export class ComPortServer {
   private readonly decoder = new TelnetDecoder();
-  /** Options enabled on our side (WILL sent and acknowledged or asked) and on theirs. */
-  private readonly us = new Set<number>();
-  private readonly them = new Set<number>();
+  private readonly options: TelnetOptions;
   private readonly lines = { dtr: true, rts: true };
   private noModemLines = false;
   private modemMask = 0xff;
@@ -212,14 +253,15 @@ export class ComPortServer {
     private readonly send: (bytes: Buffer) => void,
     private readonly log: Logger,
     private readonly name: string,
-  ) {}
+  ) {
+    this.options = new TelnetOptions(send);
+  }
 
   /** What the server says first: it will and wants binary both ways, and offers COM-PORT-OPTION and SGA. */
   async start(): Promise<void> {
     this.libc = await import('../../sys/libc.js');
-    for (const option of [BINARY, SGA, COM_PORT_OPTION]) this.us.add(option);
-    this.them.add(BINARY);
-    this.send(Buffer.from([IAC, WILL, BINARY, IAC, DO, BINARY, IAC, WILL, SGA, IAC, WILL, COM_PORT_OPTION]));
+    this.options.offer([BINARY], [BINARY]);
+    this.options.offer([SGA, COM_PORT_OPTION], []);
     const state = await this.line.modemState().catch(() => undefined);
     if (state === undefined) return;
     this.lastModem = state;
@@ -249,30 +291,14 @@ export class ComPortServer {
   async receive(chunk: Buffer, writeData: (data: Buffer) => Promise<void>): Promise<void> {
     for (const item of this.decoder.decode(chunk)) {
       if ('data' in item) await writeData(item.data);
-      else if ('verb' in item) this.negotiate(item.verb, item.option);
+      else if ('verb' in item) this.options.negotiate(item.verb, item.option);
       else await this.subnegotiate(item.sub);
     }
   }
 
-  /** DO/DONT ask about our side, WILL/WONT about theirs; only a change of state is answered, so nothing loops. */
-  private negotiate(verb: number, option: number): void {
-    const ourSide = verb === DO || verb === DONT;
-    const side = ourSide ? this.us : this.them;
-    const asked = verb === (ourSide ? DO : WILL);
-    const [yes, no] = ourSide ? [WILL, WONT] : [DO, DONT];
-    const want = asked && OURS.has(option);
-    if (want === side.has(option)) {
-      if (asked && !want) this.send(Buffer.from([IAC, no, option]));
-      return;
-    }
-    if (want) side.add(option);
-    else side.delete(option);
-    this.send(Buffer.from([IAC, want ? yes : no, option]));
-  }
-
-  /** IAC SB COM-PORT-OPTION <command> <value> IAC SE, value's 0xFF doubled like data. */
+  /** The server's answer to `command`. */
   private answer(command: number, value: Buffer): void {
-    this.send(Buffer.concat([Buffer.from([IAC, SB, COM_PORT_OPTION, command + SERVER]), escapeIac(value), Buffer.from([IAC, SE])]));
+    this.send(comPortCommand(command + SERVER, value));
   }
 
   private async subnegotiate(sub: Buffer): Promise<void> {
