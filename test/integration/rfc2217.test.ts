@@ -5,7 +5,7 @@
  * raw socket that checks the telnet bytes themselves. Settings are read
  * back from the device with stty.
  */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, PYTHON_WITH_SERIAL, requireOrSkip, run, tsocat, waitFor, waitForPort } from '../helpers.js';
@@ -49,6 +49,39 @@ s.write(data)
 got = s.read(len(data))
 print('echo', 'same' if got == data else 'differs %d %r' % (len(got), got[:40]), flush=True)
 s.close()
+`;
+
+/**
+ * pyserial's RFC 2217 server (serial.rfc2217.PortManager) on a pty it echoes itself:
+ * prints the device and the port, serves one client. A pty has no modem lines, which
+ * PortManager reads when a client arrives: they read as off here.
+ */
+const PYSERIAL_SERVER = `
+import os, pty, select, socket, tty, serial, serial.rfc2217
+m, s = pty.openpty()
+tty.setraw(s)
+class NoModem(serial.Serial):
+    cts = dsr = ri = cd = property(lambda self: False)
+line = NoModem(os.ttyname(s), timeout=0)
+srv = socket.socket()
+srv.bind(('127.0.0.1', 0))
+srv.listen(1)
+print(os.ttyname(s), srv.getsockname()[1], flush=True)
+conn, _ = srv.accept()
+class Out:
+    write = staticmethod(conn.sendall)
+mgr = serial.rfc2217.PortManager(line, Out())
+while True:
+    r, _, _ = select.select([conn, line.fileno(), m], [], [])
+    if conn in r:
+        d = conn.recv(4096)
+        if not d: break
+        line.write(b''.join(mgr.filter(d)))
+    if line.fileno() in r:
+        d = line.read(4096)
+        if d: conn.sendall(b''.join(mgr.escape(d)))
+    if m in r:
+        os.write(m, os.read(m, 4096))
 `;
 
 describe('SERIAL,rfc2217 with pyserial as the client', () => {
@@ -154,6 +187,29 @@ describe('SERIAL,rfc2217: bad input', () => {
 });
 
 describe('RFC2217:<host>:<port>, the client side', () => {
+  it("against pyserial's own RFC 2217 server (PortManager, no part of tsocat) on a pty: the settings reach the pty (stty) and 0xFF comes back intact", async (ctx) => {
+    requireOrSkip(ctx, 'pyserial');
+    const server = spawn(PYTHON_WITH_SERIAL as string, ['-c', PYSERIAL_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(server);
+    const [device, port] = (
+      await new Promise<string>((resolve, reject) => {
+        server.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        server.once('exit', (code) => reject(new Error(`pyserial server exited with ${code}`)));
+      })
+    ).split(' ') as [string, string];
+    const client = start(['-d', '-d', '-d', '-', `RFC2217:127.0.0.1:${port},b57600,cs8,parenb=0,cstopb=1`]);
+    const back: Buffer[] = [];
+    client.stdout?.on('data', (d: Buffer) => back.push(d));
+    client.stdin?.write(Buffer.from([0x61, 0xff, 0x62, 0xff, 0xff]));
+    await waitFor(() => Buffer.concat(back).length >= 5, 5000, 'the echo');
+    expect(Buffer.concat(back)).toEqual(Buffer.from([0x61, 0xff, 0x62, 0xff, 0xff]));
+    const stty = sttyOf(device);
+    expect(stty).toMatch(/^speed 57600 baud/);
+    expect(flagsOf(stty).has('cstopb')).toBe(true);
+    expect(client.errors()).toMatch(/I RFC2217 AF=2 127\.0\.0\.1:\d+: 2 stop bits set\n/);
+    client.stdin?.end();
+  });
+
   it('sends b57600, cstopb, crtscts to a SERIAL,rfc2217 relay (seen by stty on its pty), and every byte value comes back through the echo', async () => {
     const device = await echoingDevice();
     const { port, relay } = await serve(device);
