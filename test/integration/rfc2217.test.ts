@@ -110,13 +110,18 @@ describe('SERIAL,rfc2217 with pyserial as the client', () => {
   });
 });
 
-/** Collects what a socket receives until `done(bytes)` says it has enough. */
+/** Collects what a socket receives until `done(bytes)` says it has enough (at most 5 s: then what came, which the test's comparison names). */
 function collect(socket: Socket, done: (got: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     let got = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      resolve(got);
+    }, 5000);
     const onData = (d: Buffer) => {
       got = Buffer.concat([got, d]);
       if (done(got)) {
+        clearTimeout(timer);
         socket.off('data', onData);
         resolve(got);
       }
@@ -130,7 +135,7 @@ const IAC = 0xff;
 const GREETING = Buffer.from([IAC, 251, 0, IAC, 253, 0, IAC, 251, 3, IAC, 251, 44]);
 
 describe('SERIAL,rfc2217 on the wire', () => {
-  it('greets with WILL/DO BINARY, WILL SGA, WILL COM-PORT-OPTION; 0xFF is doubled towards the client and undoubled towards the line; SET-BAUDRATE is answered with the speed the line has', async () => {
+  it('greets with WILL/DO BINARY, WILL SGA, WILL COM-PORT-OPTION; 0xFF is doubled towards the client and undoubled towards the line; SET-BAUDRATE is answered with the speed the line has; FLOWCONTROL-SUSPEND holds the line\'s data until RESUME', async () => {
     const device = await echoingDevice();
     const { port } = await serve(device);
     const socket = connect({ port, host: '127.0.0.1' });
@@ -147,6 +152,13 @@ describe('SERIAL,rfc2217 on the wire', () => {
       // 12345 baud, which Linux has no constant for, is answered with the rate the line keeps
       socket.write(Buffer.from([IAC, 250, 44, 1, 0, 0, 0x30, 0x39, IAC, 240]));
       expect(await collect(socket, (g) => g.length >= 10)).toEqual(Buffer.from([IAC, 250, 44, 101, 0, 0, 0x25, 0x80, IAC, 240]));
+      // FLOWCONTROL-SUSPEND: the line's echo of "xy" waits until FLOWCONTROL-RESUME (whatever the pause, it comes after the answer to resume)
+      socket.write(Buffer.from([IAC, 250, 44, 8, IAC, 240]));
+      expect(await collect(socket, (g) => g.length >= 6)).toEqual(Buffer.from([IAC, 250, 44, 108, IAC, 240]));
+      socket.write('xy');
+      await new Promise((r) => setTimeout(r, 300));
+      socket.write(Buffer.from([IAC, 250, 44, 9, IAC, 240]));
+      expect(await collect(socket, (g) => g.length >= 8)).toEqual(Buffer.concat([Buffer.from([IAC, 250, 44, 109, IAC, 240]), Buffer.from('xy')]));
       // a refused option: DO ECHO is answered WONT ECHO
       socket.write(Buffer.from([IAC, 253, 1]));
       expect(await collect(socket, (g) => g.length >= 3)).toEqual(Buffer.from([IAC, 252, 1]));

@@ -173,11 +173,21 @@ export class TelnetSource implements ChunkSource {
     if (this.sink) this.sink.data(bytes, () => {});
     else this.pending.push(bytes);
   }
+  private paused = false;
+  private suspended = false;
   pause(): void {
+    this.paused = true;
     this.inner.pause();
   }
   resume(): void {
-    this.inner.resume();
+    this.paused = false;
+    if (!this.suspended) this.inner.resume();
+  }
+  /** FLOWCONTROL-SUSPEND/RESUME: the client's own pause, on top of the relay's. */
+  suspend(on: boolean): void {
+    this.suspended = on;
+    if (on) this.inner.pause();
+    else if (!this.paused) this.inner.resume();
   }
   stop(): void {
     this.sink = undefined;
@@ -253,6 +263,7 @@ export class ComPortServer {
     private readonly send: (bytes: Buffer) => void,
     private readonly log: Logger,
     private readonly name: string,
+    private readonly suspend: (on: boolean) => void = () => {},
   ) {
     this.options = new TelnetOptions(send);
   }
@@ -339,9 +350,13 @@ export class ComPortServer {
         this.answer(command, Buffer.from([byte]));
         if (this.lastModem !== undefined) this.notifyModem(this.lastModem);
         return;
-      case CPO.SET_LINESTATE_MASK:
       case CPO.FLOWCONTROL_SUSPEND:
       case CPO.FLOWCONTROL_RESUME:
+        // the client cannot take more: stop reading the line until it says resume (RFC 2217's flow control of the connection)
+        this.suspend(command === CPO.FLOWCONTROL_SUSPEND);
+        this.answer(command, value.subarray(0, 1));
+        return;
+      case CPO.SET_LINESTATE_MASK:
         this.answer(command, value.subarray(0, 1));
         return;
       case CPO.PURGE_DATA:

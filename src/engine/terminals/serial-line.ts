@@ -279,7 +279,7 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
 async function comPortServer(line: SerialLine, path: string, mode: AccessMode, log: Logger): Promise<{ server: ComPortServer; source: TelnetSource }> {
   if (mode !== 'rw') throw new TsocatError(`SERIAL "${path}": rfc2217 needs both directions (the client's commands come in, the answers go out)`, 'EOPTVALUE');
   const source = new TelnetSource(line);
-  const server = new ComPortServer(line, (bytes) => source.send(bytes), log, `SERIAL "${path}"`);
+  const server = new ComPortServer(line, (bytes) => source.send(bytes), log, `SERIAL "${path}"`, (on) => source.suspend(on));
   await server.start();
   return { server, source };
 }
