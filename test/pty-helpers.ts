@@ -1,8 +1,8 @@
 /** Pseudo-terminal helpers for the PTY, SERIAL, EXEC…,pty and READLINE tests. */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { ROOT, sleep, waitFor } from './helpers.js';
+import { PYTHON_WITH_SERIAL, ROOT, sleep, waitFor } from './helpers.js';
 
 /** `stty -a` of a terminal device (a pty's slave or a link to it). */
 export function sttyOf(path: string): string {
@@ -25,6 +25,27 @@ export function testPty(): { master: number; slave: number; path: string } {
   const native = require(`@lydell/node-pty-${process.platform}-${process.arch}/pty.node`) as { open(c: number, r: number): { master: number; slave: number; pty: string } };
   const t = native.open(0, 0);
   return { master: t.master, slave: t.slave, path: t.pty };
+}
+
+/** A pty pair held by python, which echoes whatever reaches the master: a serial device that answers. */
+export async function echoingPty(): Promise<{ device: string; child: ChildProcess }> {
+  const py = PYTHON_WITH_SERIAL ?? 'python3';
+  const script = [
+    'import os, pty, sys, tty',
+    'm, s = pty.openpty()',
+    'tty.setraw(s)',
+    'print(os.ttyname(s), flush=True)',
+    'while True:',
+    '    d = os.read(m, 4096)',
+    '    if not d: break',
+    '    os.write(m, d)',
+  ].join('\n');
+  const child = spawn(py, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const device = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`python pty exited with ${code}`)));
+  });
+  return { device, child };
 }
 
 /** One tmux server per test, on its own socket; every command waits on what the pane shows. */

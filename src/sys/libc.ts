@@ -51,6 +51,7 @@ interface Libc {
   tcsetattr: (fd: number, when: number, termios: Buffer) => number;
   cfsetispeed: (termios: Buffer, speed: number) => number;
   cfsetospeed: (termios: Buffer, speed: number) => number;
+  tcflush: (fd: number, queue: number) => number;
   bind: (fd: number, address: Buffer, len: number) => number;
   flock: (fd: number, op: number) => number;
   fcntlLock: (fd: number, cmd: number, lock: object) => number;
@@ -83,6 +84,7 @@ function load(): Libc {
     tcsetattr: lib.func('int tcsetattr(int, int, void *)'),
     cfsetispeed: lib.func('int cfsetispeed(void *, uint32)'),
     cfsetospeed: lib.func('int cfsetospeed(void *, uint32)'),
+    tcflush: lib.func('int tcflush(int, int)'),
     bind: lib.func('int bind(int, void *, uint32)'),
     flock: lib.func('int flock(int, int)'),
     fcntlLock: lib.func('int fcntl(int, int, ...)') as unknown as Libc['fcntlLock'],
@@ -353,6 +355,11 @@ export function setTermiosSpeed(termios: Buffer, which: 'in' | 'out' | 'both', s
   const l = load();
   if (which !== 'out') check(l.cfsetispeed(termios, speed), `cfsetispeed(${speed})`);
   if (which !== 'in') check(l.cfsetospeed(termios, speed), `cfsetospeed(${speed})`);
+}
+
+/** Drops what a terminal holds unread (0, TCIFLUSH), unsent (1, TCOFLUSH) or both (2). */
+export function flushTerminal(fd: number, queue: 0 | 1 | 2 | number): void {
+  check(load().tcflush(fd, queue), `tcflush(${fd}, ${queue})`);
 }
 
 const TIOCSWINSZ = 0x5414;

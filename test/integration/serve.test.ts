@@ -5,7 +5,6 @@
  * none lost; `--check` placing each error on its line; systemd's READY=1 and
  * RELOADING=1 through a datagram socket the test owns.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -15,7 +14,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { unixSockaddr } from '../../src/engine/sockets/sockaddr.js';
 import { AF_UNIX, bindSocket, closeDescriptor, openSocket, receive, SOCK_DGRAM } from '../../src/sys/sockets.js';
-import { freePort, isListening, isUnixListening, PYTHON_WITH_SERIAL, requireOrSkip, startTsocat, stop, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { freePort, isListening, isUnixListening, requireOrSkip, startTsocat, stop, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
+import { echoingPty } from '../pty-helpers.js';
 import { echoServer } from '../socket-helpers.js';
 import { makeCerts } from '../tls-peers.js';
 
@@ -23,27 +23,6 @@ const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** A pty pair held by python, which echoes whatever reaches the master: a serial device that answers. */
-async function echoingPty(): Promise<{ device: string; child: ChildProcess }> {
-  const py = PYTHON_WITH_SERIAL ?? 'python3';
-  const script = [
-    'import os, pty, sys, tty',
-    'm, s = pty.openpty()',
-    'tty.setraw(s)',
-    'print(os.ttyname(s), flush=True)',
-    'while True:',
-    '    d = os.read(m, 4096)',
-    '    if not d: break',
-    '    os.write(m, d)',
-  ].join('\n');
-  const child = spawn(py, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const device = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`python pty exited with ${code}`)));
-  });
-  return { device, child };
-}
 
 /** One open session through a relay: what the test sent and what came back. */
 interface Session {

@@ -18,12 +18,14 @@ import { type AccessMode, type Endpoint, makeEndpoint } from '../endpoint.js';
 import { openOwn, pathKey, releasedOnClose } from '../held.js';
 import { applyFdOptions } from '../descriptors/fdopts.js';
 import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js';
+import { ComPortServer, TelnetSource } from './rfc2217.js';
 
 interface PortBinding {
   fd: number | null;
   poller: { once(event: 'readable' | 'writable' | 'disconnect', cb: (err: Error | null) => void): void };
   write(buffer: Buffer): Promise<void>;
   set(options: { dtr?: boolean; rts?: boolean }): Promise<void>;
+  get(): Promise<{ cts: boolean; dsr: boolean; dcd: boolean }>;
   close(): Promise<void>;
 }
 
@@ -81,7 +83,7 @@ async function openLine(path: string, o: ResolvedOptions): Promise<{ port: PortB
     throw openError(path, err);
   }
   try {
-    const restore = await applyFdOptions(port.fd as number, o.without('dtr', 'rts', 'reconnect'));
+    const restore = await applyFdOptions(port.fd as number, o.without('dtr', 'rts', 'reconnect', 'rfc2217'));
     const lines: { dtr?: boolean; rts?: boolean } = {};
     if (o.has('dtr')) lines.dtr = o.bool('dtr');
     if (o.has('rts')) lines.rts = o.bool('rts');
@@ -213,6 +215,19 @@ class SerialLine implements ChunkSource {
     }
   }
 
+  /** The descriptor of the line open now (reconnect replaces it). */
+  fd(): number | null {
+    return this.closed ? null : this.port.fd;
+  }
+  setLines(lines: { dtr?: boolean; rts?: boolean }): Promise<void> {
+    return this.port.set(lines);
+  }
+  /** CTS, DSR and DCD as RFC 2217's modem-state bits (serialport reads no RI). */
+  async modemState(): Promise<number> {
+    const { cts, dsr, dcd } = await this.port.get();
+    return (dcd ? 0x80 : 0) | (dsr ? 0x20 : 0) | (cts ? 0x10 : 0);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -230,15 +245,18 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
   log.log('I', `SERIAL "${path}" open on fd ${port.fd}`);
   const line = new SerialLine(port, restore, path, o, log, signal);
   const stopWatching = onAbort(signal, () => void line.close());
+  const telnet = o.bool('rfc2217') ? await comPortServer(line, path, mode, log) : undefined;
+  const write = telnet ? (chunk: Buffer) => telnet.server.receive(chunk, (data) => line.write(data)) : (chunk: Buffer) => line.write(chunk);
+  const source: ChunkSource = telnet?.source ?? line;
   const writable =
     mode === 'r'
       ? undefined
       : new Writable({
-          write: (chunk: Buffer, _enc, cb) => line.write(chunk).then(() => cb(), cb),
+          write: (chunk: Buffer, _enc, cb) => write(chunk).then(() => cb(), cb),
         });
   const endpoint = makeEndpoint({
-    source: mode === 'w' ? undefined : line,
-    readable: mode === 'w' ? undefined : sourceReadable(line, () => void line.close()),
+    source: mode === 'w' ? undefined : source,
+    readable: mode === 'w' ? undefined : sourceReadable(source, () => void line.close()),
     writable,
     description: `SERIAL ${path}`,
     // the other side is done: the session ends within its close wait, and the next one may wait for this line (releasedOnClose)
@@ -250,10 +268,20 @@ export async function serialEndpoint(path: string, mode: AccessMode, o: Resolved
         if (writable && !writable.destroyed) writable.end(resolve);
         else resolve();
       });
+      telnet?.server.stop();
       await line.close();
     },
   });
   return releasedOnClose(endpoint, held);
+}
+
+/** `rfc2217`: the line speaks telnet COM-PORT-OPTION to the other address (rfc2217.ts). */
+async function comPortServer(line: SerialLine, path: string, mode: AccessMode, log: Logger): Promise<{ server: ComPortServer; source: TelnetSource }> {
+  if (mode !== 'rw') throw new TsocatError(`SERIAL "${path}": rfc2217 needs both directions (the client's commands come in, the answers go out)`, 'EOPTVALUE');
+  const source = new TelnetSource(line);
+  const server = new ComPortServer(line, (bytes) => source.send(bytes), log, `SERIAL "${path}"`, (on) => source.suspend(on));
+  await server.start();
+  return { server, source };
 }
 
 /** Serial devices the kernel has, from /sys/class/tty (for when udev's database is not there). */
