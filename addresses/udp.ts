@@ -81,11 +81,12 @@ function receivingFamily(req: AddressRequest, ctx: OpenContext): 4 | 6 {
 }
 
 /** The peer a sending address talks to: <host>:<port> resolved. */
-async function remotePeer(req: AddressRequest, family: 4 | 6): Promise<{ address: string; port: number }> {
+async function remotePeer(req: AddressRequest, family: 4 | 6, connects = false): Promise<{ address: string; port: number }> {
   const host = unbracket(req.params[0] as string);
   const port = parsePort(req.params[1] as string, host, 'udp');
-  // Linux's sendto() refuses port 0 (EINVAL), and Node's dgram refuses it before that: say so here, in one line
-  if (port === 0) throw new TsocatError(`${req.keyword}: invalid destination port "${req.params[1]}" (1-65535)`, 'EBADPORT');
+  // Node's dgram refuses to connect to port 0: say so here, in one line (SENDTO and DATAGRAM fail at their first
+  // packet instead, as socat's sendto() does, so that an address that never sends works: test.sh probes UDP-Lite so)
+  if (port === 0 && connects) throw new TsocatError(`${req.keyword}: invalid destination port "${req.params[1]}" (1-65535)`, 'EBADPORT');
   return { address: await resolveHost(host, req.params[1] as string, family, req.options), port };
 }
 
@@ -155,7 +156,7 @@ function sendEmptyOnShutdown(endpoint: Endpoint): Endpoint {
 async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
-  const peer = await remotePeer(req, family);
+  const peer = await remotePeer(req, family, true);
   const socket = await sendingSocket(req, family, protocol, req.options.number('sourceport'));
   try {
     await connectUdp(socket, peer.address, peer.port);

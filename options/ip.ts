@@ -44,6 +44,15 @@ export default defineOptions([
     summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s destination address and interface (IP_PKTINFO); RECVFROM gives them to the program as SOCAT_IP_DSTADDR, SOCAT_IP_LOCADDR, SOCAT_IP_IF',
   },
   {
+    name: 'ipv6-join-group',
+    aliases: ['join-group'],
+    type: 'string',
+    groups: ['IP4', 'IP6'],
+    phase: 'socket',
+    summary: 'join an IPv6 multicast group: [<group>]:<interface name or index> (IPV6_JOIN_GROUP)',
+    check: checkIpOptionValue('ipv6-join-group'),
+  },
+  {
     name: 'res-nsaddr',
     aliases: ['dns', 'nameserver', 'nsaddr'],
     type: 'string',

@@ -11,3 +11,6 @@ export const VERSION: string = (() => {
   }
   return '0.0.0';
 })();
+
+/** The socat release whose command lines and behaviour tsocat follows (its test.sh reads this from -V's second line). */
+export const SOCAT_RELEASE = '1.8.1.1';

@@ -7,7 +7,7 @@ import { addressFeatures, loadRegistry } from '../../addresses/index.js';
 import { allOptions, findOption, type OptionDef } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { syntaxOf } from '../define.js';
-import { VERSION } from '../version.js';
+import { SOCAT_RELEASE, VERSION } from '../version.js';
 import { SOCAT_OPTION_HELP } from './socat-option-help.js';
 
 /** socat pads columns with tabs to multiples of 8. */
@@ -126,7 +126,8 @@ export async function versionText(): Promise<string> {
   await loadCatalog();
   const provided = new Set([...ENGINE_FEATURES, ...(await addressFeatures())]);
   let out = `tsocat by the tsocat developers, after socat by Gerhard Rieger and contributors\n`;
-  out += `tsocat version ${VERSION} on Node.js ${process.version}\n`;
+  // the last version number on this line is what socat's test.sh takes for the version it tests
+  out += `tsocat version ${VERSION} on Node.js ${process.version}, following socat ${SOCAT_RELEASE}\n`;
   out += `   running on ${process.platform} ${process.arch}\n`;
   out += 'features:\n';
   for (const f of FEATURE_ORDER) out += provided.has(f) ? `  #define WITH_${f} 1\n` : `  #undef WITH_${f}\n`;

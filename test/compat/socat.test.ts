@@ -92,6 +92,10 @@ const SIMPLE: Record<string, Case> = {
   'named PIPE echoes': { args: ['-', 'PIPE:fifo'], input: 'named fifo\n' },
   '!! dual: read a file, write stdout': { args: ['OPEN:in!!STDOUT', 'PIPE'], files: { in: 'dual\n' } },
   '!! dual on the right': { args: ['-u', 'STDIN', 'OPEN:in!!CREATE:out'], input: 'to out\n', files: { in: 'unused\n' }, compareFiles: ['out'] },
+  // port 0: an address that never sends opens fine (test.sh probes UDP-Lite so); the first packet fails in sendto()
+  'UDP4-SENDTO to port 0 with nothing to send': { args: ['-u', '/dev/null', 'UDP4-SENDTO:127.0.0.1:0'], quiet: true },
+  'UDP4-SENDTO to port 0 fails at the first packet': { args: ['-u', '-', 'UDP4-SENDTO:127.0.0.1:0'], input: 'x\n' },
+  'UDP4-DATAGRAM to port 0 fails at the first packet': { args: ['-u', '-', 'UDP4-DATAGRAM:127.0.0.1:0'], input: 'x\n' },
   // programs
   'EXEC with pipes': { args: ['-', 'EXEC:tr a-z A-Z'], input: 'upper\n' },
   'EXEC with the pipes option': { args: ['-', 'EXEC:cat,pipes'], input: 'pipes\n' },

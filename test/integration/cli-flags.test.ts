@@ -260,6 +260,11 @@ describe('-V / -h', () => {
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toMatch(/version \S+/);
     expect(r.stderr).toBe('');
+    // its second line ends with the socat release tsocat follows: socat's test.sh takes the last version number there
+    // (sed 's/.* \([0-9][1-9]*\.[0-9][0-9]*\.[0-9][^[:space:]]*\).*/\1/') and gates its tests on it
+    const second = r.stdout.toString().split('\n')[1] ?? '';
+    expect(second).toMatch(/^tsocat version \S+ on Node\.js v\S+, following socat 1\.8\.1\.1$/);
+    expect(second.replace(/.* ([0-9][1-9]*\.[0-9][0-9]*\.[0-9]\S*).*/, '$1')).toBe('1.8.1.1');
   });
 
   it('flag --experimental is accepted and changes nothing (nothing in tsocat is experimental)', async () => {

@@ -87,6 +87,30 @@ describe('UDP client and server addresses', () => {
     expect(server.received.map((p) => p.data.toString())).toEqual(['one packet', '']);
   });
 
+  it('SENDTO and DATAGRAM to port 0 open (nothing is sent yet, as socat); the first packet fails in one E line, status 1', async () => {
+    const quiet = await tsocat(['-u', '-T', '0.001', '/dev/null', 'UDPLITE4-SENDTO:127.0.0.1:0']);
+    expect([quiet.status, quiet.stderr]).toEqual([0, '']);
+    for (const keyword of ['UDP4-SENDTO', 'UDP6-DATAGRAM']) {
+      const target = keyword.startsWith('UDP6') ? '[::1]:0' : '127.0.0.1:0';
+      const r = await tsocat(['-u', '-', `${keyword}:${target}`], { input: 'x\n' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^\\S+ \\S+ tsocat\\[\\d+\\] E write\\(${keyword.replace('4', '').replace('6', '')} AF=${keyword.startsWith('UDP6') ? '10 \\[::1\\]' : '2 127\\.0\\.0\\.1'}:0\\): Invalid argument\\n$`));
+    }
+  });
+
+  it('ipv6-join-group=[ff02::2]:lo joins the group on lo while the address is open (the kernel\'s own table, /proc/net/igmp6); a bad group is refused', async () => {
+    // where a packet to the group is routed depends on the machine (socat's test.sh UDP6MULTICAST_UNIDIR sends one); the membership is the option's own effect
+    const joined = () => readFileSync('/proc/net/igmp6', 'utf8').split('\n').some((l) => /^\d+\s+lo\s+ff020000000000000000000000000002\s/.test(l));
+    expect(joined()).toBe(false);
+    const port = await freePort();
+    const p = start(['-u', `UDP6-RECV:${port},ipv6-join-group=[ff02::2]:lo`, '-']);
+    await waitForWithin(joined, 5000, 'the membership of ff02::2 on lo');
+    p.kill('SIGTERM');
+    await waitForWithin(() => !joined(), 5000, 'the membership gone with the socket');
+    const bad = await tsocat(['-u', `UDP6-RECV:${port},ipv6-join-group=1.2.3.4:lo`, '-']);
+    expect([bad.status, bad.stderr.replace(/^\S+ \S+ tsocat\[\d+\] /, '')]).toEqual([1, 'E option "ipv6-join-group": expected [<IPv6 multicast address>]:<interface>, got "1.2.3.4:lo"\n']);
+  });
+
   it('sourceport and bind choose the client\'s local address and port', async () => {
     const server = await udpPeer('127.0.0.1');
     const sp = await udpFreePort();

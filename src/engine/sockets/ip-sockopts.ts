@@ -7,13 +7,14 @@
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
 import { net } from '../../sys/builtins.js';
+import { sockaddrBytes } from './inet.js';
 
 const SOL_SOCKET = 1;
 const SOL_IP = 0;
 const SOL_IPV6 = 41;
 
 /** How an option's value becomes setsockopt()'s bytes. */
-type Layout = 'int' | 'byte' | 'in_addr' | 'mreqn' | 'mreq_source';
+type Layout = 'int' | 'byte' | 'in_addr' | 'mreqn' | 'mreq_source' | 'ipv6_mreq';
 
 interface SockoptRow {
   option: string;
@@ -36,6 +37,7 @@ const ROWS: readonly SockoptRow[] = [
   { option: 'ipv6-unicast-hops', level: SOL_IPV6, name: 16, layout: 'int' },
   { option: 'ipv6-mtu-discover', level: SOL_IPV6, name: 23, layout: 'int' },
   { option: 'ipv6-tclass', level: SOL_IPV6, name: 67, layout: 'int' },
+  { option: 'ipv6-join-group', level: SOL_IPV6, name: 20, layout: 'ipv6_mreq' },
 ];
 
 /** The option names this module applies. */
@@ -81,6 +83,26 @@ function mreqSource(text: string, option: string): Buffer {
   return Buffer.concat([in4(group, option), in4(iface, option), in4(source, option)]);
 }
 
+/** ipv6-join-group=[<group>]:<interface name or index> (brackets optional; no interface: the kernel's choice); struct ipv6_mreq. */
+function ipv6GroupParts(text: string, option: string): { group: string; ifText?: string } {
+  const m = text.match(/^\[([^\]]+)\](?::(.+))?$/) ?? text.match(/^(.+?)(?::([^:]+))?$/);
+  const group = m?.[1] ?? '';
+  // unbracketed, the last part may be the group's own last group of digits: take it as an interface only when the rest is a group
+  if (!m || !net().isIPv6(group)) {
+    if (net().isIPv6(text)) return { group: text };
+    throw new TsocatError(`option "${option}": expected [<IPv6 multicast address>]:<interface>, got "${text}"`, 'EOPTVALUE');
+  }
+  return { group, ifText: m[2] };
+}
+
+async function ipv6Mreq(text: string, option: string): Promise<Buffer> {
+  const { group, ifText } = ipv6GroupParts(text, option);
+  const out = Buffer.alloc(20);
+  sockaddrBytes(group, 0).copy(out, 0, 8, 24);
+  out.writeInt32LE(ifText === undefined ? 0 : await interfaceIndexOf(ifText), 16);
+  return out;
+}
+
 async function valueBytes(row: SockoptRow, options: ResolvedOptions): Promise<Buffer> {
   switch (row.layout) {
     case 'int': {
@@ -96,6 +118,8 @@ async function valueBytes(row: SockoptRow, options: ResolvedOptions): Promise<Bu
       return mreqn(options.string(row.option) as string, row.option);
     case 'mreq_source':
       return mreqSource(options.string(row.option) as string, row.option);
+    case 'ipv6_mreq':
+      return ipv6Mreq(options.string(row.option) as string, row.option);
   }
 }
 
@@ -104,6 +128,7 @@ export function checkIpOptionValue(option: string): (value: string, optionText: 
   return (value) => {
     if (option === 'ip-multicast-if' && !net().isIPv4(value)) throw new TsocatError(`option "${option}": "${value}" is not an IPv4 address`, 'EOPTVALUE');
     if (option === 'ip-add-source-membership') mreqSource(value, option);
+    if (option === 'ipv6-join-group') ipv6GroupParts(value, option);
     if (option === 'ip-add-membership') {
       const parts = value.split(':');
       if (parts.length < 2 || parts.length > 3 || !net().isIPv4(parts[0] as string) || net().isIPv6(value)) {
