@@ -105,12 +105,12 @@ async function openFromLowPort(open: (port: number) => Promise<DgramSocket>): Pr
 }
 
 /** A socket for an address that sends first: bound to bind/sourceport/lowport when given, else to any port. */
-async function sendingSocket(req: AddressRequest, family: 4 | 6, protocol: number, sourcePort: number | undefined): Promise<DgramSocket> {
+async function sendingSocket(req: AddressRequest, ctx: OpenContext, family: 4 | 6, protocol: number, sourcePort: number | undefined): Promise<DgramSocket> {
   const o = req.options;
   const bound = await bindOption(o, family);
   const address = bound.address ?? anyAddress(family);
   const port = sourcePort ?? bound.port;
-  const open = (p: number) => openUdpSocket({ family, protocol, local: { address, port: p }, options: o });
+  const open = (p: number) => openUdpSocket({ family, protocol, local: { address, port: p }, options: o, log: ctx.log });
   if (port === undefined && o.bool('lowport')) return openFromLowPort(open);
   return open(port ?? 0);
 }
@@ -122,7 +122,7 @@ async function receivingSocket(req: AddressRequest, ctx: OpenContext, reuseAddr 
   const protocol = protocolOf(req.keyword);
   const port = parsePort(req.params[0] as string, '', 'udp');
   const bound = await bindOption(req.options, family);
-  const request = { family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr };
+  const request = { family, protocol, local: { address: bound.address ?? anyAddress(family), port }, options: req.options, reuseAddr, log: ctx.log };
   const socket = ancillary ? await openAncillaryUdpSocket(request) : await openUdpSocket(request);
   // ip-recverr: an ICMP report about a packet sent is logged, as socat logs it, and reading goes on
   if (ancillary) socket.on('packetError', (control: Buffer) => void reportAncillary(control, ctx.log));
@@ -157,7 +157,7 @@ async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpo
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
   const peer = await remotePeer(req, family, true);
-  const socket = await sendingSocket(req, family, protocol, req.options.number('sourceport'));
+  const socket = await sendingSocket(req, ctx, family, protocol, req.options.number('sourceport'));
   try {
     await connectUdp(socket, peer.address, peer.port);
   } catch (err) {
@@ -173,7 +173,7 @@ async function openSendTo(req: AddressRequest, ctx: OpenContext): Promise<Endpoi
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
   const peer = await remotePeer(req, family);
-  const socket = await sendingSocket(req, family, protocol, req.options.number('sourceport'));
+  const socket = await sendingSocket(req, ctx, family, protocol, req.options.number('sourceport'));
   const fromPeer = (from: RemoteInfo) => {
     const ok = from.address === peer.address && from.port === peer.port;
     if (!ok) ctx.log.log('I', 'recvfrom(): wrong peer address, ignoring packet');
@@ -191,7 +191,7 @@ async function openDatagram(req: AddressRequest, ctx: OpenContext): Promise<Endp
   const protocol = protocolOf(req.keyword);
   const family = sendingFamily(req, ctx);
   const peer = await remotePeer(req, family);
-  const socket = await sendingSocket(req, family, protocol, undefined);
+  const socket = await sendingSocket(req, ctx, family, protocol, undefined);
   const check: PeerCheck = { range: o.has('range') ? await parseRange(o.string('range') as string) : undefined, sourcePort: o.has('sourceport') ? peer.port : undefined };
   return datagramEndpoint(socket, `${label(protocol)}-DATAGRAM ${formatSockaddr(peer.address, peer.port)}`, {
     peer,

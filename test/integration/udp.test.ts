@@ -111,6 +111,16 @@ describe('UDP client and server addresses', () => {
     expect([bad.status, bad.stderr.replace(/^\S+ \S+ tsocat\[\d+\] /, '')]).toEqual([1, 'E option "ipv6-join-group": expected [<IPv6 multicast address>]:<interface>, got "1.2.3.4:lo"\n']);
   });
 
+  it('lowport binds a port from 640 to 1023, which -d -d -d -d shows in a D bind() line as socat\'s (test.sh UDP_LOWPORT reads the port from it)', async () => {
+    const r = await tsocat(['-d', '-d', '-d', '-d', '/dev/null', 'UDP4-SENDTO:127.0.0.1:9,lowport']);
+    expect(r.status).toBe(0);
+    const m = r.stderr.match(/ D bind\(\d+, AF=2 0\.0\.0\.0:(\d+), 16\) -> 0\n/);
+    expect(m, r.stderr).not.toBeNull();
+    const port = Number(m?.[1]);
+    expect(port).toBeGreaterThanOrEqual(640);
+    expect(port).toBeLessThanOrEqual(1023);
+  });
+
   it('sourceport and bind choose the client\'s local address and port', async () => {
     const server = await udpPeer('127.0.0.1');
     const sp = await udpFreePort();

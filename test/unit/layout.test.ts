@@ -24,6 +24,7 @@ const LAYERS: ReadonlyArray<readonly [name: string, prefixes: readonly string[]]
   ['opening', ['src/engine/opening/']],
   ['programs', ['src/engine/programs/']],
   ['terminals', ['src/engine/terminals/']],
+  ['TUN interfaces', ['src/engine/tun/']],
   ['WebSocket', ['src/engine/websocket/']],
   ['handshakes', ['src/engine/handshakes/']],
   ['UNIX sockets', ['src/engine/sockets/unix/']],

@@ -7,7 +7,7 @@
  * synchronous, so netns can wrap it whole (src/sys/netns.ts).
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import { INTERFACE_FLAGS } from '../../../options/tun.js';
+import { INTERFACE_FLAGS } from './interface-flags.js';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { systemError, TsocatError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';

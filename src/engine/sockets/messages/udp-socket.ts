@@ -34,6 +34,8 @@ export interface UdpSocketRequest {
   options: ResolvedOptions;
   /** SO_REUSEADDR even without the option (socat sets it on a forking UDP-LISTEN). */
   reuseAddr?: boolean;
+  /** At -d -d -d -d the bind() is logged, as socat logs its system calls (test.sh reads the port lowport chose from it). */
+  log?: Logger;
 }
 
 export const anyAddress = (family: 4 | 6): string => (family === 6 ? '::' : '0.0.0.0');
@@ -74,7 +76,9 @@ async function boundUdpDescriptor(req: UdpSocketRequest, prepare: (fd: number) =
     await prepare(fd);
     const address = req.local?.address ?? anyAddress(req.family);
     const port = req.local?.port ?? 0;
-    sys.bindSocket(fd, sockaddrBytes(address, port), formatSockaddr(address, port));
+    const sockaddr = sockaddrBytes(address, port);
+    sys.bindSocket(fd, sockaddr, formatSockaddr(address, port));
+    if (req.log?.enabled('D')) req.log.log('D', `bind(${fd}, ${formatSockaddr(address, port)}, ${sockaddr.length}) -> 0`);
   } catch (err) {
     closeSync(fd);
     throw err;
