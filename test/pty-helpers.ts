@@ -41,11 +41,19 @@ export async function echoingPty(): Promise<{ device: string; child: ChildProces
     '    os.write(m, d)',
   ].join('\n');
   const child = spawn(py, ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const device = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`python pty exited with ${code}`)));
+  return { device: await firstLine(child, 'python pty'), child };
+}
+
+/** The first line a child prints, whole (under load it may arrive in more than one chunk); rejects if the child exits first. */
+export function firstLine(child: ChildProcess, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let text = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) resolve(text.split('\n')[0]?.trim() ?? '');
+    });
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}`)));
   });
-  return { device, child };
 }
 
 /** One tmux server per test, on its own socket; every command waits on what the pane shows. */
