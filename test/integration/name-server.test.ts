@@ -101,10 +101,14 @@ describe('res-nsaddr: names through the address\'s own DNS server', () => {
     };
     const one = await timed(1);
     const two = await timed(2);
+    // c-ares adds up to a second of its own after the last try (seen 0.2 s with Node 20 and 1.1 s with Node 26 in
+    // tsocat; 1 s in a bare Node script with either): the bounds allow it, and still tell retrans=1 from retrans=2
+    // and from the default 5 s (an ablated res-retrans takes more than 5 s)
     expect(one).toBeGreaterThan(0.9);
-    expect(one).toBeLessThan(1.8);
+    expect(one).toBeLessThan(3);
     expect(two).toBeGreaterThan(1.9);
-    expect(two).toBeLessThan(2.8);
+    expect(two).toBeLessThan(4);
+    expect(two - one).toBeGreaterThan(0.7);
     // res-retry is the number of questions: one each here
     expect(dns.asked.filter((n) => n === 'silent.tsocat.invalid')).toHaveLength(2);
   });
