@@ -14,6 +14,7 @@ import { type ReusingSocket, reusingSocketForFd } from '../descriptors/socket-so
 import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from './inet.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from './socket-phases.js';
 import { applySocketOptions } from './sockopts.js';
+import { RESOLVER_OPTIONS } from './resolver/name-server.js';
 
 const LOW_PORT_FIRST = 640;
 const LOW_PORT_COUNT = 1024 - LOW_PORT_FIRST;
@@ -67,9 +68,6 @@ async function localBinding(t: ConnectTarget): Promise<{ fd?: number; localAddre
 }
 
 /** One connect(); failures come back in socat's words. */
-/** The options of an address's own name lookup (name-server.ts). */
-const RESOLVER_OPTIONS = ['res-nsaddr', 'res-retry', 'res-retrans'];
-
 async function connectOnce(t: ConnectTarget, service: string): Promise<Connected> {
   const { fd, localAddress, localPort } = await localBinding(t);
   let host = t.host;

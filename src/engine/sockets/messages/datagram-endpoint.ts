@@ -6,9 +6,7 @@
  */
 import type { Socket as DgramSocket, RemoteInfo } from 'node:dgram';
 import { Writable } from 'node:stream';
-import { isIPv6 } from 'node:net';
 import { TsocatError } from '../../../errors.js';
-import { formatSockaddr } from '../inet.js';
 import { type Endpoint, makeEndpoint } from '../../endpoint.js';
 import type { ChunkSource, SourceSink } from '../../source.js';
 
@@ -152,7 +150,8 @@ export function datagramWritable(socket: DgramSocket, opts: DatagramOptions = {}
     write(chunk: Buffer, _encoding, done) {
       const peer = opts.peer;
       // Linux's sendto() refuses port 0, where Node's dgram would throw before asking: fail as socat's sendto() does
-      if (peer?.port === 0) done(new TsocatError(`sendto(…, ${chunk.length}, 0, ${formatSockaddr(peer.address, 0)}, ${isIPv6(peer.address) ? 28 : 16}): Invalid argument`, 'EINVAL'));
+      // (the session words it as every failed write: write(<address>): Invalid argument, from the code)
+      if (peer?.port === 0) done(new TsocatError('sendto(): Invalid argument', 'EINVAL'));
       else if (peer) socket.send(chunk, peer.port, peer.address, (err) => done(err ?? undefined));
       else socket.send(chunk, (err) => done(err ?? undefined));
     },

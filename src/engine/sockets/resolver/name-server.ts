@@ -18,6 +18,9 @@ export type NameLookup = (host: string, family: 4 | 6) => Promise<string>;
 
 const DNS_PORT = 53;
 
+/** The options of an address's own name lookup: with any of them the address looks its names up here. */
+export const RESOLVER_OPTIONS: readonly string[] = ['res-nsaddr', 'res-retry', 'res-retrans'];
+
 /** The server of res-nsaddr=<host>[:<port>] (an IPv4 address or a name of one; port 53 when not given). */
 export function nameServerOf(text: string): { host: string; port: number } {
   const m = text.match(/^([^:]+)(?::(\d+))?$/);
@@ -68,7 +71,7 @@ export function nameLookupFor(options: ResolvedOptions, service: string): NameLo
   const text = options.string('res-nsaddr');
   if (text === undefined) {
     // the system resolver's tries and timeout are /etc/resolv.conf's; tsocat cannot change them for one address
-    const alone = ['res-retry', 'res-retrans'].find((name) => options.has(name));
+    const alone = RESOLVER_OPTIONS.find((name) => options.has(name));
     if (alone) throw new TsocatError(`option "${alone}" works only with res-nsaddr (the system resolver's own setting is in /etc/resolv.conf)`, 'EOPTVALUE');
     return undefined;
   }
