@@ -25,7 +25,7 @@ tsocat [options] <bi-address> <bi-address>
       -d[ddd]        increase verbosity (use up to 4 times; 2 are recommended)
       -d0|1|2|3|4    set verbosity level (0: Errors; 4 all including Debug)
       -D     analyze the file descriptors before the transfer starts
-      --experimental enable experimental features (tsocat has none)
+      --experimental enable experimental features
       --statistics   output transfer statistics on exit
       --progress     show bytes, rate and time each way on stderr while one session runs
       --log-format json|text  write log lines as pino JSON objects, or as text (the default)
