@@ -74,7 +74,7 @@ await build({
   define: { 'import.meta.url': 'import_meta_url' },
   banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
   target: 'node20',
-  external: ['koffi', 'pino', 'serialport', 'ws', 'selfsigned', 'yargs', 'yaml', 'prom-client'],
+  external: ['koffi', 'pino', 'serialport', 'ws', 'dns-packet', 'selfsigned', 'yargs', 'yaml', 'prom-client'],
   logLevel: 'warning',
   plugins: [
     {
