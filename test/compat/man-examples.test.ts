@@ -53,9 +53,7 @@ const NOT_RUN = [
  * branches of issue #10 are adding right now. `waitsFor` names what is
  * missing here; once it is offered, the entry fails the guard below.
  */
-const NEEDS_OPTION = [
-  { label: 'EXAMPLE_ADDRESS_ACCEPT_FD', example: 'systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE', waitsFor: { address: 'ACCEPT' }, issue: '#10 in progress (ACCEPT-FD)' },
-] as const;
+const NEEDS_OPTION: ReadonlyArray<{ label: string; example: string; waitsFor: { option?: string; onAddress?: string; address?: string }; issue: string }> = [];
 
 type Tool = 'socat' | 'tsocat';
 const TOOLS: readonly Tool[] = ['tsocat', 'socat'];
@@ -672,6 +670,29 @@ describe('socat man page EXAMPLES of OPENSSL, PROXY, SOCKS4 and PTY, with local 
 });
 
 describe('socat man page EXAMPLES that need socat 1.8', () => {
+  it('EXAMPLE_ADDRESS_ACCEPT_FD: systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE (a free port on 127.0.0.1; two peers echoed)', async (ctx) => {
+    requireOrSkip(ctx, 'socketActivate');
+    const served = async (command: [string, string[]]): Promise<string[]> => {
+      const port = await freePort();
+      const activator = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '--inetd', command[0], ...command[1]], { stdio: ['ignore', 'ignore', 'pipe'] });
+      activator.stderr?.resume();
+      background.push(activator);
+      try {
+        await waitForPort(port, 8000);
+        const answers: string[] = [];
+        for (const peer of ['first peer\n', 'second peer\n']) answers.push((await tcpExchange(port, peer)).toString());
+        return answers;
+      } finally {
+        await ended(activator);
+      }
+    };
+    const args = ['ACCEPT:0,fork', 'PIPE'];
+    const ours = await served(commandOf('tsocat', args));
+    expect(ours).toEqual(['first peer\n', 'second peer\n']);
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4 has no ACCEPT-FD address; tsocat was checked on its own");
+    expect(await served([socat18, args])).toEqual(ours);
+  });
+
   it('EXAMPLE_ADDRESS_TEXT: sudo socat -u TEXT:"0 $((2**31-1))" /proc/sys/net/ipv4/ping_group_range (a file of our own in place of /proc)', async (ctx) => {
     const outcome = async (command: [string, string[]]) => {
       const { dir, cleanup } = tempDir();
