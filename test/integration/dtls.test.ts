@@ -198,6 +198,61 @@ describe('tsocat to tsocat over DTLS', () => {
   });
 });
 
+describe('DTLS and the event loop', () => {
+  it('a lost ClientHello is sent again by OpenSSL\'s retransmission timer: the handshake completes about a second later', async () => {
+    const c = certs();
+    const serverPort = await freePort();
+    await dtlsServer(serverPort, `cert=${c.server},key=${c.serverKey},verify=0`, 'PIPE');
+    // a UDP relay between client and server that drops the client's first datagram
+    const relay = createSocket('udp4');
+    const toServer = createSocket('udp4');
+    let client: { port: number } | undefined;
+    let dropped = 0;
+    relay.on('message', (msg, from) => {
+      client = { port: from.port };
+      if (dropped++ === 0) return;
+      toServer.send(msg, serverPort, '127.0.0.1');
+    });
+    toServer.on('message', (msg) => client && relay.send(msg, client.port, '127.0.0.1'));
+    await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => toServer.bind(0, '127.0.0.1', resolve));
+    try {
+      const t0 = Date.now();
+      const r = await tsocat(['-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${relay.address().port},cafile=${c.ca}`], { input: 'resent\n', endInputAfter: 'resent\n' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.toString()).toBe('resent\n');
+      expect(dropped).toBeGreaterThan(1);
+      // OpenSSL's first retransmission is due 1 s after the ClientHello
+      expect(Date.now() - t0).toBeGreaterThan(900);
+    } finally {
+      relay.close();
+      toServer.close();
+    }
+  });
+
+  it('a handshake waiting on a silent peer holds the loop at no time (TSOCAT_LOOP_WATCHDOG=100) and SIGTERM ends it at once', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      const client = start(['-d', '-d', '-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${silent.address().port},cafile=${certs().ca}`], {
+        env: { ...process.env, TSOCAT_LOOP_WATCHDOG: '100' },
+      });
+      await waitFor(() => client.errors().includes('N opening DTLS connection'), 10000, 'the DTLS client to start');
+      await waitFor(() => client.errors().includes('loop watchdog: stalls over 100 ms are reported'), 5000, 'the loop watchdog');
+      // an absence can only be watched for a while: two retransmissions (1 s, then 2 s) of the handshake
+      await new Promise((r) => setTimeout(r, 1500));
+      const log = client.errors();
+      expect(log.slice(log.indexOf('N opening DTLS connection'))).not.toContain('event loop stalled');
+      const t0 = Date.now();
+      client.kill('SIGTERM');
+      await exited(client, 5000);
+      expect(Date.now() - t0).toBeLessThan(1000);
+    } finally {
+      silent.close();
+    }
+  });
+});
+
 describe('DTLS command lines refused before anything opens: one E line, exit 1', () => {
   /** Each case: the address (C = a free port, D = the certificate dir) and the message after `E `. */
   const CASES: Array<[string, string, string]> = [
