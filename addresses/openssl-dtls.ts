@@ -28,7 +28,7 @@ const server = defineAddress({
   params: ['port'],
   groups: SERVER_GROUPS,
   features: ['OPENSSL', 'UDP', 'LISTEN'],
-  summary: 'DTLS server on UDP <port>: the first client to send becomes the peer (cert= required; no fork)',
+  summary: 'DTLS server on UDP <port>: the first client to send becomes the peer (cert= required; fork: one session per client)',
   async open(req, ctx) {
     const { openDtlsServer } = await import('../src/engine/dtls/dtls-open.js');
     return openDtlsServer(req, ctx);

@@ -6,20 +6,24 @@
  * the kernel drops a datagram it cannot queue.
  */
 import type { Endpoint } from '../../src/engine/endpoint.js';
-import { freePort, udpBound, waitFor } from '../helpers.js';
+import { freePort } from '../helpers.js';
 import { certificatesForFile } from '../tls-peers.js';
 import { asEndpoint, openAddress, testEndpoint } from './suite.js';
 
 const { certs } = certificatesForFile();
 
-/** A DTLS server and a client connected to it: the server opened first, the client once its port is bound. */
+/** A DTLS server and a client connected to it: the server's listener opened first, its peer accepted as the client connects. */
 async function pair(): Promise<{ client: Endpoint; server: Endpoint }> {
   const c = certs();
   const port = await freePort();
-  const server = openAddress(`OPENSSL-DTLS-SERVER:${port},bind=127.0.0.1,cert=${c.server},key=${c.serverKey},verify=0`);
-  await waitFor(() => udpBound(port), 10000, 'the DTLS server to bind');
+  const listener = await openAddress(`OPENSSL-DTLS-SERVER:${port},bind=127.0.0.1,cert=${c.server},key=${c.serverKey},verify=0`);
+  if (listener.kind !== 'listener') throw new Error('expected a listener');
+  const accepted = listener.accept();
   const client = asEndpoint(await openAddress(`OPENSSL-DTLS-CLIENT:127.0.0.1:${port},cafile=${c.ca}`));
-  return { client, server: asEndpoint(await server) };
+  const server = await accepted;
+  await server.ready;
+  await listener.close();
+  return { client, server };
 }
 
 /** The far side echoes each record back and ends its side when its input ends. */

@@ -104,6 +104,21 @@ describe('tsocat to tsocat over DTLS', () => {
     expect(readFileSync(output).equals(readFileSync(input))).toBe(true);
   });
 
+  it('fork: each client is its own session on the same port, the first still served after a second came and went', async () => {
+    const c = certs();
+    const port = await freePort();
+    const server = await dtlsServer(port, `cert=${c.server},key=${c.serverKey},verify=0,fork`, 'PIPE', ['-d', '-d']);
+    const first = start(['-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${port},cafile=${c.ca}`]);
+    first.stdin?.write('first, once\n');
+    await waitFor(() => first.output() === 'first, once\n', 10000, "the first client's echo");
+    const second = await tsocat(['-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${port},cafile=${c.ca}`], { input: 'second\n', endInputAfter: 'second\n' });
+    expect(second.stdout.toString()).toBe('second\n');
+    expect(second.status).toBe(0);
+    first.stdin?.write('first, again\n');
+    await waitFor(() => first.output() === 'first, once\nfirst, again\n', 10000, "the first client's second echo");
+    expect(server.errors().match(/N accepting UDP connection from/g)).toHaveLength(2);
+  });
+
   it('a self-signed server certificate not in cafile: the client fails with OpenSSL\'s reason; verify=0 connects to the same server', async () => {
     const c = certs();
     const port = await freePort();
@@ -257,7 +272,7 @@ describe('DTLS command lines refused before anything opens: one E line, exit 1',
   /** Each case: the address (C = a free port, D = the certificate dir) and the message after `E `. */
   const CASES: Array<[string, string, string]> = [
     ['a server without cert', 'OPENSSL-DTLS-SERVER:C', 'no certificate given; consider option "cert"'],
-    ['fork', 'OPENSSL-DTLS-SERVER:C,cert=D/server.pem,key=D/server.key,fork', 'option "fork" does not apply to OPENSSL-DTLS-SERVER: one DTLS server serves one client; run it again (or in a loop) for the next'],
+    ['broker', 'OPENSSL-DTLS-SERVER:C,cert=D/server.pem,key=D/server.key,fork,broker', 'option "broker" does not apply to OPENSSL-DTLS-SERVER: DTLS sessions are relayed one by one, not joined in one conversation'],
     ['a TLS version', 'OPENSSL-DTLS-CLIENT:127.0.0.1:C,max-proto-version=TLS1.3', 'Wrong type of TLS/DTLS version "TLS1.3"'],
     ['cert=auto', 'OPENSSL-DTLS-SERVER:C,cert=auto', 'option "cert=auto" does not apply to OPENSSL-DTLS-SERVER: the DTLS addresses read certificates from files only'],
     ['a missing certificate file', 'OPENSSL-DTLS-CLIENT:127.0.0.1:C,cert=D/missing.pem', 'SSL_CTX_use_certificate_file("D/missing.pem"): No such file or directory'],

@@ -42,6 +42,8 @@ export class DtlsLink {
   private readWanted = false;
   private pendingWrite: { data: Buffer; done: (err?: Error | null) => void } | undefined;
   private closed = false;
+  /** The handshake is done: until then the streams wait (their reads and writes would drive the handshake themselves). */
+  private established = false;
   readable?: Readable;
   writable?: Writable;
 
@@ -95,7 +97,8 @@ export class DtlsLink {
 
   private want(): void {
     if (this.closed) return;
-    const events = (this.waiting?.events ?? 0) | (this.readWanted ? UV_READABLE : 0) | (this.pendingWrite ? UV_WRITABLE : 0);
+    const streams = this.established ? (this.readWanted ? UV_READABLE : 0) | (this.pendingWrite ? UV_WRITABLE : 0) : 0;
+    const events = (this.waiting?.events ?? 0) | streams;
     this.watch.want(events);
   }
 
@@ -116,8 +119,12 @@ export class DtlsLink {
         clearTimeout(quiet);
         signal?.removeEventListener('abort', aborted);
         this.waiting = undefined;
+        if (err) return reject(err);
+        this.established = true;
+        if (this.pendingWrite) this.writeSome();
+        if (this.readWanted) this.readSome();
         this.want();
-        err ? reject(err) : resolve();
+        resolve();
       };
       const aborted = () => finish(new TsocatError(`${call}(): aborted`, 'EABORT'));
       signal?.addEventListener('abort', aborted, { once: true });
@@ -185,7 +192,8 @@ export class DtlsLink {
   private readSome(): void {
     const readable = this.readable;
     if (!readable || readable.destroyed || this.closed) return;
-    this.readWanted = false;
+    this.readWanted = !this.established;
+    if (!this.established) return;
     const o = openssl();
     const buf = Buffer.allocUnsafe(RECORD_MAX + 1024);
     o.ERR_clear_error();
@@ -205,7 +213,7 @@ export class DtlsLink {
 
   private writeSome(): void {
     const o = openssl();
-    while (this.pendingWrite && !this.closed) {
+    while (this.pendingWrite && !this.closed && this.established) {
       const { data, done } = this.pendingWrite;
       const piece = data.subarray(0, Math.min(this.recordSize, RECORD_MAX));
       o.ERR_clear_error();
