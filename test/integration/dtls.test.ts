@@ -5,13 +5,13 @@
  * verify, commonname, a client certificate) and the refusals, each compared
  * by its message.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, exited, freePort, requires, stop, tsocat, udpBound, waitFor } from '../helpers.js';
+import { backgroundStarter, exited, freePort, requireOrSkip, requires, stop, tsocat, udpBound, waitFor } from '../helpers.js';
 import { certificatesForFile } from '../tls-peers.js';
 
 const start = backgroundStarter();
@@ -59,6 +59,31 @@ describe('OPENSSL-DTLS-CLIENT and OPENSSL-DTLS-SERVER with openssl s_server and 
     await waitFor(() => client.output() === 'from s_server\n', 10000, "tsocat's copy of the line");
     expect(client.errors()).toContain('N SSL proto version used: DTLSv1.2');
     expect(client.errors()).toContain('N trusting certificate, commonName matches');
+  });
+
+  it('snihost= names the server in the SNI extension; no-sni sends none (s_server -servername good.example -servername_fatal)', async () => {
+    const c = certs();
+    const sServer = async () => {
+      const port = await freePort();
+      const peer = opensslPeer(['s_server', '-dtls', '-4', '-accept', String(port), '-cert', c.server, '-key', c.serverKey, '-servername', 'good.example', '-servername_fatal', '-cert2', c.server, '-key2', c.serverKey]);
+      await waitFor(() => udpBound(port), 15000, 's_server to bind');
+      return { port, peer };
+    };
+    const bad = await sServer();
+    const refused = await tsocat(['-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${bad.port},verify=0,snihost=bad.example`], { input: 'x\n' });
+    expect(errorOf(refused.stderr)).toBe('SSL_connect(): error:0A000458:SSL routines::tlsv1 unrecognized name');
+    expect(refused.status).toBe(1);
+    const good = await sServer();
+    const named = start(['-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${good.port},verify=0,snihost=good.example`]);
+    named.stdin?.write('named\n');
+    await waitFor(() => good.peer.output().includes('named\n'), 10000, "s_server's copy of the line");
+    expect(good.peer.output()).toContain('Hostname in TLS extension: "good.example"');
+    // localhost would be sent as the name, and refused, without no-sni
+    const none = await sServer();
+    const unnamed = start(['-', `OPENSSL-DTLS-CLIENT:localhost:${none.port},pf=ip4,verify=0,no-sni`]);
+    unnamed.stdin?.write('unnamed\n');
+    await waitFor(() => none.peer.output().includes('unnamed\n'), 10000, "s_server's copy of the line");
+    expect(none.peer.output()).not.toContain('Hostname in TLS extension');
   });
 
   it('OPENSSL-DTLS-SERVER:<port>,cert,key,verify=0 PIPE echoes what openssl s_client -dtls sends (test.sh OPENSSL_DTLS_SERVER)', async () => {
@@ -117,6 +142,21 @@ describe('tsocat to tsocat over DTLS', () => {
     first.stdin?.write('first, again\n');
     await waitFor(() => first.output() === 'first, once\nfirst, again\n', 10000, "the first client's second echo");
     expect(server.errors().match(/N accepting UDP connection from/g)).toHaveLength(2);
+  });
+
+  it('capath= trusts the CAs of an OpenSSL hashed directory (openssl rehash)', async (ctx) => {
+    requireOrSkip(ctx, 'openssl');
+    const c = certs();
+    const cas = join(dir(), 'capath');
+    mkdirSync(cas, { recursive: true });
+    copyFileSync(c.ca, join(cas, 'ca.pem'));
+    execFileSync('openssl', ['rehash', cas]);
+    const port = await freePort();
+    await dtlsServer(port, `cert=${c.server},key=${c.serverKey},verify=0`, 'PIPE');
+    const r = await tsocat(['-d', '-d', '-', `OPENSSL-DTLS-CLIENT:127.0.0.1:${port},capath=${cas}`], { input: 'by capath\n', endInputAfter: 'by capath\n' });
+    expect(r.stdout.toString()).toBe('by capath\n');
+    expect(r.stderr).toContain('N trusting certificate, commonName matches');
+    expect(r.status).toBe(0);
   });
 
   it('a self-signed server certificate not in cafile: the client fails with OpenSSL\'s reason; verify=0 connects to the same server', async () => {
