@@ -21,10 +21,6 @@ const client = defineAddress({
   params: ['host', 'port'],
   groups: CLIENT_GROUPS,
   features: ['OPENSSL'],
-  refused: {
-    'OPENSSL-DTLS-CLIENT': "DTLS is not available (Node's tls module has no DTLS)",
-    'OPENSSL-DTLS-SERVER': "DTLS is not available (Node's tls module has no DTLS)",
-  },
   summary: 'TLS client: connect to <host>:<port> and check its certificate (cafile, commonname; verify=0 skips)',
   async open(req, ctx) {
     const connect = async () => {

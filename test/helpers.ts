@@ -154,6 +154,19 @@ export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): P
   });
 }
 
+/** True when some UDP socket (of any address) is bound to the port, read from /proc (nothing is sent). */
+export function udpBound(port: number): boolean {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const table of ['/proc/net/udp', '/proc/net/udp6', '/proc/net/udplite', '/proc/net/udplite6']) {
+    try {
+      if (readFileSync(table, 'utf8').split('\n').slice(1).some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex))) return true;
+    } catch {
+      // table absent on this kernel
+    }
+  }
+  return false;
+}
+
 /** A port that was free a moment ago on 127.0.0.1. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

@@ -28,6 +28,7 @@ const SO_TYPE = 3;
 export const MSG_TRUNC = 0x20;
 const MSG_ERRQUEUE = 0x2000;
 export const MSG_CTRUNC = 0x08;
+const MSG_PEEK = 0x02;
 const MSG_NOSIGNAL = 0x4000;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
@@ -172,12 +173,13 @@ export interface Received {
 }
 
 /** recvmsg(2) into `buf`; undefined when nothing is there. A stream's end of file is length 0. */
-export function receive(fd: number, buf: Buffer, want: { from?: boolean; control?: number; errorQueue?: boolean } = {}): Received | undefined {
+export function receive(fd: number, buf: Buffer, want: { from?: boolean; control?: number; errorQueue?: boolean; peek?: boolean } = {}): Received | undefined {
   const name = want.from ? Buffer.alloc(128) : null;
   const control = want.control ? Buffer.alloc(want.control) : null;
   const msg: MsgHdr = { name, namelen: name?.length ?? 0, iov: [{ base: buf, len: buf.length }], iovlen: 1, control, controllen: control?.length ?? 0, flags: 0 };
   // MSG_ERRQUEUE: the queued errors (ICMP reports) of a socket with IP_RECVERR instead of data
-  const n = Number(load().recvmsg(fd, msg, want.errorQueue ? MSG_ERRQUEUE : 0));
+  // MSG_PEEK: the message stays queued for the next read (a DTLS server learns its client from the ClientHello OpenSSL then reads)
+  const n = Number(load().recvmsg(fd, msg, (want.errorQueue ? MSG_ERRQUEUE : 0) | (want.peek ? MSG_PEEK : 0)));
   if (n < 0) {
     const err = errno();
     if (wouldBlock(err)) return undefined;

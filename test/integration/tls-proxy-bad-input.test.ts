@@ -32,7 +32,7 @@ const CASES: Array<[string, string, string | RegExp]> = [
   ['cipher list that matches nothing', 'OPENSSL:127.0.0.1:C,cipher=NOSUCHCIPHER', 'SSL_CTX_set_cipher_list(, "NOSUCHCIPHER"): no cipher match'],
   ['dhparam on a client', 'OPENSSL:127.0.0.1:C,dhparam=D/not-dh.pem', 'option "dhparam" applies to a TLS server (OPENSSL-LISTEN)'],
   ['dhparam file without parameters', 'OPENSSL-LISTEN:C,cert=D/server.pem,key=D/server.key,dhparam=D/not-dh.pem', 'PEM_read_bio_DHparams("D/not-dh.pem"): no DH parameters in the file'],
-  ['DTLS', 'OPENSSL-DTLS-CLIENT:127.0.0.1:C', "OPENSSL-DTLS-CLIENT: DTLS is not available (Node's tls module has no DTLS)"],
+  ['a TLS version on DTLS', 'OPENSSL-DTLS-CLIENT:127.0.0.1:C,min-proto-version=TLS1.2', 'Wrong type of TLS/DTLS version "TLS1.2"'],
   ['unreachable proxy', 'PROXY:127.0.0.1:example.org:80,proxyport=C', 'connect(AF=2 127.0.0.1:C): Connection refused'],
   ['unknown http-version', 'PROXY:127.0.0.1:example.org:80,proxyport=C,http-version=2', 'http-version="2": only 1.0 and 1.1 are known'],
   ['both proxy-authorization options', 'PROXY:127.0.0.1:example.org:80,proxyport=C,proxyauth=a:b,proxyauthfile=D/auth', 'Only one of options proxy-authorization and proxy-authorization-file allowed'],

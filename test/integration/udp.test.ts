@@ -6,7 +6,7 @@
 import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requires, run, SOCAT, socat18OrSkip, TSOCAT, tcpExchange, tsocat, waitFor as waitForWithin, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requires, run, SOCAT, socat18OrSkip, TSOCAT, tcpExchange, tsocat, udpBound, waitFor as waitForWithin, waitForPort } from '../helpers.js';
 
 /** Every wait is bounded, generously: a machine shared with other work (CI) can take seconds to start a relay. */
 const waitFor = (cond: () => boolean, timeoutMs = 20000, what?: string) => waitForWithin(cond, timeoutMs, what);
@@ -16,19 +16,6 @@ const toClose: Array<() => unknown> = [];
 afterEach(async () => {
   for (const f of toClose.splice(0).reverse()) await f();
 });
-
-/** True when some UDP socket (of any address) is bound to the port, read from /proc (nothing is sent). */
-function udpBound(port: number): boolean {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const table of ['/proc/net/udp', '/proc/net/udp6', '/proc/net/udplite', '/proc/net/udplite6']) {
-    try {
-      if (readFileSync(table, 'utf8').split('\n').slice(1).some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex))) return true;
-    } catch {
-      // table absent on this kernel
-    }
-  }
-  return false;
-}
 
 /** Bounded generously: a loaded machine can take seconds to start a relay. */
 const waitForUdp = (port: number) => waitFor(() => udpBound(port), 20000);

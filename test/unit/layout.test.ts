@@ -26,6 +26,7 @@ const LAYERS: ReadonlyArray<readonly [name: string, prefixes: readonly string[]]
   ['terminals', ['src/engine/terminals/']],
   ['TUN interfaces', ['src/engine/tun/']],
   ['WebSocket', ['src/engine/websocket/']],
+  ['DTLS', ['src/engine/dtls/']],
   ['handshakes', ['src/engine/handshakes/']],
   ['UNIX sockets', ['src/engine/sockets/unix/']],
   ['message sockets', ['src/engine/sockets/messages/']],

@@ -35,7 +35,7 @@ export const verifying = (req: AddressRequest) => !req.options.has('openssl-veri
  * one), then socat's own: a commonName equal to the name, or to an IPv6 address in
  * brackets as socat's test certificates carry it ("[::1]").
  */
-function nameMismatch(tls: Tls, name: string, cert: PeerCertificate): Error | undefined {
+export function nameMismatch(tls: Tls, name: string, cert: PeerCertificate): Error | undefined {
   const nodeSays = tls.checkServerIdentity(name, cert);
   if (!nodeSays) return undefined;
   const names = [cert.subject?.CN ?? []].flat().map((cn) => String(cn).toLowerCase());

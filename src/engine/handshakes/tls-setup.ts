@@ -43,7 +43,7 @@ function methodVersions(text: string): { minVersion?: TlsVersion; maxVersion?: T
   return { minVersion: version, maxVersion: version };
 }
 
-function readPem(path: string, what: string): Buffer {
+export function readPem(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
@@ -232,6 +232,12 @@ export function certificateEnvironment(cert: PeerCertificate): Record<string, st
   return env;
 }
 
+/** What the checks read of a connection: a Node TLS socket, or a DTLS link that answers the same questions. */
+export type PeerView = Pick<TLSSocket, 'getProtocol' | 'getCipher' | 'getPeerCertificate'> & {
+  /** Why the peer certificate did not verify, in OpenSSL's words (a TLSSocket is asked through Node instead). */
+  verifyMessage?: () => string | undefined;
+};
+
 /**
  * After the handshake: socat's checks and lines. With verify, the peer must
  * have sent a certificate that its CAs sign, and (for a client, or a server
@@ -239,7 +245,7 @@ export function certificateEnvironment(cert: PeerCertificate): Record<string, st
  * environment for programs started for this connection.
  */
 export function checkPeer(
-  socket: TLSSocket,
+  socket: PeerView,
   opts: { verify: boolean; peerName?: string; fingerprint?: string; log: Logger; checkName: (name: string, cert: PeerCertificate) => Error | undefined },
 ): Record<string, string> {
   const { log } = opts;
@@ -256,10 +262,8 @@ export function checkPeer(
     return env;
   }
   if (opts.fingerprint !== undefined) return pinnedPeer(cert, opts.fingerprint, env, log);
-  const code = opts.verify ? verifyFailure(socket) : undefined;
-  if (code !== undefined) {
-    throw new TsocatError(VERIFY_MESSAGES[code] ?? `rejected peer certificate with error ${code}`, 'ETLSVERIFY');
-  }
+  const failure = opts.verify ? (socket.verifyMessage ? socket.verifyMessage() : verifyFailureMessage(socket as TLSSocket)) : undefined;
+  if (failure !== undefined) throw new TsocatError(failure, 'ETLSVERIFY');
   Object.assign(env, certificateEnvironment(cert));
   log.log('N', `SSL peer cert subject: "${env.OPENSSL_X509_SUBJECT}"`);
   log.log('N', `SSL peer cert issuer: "${env.OPENSSL_X509_ISSUER}"`);
@@ -303,6 +307,12 @@ function pinnedPeer(cert: PeerCertificate, fingerprint: string, env: Record<stri
   log.log('N', `SSL peer cert subject: "${env.OPENSSL_X509_SUBJECT}"`);
   log.log('N', 'peer certificate matches the pinned fingerprint, no CA or name check');
   return env;
+}
+
+/** Why the peer certificate did not verify, in OpenSSL's words, or undefined when it did. */
+function verifyFailureMessage(socket: TLSSocket): string | undefined {
+  const code = verifyFailure(socket);
+  return code === undefined ? undefined : (VERIFY_MESSAGES[code] ?? `rejected peer certificate with error ${code}`);
 }
 
 /**

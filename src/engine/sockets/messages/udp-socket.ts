@@ -86,9 +86,14 @@ async function boundUdpDescriptor(req: UdpSocketRequest, prepare: (fd: number) =
   return fd;
 }
 
+/** A bound datagram socket with the address's options set, as a descriptor of tsocat's own (non-blocking). */
+export function boundUdpSocket(req: UdpSocketRequest): Promise<number> {
+  return boundUdpDescriptor(req, (d) => beforeBind(d, req));
+}
+
 /** A bound datagram socket with the address's options set, as a node:dgram socket. */
 export async function openUdpSocket(req: UdpSocketRequest): Promise<DgramSocket> {
-  const fd = await boundUdpDescriptor(req, (d) => beforeBind(d, req));
+  const fd = await boundUdpSocket(req);
   const socket = createSocket({ type: req.family === 6 ? 'udp6' : 'udp4' });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
