@@ -8,6 +8,7 @@ export default defineOptions([
   { name: 'ip-tos', aliases: ['tos', 'iptos'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'type of service byte of outgoing packets (IP_TOS)' },
   { name: 'ip-multicast-ttl', aliases: ['multicast-ttl', 'ipmulticastttl', 'multicastttl'], type: 'int', ctype: 'byte', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'time to live of outgoing multicast packets (IP_MULTICAST_TTL)' },
   { name: 'ip-multicast-loop', aliases: ['multicast-loop', 'mcloop', 'ipmulticastloop', 'multicastloop'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'deliver multicast packets sent to this host\'s own members too (IP_MULTICAST_LOOP)' },
+  { name: 'ipv6-multicast-loop', aliases: ['ipv6-mcloop', 'mcloop6'], type: 'int', groups: ['IP6'], phase: 'socket', summary: 'IPv6: deliver multicast packets sent to this host\'s own members too (IPV6_MULTICAST_LOOP, 0 or 1; Linux\'s default 1)' },
   {
     name: 'ip-multicast-if',
     aliases: ['multicast-if'],
@@ -45,7 +46,7 @@ export default defineOptions([
   },
   {
     name: 'ipv6-join-group',
-    aliases: ['join-group'],
+    aliases: ['join-group', 'ipv6-add-membership'],
     type: 'string',
     groups: ['IP4', 'IP6'],
     phase: 'socket',
@@ -78,6 +79,8 @@ export default defineOptions([
   { name: 'ipv6-mtu-discover', aliases: ['mtudiscover6'], type: 'int', groups: ['IP6'], phase: 'socket', summary: 'path MTU discovery on an IPv6 socket: 0 never, 1 want, 2 always (IPV6_MTU_DISCOVER)' },
   { name: 'ipv6-recvpktinfo', aliases: ['recvpktinfo'], type: 'bool', groups: ['IP6'], phase: 'socket', summary: 'UDP6/IP6-RECV and -RECVFROM: log each packet\'s destination address and interface (IPV6_RECVPKTINFO); RECVFROM gives them as SOCAT_IPV6_DSTADDR, SOCAT_IPV6_IF' },
   { name: 'ipv6-recvhoplimit', aliases: ['recvhoplimit'], type: 'bool', groups: ['IP6'], phase: 'socket', summary: 'UDP6/IP6-RECV and -RECVFROM: log each packet\'s hop limit (IPV6_RECVHOPLIMIT); RECVFROM gives it as SOCAT_IPV6_HOPLIMIT' },
+  { name: 'ipv6-recvhopopts', aliases: ['recvhopopts'], type: 'bool', groups: ['IP6'], phase: 'socket', summary: 'UDP6/IP6-RECV and -RECVFROM: log each packet\'s hop-by-hop options header (IPV6_RECVHOPOPTS); RECVFROM gives it as SOCAT_IPV6_HOPOPTS' },
+  { name: 'ipv6-recvdstopts', aliases: ['recvdstopts'], type: 'bool', groups: ['IP6'], phase: 'socket', summary: 'UDP6/IP6-RECV and -RECVFROM: log each packet\'s destination options header (IPV6_RECVDSTOPTS); RECVFROM gives it as SOCAT_IPV6_DSTOPTS' },
   { name: 'ipv6-recvtclass', type: 'bool', groups: ['IP6'], phase: 'socket', summary: 'UDP6/IP6-RECV and -RECVFROM: log each packet\'s traffic class (IPV6_RECVTCLASS); RECVFROM gives it as SOCAT_IPV6_TCLASS' },
   { name: 'ipv6-unicast-hops', aliases: ['unicast-hops'], type: 'int', groups: ['IP6'], phase: 'socket', summary: 'hop limit of outgoing IPv6 unicast packets (IPV6_UNICAST_HOPS)' },
   { name: 'ipv6-tclass', type: 'int', groups: ['IP6'], phase: 'socket', summary: 'traffic class of outgoing IPv6 packets (IPV6_TCLASS)' },

@@ -37,6 +37,7 @@ const ROWS: readonly SockoptRow[] = [
   { option: 'ipv6-unicast-hops', level: SOL_IPV6, name: 16, layout: 'int' },
   { option: 'ipv6-mtu-discover', level: SOL_IPV6, name: 23, layout: 'int' },
   { option: 'ipv6-tclass', level: SOL_IPV6, name: 67, layout: 'int' },
+  { option: 'ipv6-multicast-loop', level: SOL_IPV6, name: 19, layout: 'int' },
   { option: 'ipv6-join-group', level: SOL_IPV6, name: 20, layout: 'ipv6_mreq' },
 ];
 
@@ -154,6 +155,8 @@ export const ANCILLARY_SOCKOPTS = [
   { option: 'ipv6-recvpktinfo', level: SOL_IPV6, name: 49 },
   { option: 'ipv6-recvhoplimit', level: SOL_IPV6, name: 51 },
   { option: 'ipv6-recvtclass', level: SOL_IPV6, name: 66 },
+  { option: 'ipv6-recvhopopts', level: SOL_IPV6, name: 53 },
+  { option: 'ipv6-recvdstopts', level: SOL_IPV6, name: 58 },
 ] as const;
 
 export const ANCILLARY_OPTIONS: readonly string[] = ANCILLARY_SOCKOPTS.map((r) => r.option);
