@@ -55,6 +55,7 @@ const ROWS: readonly Row[] = [
   { option: 'fiosetown', level: 0, name: 0x8901, phase: 'pastsocket', layout: 'owner' },
   { option: 'siocspgrp', level: 0, name: 0x8902, phase: 'pastsocket', layout: 'owner' },
   { option: 'ip-options', level: SOL_IP, name: 4, phase: 'pastsocket', layout: 'bytes' },
+  { option: 'ip-hdrincl', level: SOL_IP, name: 3, phase: 'pastsocket', layout: 'int' },
   { option: 'ip-freebind', level: SOL_IP, name: 15, phase: 'pastsocket', layout: 'int' },
   { option: 'tcp-maxseg', level: SOL_TCP, name: 2, phase: 'pastsocket', layout: 'int' },
   { option: 'tcp-cork', level: SOL_TCP, name: 3, phase: 'pastsocket', layout: 'int' },
