@@ -66,6 +66,14 @@ export default defineOptions([
   { name: 'res-retrans', aliases: ['res-maxretrans', 'retrans'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'with res-nsaddr: seconds to wait for each answer (default 5)' },
   { name: 'ip-recvttl', aliases: ['recvttl', 'iprecvttl'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s TTL (IP_RECVTTL); RECVFROM gives it to the program as SOCAT_IP_TTL' },
   { name: 'ip-recvtos', aliases: ['recvtos', 'iprecvtos'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s TOS byte (IP_RECVTOS); RECVFROM gives it to the program as SOCAT_IP_TOS' },
+  {
+    name: 'ip-retopts',
+    aliases: ['retopts', 'ipretopts'],
+    type: 'bool',
+    groups: ['IP4', 'IP6'],
+    phase: 'socket',
+    summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s IP options as prepared for a reply (IP_RETOPTS; a recorded route comes reversed), shown as socat shows an unknown message: IP: type_7=<hex>',
+  },
   { name: 'ip-recvopts', aliases: ['recvopts', 'iprecvopts'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s IPv4 header options (IP_RECVOPTS); RECVFROM gives them to the program as SOCAT_IP_OPTIONS' },
   {
     name: 'ip-recverr',

@@ -59,6 +59,8 @@ const CASES: Case[] = [
   { name: 'UDP6-RECV,ipv6-recvpktinfo logs the destination address and interface', receive: (p) => `UDP6-RECV:${p},ipv6-recvpktinfo`, send: (p) => `UDP6-SENDTO:[::1]:${p}`, expected: [`IPV6_PKTINFO: dstaddr=${ANY6}`, 'IPV6_PKTINFO: if=lo'] },
   { name: 'UDP6-RECV,ipv6-recvhoplimit logs the hop limit sent (ipv6-unicast-hops=35)', receive: (p) => `UDP6-RECV:${p},ipv6-recvhoplimit`, send: (p) => `UDP6-SENDTO:[::1]:${p},ipv6-unicast-hops=35`, expected: ['IPV6_HOPLIMIT: hoplimit=35'] },
   { name: 'UDP6-RECV,ipv6-recvtclass logs the traffic class sent (ipv6-tclass=0xaa)', receive: (p) => `UDP6-RECV:${p},ipv6-recvtclass`, send: (p) => `UDP6-SENDTO:[::1]:${p},ipv6-tclass=0xaa`, expected: ['IPV6_TCLASS: tclass=x000000aa'] },
+  // a record-route option (type 7, length 7, pointer 4, one empty slot, end of options): the reply's copy holds 127.0.0.1 and the pointer past it
+  { name: 'UDP4-RECV,ip-retopts logs the options prepared for a reply', receive: (p) => `UDP4-RECV:${p},ip-retopts=1`, send: (p) => `UDP4-SENDTO:127.0.0.1:${p},ip-options=x0707040000000000`, expected: ['IP: type_7=x0707087f00000100'] },
   // a sticky extension header on the sender (setsockopt-socket): next header (the kernel's: 0x11, UDP), length 0, a PadN option of 4 bytes
   {
     name: 'UDP6-RECV,ipv6-recvhopopts logs the hop-by-hop options header sent (root)',

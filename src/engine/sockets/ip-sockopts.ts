@@ -150,6 +150,7 @@ export const ANCILLARY_SOCKOPTS = [
   { option: 'ip-recvttl', level: SOL_IP, name: 12 },
   { option: 'ip-recvtos', level: SOL_IP, name: 13 },
   { option: 'ip-recvopts', level: SOL_IP, name: 6 },
+  { option: 'ip-retopts', level: SOL_IP, name: 7 },
   { option: 'ip-recverr', level: SOL_IP, name: 11 },
   { option: 'so-timestamp', level: SOL_SOCKET, name: 29 },
   { option: 'ipv6-recvpktinfo', level: SOL_IPV6, name: 49 },
