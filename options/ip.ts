@@ -45,6 +45,15 @@ export default defineOptions([
     summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s destination address and interface (IP_PKTINFO); RECVFROM gives them to the program as SOCAT_IP_DSTADDR, SOCAT_IP_LOCADDR, SOCAT_IP_IF',
   },
   {
+    name: 'ipv6-join-source-group',
+    aliases: ['join-source-group', 'ipv6-add-source-membership'],
+    type: 'string',
+    groups: ['IP6'],
+    phase: 'socket',
+    summary: 'join an IPv6 multicast group for one source only: [<group>]:<interface name or index>:[<source>] (MCAST_JOIN_SOURCE_GROUP)',
+    check: checkIpOptionValue('ipv6-join-source-group'),
+  },
+  {
     name: 'ipv6-join-group',
     aliases: ['join-group', 'ipv6-add-membership'],
     type: 'string',
