@@ -147,7 +147,7 @@ export function parityMarkdown(data: SocatData, gaps: ParityGaps, offered: (name
   out += '\nsocat accepts PROCESS and APPL options on every address without listing them.\n\n';
 
   out += '## Options by group\n\nEvery name of every group must be offered or explained one by one (`test/unit/parity.test.ts`).\n\n';
-  out += '| group | socat options | names | tsocat offers | missing |\n|---|---|---|---|---|\n';
+  out += '| group | socat options | names | tsocat offers | missing | without a reason |\n|---|---|---|---|---|---|\n';
   const ordered = [...data.groups.filter((g) => g !== 'ADDR'), 'ADDR'];
   const inGroup = (g: string) => options.filter(([, o]) => o.groups.includes(g));
   for (const g of ordered) {
@@ -155,7 +155,8 @@ export function parityMarkdown(data: SocatData, gaps: ParityGaps, offered: (name
     if (opts.length === 0) continue;
     const groupNames = opts.flatMap(([opt, o]) => [opt, ...o.aliases]);
     const have = groupNames.filter((n) => byName.get(n)?.offered).length;
-    out += `| [${g}](#${g.toLowerCase()}) | ${opts.length} | ${groupNames.length} | ${have} | ${groupNames.length - have} |\n`;
+    const unexplained = groupNames.filter((n) => !byName.get(n)?.offered && !byName.get(n)?.explicit).length;
+    out += `| [${g}](#${g.toLowerCase()}) | ${opts.length} | ${groupNames.length} | ${have} | ${groupNames.length - have} | ${unexplained} |\n`;
   }
 
   for (const g of ordered) {
