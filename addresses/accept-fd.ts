@@ -69,7 +69,7 @@ function refuseBindOptions(o: ResolvedOptions): void {
 const DIRECTIONS = { rw: 'reading and writing', r: 'reading', w: 'writing' } as const;
 
 export default defineAddress({
-  names: ['ACCEPT-FD'],
+  names: ['ACCEPT-FD', 'ACCEPT'],
   params: ['fdnum'],
   groups: GROUPS,
   features: ['FDNUM', 'LISTEN'],

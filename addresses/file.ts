@@ -10,7 +10,6 @@ import { applyEarlyNamedOptions, applyFdOptions } from '../src/engine/descriptor
 import { endAndWait, streamsForFd } from '../src/engine/descriptors/fdstreams.js';
 import { accessFlags, logOpening, O_ACCMODE, openedDirections, openFlags, openPathAsync, removeEntry } from '../src/engine/descriptors/open-path.js';
 import { openOwn, pathKey, releasedOnClose } from '../src/engine/held.js';
-import { unixClient } from '../src/engine/sockets/unix/unix-client.js';
 import { systemError, TsocatError } from '../src/errors.js';
 
 const GROUPS = ['FD', 'NAMED', 'OPEN', 'REG', 'FIFO', 'APPL', 'TERMIOS'] as const;
@@ -111,6 +110,8 @@ async function openGeneric(req: AddressRequest, ctx: OpenContext): Promise<Endpo
   if (isSocket) {
     // as socat: a stream socket, else a seqpacket one, else datagrams sent to it
     const target = { name: path, abstract: false, options: req.options, mode: req.mode, log: ctx.log, signal: ctx.signal };
+    // loaded only for a socket: the socket layer is a third of what opening a file would load
+    const { unixClient } = await import('../src/engine/sockets/unix/unix-client.js');
     return unixClient(target, 'GOPEN', `GOPEN: ${path}`);
   }
   // as socat's GOPEN: a missing file is created (in whatever mode it is opened), and

@@ -26,7 +26,7 @@ function linkSockaddr(family: number, ifindex: number): Buffer {
 }
 
 export default defineAddress({
-  names: ['INTERFACE'],
+  names: ['INTERFACE', 'IF'],
   params: ['interface'],
   groups: ['FD', 'SOCKET', 'APPL'],
   features: ['INTERFACE'],

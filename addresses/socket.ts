@@ -203,7 +203,7 @@ const plugins: AddressPlugin[] = [
     open: openListen,
   }),
   defineAddress({
-    names: ['SOCKET-SENDTO'],
+    names: ['SOCKET-SENDTO', 'SENDTO'],
     params: ['domain', 'type', 'protocol', 'remote-address'],
     groups: GENERIC,
     features: ['GENERICSOCKET'],
@@ -211,7 +211,7 @@ const plugins: AddressPlugin[] = [
     open: (req, ctx) => openSendTo(req, ctx, true),
   }),
   defineAddress({
-    names: ['SOCKET-DATAGRAM'],
+    names: ['SOCKET-DATAGRAM', 'DATAGRAM', 'DGRAM'],
     params: ['domain', 'type', 'protocol', 'remote-address'],
     groups: [...GENERIC, 'RANGE'],
     features: ['GENERICSOCKET'],

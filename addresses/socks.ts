@@ -155,7 +155,7 @@ const socks5 = defineAddress({
  * then on the connection to the server is the connection to that peer.
  */
 const socks5Listen = defineAddress({
-  names: ['SOCKS5-LISTEN'],
+  names: ['SOCKS5-LISTEN', 'SOCKS5-BIND'],
   params: ['socks-server', 'socks-port', 'listen-host', 'listen-port'],
   minParams: 3,
   syntax: ':<socks-server>[:<socks-port>]:<listen-host>:<listen-port>',

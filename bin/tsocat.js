@@ -40,6 +40,24 @@ function loadWithCodeCache() {
   return mod.exports;
 }
 
+/**
+ * process.stdout and process.stderr are made on first use, and making one for
+ * a pipe loads node:net and the stream modules: note which were made, so the
+ * flush at exit does not make the others.
+ */
+const made = new Set();
+for (const name of ['stdout', 'stderr']) {
+  const { get, enumerable } = Object.getOwnPropertyDescriptor(process, name);
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable,
+    get() {
+      made.add(name);
+      return get.call(process);
+    },
+  });
+}
+
 // Node 22.1+ keeps the compiled bundle in its own compile cache between runs
 const { endedBySignal, exitWith, loadedModules, main } = nodeModule.enableCompileCache ? (nodeModule.enableCompileCache(), require(BUNDLE)) : loadWithCodeCache();
 
@@ -53,7 +71,9 @@ process.on('SIGPIPE', () => {});
  * Writes to a pipe are asynchronous in Node; process.exit() would drop whatever
  * is still queued. An empty write's callback runs after every earlier write.
  */
-function flushed(stream) {
+function flushed(name) {
+  if (!made.has(name)) return Promise.resolve();
+  const stream = process[name];
   if (stream.destroyed || stream.writableLength === 0) return Promise.resolve();
   return new Promise((resolve) => {
     stream.write('', () => resolve());
@@ -62,6 +82,6 @@ function flushed(stream) {
 }
 
 main(process.argv.slice(2)).then(async (status) => {
-  if (!endedBySignal()) await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  if (!endedBySignal()) await Promise.all([flushed('stdout'), flushed('stderr')]);
   exitWith(status);
 });

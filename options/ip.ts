@@ -73,6 +73,7 @@ export default defineOptions([
   },
   { name: 'res-retry', aliases: ['res-maxretry'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'with res-nsaddr: how many times the DNS server is asked (default 2)' },
   { name: 'res-retrans', aliases: ['res-maxretrans', 'retrans'], type: 'int', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'with res-nsaddr: seconds to wait for each answer (default 5)' },
+  { name: 'res-recurse', aliases: ['recurse'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'with res-nsaddr: ask the server to look the name up itself (the RD bit; on by default, res-recurse=0 clears it)' },
   { name: 'ip-recvttl', aliases: ['recvttl', 'iprecvttl'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s TTL (IP_RECVTTL); RECVFROM gives it to the program as SOCAT_IP_TTL' },
   { name: 'ip-recvtos', aliases: ['recvtos', 'iprecvtos'], type: 'bool', groups: ['IP4', 'IP6'], phase: 'socket', summary: 'UDP/IP-RECV and -RECVFROM: log each packet\'s TOS byte (IP_RECVTOS); RECVFROM gives it to the program as SOCAT_IP_TOS' },
   {

@@ -7,6 +7,11 @@ function checkFingerprint(value: string, optionText: string): void {
   }
 }
 
+/** socat compares the method without case and knows only these two. */
+function checkCompression(value: string): void {
+  if (!/^(auto|none)$/i.test(value)) throw new TsocatError(`openssl-compress="${value}": unknown compression method`, 'EOPTVALUE');
+}
+
 /** TLS settings of OPENSSL and OPENSSL-LISTEN (socat's OPENSSL group), carried out by Node's tls module. */
 export default defineOptions([
   { name: 'openssl-certificate', aliases: ['cert', 'certificate'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with our certificate (and its key, unless key= is given); required on a listener. cert=auto makes a self-signed one in memory at start-up and logs its SHA-256 fingerprint (N); ./auto names a file' },
@@ -22,5 +27,6 @@ export default defineOptions([
   { name: 'openssl-method', aliases: ['method'], type: 'string', groups: ['OPENSSL'], phase: 'connect', values: ['TLS1', 'TLS1.1', 'TLS1.2', 'TLS1.3', 'SSL23', 'TLS'], summary: "one TLS version only (socat 1.7's method): TLS1, TLS1.1, TLS1.2, TLS1.3, or SSL23/TLS for any" },
   { name: 'openssl-cipherlist', aliases: ['cipher', 'ciphers', 'cipherlist'], type: 'string', groups: ['OPENSSL'], phase: 'connect', summary: "OpenSSL cipher list (up to TLS 1.2), e.g. HIGH:!aNULL" },
   { name: 'openssl-dhparam', aliases: ['dh', 'dhparam', 'dhparams', 'openssl-dhparams'], type: 'filename', groups: ['OPENSSL'], phase: 'connect', summary: 'PEM file with Diffie-Hellman parameters for DHE ciphers (server)' },
+  { name: 'openssl-compress', aliases: ['compress'], type: 'string', groups: ['OPENSSL'], phase: 'connect', check: checkCompression, summary: "TLS compression: none turns it off, auto leaves it to OpenSSL; Node removes OpenSSL's compression methods at start-up (against CRIME), so both negotiate none, as socat does with Debian's OpenSSL (built without zlib)" },
   { name: 'openssl-fingerprint', aliases: ['fingerprint'], type: 'string', groups: ['OPENSSL'], phase: 'connect', check: checkFingerprint, summary: "a client trusts exactly the server certificate with this SHA-256 fingerprint (64 hex digits, colons optional, as openssl x509 -fingerprint -sha256 prints it) instead of a CA and a name" },
 ]);

@@ -12,7 +12,8 @@
  * with the same rule the library uses at run time (src/plugin-folders.ts): each
  * option file and address family gets an `import()`, the families a table of
  * their keywords and features (read from the compiled plugins), so an address
- * without options loads no option rows and a family no other family. koffi, pino, serialport, ws, selfsigned and what `tsocat serve` uses (yargs, yaml, prom-client) stay outside: they are loaded when needed.
+ * without options loads no option rows and a family no other family; the
+ * option names and aliases are listed too (-V asks whether one exists). koffi, pino, serialport, ws, selfsigned and what `tsocat serve` uses (yargs, yaml, prom-client) stay outside: they are loaded when needed.
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -40,11 +41,24 @@ async function familyTable() {
   return rows.join('\n');
 }
 
+/** Every option name and alias (lower case) the compiled option files declare, sorted. */
+async function optionNameList(files) {
+  for (const file of files) await import(pathToFileURL(join(DIST, 'options', file)).href);
+  const { allOptions } = await import(pathToFileURL(join(DIST, 'options', 'catalog.js')).href);
+  return allOptions()
+    .flatMap((def) => [def.name, ...(def.aliases ?? [])])
+    .map((n) => n.toLowerCase())
+    .sort();
+}
+
 /** Source of the stand-in for src/plugin-folders.js in the bundle. */
 async function bundledPluginFolders() {
-  const options = pluginFiles(join(DIST, 'options'), 'options').map((file) => `() => import(${JSON.stringify(join(DIST, 'options', file))})`);
+  const optionFiles = pluginFiles(join(DIST, 'options'), 'options');
+  const options = optionFiles.map((file) => `() => import(${JSON.stringify(join(DIST, 'options', file))})`);
   return `const LOADED = new Set();
 const OPTIONS = [${options.join(', ')}];
+const OPTION_NAMES = ${JSON.stringify(await optionNameList(optionFiles))};
+let optionNameSet;
 const FAMILIES = [
 ${await familyTable()}
 ];
@@ -56,6 +70,10 @@ export function addressFamilies() {
 }
 export function loadedAddressFiles() {
   return [...LOADED].sort();
+}
+export function optionNames() {
+  optionNameSet ??= new Set(OPTION_NAMES);
+  return optionNameSet;
 }
 `;
 }
@@ -71,10 +89,11 @@ await build({
   format: 'cjs',
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   define: { 'import.meta.url': 'import_meta_url' },
   banner: { js: 'const import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
   target: 'node20',
-  external: ['koffi', 'pino', 'serialport', 'ws', 'selfsigned', 'yargs', 'yaml', 'prom-client'],
+  external: ['koffi', 'pino', 'serialport', 'ws', 'dns-packet', 'selfsigned', 'yargs', 'yaml', 'prom-client'],
   logLevel: 'warning',
   plugins: [
     {

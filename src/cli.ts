@@ -94,7 +94,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     log = createLogger(cmd.log);
     routeProcessOutput(log);
     if (cmd.version) {
-      const { versionText } = await import('./cli/help.js');
+      const { versionText } = await import('./cli/version-text.js');
       await writeStdout(await versionText());
       return 0;
     }

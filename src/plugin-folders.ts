@@ -63,3 +63,12 @@ export function loadedAddressFiles(): string[] {
 export function addressFamilies(_indexUrl: string): readonly AddressFamily[] | undefined {
   return undefined;
 }
+
+/**
+ * Every option name and alias (lower case), known without loading the option
+ * files: only in the bundled command, whose build writes the list (`-V` asks
+ * whether an option exists). The library answers undefined.
+ */
+export function optionNames(): ReadonlySet<string> | undefined {
+  return undefined;
+}

@@ -1,7 +1,7 @@
 /** How tsocat's process ends. */
-import { isatty } from 'node:tty';
+import { isatty } from '../sys/builtins.js';
 
-/** Which of fds 0-2 were terminals at start: Node resets those when it exits. */
+/** Which of fds 0-2 were terminals at start: Node resets those when it exits. (Asked without node:tty where none is a terminal.) */
 const STARTED_ON_TTY = [0, 1, 2].map((fd) => isatty(fd));
 
 /**

@@ -205,9 +205,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         else if (arg === '--progress') out.progress = true;
         else if (arg === '--completion' || arg.startsWith('--completion=')) out.completion = flagValue(arg, '--completion', arg.indexOf('=') + 1 || arg.length);
         else if (arg === '--metrics' || arg.startsWith('--metrics=')) out.metrics = parseListenAddress(flagValue(arg, '--metrics', '--metrics='.length));
-        else if (arg === '--experimental') {
-          // nothing is experimental here yet
-        } else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {
+        else if (arg === '--experimental') settings.experimental = true;
+        else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {
           log.format = 'json';
           if (arg === '--log-format') i++;
         } else if (arg === '--log-format=text' || (arg === '--log-format' && argv[i + 1] === 'text')) {

@@ -1,13 +1,13 @@
 /**
- * -h/-hh/-hhh and -V, generated from the registry and the option catalog so
- * they list exactly what works. Layout follows socat's, which scripts (and
+ * -h/-hh/-hhh, generated from the registry and the option catalog so they
+ * list exactly what works (-V is version-text.ts). Layout follows socat's, which scripts (and
  * socat's own test.sh) read.
  */
-import { addressFeatures, loadRegistry } from '../../addresses/index.js';
-import { allOptions, findOption, type OptionDef } from '../../options/catalog.js';
+import { loadRegistry } from '../../addresses/index.js';
+import { allOptions, type OptionDef } from '../../options/catalog.js';
 import { loadCatalog } from '../../options/index.js';
 import { syntaxOf } from '../define.js';
-import { SOCAT_RELEASE, VERSION } from '../version.js';
+import { VERSION } from '../version.js';
 import { SOCAT_OPTION_HELP } from './socat-option-help.js';
 
 /** socat pads columns with tabs to multiples of 8. */
@@ -25,7 +25,7 @@ tsocat [options] <bi-address> <bi-address>
       -d[ddd]        increase verbosity (use up to 4 times; 2 are recommended)
       -d0|1|2|3|4    set verbosity level (0: Errors; 4 all including Debug)
       -D     analyze the file descriptors before the transfer starts
-      --experimental enable experimental features (tsocat has none)
+      --experimental enable experimental features
       --statistics   output transfer statistics on exit
       --progress     show bytes, rate and time each way on stderr while one session runs
       --log-format json|text  write log lines as pino JSON objects, or as text (the default)
@@ -108,29 +108,5 @@ export async function helpText(level: number): Promise<string> {
   }
   rows.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [, line] of rows) out += line;
-  return out;
-}
-
-/** socat's feature names in its -V order; ours are defined only when a plugin provides them. */
-const FEATURE_ORDER = [
-  'HELP', 'STATS', 'STDIO', 'FDNUM', 'FILE', 'CREAT', 'GOPEN', 'TERMIOS', 'PIPE', 'STALL', 'TEXT', 'SOCKETPAIR',
-  'UNIX', 'ABSTRACT_UNIXSOCKET', 'IP4', 'IP6', 'RAWIP', 'GENERICSOCKET', 'INTERFACE', 'TCP', 'UDP', 'SCTP', 'DCCP',
-  'UDPLITE', 'LISTEN', 'POSIXMQ', 'SOCKS4', 'SOCKS4A', 'SOCKS5', 'VSOCK', 'NAMESPACES', 'PROXY', 'SYSTEM', 'SHELL',
-  'EXEC', 'READLINE', 'TUN', 'PTY', 'OPENSSL', 'FIPS', 'LIBWRAP', 'SYCLS', 'FILAN', 'RETRY', 'DEVTESTS', 'MSGLEVEL',
-];
-
-/** Features the engine itself provides, whatever plugins are present. */
-const ENGINE_FEATURES = ['HELP', 'STATS', 'RETRY'];
-
-export async function versionText(): Promise<string> {
-  await loadCatalog();
-  const provided = new Set([...ENGINE_FEATURES, ...(await addressFeatures())]);
-  let out = `tsocat by the tsocat developers, after socat by Gerhard Rieger and contributors\n`;
-  // the last version number on this line is what socat's test.sh takes for the version it tests
-  out += `tsocat version ${VERSION} on Node.js ${process.version}, following socat ${SOCAT_RELEASE}\n`;
-  out += `   running on ${process.platform} ${process.arch}\n`;
-  out += 'features:\n';
-  for (const f of FEATURE_ORDER) out += provided.has(f) ? `  #define WITH_${f} 1\n` : `  #undef WITH_${f}\n`;
-  out += findOption('pf') ? "  #define WITH_DEFAULT_IPV '4'\n" : '';
   return out;
 }

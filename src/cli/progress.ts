@@ -8,7 +8,7 @@
  */
 import { writeSync } from 'node:fs';
 import type { Statistics } from '../engine/relay/statistics.js';
-import { onStderrLine } from '../log/logger.js';
+import { monotonicMs, onStderrLine } from '../log/logger.js';
 
 export const PROGRESS_INTERVAL_MS = 1000;
 
@@ -43,7 +43,7 @@ export function progressLine(stats: Statistics, directions: { leftToRight: boole
 
 /** Starts the live line; the function returned writes the last one and stops. */
 export function startProgress(stats: Statistics, directions: { leftToRight: boolean; rightToLeft: boolean }): () => void {
-  const started = performance.now();
+  const started = monotonicMs();
   const terminal = process.stderr.isTTY === true;
   let shown = false;
   const write = (text: string) => {
@@ -54,7 +54,7 @@ export function startProgress(stats: Statistics, directions: { leftToRight: bool
     }
   };
   const draw = () => {
-    const line = progressLine(stats, directions, performance.now() - started);
+    const line = progressLine(stats, directions, monotonicMs() - started);
     if (terminal) {
       write(`\r${line}\x1b[K`);
       shown = true;

@@ -39,6 +39,8 @@ export interface RelaySettings {
   analyzeDescriptors: boolean;
   /** -s: an option socat would refuse is reported and left out, and the relay goes on. */
   sloppy: boolean;
+  /** --experimental: silences the warning of experimental options (netns, as in socat 1.8.1.1). */
+  experimental: boolean;
 }
 
 export const DEFAULT_SETTINGS: RelaySettings = {
@@ -55,6 +57,7 @@ export const DEFAULT_SETTINGS: RelaySettings = {
   statistics: false,
   analyzeDescriptors: false,
   sloppy: false,
+  experimental: false,
 };
 
 /** Every address plugin by upper-case keyword and alias (addresses/index.ts loadRegistry()). */

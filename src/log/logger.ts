@@ -65,7 +65,15 @@ export function timestamp(date: Date, micros: boolean, hr?: bigint): string {
   return `${base}.${pad(us, 6)}`;
 }
 
-/** Wall clock in microseconds, for timestamps finer than Date offers. */
+/**
+ * Milliseconds on a monotonic clock, for durations. Not performance.now():
+ * Node loads perf_hooks (a dozen modules) on the first use of \`performance\`.
+ */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Wall clock in microseconds, for timestamps finer than Date offers (-lu, dumps). */
 export function nowMicros(): { date: Date; micros: bigint } {
   // timeOrigin + now() is wall-clock time with sub-millisecond steps that never go backwards
   const exact = performance.timeOrigin + performance.now();
@@ -133,7 +141,8 @@ export function createLogger(config: LogConfig): Logger {
         sendSyslog(config, level, message);
         return;
       }
-      const { date, micros } = nowMicros();
+      // whole seconds need no finer clock than Date
+      const { date, micros } = config.micros ? nowMicros() : { date: new Date(), micros: undefined };
       const hostPart = host ? ` ${host}` : '';
       writeLine(`${timestamp(date, config.micros, micros)}${hostPart} ${config.program}[${process.pid}] ${level} ${message}\n`);
     },

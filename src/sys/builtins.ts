@@ -4,6 +4,7 @@
  * bundled or not. require(), not import(): the bundled command may be compiled
  * through node:vm with a code cache (bin/tsocat.js), where import() is refused.
  */
+import { fstatSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -11,8 +12,10 @@ const require = createRequire(import.meta.url);
 export const crypto = (): typeof import('node:crypto') => require('node:crypto');
 export const v8 = (): typeof import('node:v8') => require('node:v8');
 export const vm = (): typeof import('node:vm') => require('node:vm');
-// node:net only for checking an IP option's value: the option catalog is loaded by every run, -V too
+// node:net (with the stream modules behind it) only where a socket or pipe is made: a relay of files or devices does without
 export const net = (): typeof import('node:net') => require('node:net');
+// node:tty loads node:net too
+export const tty = (): typeof import('node:tty') => require('node:tty');
 export const tls = (): typeof import('node:tls') => require('node:tls');
 export const serialport = (): typeof import('serialport') => require('serialport');
 export const http = (): typeof import('node:http') => require('node:http');
@@ -20,3 +23,30 @@ export const http = (): typeof import('node:http') => require('node:http');
 export const ws = (): typeof import('ws') => require('ws');
 // cert=auto's certificate maker (with @peculiar/x509 behind it: ~0.3 s to load, paid only by cert=auto)
 export const selfsigned = (): typeof import('selfsigned') => require('selfsigned');
+
+let nullDevice: number | null | undefined;
+
+/**
+ * isatty(), asking node:tty only for a character device other than
+ * /dev/null: a file, pipe, socket or /dev/null, as scripts give tsocat,
+ * is never a terminal, and tells so without loading node:tty and node:net.
+ */
+export function isatty(fd: number, stats?: { isCharacterDevice(): boolean; rdev: number }): boolean {
+  let st = stats;
+  if (st === undefined) {
+    try {
+      st = fstatSync(fd);
+    } catch {
+      return false;
+    }
+  }
+  if (!st.isCharacterDevice()) return false;
+  if (nullDevice === undefined) {
+    try {
+      nullDevice = statSync('/dev/null').rdev;
+    } catch {
+      nullDevice = null;
+    }
+  }
+  return st.rdev !== nullDevice && tty().isatty(fd);
+}

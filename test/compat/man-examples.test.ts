@@ -34,9 +34,7 @@ const NOT_RUN = [
   { label: 'EXAMPLE_ADDRESS_EXEC', example: 'socat TCP4-LISTEN:5555,fork,tcpwrap=script EXEC:/bin/myscript,chroot=/home/sandbox,su-d=sandbox,pty,stderr', why: 'tcpwrap: tsocat refuses it (no libwrap in Node: "use the range option"), so the command line fails where socat runs it' },
   { label: 'EXAMPLE_OPTION_SETSID', example: "socat - EXEC:'ssh -l user server',pty,setsid,ctty", why: 'an interactive ssh login to another host; EXEC,pty,setsid,ctty with a local shell is driven in tmux by test/integration/exec-pty.test.ts (tsocat only)' },
   { label: '(no label) STDIO,cfmakeraw SHELL,pty', example: 'socat STDIO,cfmakeraw SHELL,pty,setsid,ctty,stderr', why: 'needs a terminal as its stdin (cfmakeraw on STDIO); not yet driven in tmux through both tools' },
-  { label: 'EXAMPLE_TUN_NETNS', example: 'sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2', why: 'tsocat has no TUN address' },
   { label: 'EXAMPLE_OPTION_NETNS', example: 'sudo socat --experimental TCP4-LISTEN:8000,reuseaddr,fork,netns=namespace1 TCP4-CONNECT:server2:8000', why: 'needs root and a namespace of its own; the same shape (a TCP-LISTEN,netns relay to a TCP connect in tsocat\'s own namespace) runs end to end in test/integration/netns.test.ts' },
-  { label: 'EXAMPLE_ADDRESS_TUN', example: 'socat UDP:host2:4443 TUN:192.168.255.1/24,up', why: 'tsocat has no TUN address' },
   { label: 'EXAMPLE_GENERIC_DCCP_SERVER', example: 'socat TCP-LISTEN:10021,reuseaddr,socktype=6,protocol=33,fork PIPE', why: 'tsocat refuses so-type on TCP-LISTEN ("use SOCKET-CONNECT or SOCKET-LISTEN to choose the socket type and protocol")' },
   { label: 'EXAMPLE_GENERIC_DCCP_CLIENT', example: 'socat - TCP:<server>:10021,reuseaddr,socktype=6,protocol=33,fork', why: 'as EXAMPLE_GENERIC_DCCP_SERVER: so-type refused on TCP' },
   { label: 'EXAMPLE_ADDRESS_UDP4_BROADCAST_CLIENT', example: 'socat - UDP4-DATAGRAM:192.168.1.0:123,sp=123,broadcast,range=192.168.1.0/24', why: "the tools part: tried on loopback (UDP4-DATAGRAM:127.255.255.255:257,sp=257,broadcast,range=127.0.0.0/8, a responder on port 257), Debian's socat 1.7.4.4 refuses every reply, the one from port 257 too (W refusing connection from AF=2 127.0.0.1:257 due to wrong sourceport), and prints nothing; socat 1.8.1.1 and tsocat print the reply from 257 and refuse one from any other port (sp on UDP-DATAGRAM binds nothing, it names the replies' port: the destination port), compared with socat 1.8 in test/integration/udp.test.ts" },
@@ -55,9 +53,7 @@ const NOT_RUN = [
  * branches of issue #10 are adding right now. `waitsFor` names what is
  * missing here; once it is offered, the entry fails the guard below.
  */
-const NEEDS_OPTION = [
-  { label: 'EXAMPLE_ADDRESS_ACCEPT_FD', example: 'systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE', waitsFor: { address: 'ACCEPT' }, issue: '#10 in progress (ACCEPT-FD)' },
-] as const;
+const NEEDS_OPTION: ReadonlyArray<{ label: string; example: string; waitsFor: { option?: string; onAddress?: string; address?: string }; issue: string }> = [];
 
 type Tool = 'socat' | 'tsocat';
 const TOOLS: readonly Tool[] = ['tsocat', 'socat'];
@@ -674,6 +670,29 @@ describe('socat man page EXAMPLES of OPENSSL, PROXY, SOCKS4 and PTY, with local 
 });
 
 describe('socat man page EXAMPLES that need socat 1.8', () => {
+  it('EXAMPLE_ADDRESS_ACCEPT_FD: systemd-socket-activate -l 1077 --inetd socat ACCEPT:0,fork PIPE (a free port on 127.0.0.1; two peers echoed)', async (ctx) => {
+    requireOrSkip(ctx, 'socketActivate');
+    const served = async (command: [string, string[]]): Promise<string[]> => {
+      const port = await freePort();
+      const activator = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '--inetd', command[0], ...command[1]], { stdio: ['ignore', 'ignore', 'pipe'] });
+      activator.stderr?.resume();
+      background.push(activator);
+      try {
+        await waitForPort(port, 8000);
+        const answers: string[] = [];
+        for (const peer of ['first peer\n', 'second peer\n']) answers.push((await tcpExchange(port, peer)).toString());
+        return answers;
+      } finally {
+        await ended(activator);
+      }
+    };
+    const args = ['ACCEPT:0,fork', 'PIPE'];
+    const ours = await served(commandOf('tsocat', args));
+    expect(ours).toEqual(['first peer\n', 'second peer\n']);
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4 has no ACCEPT-FD address; tsocat was checked on its own");
+    expect(await served([socat18, args])).toEqual(ours);
+  });
+
   it('EXAMPLE_ADDRESS_TEXT: sudo socat -u TEXT:"0 $((2**31-1))" /proc/sys/net/ipv4/ping_group_range (a file of our own in place of /proc)', async (ctx) => {
     const outcome = async (command: [string, string[]]) => {
       const { dir, cleanup } = tempDir();
@@ -691,6 +710,99 @@ describe('socat man page EXAMPLES that need socat 1.8', () => {
     expect(ours).toEqual({ status: 0, file: '1 0\n0 2147483647' });
     const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4 has no TEXT address; tsocat was checked on its own");
     expect(ours).toEqual(await outcome([socat18, args]));
+  });
+});
+
+/**
+ * The TUN examples, each host a network namespace the test adds (as root) and
+ * deletes after: a UDP datagram sent from one side to the far TUN address
+ * crosses the relay as an IP packet, and the echo that a small server there
+ * sends back crosses it the other way.
+ */
+describe('socat man page EXAMPLES with TUN, in network namespaces of the test\'s own', () => {
+  requires('root', 'tun');
+  const namespaces: string[] = [];
+  const host = (tag: string): string => {
+    const name = `tsocat-man-${tag}-${process.pid}`;
+    spawnSync('ip', ['netns', 'delete', name]);
+    const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' });
+    if (add.status !== 0) throw new Error(`ip netns add ${name}: ${add.stderr}`);
+    namespaces.push(name);
+    return name;
+  };
+  afterEach(() => {
+    for (const name of namespaces.splice(0)) spawnSync('ip', ['netns', 'delete', name]);
+  });
+  /** Either tool started inside namespace `ns` (ip netns exec execs it in place: the pid is the tool's). */
+  const serveIn = (ns: string, tool: Tool, args: string[]): ChildProcess => {
+    const [cmd, argv] = commandOf(tool, args);
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.resume();
+    background.push(child);
+    return child;
+  };
+  const hasAddress = (ns: string, address: string) => spawnSync('ip', ['-n', ns, '-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes(` ${address}/`);
+  /** A UDP echo of one datagram inside `ns`, on port 7007 of every address there; resolves once it is bound. */
+  const echoIn = async (ns: string): Promise<ChildProcess> => {
+    const script = "const s=require('node:dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address,()=>process.exit(0)));s.bind(7007,()=>console.log('bound'));";
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    background.push(child);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.once('data', () => resolve());
+      child.once('exit', () => reject(new Error(`the echo in ${ns} ended before binding`)));
+    });
+    return child;
+  };
+  /** Sends `payload` from inside `ns` to <to>:7007 and gives what comes back within 5 s ('' for nothing). */
+  const exchangeFrom = (ns: string, to: string, payload: string): string => {
+    const script = `const s=require('node:dgram').createSocket('udp4');const t=setTimeout(()=>process.exit(0),5000);s.on('message',(m)=>{process.stdout.write(m);clearTimeout(t);s.close();});s.send(process.argv[1],7007,'${to}');`;
+    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script, payload], { encoding: 'utf8', timeout: 8000 }).stdout ?? '';
+  };
+
+  it('EXAMPLE_ADDRESS_TUN: socat UDP:host2:4443 TUN:192.168.255.1/24,up, with UDP-L and 192.168.255.2 on host2 (two namespaces joined by a veth pair)', async () => {
+    const outcomes: string[] = [];
+    for (const tool of TOOLS) {
+      const host1 = host('h1');
+      const host2 = host('h2');
+      expect(spawnSync('ip', ['link', 'add', 'man-h1', 'netns', host1, 'type', 'veth', 'peer', 'name', 'man-h2', 'netns', host2]).status).toBe(0);
+      spawnSync('ip', ['-n', host1, 'addr', 'add', '10.77.0.1/24', 'dev', 'man-h1']);
+      spawnSync('ip', ['-n', host2, 'addr', 'add', '10.77.0.2/24', 'dev', 'man-h2']);
+      for (const [ns, dev] of [[host1, 'man-h1'], [host2, 'man-h2']] as const) {
+        spawnSync('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+        spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      }
+      const far = serveIn(host2, tool, ['UDP-L:4443', 'TUN:192.168.255.2/24,up']);
+      const near = serveIn(host1, tool, ['UDP:10.77.0.2:4443', 'TUN:192.168.255.1/24,up']);
+      await waitFor(() => hasAddress(host1, '192.168.255.1') && hasAddress(host2, '192.168.255.2'), 8000, `both TUN interfaces (${tool})`);
+      await echoIn(host2);
+      outcomes.push(exchangeFrom(host1, '192.168.255.2', `through ${tool}'s tunnel`).replace(tool, 'the tool'));
+      await ended(near);
+      await ended(far);
+      for (const name of namespaces.splice(0)) spawnSync('ip', ['netns', 'delete', name]);
+    }
+    expect(outcomes).toEqual(["through the tool's tunnel", "through the tool's tunnel"]);
+  });
+
+  it('EXAMPLE_TUN_NETNS: sudo socat --experimental TUN:192.168.2.1/24,up TUN:192.168.2.2/24,up,netns=namespace2 (the first TUN in a namespace standing for the host)', async (ctx) => {
+    const exchange = async (tool: Tool | string): Promise<string> => {
+      const first = host('host');
+      const namespace2 = host('ns2');
+      const args = ['--experimental', 'TUN:192.168.2.1/24,up', `TUN:192.168.2.2/24,up,netns=${namespace2}`];
+      const relay = tool === 'tsocat' ? serveIn(first, 'tsocat', args) : spawn('ip', ['netns', 'exec', first, tool, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (tool !== 'tsocat') background.push(relay);
+      try {
+        await waitFor(() => hasAddress(first, '192.168.2.1') && hasAddress(namespace2, '192.168.2.2'), 8000, 'both TUN interfaces');
+        await echoIn(namespace2);
+        return exchangeFrom(first, '192.168.2.2', 'into namespace2 and back');
+      } finally {
+        await ended(relay);
+        for (const name of namespaces.splice(0)) spawnSync('ip', ['netns', 'delete', name]);
+      }
+    };
+    const ours = await exchange('tsocat');
+    expect(ours).toBe('into namespace2 and back');
+    const socat18 = socat18OrSkip(ctx, "Debian's 1.7.4 has no netns option; tsocat was checked on its own");
+    expect(await exchange(socat18)).toBe(ours);
   });
 });
 

@@ -38,7 +38,7 @@ describe('endpoint contract: TUN', () => {
     try {
       const port = receiver.address().port;
       // -T 2: the relay ends by itself, status 0, once the packets have passed
-      const relay = tsocat(['-u', '-T', '2', `TUN:10.255.9.1/24,iff-up,iff-no-pi,tun-name=tsoconf0,netns=${NS}`, `UDP4-SENDTO:127.0.0.1:${port}`]);
+      const relay = tsocat(['--experimental', '-u', '-T', '2', `TUN:10.255.9.1/24,iff-up,iff-no-pi,tun-name=tsoconf0,netns=${NS}`, `UDP4-SENDTO:127.0.0.1:${port}`]);
       await waitFor(() => hasAddress('tsoconf0'), 8000, 'the interface in the namespace');
       const script = "const s=require('node:dgram').createSocket('udp4');s.send('first',9,'10.255.9.2',()=>s.send('second, longer',9,'10.255.9.2',()=>s.close()));";
       expect(spawnSync('ip', ['netns', 'exec', NS, process.execPath, '-e', script]).status).toBe(0);

@@ -267,7 +267,7 @@ describe('-V / -h', () => {
     expect(second.replace(/.* ([0-9][1-9]*\.[0-9][0-9]*\.[0-9]\S*).*/, '$1')).toBe('1.8.1.1');
   });
 
-  it('flag --experimental is accepted and changes nothing (nothing in tsocat is experimental)', async () => {
+  it('flag --experimental is accepted, and without an experimental option (netns: test/integration/netns.test.ts) changes nothing', async () => {
     const r = await tsocat(['--experimental', '-', 'PIPE'], { input: 'x' });
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toBe('x');

@@ -73,6 +73,17 @@ describe('netns', () => {
     await waitFor(() => receiver.output() === 'found\n', 5000, 'the message inside');
   });
 
+  it('without --experimental netns warns as socat 1.8.1.1 does (W option "netns" is experimental), with it nothing is said', async () => {
+    const warned = await tsocat(['-u', `SYSTEM:echo warned,netns=${NS}`, 'STDIO']);
+    expect(warned.stdout.toString()).toBe('warned\n');
+    expect(warned.stderr).toMatch(/^\S+ \S+ tsocat\[\d+\] W option "netns" is experimental\n$/);
+    expect(warned.status).toBe(0);
+    const quiet = await tsocat(['--experimental', '-u', `SYSTEM:echo quiet,netns=${NS}`, 'STDIO']);
+    expect(quiet.stdout.toString()).toBe('quiet\n');
+    expect(quiet.stderr).toBe('');
+    expect(quiet.status).toBe(0);
+  });
+
   it('EXEC/SYSTEM,netns starts the program in the namespace: it sees only that namespace\'s interfaces', async () => {
     const inside = await tsocat(['-u', `SYSTEM:cat /proc/net/dev,netns=${NS}`, 'STDIO']);
     const outside = await tsocat(['-u', 'SYSTEM:cat /proc/net/dev', 'STDIO']);
@@ -83,7 +94,7 @@ describe('netns', () => {
   });
 
   it('a namespace that does not exist is socat\'s open() error line, status 1', async () => {
-    const r = await tsocat(['-u', `SYSTEM:true,netns=${NS}-none`, 'STDIO']);
+    const r = await tsocat(['--experimental', '-u', `SYSTEM:true,netns=${NS}-none`, 'STDIO']);
     expect(r.stderr).toMatch(new RegExp(`^\\S+ \\S+ tsocat\\[\\d+\\] E open\\(/run/netns/${NS}-none, O_RDONLY\\|O_CLOEXEC\\): No such file or directory\\n$`));
     expect(r.status).toBe(1);
     const listen = await tsocat([`TCP-LISTEN:0,netns=${NS}-none`, 'STDIO']);

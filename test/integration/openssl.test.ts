@@ -250,6 +250,32 @@ describe('OPENSSL-LISTEN options seen by openssl s_client', () => {
     expect(r.status).toBe(0);
   });
 
+  it('compress=auto and compress=none (test.sh OPENSSL_COMPRESS): both relay, s_client asking for compression is given none, and socat\'s lines are logged', async () => {
+    for (const [value, line] of [
+      ['auto', ' I Using default OpenSSL compression\n'],
+      ['NONE', ' I Disabling OpenSSL compression\n'],
+    ] as const) {
+      const port = await freePort();
+      const server = background(['-d', '-d', '-d', `OPENSSL-LISTEN:${port},pf=ip4,cert=${certs().server},key=${certs().serverKey},verify=0,reuseaddr,compress=${value}`, 'SYSTEM:echo compressed-or-not']);
+      try {
+        await waitForPort(port, 15000);
+        // -comp asks for compression; the session the server agrees to says which it got
+        const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-comp', '-tls1_2', '-ign_eof'], { timeoutMs: 10000 });
+        const out = r.stdout.toString();
+        expect(out).toContain('compressed-or-not');
+        expect(out).toContain('Compression: NONE');
+        await waitFor(() => server.errors().includes(' N SSL connection expansion "none"\n'), 10000, 'the connection\'s compression lines');
+        expect(server.errors()).toContain(line);
+        expect(server.errors()).toContain(' N SSL connection compression "none"\n');
+      } finally {
+        await stop(server);
+      }
+    }
+    const bad = await tsocat(['-', 'OPENSSL:127.0.0.1:1,verify=0,compress=zlib'], { input: '' });
+    expect(bad.stderr).toMatch(/^\S+ \S+ tsocat\[\d+\] E openssl-compress="zlib": unknown compression method\n$/);
+    expect(bad.status).toBe(1);
+  });
+
   it('s_server as the peer of OPENSSL with a client certificate: the server sees it', async () => {
     const port = await freePort();
     const sServer = spawn('openssl', ['s_server', '-accept', `${port}`, '-cert', certs().server, '-key', certs().serverKey, '-CAfile', certs().ca, '-Verify', '1', '-quiet', '-naccept', '1'], { stdio: ['pipe', 'pipe', 'pipe'] });

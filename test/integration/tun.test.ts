@@ -89,7 +89,7 @@ function expectUdpPacket(packet: Buffer, payload: string, port: number): void {
 describe('TUN', () => {
   it('TUN:<if-addr>/<bits>,iff-up,iff-no-pi: a UDP packet sent into its network comes out as one message, a bare IPv4 packet (test.sh TUNREAD)', async () => {
     const { port, got } = await udpReceiver();
-    start(['-u', `TUN:10.255.0.1/24,iff-up,iff-no-pi,tun-name=tsotun1,netns=${NS}`, `UDP4-SENDTO:127.0.0.1:${port}`]);
+    start(['--experimental', '-u', `TUN:10.255.0.1/24,iff-up,iff-no-pi,tun-name=tsotun1,netns=${NS}`, `UDP4-SENDTO:127.0.0.1:${port}`]);
     await linkUp('tsotun1');
     const payload = `through the tunnel ${process.pid}`;
     expect(sendInside('10.255.0.2', 7777, payload)).toBe(true);
@@ -100,7 +100,7 @@ describe('TUN', () => {
 
   it('without iff-no-pi each packet starts with the 4-byte packet information: flags 0, protocol 0x0800 (IPv4)', async () => {
     const { port, got } = await udpReceiver();
-    start(['-u', `TUN:10.255.0.1/24,up,tun-name=tsotun2,netns=${NS}`, `UDP4-SENDTO:127.0.0.1:${port}`]);
+    start(['--experimental', '-u', `TUN:10.255.0.1/24,up,tun-name=tsotun2,netns=${NS}`, `UDP4-SENDTO:127.0.0.1:${port}`]);
     await linkUp('tsotun2');
     expect(sendInside('10.255.0.2', 7778, 'with header')).toBe(true);
     await waitFor(() => got.length > 0, 5000, 'the packet relayed to the UDP socket');
@@ -127,7 +127,7 @@ describe('TUN', () => {
     packet.writeUInt16BE(7779, 22);
     packet.writeUInt16BE(8 + payload.length, 24);
     payload.copy(packet, 28);
-    const relay = start(['-u', '-', `TUN:10.255.0.1/24,iff-up,iff-no-pi,tun-name=tsotun3,netns=${NS}`]);
+    const relay = start(['--experimental', '-u', '-', `TUN:10.255.0.1/24,iff-up,iff-no-pi,tun-name=tsotun3,netns=${NS}`]);
     await linkUp('tsotun3', (l) => (l.addr_info ?? []).length > 0);
     // the UDP socket inside the namespace: a node of its own there, stopped (by its pid) at the end
     const script = "const s=require('node:dgram').createSocket('udp4');s.on('message',(m)=>{process.stdout.write(m);s.close();});s.bind(7779,'10.255.0.1',()=>console.error('bound'));";
@@ -150,7 +150,7 @@ describe('TUN', () => {
   });
 
   it('tun-name, if-mtu and <if-addr>/<bits>: the interface has that name, MTU, address and prefix; iff-up makes it UP', async () => {
-    start(['-u', `TUN:10.255.1.1/20,tun-name=tsotun4,if-mtu=1280,iff-up,netns=${NS}`, '/dev/null']);
+    start(['--experimental', '-u', `TUN:10.255.1.1/20,tun-name=tsotun4,if-mtu=1280,iff-up,netns=${NS}`, '/dev/null']);
     const l = await linkUp('tsotun4', (x) => (x.addr_info ?? []).length > 0);
     expect(l.mtu).toBe(1280);
     expect(l.flags).toContain('UP');
@@ -159,7 +159,7 @@ describe('TUN', () => {
   });
 
   it('tun-type=tap makes an Ethernet (TAP) interface', async () => {
-    start(['-u', `TUN,tun-type=tap,tun-name=tsotap5,netns=${NS}`, '/dev/null']);
+    start(['--experimental', '-u', `TUN,tun-type=tap,tun-name=tsotap5,netns=${NS}`, '/dev/null']);
     const l = await linkUp('tsotap5');
     expect(l.link_type).toBe('ether');
     expect(l.flags).not.toContain('UP');
@@ -167,7 +167,7 @@ describe('TUN', () => {
 
   it('the interface flags the kernel lets change are set (1) or cleared (0) as asked', async () => {
     const asked = ['iff-debug', 'notrailers', 'iff-noarp=0', 'iff-promisc', 'allmulti', 'iff-multicast=0', 'iff-portsel', 'automedia', 'iff-dynamic'];
-    start(['-u', `TUN,${asked.join(',')},tun-name=tsotun6,netns=${NS}`, '/dev/null']);
+    start(['--experimental', '-u', `TUN,${asked.join(',')},tun-name=tsotun6,netns=${NS}`, '/dev/null']);
     const l = await linkUp('tsotun6');
     expect([...l.flags].sort()).toEqual(['ALLMULTI', 'AUTOMEDIA', 'DEBUG', 'DYNAMIC', 'NOTRAILERS', 'POINTOPOINT', 'PORTSEL', 'PROMISC']);
   });
@@ -180,7 +180,7 @@ describe('TUN', () => {
     ['iff-master', 'iff-master=1: the kernel left the flag cleared'],
     ['slave', 'iff-slave=1: the kernel left the flag cleared'],
   ])('%s, which the kernel does not change on a TUN interface, is refused: one E line, status 1', async (option, message) => {
-    const r = await tsocat(['-u', `TUN,${option},tun-name=tsotun7,netns=${NS}`, '/dev/null']);
+    const r = await tsocat(['--experimental', '-u', `TUN,${option},tun-name=tsotun7,netns=${NS}`, '/dev/null']);
     expect(r.stderr).toMatch(new RegExp(`^\\S+ \\S+ tsocat\\[\\d+\\] E "tsotun7": ${message.replace(/[()]/g, '\\$&')} \\(flags now 0x[0-9a-f]+\\)\\n$`));
     expect(r.status).toBe(1);
     expect(link('tsotun7')).toBeUndefined();
@@ -196,7 +196,7 @@ describe('TUN', () => {
     ['TUN,tun-name=abcdefghijklmnop', 'tun-name "abcdefghijklmnop" is longer than 15 bytes (IFNAMSIZ)'],
     ['TUN,if-mtu=70000', /xio_netlink_mtu\(index=\d+, mtu=70000\): rtnetlink: Invalid argument/],
   ])('%s is refused with one E line and status 1', async (address, message) => {
-    const r = await tsocat(['-u', `${address},netns=${NS}`, '/dev/null']);
+    const r = await tsocat(['--experimental', '-u', `${address},netns=${NS}`, '/dev/null']);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     if (typeof message === 'string') expect(lines[0]?.endsWith(` E ${message}`)).toBe(true);
@@ -205,7 +205,7 @@ describe('TUN', () => {
   });
 
   it('the interface goes away when tsocat ends', async () => {
-    const p = start(['-u', `TUN:10.255.2.1/24,tun-name=tsotun8,netns=${NS}`, '/dev/null']);
+    const p = start(['--experimental', '-u', `TUN:10.255.2.1/24,tun-name=tsotun8,netns=${NS}`, '/dev/null']);
     await linkUp('tsotun8');
     p.kill('SIGTERM');
     await waitFor(() => link('tsotun8') === undefined, 5000, 'the interface gone');

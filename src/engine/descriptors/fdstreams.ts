@@ -4,10 +4,10 @@
  * character devices) through positional fs reads and writes.
  */
 import { close, createWriteStream, fstatSync, read, type WriteStream } from 'node:fs';
-import { Socket, type SocketConstructorOpts } from 'node:net';
+import type { Socket, SocketConstructorOpts } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
-import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
 import type { AccessMode, HandOver } from '../endpoint.js';
+import { isatty, net, tty } from '../../sys/builtins.js';
 import { setNonBlocking } from '../../sys/libc.js';
 import { pollRefusesDevice } from '../../sys/poll.js';
 import { IGNOREEOF_POLL_MS } from './past-eof.js';
@@ -106,7 +106,7 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
     // reads at once, and what it took would be gone for whoever reads next when this relay never wanted it (STALL)
     const socketOpts = { fd, readable: wantRead, writable: wantWrite || keepOpen, allowHalfOpen: true, pauseOnCreate: true } as SocketConstructorOpts;
     const reusing = wantRead && opts.reusedBuffers ? reusingSocketForFd(socketOpts) : undefined;
-    const socket = reusing?.socket ?? new Socket(socketOpts);
+    const socket = reusing?.socket ?? new (net().Socket)(socketOpts);
     // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
     return { readable: wantRead ? (reusing?.readable ?? socket) : undefined, source: reusing?.source, readFd: wantRead ? fd : undefined, writable: wantWrite ? socket : undefined, socket };
@@ -140,9 +140,9 @@ export function streamsForFd(fd: number, mode: AccessMode, opts: { autoClose: bo
       };
     }
   }
-  if (isatty(fd)) {
-    const readable = wantRead ? new TtyReadStream(fd) : undefined;
-    const writable = wantWrite ? new TtyWriteStream(fd) : undefined;
+  if (isatty(fd, st)) {
+    const readable = wantRead ? new (tty().ReadStream)(fd) : undefined;
+    const writable = wantWrite ? new (tty().WriteStream)(fd) : undefined;
     if (writable) nonBlockingTerminalWrites(writable, fd);
     return { readable, writable, handOver: handOverOf(readable, writable) };
   }

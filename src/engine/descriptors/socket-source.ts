@@ -11,7 +11,8 @@
  * and backpressure (the pump pauses when the target is full) keeps a socket
  * at two or three buffers.
  */
-import { type OnReadOpts, Socket, type SocketConstructorOpts } from 'node:net';
+import type { OnReadOpts, Socket, SocketConstructorOpts } from 'node:net';
+import { net } from '../../sys/builtins.js';
 import type { Readable } from 'node:stream';
 import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js';
 
@@ -185,7 +186,7 @@ function withReadable(socket: Socket, reader: ReturnType<typeof reusingReader>):
 /** A socket over a descriptor (a socket or FIFO handed to tsocat) that reads into reused buffers. */
 export function reusingSocketForFd(opts: SocketConstructorOpts): ReusingSocket {
   const reader = reusingReader();
-  const socket = new Socket({ ...opts, onread: reader.onread } as SocketOpts);
+  const socket = new (net().Socket)({ ...opts, onread: reader.onread } as SocketOpts);
   return withReadable(socket, reader);
 }
 
@@ -211,7 +212,7 @@ export function rehomeSocket(old: Socket): ReusingSocket | undefined {
     Object.defineProperty(old, key, { value: old[key] });
   }
   const reader = reusingReader();
-  const socket = new Socket({
+  const socket = new (net().Socket)({
     handle,
     onread: reader.onread,
     allowHalfOpen: true,

@@ -11,7 +11,7 @@
  * Node makes them: making the shell's description non-blocking would break it.
  */
 import type { Writable } from 'node:stream';
-import { isatty } from 'node:tty';
+import { isatty } from '../../sys/builtins.js';
 
 interface TtyHandle {
   fd?: number;

@@ -21,6 +21,9 @@ type Tls = typeof import('node:tls');
 async function contextFor(req: AddressRequest, ctx: OpenContext, server: boolean) {
   const o = req.options;
   const made = o.string('openssl-certificate') === AUTO_CERTIFICATE ? await selfSignedCertificate(ctx.log) : undefined;
+  // there is no method to choose: Node's OpenSSL, like Debian's, is built without zlib, so socat says the same two things there
+  const compress = o.string('openssl-compress')?.toLowerCase();
+  if (compress !== undefined) ctx.log.log('I', compress === 'none' ? 'Disabling OpenSSL compression' : 'Using default OpenSSL compression');
   return contextOptions(o, server, made);
 }
 

@@ -245,6 +245,9 @@ export function checkPeer(
   const { log } = opts;
   log.log('N', `SSL proto version used: ${socket.getProtocol()}`);
   log.log('N', `SSL connection using ${socket.getCipher()?.standardName ?? socket.getCipher()?.name}`);
+  // no compression method exists in Node's OpenSSL, so neither direction is ever compressed
+  log.log('N', 'SSL connection compression "none"');
+  log.log('N', 'SSL connection expansion "none"');
   const cert = socket.getPeerCertificate();
   const env: Record<string, string> = { OPENSSL_PROTO_VERSION: socket.getProtocol() ?? '', OPENSSL_CIPHER: socket.getCipher()?.name ?? '' };
   if (!cert || Object.keys(cert).length === 0) {

@@ -130,6 +130,8 @@ async function openSingle(spec: SingleAddressSpec, mode: AccessMode, ctx: OpenCo
     // as socat: the relay goes on with the one direction the address has
     ctx.log.log('W', `address is opened in read-write mode but only supports ${plugin.directions === 'r' ? 'read-only' : 'write-only'}`);
   }
+  // socat 1.8.1.1 warns of netns, its one experimental option, unless --experimental says it is wanted
+  if (request.options.has('netns') && !ctx.settings.experimental) ctx.log.log('W', 'option "netns" is experimental');
   const privileges = privilegesFor(spec, request.options);
   await applyOnce(spec, 'early', privileges.early);
   const opened = await openWithRetries(plugin, request, ctx);

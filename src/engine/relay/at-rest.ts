@@ -17,7 +17,7 @@
  * fork server on a young generation that does not grow.
  */
 import { v8, vm } from '../../sys/builtins.js';
-import type { Logger } from '../../log/logger.js';
+import { type Logger, monotonicMs } from '../../log/logger.js';
 import { trimMalloc } from '../../sys/libc.js';
 import { readBuffers } from '../descriptors/socket-source.js';
 
@@ -80,7 +80,7 @@ export function restWatch(running: () => number, log: Logger): RestWatch {
     const before = process.memoryUsage.rss();
     if (before < restedAt + WORTH_BYTES) return;
     // in steps, each its own turn of the event loop, so a peer arriving meanwhile waits for one step at most
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     const took: string[] = [];
     const steps = [
       () => readBuffers.shrink(REST_BUFFERS),
@@ -90,9 +90,9 @@ export function restWatch(running: () => number, log: Logger): RestWatch {
     ];
     const step = () => {
       if (running() > 0) return;
-      const t = performance.now();
+      const t = monotonicMs();
       steps.shift()?.();
-      took.push((performance.now() - t).toFixed(1));
+      took.push((monotonicMs() - t).toFixed(1));
       if (steps.length > 0) {
         // a referenced immediate: an unreferenced one does not wake a loop that waits in epoll, so with
         // nothing else to wake it (sessions on the zero-copy path leave no Node handle behind) the
@@ -101,7 +101,7 @@ export function restWatch(running: () => number, log: Logger): RestWatch {
         return;
       }
       restedAt = process.memoryUsage.rss();
-      if (log.enabled('D')) log.log('D', `no session for ${REST_MS} ms: memory given back in ${(performance.now() - t0).toFixed(1)} ms (${took.join(' + ')}), resident ${mib(before)} → ${mib(restedAt)} MiB`);
+      if (log.enabled('D')) log.log('D', `no session for ${REST_MS} ms: memory given back in ${(monotonicMs() - t0).toFixed(1)} ms (${took.join(' + ')}), resident ${mib(before)} → ${mib(restedAt)} MiB`);
     };
     step();
   };

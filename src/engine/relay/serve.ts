@@ -7,7 +7,7 @@
 import { getEventListeners } from 'node:events';
 import { type Level, TsocatError } from '../../errors.js';
 import { printDescriptorAnalysis } from '../../log/filan.js';
-import type { Logger } from '../../log/logger.js';
+import { type Logger, monotonicMs } from '../../log/logger.js';
 import type { OpenContext, RelaySettings } from '../context.js';
 import type { Endpoint, Listener, Opened } from '../endpoint.js';
 import { sleep } from '../abort.js';
@@ -185,12 +185,12 @@ export async function serveForever(
       await runPair(pair[0], pair[1], { settings, log, stats: opts.stats, signal, windDown: opts.windDown });
       return;
     }
-    const started = performance.now();
+    const started = monotonicMs();
     const own = opts.stats?.forSession() ?? new Statistics();
     try {
       await runPair(pair[0], pair[1], { settings, log, stats: own, signal, windDown: opts.windDown });
     } finally {
-      log.log('N', sessionEndLine(peer, pair[0] === peer, own, performance.now() - started));
+      log.log('N', sessionEndLine(peer, pair[0] === peer, own, monotonicMs() - started));
     }
   };
 

@@ -7,7 +7,7 @@ import { getEventListeners } from 'node:events';
 import type { WriteStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { makeDumper } from '../../log/dump.js';
-import { type Logger, nowMicros } from '../../log/logger.js';
+import { type Logger, monotonicMs, nowMicros } from '../../log/logger.js';
 import { onAbort } from '../abort.js';
 import { connectionEnvironment } from '../programs/connection-env.js';
 import type { RelaySettings } from '../context.js';
@@ -307,7 +307,7 @@ function reportEnd(left: Endpoint, counts: SessionCounts, end: { reason: EndReas
   if (opts.log.config.format !== 'json') return;
   const summary: SessionSummary = {
     peer: peerOf(left),
-    durationMs: Math.round(performance.now() - counts.started),
+    durationMs: Math.round(monotonicMs() - counts.started),
     bytesLeftToRight: counts.leftToRight,
     bytesRightToLeft: counts.rightToLeft,
     reason: end.reason,

@@ -4,7 +4,7 @@
  * metrics and the JSON session line, sessions open and ended, errors by kind
  * and reconnections.
  */
-import type { Logger } from '../../log/logger.js';
+import { type Logger, monotonicMs } from '../../log/logger.js';
 
 interface Count {
   bytes: number;
@@ -32,7 +32,7 @@ export interface SessionSummary {
 export class SessionCounts {
   leftToRight = 0;
   rightToLeft = 0;
-  readonly started = performance.now();
+  readonly started = monotonicMs();
   constructor(private readonly relay: Statistics) {}
 
   /** Counts a block of `bytes` in one direction, for this session and its relay. */

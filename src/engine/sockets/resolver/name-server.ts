@@ -1,17 +1,20 @@
 /**
- * socat's res-nsaddr (with res-retry and res-retrans): an address's names are
- * asked of this DNS server instead of those /etc/resolv.conf names. socat
- * writes the server into the C resolver's state, so /etc/hosts still answers
- * first; here the hosts file is read the same way, then the server is asked
- * through Node's own DNS client (c-ares), never through the process-wide
- * resolver that other sessions use.
+ * socat's res-nsaddr (with res-retry, res-retrans and res-recurse): an
+ * address's names are asked of this DNS server instead of those
+ * /etc/resolv.conf names. socat writes the server into the C resolver's
+ * state, so /etc/hosts still answers first; here the hosts file is read the
+ * same way, then the server is asked by dns-query.ts, one question at a time
+ * as the C resolver asks, never through the process-wide resolver that other
+ * sessions use. (Node's c-ares client lowercases the name and adds a second
+ * of its own after the last try, so it is not used.)
  */
 // node:dns/promises is loaded already (inet.ts looks names up with it)
-import { lookup, Resolver } from 'node:dns/promises';
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ResolvedOptions } from '../../../../options/catalog.js';
 import { TsocatError } from '../../../errors.js';
+import { ask } from './dns-query.js';
 
 /** Looks a name up as the address's options say: an IP literal of the family, or a failure in getaddrinfo's words. */
 export type NameLookup = (host: string, family: 4 | 6) => Promise<string>;
@@ -19,7 +22,7 @@ export type NameLookup = (host: string, family: 4 | 6) => Promise<string>;
 const DNS_PORT = 53;
 
 /** The options of an address's own name lookup: with any of them the address looks its names up here. */
-export const RESOLVER_OPTIONS: readonly string[] = ['res-nsaddr', 'res-retry', 'res-retrans'];
+export const RESOLVER_OPTIONS: readonly string[] = ['res-nsaddr', 'res-retry', 'res-retrans', 'res-recurse'];
 
 /** The server of res-nsaddr=<host>[:<port>] (an IPv4 address or a name of one; port 53 when not given). */
 export function nameServerOf(text: string): { host: string; port: number } {
@@ -30,12 +33,12 @@ export function nameServerOf(text: string): { host: string; port: number } {
   return { host: m[1] as string, port };
 }
 
-/** The server as Node's DNS client takes it ("a.b.c.d:port"); a name is looked up first, as socat's xioresolve() does. */
-async function serverAddress(text: string): Promise<string> {
+/** The server's IPv4 address and port; a name is looked up first, as socat's xioresolve() does. */
+async function serverAddress(text: string): Promise<{ host: string; port: number }> {
   const { host, port } = nameServerOf(text);
-  if (isIP(host) === 4) return `${host}:${port}`;
+  if (isIP(host) === 4) return { host, port };
   try {
-    return `${(await lookup(host, { family: 4 })).address}:${port}`;
+    return { host: (await lookup(host, { family: 4 })).address, port };
   } catch {
     throw new TsocatError(`xioresolve(node="${host}", pf=2, ...): Name or service not known`, 'ENOTFOUND');
   }
@@ -75,24 +78,16 @@ export function nameLookupFor(options: ResolvedOptions, service: string): NameLo
     if (alone) throw new TsocatError(`option "${alone}" works only with res-nsaddr (the system resolver's own setting is in /etc/resolv.conf)`, 'EOPTVALUE');
     return undefined;
   }
-  // libresolv's retrans is seconds between tries and retry the number of tries; c-ares takes milliseconds
-  const timeout = (options.number('res-retrans') ?? 5) * 1000;
+  // libresolv's retrans is the seconds each question waits for its answer, retry the number of questions
+  const timeoutMs = (options.number('res-retrans') ?? 5) * 1000;
   const tries = options.number('res-retry') ?? 2;
+  const recurse = !options.has('res-recurse') || options.bool('res-recurse');
   return async (host, family) => {
     if (isIP(host)) return host;
     const listed = await fromHostsFile(host, family);
     if (listed) return listed;
-    const resolver = new Resolver({ timeout, tries });
-    resolver.setServers([await serverAddress(text)]);
-    try {
-      const found = family === 6 ? await resolver.resolve6(host) : await resolver.resolve4(host);
-      if (found[0] === undefined) throw lookupFailure(host, service, 'ENODATA');
-      return found[0];
-    } catch (err) {
-      if (err instanceof TsocatError) throw err;
-      throw lookupFailure(host, service, (err as NodeJS.ErrnoException).code);
-    } finally {
-      resolver.cancel();
-    }
+    const answer = await ask({ name: host, family, server: await serverAddress(text), tries, timeoutMs, recurse });
+    if ('failure' in answer) throw lookupFailure(host, service, answer.failure);
+    return answer.addresses[0] as string;
   };
 }
