@@ -172,7 +172,7 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   const steps = [...privilegeSteps.filter((s) => s.startsWith('pgid=')), ...(terminal?.steps ?? []), ...privilegeSteps.filter((s) => !s.startsWith('pgid='))];
   const launch = await launchPlan(file, args, argv0, steps, stdio.length);
   if (launch) stdio.push(launch.reportEnd);
-  const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}) };
+  const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}), ...(o.has('shell') ? { SHELL: o.string('shell') } : {}) };
   const start = () =>
     spawn(launch?.file ?? file, launch?.args ?? args, {
       argv0: launch?.argv0 ?? argv0,
@@ -357,12 +357,14 @@ export default [
     params: ['shell-command'],
     // socat 1.8: without a command, an interactive shell (test.sh INTERACTIVE_SHELL)
     minParams: 0,
-    groups: GROUPS,
+    groups: [...GROUPS, 'SHELL'],
     features: ['SHELL'],
     summary: 'run a command with $SHELL -c (default /bin/sh), or without a command the interactive shell, and relay to its stdin/stdout',
     async open(req, ctx) {
       refuseDash(req);
-      const shell = process.env.SHELL || '/bin/sh';
+      const shell = req.options.string('shell') ?? (process.env.SHELL || '/bin/sh');
+      // socat runs the shell under its file name, so the option takes a path
+      if (req.options.has('shell') && !shell.includes('/')) throw new TsocatError(`SHELL "${shell}" variable does not specify a path (has no '/')`, 'EOPTVALUE');
       const command = req.params[0];
       if (command === undefined) ctx.log.log('I', 'executing interactive shell');
       return openProgram(shell, command === undefined ? [] : ['-c', command], shell.split('/').pop() as string, req, ctx);

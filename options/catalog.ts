@@ -17,6 +17,7 @@ export type OptionGroup =
   | 'FIFO'
   | 'PROCESS'
   | 'EXEC'
+  | 'SHELL'
   | 'FORK'
   | 'SOCKET'
   | 'UNIX'

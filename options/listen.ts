@@ -5,7 +5,7 @@ const NO_LIBWRAP = 'not available: tsocat has no libwrap (TCP wrappers); use the
 
 /** Options for listening addresses and their accepted peers. */
 export default defineOptions([
-  { name: 'ipv6-v6only', aliases: ['ipv6only'], type: 'bool', groups: ['IP6'], phase: 'bind', summary: 'an IPv6 listener takes IPv6 peers only (1) or IPv4 peers too (0, the Linux default)' },
+  { name: 'ipv6-v6only', aliases: ['ipv6only', 'v6only'], type: 'bool', groups: ['IP6'], phase: 'bind', summary: 'an IPv6 listener takes IPv6 peers only (1) or IPv4 peers too (0, the Linux default)' },
   { name: 'setsockopt-listen', aliases: ['sockopt-listen'], type: 'string', groups: ['LISTEN', 'TCP'], phase: 'bind', summary: 'like setsockopt, set before bind(): on a listener the listening socket itself, on a client the socket before it connects' },
   { name: 'backlog', type: 'int', groups: ['LISTEN'], phase: 'listen', summary: 'length of the queue of pending connections' },
   { name: 'accept-timeout', aliases: ['listen-timeout'], type: 'timeval', groups: ['LISTEN'], phase: 'listen', summary: 'give up when no peer connects within this many seconds' },

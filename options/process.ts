@@ -14,6 +14,7 @@ export default defineOptions([
   { name: 'setsid', aliases: ['sid'], type: 'bool', groups: ['PROCESS'], phase: 'late', summary: 'a new session: for the program on EXEC/SYSTEM/SHELL, else for tsocat itself' },
   { name: 'setpgid', aliases: ['pgid'], type: 'int', groups: ['FORK'], phase: 'exec', summary: "the program joins process group <n> (setpgid(0, n)); without a value, 0 or 1 it leads its own group, in tsocat's session" },
   { name: 'path', type: 'string', groups: ['EXEC'], phase: 'exec', summary: 'search the program in this PATH' },
+  { name: 'shell', type: 'string', groups: ['SHELL'], phase: 'exec', summary: 'SHELL: run the command with this shell (a path) instead of $SHELL; the program\'s SHELL is set to it' },
   { name: 'dash', aliases: ['login'], type: 'bool', groups: ['EXEC'], phase: 'exec', summary: "start the program with '-' before its argv[0], so a shell runs as a login shell" },
   { name: 'su', aliases: ['substuser'], type: 'user', groups: ['PROCESS'], phase: 'late', summary: 'become this user, with its groups, once the address is open (the program on EXEC/SYSTEM/SHELL; else all of tsocat)' },
   { name: 'substuser-delayed', aliases: ['su-d'], type: 'user', groups: ['PROCESS'], phase: 'late', summary: 'as su, but the user is looked up before a chroot and the change comes after it' },

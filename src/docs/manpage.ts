@@ -24,6 +24,7 @@ const GROUP_TITLES: ReadonlyArray<[OptionGroup, string]> = [
   ['REG', 'regular files'],
   ['FIFO', 'named pipes'],
   ['EXEC', 'programs (EXEC, SYSTEM)'],
+  ['SHELL', 'the SHELL address'],
   ['FORK', 'the child of a program address'],
   ['CHILD', 'each peer of a forking listener'],
   ['SOCKET', 'any socket'],

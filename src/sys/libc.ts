@@ -124,6 +124,13 @@ export function setIntSockopt(fd: number, level: number, name: number, value: nu
   check(load().setsockopt(fd, level, name, buf, 4), `${call}(${fd}, ${level}, ${name}, {${value}}, 4)`);
 }
 
+/** ioctl() with a pointer to an int (FIOSETOWN, SIOCSPGRP), worded as socat's failure. */
+export function setIoctlInt(fd: number, request: number, value: number): void {
+  const buf = Buffer.alloc(4);
+  buf.writeInt32LE(value);
+  check(load().ioctlPtr(fd, request, buf), `ioctl(${fd}, 0x${request.toString(16)}, {${value}})`);
+}
+
 export function setLinger(fd: number, seconds: number): void {
   const buf = Buffer.alloc(8);
   buf.writeInt32LE(1, 0);

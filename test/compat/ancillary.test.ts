@@ -36,6 +36,8 @@ interface Case {
   /** RECVFROM: the shell command that shows the variables. */
   show?: string;
   root?: boolean;
+  /** The sender needs root (sticky IPv6 extension headers need CAP_NET_RAW); the receiver is UDP. */
+  rootSender?: boolean;
 }
 
 /** A timestamp differs from run to run: its shape is compared. */
@@ -57,6 +59,24 @@ const CASES: Case[] = [
   { name: 'UDP6-RECV,ipv6-recvpktinfo logs the destination address and interface', receive: (p) => `UDP6-RECV:${p},ipv6-recvpktinfo`, send: (p) => `UDP6-SENDTO:[::1]:${p}`, expected: [`IPV6_PKTINFO: dstaddr=${ANY6}`, 'IPV6_PKTINFO: if=lo'] },
   { name: 'UDP6-RECV,ipv6-recvhoplimit logs the hop limit sent (ipv6-unicast-hops=35)', receive: (p) => `UDP6-RECV:${p},ipv6-recvhoplimit`, send: (p) => `UDP6-SENDTO:[::1]:${p},ipv6-unicast-hops=35`, expected: ['IPV6_HOPLIMIT: hoplimit=35'] },
   { name: 'UDP6-RECV,ipv6-recvtclass logs the traffic class sent (ipv6-tclass=0xaa)', receive: (p) => `UDP6-RECV:${p},ipv6-recvtclass`, send: (p) => `UDP6-SENDTO:[::1]:${p},ipv6-tclass=0xaa`, expected: ['IPV6_TCLASS: tclass=x000000aa'] },
+  // a record-route option (type 7, length 7, pointer 4, one empty slot, end of options): the reply's copy holds 127.0.0.1 and the pointer past it
+  { name: 'UDP4-RECV,ip-retopts logs the options prepared for a reply', receive: (p) => `UDP4-RECV:${p},ip-retopts=1`, send: (p) => `UDP4-SENDTO:127.0.0.1:${p},ip-options=x0707040000000000`, expected: ['IP: type_7=x0707087f00000100'] },
+  // a sticky extension header on the sender (setsockopt-socket): next header (the kernel's: 0x11, UDP), length 0, a PadN option of 4 bytes
+  {
+    name: 'UDP6-RECV,ipv6-recvhopopts logs the hop-by-hop options header sent (root)',
+    rootSender: true,
+    receive: (p) => `UDP6-RECV:${p},ipv6-recvhopopts=1`,
+    send: (p) => `UDP6-SENDTO:[::1]:${p},setsockopt-socket=41:54:x0000010400000000`,
+    expected: ['IPV6_HOPOPTS: hopopts=x1100010400000000'],
+  },
+  {
+    name: 'UDP6-RECVFROM,ipv6-recvdstopts gives the program SOCAT_IPV6_DSTOPTS (root)',
+    rootSender: true,
+    receive: (p) => `UDP6-RECVFROM:${p},ipv6-recvdstopts=1`,
+    send: (p) => `UDP6-SENDTO:[::1]:${p},setsockopt-socket=41:59:x0000010400000000`,
+    show: 'echo $SOCAT_IPV6_DSTOPTS',
+    expected: ['x1100010400000000'],
+  },
   {
     name: 'UDP4-RECVFROM,ip-recvopts gives the program SOCAT_IP_OPTIONS',
     receive: (p) => `UDP4-RECVFROM:${p},ip-recvopts`,
@@ -113,7 +133,7 @@ async function receive(tool: Tool, c: Case): Promise<string[]> {
 
 describe('ancillary data on the receiving addresses, tsocat and socat side by side', () => {
   it.for(CASES)('$name', async (c, ctx) => {
-    requireOrSkip(ctx, 'socat', ...(c.root ? (['root'] as const) : []));
+    requireOrSkip(ctx, 'socat', ...(c.root || c.rootSender ? (['root'] as const) : []));
     const ours = await receive('tsocat', c);
     const theirs = await receive('socat', c);
     expect(ours).toEqual(c.expected);

@@ -40,6 +40,22 @@ describe('IP4-RECVFROM and IP4-SENDTO', () => {
     }
   });
 
+  it('ip-hdrincl: IP4-SENDTO sends the IPv4 header it is given; the echo carries only the payload (without the option, that header would come back as data)', async () => {
+    // protocol 253 (the other experimental one), so this header's packet reaches only this test's receiver
+    const proto = 253;
+    await startLogged(ours(`IP4-RECVFROM:${proto},reuseaddr,bind=127.0.0.1`, 'PIPE'), /receiving (on|IP protocol)/);
+    const payload = Buffer.from('hdrincl\n');
+    // version 4, 5 words, TTL 64, protocol, 127.0.0.2 -> 127.0.0.1; the kernel fills in total length, id and checksum
+    const header = Buffer.from([0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 127, 0, 0, 2, 127, 0, 0, 1]);
+    const r = await tsocat(['-t', '2', '-', `IP4-SENDTO:127.0.0.1:${proto},bind=127.0.0.2,ip-hdrincl=1`], { input: Buffer.concat([header, payload]) });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.toString()).toBe('hdrincl\n');
+    // on a UDP socket Linux refuses it, as socat reports
+    const udp = await tsocat(['-u', '-', 'UDP4-SENDTO:127.0.0.1:9,ip-hdrincl=1'], { input: 'x' });
+    expect(udp.status).toBe(1);
+    expect(udp.stderr).toMatch(/ E setsockopt\(\d+, 0, 3, \{1\}, 4\): Protocol not available\n$/);
+  });
+
   it('an IP4-SENDTO from tsocat is answered by socat IP4-RECVFROM the same way', async () => {
     await startLogged([SOCAT as string, '-d', '-d', `IP4-RECVFROM:${PROTO},reuseaddr,bind=127.0.0.1`, 'PIPE'], /receiving (on|IP protocol)/);
     const r = await tsocat(['-t', '2', '-', `IP4-SENDTO:127.0.0.1:${PROTO},bind=127.0.0.2`], { input: 'to socat\n' });

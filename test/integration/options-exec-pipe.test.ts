@@ -384,3 +384,25 @@ describe('PIPE:<path> options', () => {
     expect(statSync(path)).toMatchObject({ uid: NOBODY, gid: 65533 });
   });
 });
+
+describe('SHELL: shell= chooses the shell', () => {
+  // $SHELL is /bin/sh here; the command prints the shell's $0 (socat gives the file name), the SHELL the program sees and bash's major version (empty in sh)
+  // read at each run, so the ablation check's TSOCAT_ABLATE (set per test) reaches tsocat
+  const env = () => ({ ...process.env, SHELL: '/bin/sh' });
+  it('shell=/bin/bash runs the command with bash, named bash, and sets SHELL for it; without it $SHELL runs', async () => {
+    const withIt = await tsocat(['-u', 'SHELL:echo $0 $SHELL $BASH_VERSINFO,shell=/bin/bash', 'STDOUT'], { env: env() });
+    expect(withIt.stderr).toBe('');
+    expect(withIt.stdout.toString()).toMatch(/^bash \/bin\/bash \d+\n$/);
+    const without = await tsocat(['-u', 'SHELL:echo $0 $SHELL $BASH_VERSINFO', 'STDOUT'], { env: env() });
+    expect(without.stdout.toString()).toBe('sh /bin/sh\n');
+  });
+
+  it('a shell without a path is refused with socat\'s words; shell= on SYSTEM is outside its groups', async () => {
+    const bare = await tsocat(['-u', 'SHELL:true,shell=bash', 'STDOUT'], { env: env() });
+    expect(bare.status).toBe(1);
+    expect(bare.stderr).toMatch(/ E SHELL "bash" variable does not specify a path \(has no '\/'\)\n$/);
+    const system = await tsocat(['-u', 'SYSTEM:true,shell=/bin/bash', 'STDOUT'], { env: env() });
+    expect(system.status).toBe(1);
+    expect(system.stderr).toMatch(/ E parseopts_table\(\): option "shell" not supported with this address type\n$/);
+  });
+});

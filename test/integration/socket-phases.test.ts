@@ -5,7 +5,9 @@
  * reads back from the connection the program is handed. Also range in its
  * forms, and what a bad value gets.
  */
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backgroundStarter, freePort, tcpExchange, tempDir, tsocat, waitFor, waitForPort } from '../helpers.js';
 import { quietServers, ss } from '../socket-helpers.js';
@@ -28,6 +30,7 @@ describe('options set between socket() and connect(), read back from the connect
     ['so-debug=1', [1, 1], '1'],
     ['so-dontroute=1', [1, 5], '1'],
     ['so-oobinline=1', [1, 10], '1'],
+    ['so-no-check=1', [1, 11], '1'],
     ['so-rcvlowat=3', [1, 18], '3'],
     // struct timeval as four ints: seconds (two halves), microseconds (two halves); a whole number of ticks at any HZ, which the kernel rounds to
     ['so-rcvtimeo=1.5', [1, 20], '1,0,500000,0'],
@@ -62,6 +65,30 @@ describe('options set between socket() and connect(), read back from the connect
   it('TCP6:[::1]:…,ipv6-v6only=1 sets IPV6_V6ONLY on the client socket', async () => {
     const seen = await probeClient(tsocatTool, 'ipv6-v6only=1', probeProgram(dir, [[41, 26]]), 'TCP6:[::1]');
     expect(seen.line).toBe('1');
+    // socat's alias
+    expect((await probeClient(tsocatTool, 'v6only=1', probeProgram(dir, [[41, 26]]), 'TCP6:[::1]')).line).toBe('1');
+  });
+
+  it('TCP6:[::1]:…,ipv6-multicast-loop=0 clears IPV6_MULTICAST_LOOP (Linux\'s default 1); a value Linux refuses fails as socat words it', async () => {
+    const program = probeProgram(dir, [[41, 19]]);
+    expect((await probeClient(tsocatTool, '', program, 'TCP6:[::1]')).line).toBe('1');
+    expect((await probeClient(tsocatTool, 'ipv6-multicast-loop=0', program, 'TCP6:[::1]')).line).toBe('0');
+    expect((await probeClient(tsocatTool, 'mcloop6=0', program, 'TCP6:[::1]')).line).toBe('0');
+    const bad = await probeClient(tsocatTool, 'ipv6-multicast-loop=2', program, 'TCP6:[::1]');
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/ E setsockopt\(\d+, 41, 19, \{2\}, 4\): Invalid argument\n$/);
+  });
+
+  it('fiosetown and siocspgrp make the given process the socket\'s owner (F_GETOWN in the program reads it back; 0 without)', async () => {
+    // the owner is the process that gets SIGURG (and SIGIO with async); this test's own pid, which ignores SIGURG
+    const owner = join(dir, 'owner-probe');
+    writeFileSync(owner, `#!/bin/sh\nexec perl -e 'print 0 + fcntl(STDIN, 9, 0), "\\n"'\n`, { mode: 0o755 });
+    expect((await probeClient(tsocatTool, '', owner)).line).toBe('0');
+    for (const option of ['fiosetown', 'siocspgrp']) {
+      const seen = await probeClient(tsocatTool, `${option}=${process.pid}`, owner);
+      expect(seen.stderr).not.toMatch(/ E /);
+      expect(seen.line).toBe(String(process.pid));
+    }
   });
 });
 

@@ -98,6 +98,25 @@ describe('UDP client and server addresses', () => {
     expect([bad.status, bad.stderr.replace(/^\S+ \S+ tsocat\[\d+\] /, '')]).toEqual([1, 'E option "ipv6-join-group": expected [<IPv6 multicast address>]:<interface>, got "1.2.3.4:lo"\n']);
   });
 
+  it('ipv6-join-source-group=[ff02::1:4242]:lo:[::1] joins the group on lo for that one source (/proc/net/mcfilter6) while the address is open; a value without brackets is refused', async () => {
+    // Idx Device Multicast-Address Source-Address INC EXC: the source filter is the option's own effect
+    const filtered = () =>
+      readFileSync('/proc/net/mcfilter6', 'utf8')
+        .split('\n')
+        .some((l) => /^\s*\d+\s+lo\s+ff020000000000000000000000014242\s+00000000000000000000000000000001\s+1\s+0/.test(l));
+    expect(filtered()).toBe(false);
+    const port = await freePort();
+    const p = start(['-u', `UDP6-RECV:${port},ipv6-join-source-group=[ff02::1:4242]:lo:[::1]`, '-']);
+    await waitForWithin(filtered, 5000, 'the source filter of ff02::1:4242 on lo');
+    p.kill('SIGTERM');
+    await waitForWithin(() => !filtered(), 5000, 'the filter gone with the socket');
+    const bad = await tsocat(['-u', `UDP6-RECV:${port},join-source-group=ff02::1:4242:lo:::1`, '-']);
+    expect([bad.status, bad.stderr.replace(/^\S+ \S+ tsocat\[\d+\] /, '')]).toEqual([
+      1,
+      'E option "ipv6-join-source-group": expected [<IPv6 multicast address>]:<interface>:[<IPv6 source address>], got "ff02::1:4242:lo:::1"\n',
+    ]);
+  });
+
   it('lowport binds a port from 640 to 1023, which -d -d -d -d shows in a D bind() line as socat\'s (test.sh UDP_LOWPORT reads the port from it)', async () => {
     const r = await tsocat(['-d', '-d', '-d', '-d', '/dev/null', 'UDP4-SENDTO:127.0.0.1:9,lowport']);
     expect(r.status).toBe(0);

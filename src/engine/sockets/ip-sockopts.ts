@@ -14,7 +14,7 @@ const SOL_IP = 0;
 const SOL_IPV6 = 41;
 
 /** How an option's value becomes setsockopt()'s bytes. */
-type Layout = 'int' | 'byte' | 'in_addr' | 'mreqn' | 'mreq_source' | 'ipv6_mreq';
+type Layout = 'int' | 'byte' | 'in_addr' | 'mreqn' | 'mreq_source' | 'ipv6_mreq' | 'group_source_req';
 
 interface SockoptRow {
   option: string;
@@ -37,7 +37,9 @@ const ROWS: readonly SockoptRow[] = [
   { option: 'ipv6-unicast-hops', level: SOL_IPV6, name: 16, layout: 'int' },
   { option: 'ipv6-mtu-discover', level: SOL_IPV6, name: 23, layout: 'int' },
   { option: 'ipv6-tclass', level: SOL_IPV6, name: 67, layout: 'int' },
+  { option: 'ipv6-multicast-loop', level: SOL_IPV6, name: 19, layout: 'int' },
   { option: 'ipv6-join-group', level: SOL_IPV6, name: 20, layout: 'ipv6_mreq' },
+  { option: 'ipv6-join-source-group', level: SOL_IPV6, name: 46, layout: 'group_source_req' },
 ];
 
 /** The option names this module applies. */
@@ -103,6 +105,25 @@ async function ipv6Mreq(text: string, option: string): Promise<Buffer> {
   return out;
 }
 
+/** ipv6-join-source-group=[<group>]:<interface>:[<source>], as socat splits it (brackets keep the addresses' colons). */
+function sourceGroupParts(text: string, option: string): { group: string; ifText: string; source: string } {
+  const m = text.match(/^\[([^\]]+)\]:([^:[\]]+):\[([^\]]+)\]$/);
+  if (!m || !net().isIPv6(m[1] as string) || !net().isIPv6(m[3] as string)) {
+    throw new TsocatError(`option "${option}": expected [<IPv6 multicast address>]:<interface>:[<IPv6 source address>], got "${text}"`, 'EOPTVALUE');
+  }
+  return { group: m[1] as string, ifText: m[2] as string, source: m[3] as string };
+}
+
+/** struct group_source_req on 64-bit Linux: the interface index, then two struct sockaddr_storage (128 bytes each, from offset 8). */
+async function groupSourceReq(text: string, option: string): Promise<Buffer> {
+  const { group, ifText, source } = sourceGroupParts(text, option);
+  const out = Buffer.alloc(264);
+  out.writeUInt32LE(await interfaceIndexOf(ifText), 0);
+  sockaddrBytes(group, 0).copy(out, 8);
+  sockaddrBytes(source, 0).copy(out, 136);
+  return out;
+}
+
 async function valueBytes(row: SockoptRow, options: ResolvedOptions): Promise<Buffer> {
   switch (row.layout) {
     case 'int': {
@@ -120,6 +141,8 @@ async function valueBytes(row: SockoptRow, options: ResolvedOptions): Promise<Bu
       return mreqSource(options.string(row.option) as string, row.option);
     case 'ipv6_mreq':
       return ipv6Mreq(options.string(row.option) as string, row.option);
+    case 'group_source_req':
+      return groupSourceReq(options.string(row.option) as string, row.option);
   }
 }
 
@@ -129,6 +152,7 @@ export function checkIpOptionValue(option: string): (value: string, optionText: 
     if (option === 'ip-multicast-if' && !net().isIPv4(value)) throw new TsocatError(`option "${option}": "${value}" is not an IPv4 address`, 'EOPTVALUE');
     if (option === 'ip-add-source-membership') mreqSource(value, option);
     if (option === 'ipv6-join-group') ipv6GroupParts(value, option);
+    if (option === 'ipv6-join-source-group') sourceGroupParts(value, option);
     if (option === 'ip-add-membership') {
       const parts = value.split(':');
       if (parts.length < 2 || parts.length > 3 || !net().isIPv4(parts[0] as string) || net().isIPv6(value)) {
@@ -149,11 +173,14 @@ export const ANCILLARY_SOCKOPTS = [
   { option: 'ip-recvttl', level: SOL_IP, name: 12 },
   { option: 'ip-recvtos', level: SOL_IP, name: 13 },
   { option: 'ip-recvopts', level: SOL_IP, name: 6 },
+  { option: 'ip-retopts', level: SOL_IP, name: 7 },
   { option: 'ip-recverr', level: SOL_IP, name: 11 },
   { option: 'so-timestamp', level: SOL_SOCKET, name: 29 },
   { option: 'ipv6-recvpktinfo', level: SOL_IPV6, name: 49 },
   { option: 'ipv6-recvhoplimit', level: SOL_IPV6, name: 51 },
   { option: 'ipv6-recvtclass', level: SOL_IPV6, name: 66 },
+  { option: 'ipv6-recvhopopts', level: SOL_IPV6, name: 53 },
+  { option: 'ipv6-recvdstopts', level: SOL_IPV6, name: 58 },
 ] as const;
 
 export const ANCILLARY_OPTIONS: readonly string[] = ANCILLARY_SOCKOPTS.map((r) => r.option);

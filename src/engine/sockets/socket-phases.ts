@@ -13,13 +13,14 @@
  */
 import { parseCTyped, type ResolvedOptions } from '../../../options/catalog.js';
 import { TsocatError } from '../../errors.js';
-import { setBufferSockopt, setIntSockopt, setLinger } from '../../sys/libc.js';
+import { setBufferSockopt, setIntSockopt, setIoctlInt, setLinger } from '../../sys/libc.js';
 import { parseDalan } from '../descriptors/dalan.js';
 
 /** socat's phases for these options: after socket(), before bind(), once connected, late. */
 export type SockoptPhase = 'pastsocket' | 'prebind' | 'connected' | 'late';
 
-type Layout = 'int' | 'bool' | 'name' | 'linger' | 'bytes' | 'timeval';
+/** owner: not a setsockopt() but socat's ioctl() with an int (FIOSETOWN, SIOCSPGRP), at the same phase. */
+type Layout = 'int' | 'bool' | 'name' | 'linger' | 'bytes' | 'timeval' | 'owner';
 
 interface Row {
   option: string;
@@ -41,6 +42,7 @@ const ROWS: readonly Row[] = [
   { option: 'so-sndbuf', level: SOL_SOCKET, name: 7, phase: 'pastsocket', layout: 'int' },
   { option: 'so-rcvbuf', level: SOL_SOCKET, name: 8, phase: 'pastsocket', layout: 'int' },
   { option: 'so-oobinline', level: SOL_SOCKET, name: 10, phase: 'pastsocket', layout: 'int' },
+  { option: 'so-no-check', level: SOL_SOCKET, name: 11, phase: 'pastsocket', layout: 'int' },
   { option: 'so-priority', level: SOL_SOCKET, name: 12, phase: 'pastsocket', layout: 'int' },
   { option: 'so-linger', level: SOL_SOCKET, name: 13, phase: 'pastsocket', layout: 'linger' },
   { option: 'so-rcvlowat', level: SOL_SOCKET, name: 18, phase: 'pastsocket', layout: 'int' },
@@ -49,7 +51,11 @@ const ROWS: readonly Row[] = [
   { option: 'so-sndtimeo', level: SOL_SOCKET, name: 21, phase: 'pastsocket', layout: 'timeval' },
   { option: 'so-bindtodevice', level: SOL_SOCKET, name: 25, phase: 'pastsocket', layout: 'name' },
   { option: 'so-mark', level: SOL_SOCKET, name: 36, phase: 'pastsocket', layout: 'int' },
+  // ioctl requests (linux/sockios.h), level unused
+  { option: 'fiosetown', level: 0, name: 0x8901, phase: 'pastsocket', layout: 'owner' },
+  { option: 'siocspgrp', level: 0, name: 0x8902, phase: 'pastsocket', layout: 'owner' },
   { option: 'ip-options', level: SOL_IP, name: 4, phase: 'pastsocket', layout: 'bytes' },
+  { option: 'ip-hdrincl', level: SOL_IP, name: 3, phase: 'pastsocket', layout: 'int' },
   { option: 'ip-freebind', level: SOL_IP, name: 15, phase: 'pastsocket', layout: 'int' },
   { option: 'tcp-maxseg', level: SOL_TCP, name: 2, phase: 'pastsocket', layout: 'int' },
   { option: 'tcp-cork', level: SOL_TCP, name: 3, phase: 'pastsocket', layout: 'int' },
@@ -108,6 +114,8 @@ function setRow(fd: number, row: Row, options: ResolvedOptions): void {
     value.writeBigInt64LE(BigInt(whole), 0);
     value.writeBigInt64LE(BigInt(micros), 8);
     setBufferSockopt(fd, row.level, row.name, value, `${call}, {${whole},${micros}}, ${value.length})`);
+  } else if (row.layout === 'owner') {
+    setIoctlInt(fd, row.name, options.number(row.option) ?? 0);
   } else if (row.layout === 'bytes') {
     const value = parseDalan(options.string(row.option) ?? '');
     setBufferSockopt(fd, row.level, row.name, value, `${call}, {0x${value.toString('hex')}}, ${value.length})`);

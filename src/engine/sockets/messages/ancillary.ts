@@ -133,6 +133,10 @@ function ipv6Level(type: number, data: Buffer): AncillaryField[] {
     case 52: // IPV6_HOPLIMIT: an int
       if (data.length < 4) break;
       return [field('IPV6_HOPLIMIT', 'hoplimit', String(data.readInt32LE(0)))];
+    case 54: // IPV6_HOPOPTS: the header as received (next header, length, options), dumped as socat does
+      return [field('IPV6_HOPOPTS', 'hopopts', dump(data))];
+    case 59: // IPV6_DSTOPTS: likewise
+      return [field('IPV6_DSTOPTS', 'dstopts', dump(data))];
     case 67: {
       // IPV6_TCLASS: an int, dumped in network byte order as socat does
       if (data.length < 4) break;
