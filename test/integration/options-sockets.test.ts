@@ -286,6 +286,16 @@ describe('ai-addrconfig', () => {
     expect(loose.stderr).toMatch(/ E connect\(AF=2 127\.0\.0\.1:1\): Connection refused\n$/);
     expect([strict.status, loose.status]).toEqual([1, 1]);
   });
+
+  it('a datagram address looks its name up the same way: UDP4-SENDTO:localhost fails with ai-addrconfig there and sends with ai-addrconfig=0', async (ctx) => {
+    if (!CAN_UNSHARE) skipBecause(ctx, 'it needs a network namespace of its own (root and unshare -n)');
+    const client = (option: string) => inLoopbackOnlyNamespace(`echo x | exec "${process.execPath}" "${TSOCAT}" -u - UDP4-SENDTO:localhost:1,${option}`);
+    const [strict, loose] = await Promise.all([client('ai-addrconfig'), client('ai-addrconfig=0')]);
+    expect(strict.stderr).toMatch(/ E getaddrinfo\("localhost", "1", \{\}\): Name or service not known\n$/);
+    expect(strict.status).toBe(1);
+    expect(loose.stderr).toBe('');
+    expect(loose.status).toBe(0);
+  });
 });
 
 describe('connect-timeout', () => {

@@ -1,4 +1,5 @@
 /** Ports, service names, host literals and socat's `AF=2 1.2.3.4:80` notation. */
+import { ADDRCONFIG } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
@@ -139,7 +140,9 @@ export async function resolveHost(host: string, service: string, family: 4 | 6, 
   if (isIP(host)) return host;
   if (own) return own(host, family);
   try {
-    return (await lookup(host, { family })).address;
+    // ai-addrconfig as TCP's connect takes it (tcp-connect.ts): given, it decides; not given, the system's default
+    const hints = options?.has('ai-addrconfig') ? (options.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined;
+    return (await lookup(host, { family, hints })).address;
   } catch (err) {
     throw systemError(`getaddrinfo("${host}", "${service}", {})`, err);
   }
