@@ -19,6 +19,9 @@ export const tty = (): typeof import('node:tty') => require('node:tty');
 export const tls = (): typeof import('node:tls') => require('node:tls');
 export const serialport = (): typeof import('serialport') => require('serialport');
 export const http = (): typeof import('node:http') => require('node:http');
+export const dgram = (): typeof import('node:dgram') => require('node:dgram');
+// res-nsaddr's DNS packets (dns-query.ts)
+export const dnsPacket = (): typeof import('dns-packet') => require('dns-packet');
 // the WebSocket addresses' package, with node:http, node:https and node:crypto behind it
 export const ws = (): typeof import('ws') => require('ws');
 // cert=auto's certificate maker (with @peculiar/x509 behind it: ~0.3 s to load, paid only by cert=auto)

@@ -3,14 +3,10 @@
  * resolver asks it for socat's res-* options: the name exactly as written
  * (c-ares, Node's own DNS client, lowercases it), `tries` questions each
  * waiting `timeoutMs` for the answer, recursion desired unless told not to.
- * The packets are made and read by dns-packet (a maintained codec, loaded
- * only when an address has res-nsaddr).
+ * The packets are made and read by dns-packet (a maintained codec); it,
+ * node:dgram and node:crypto are loaded only when an address has res-nsaddr.
  */
-import { createSocket } from 'node:dgram';
-import { createRequire } from 'node:module';
-import { randomInt } from 'node:crypto';
-
-const require = createRequire(import.meta.url);
+import { crypto, dgram, dnsPacket } from '../../../sys/builtins.js';
 
 export interface Question {
   name: string;
@@ -29,11 +25,11 @@ const NXDOMAIN = 'NXDOMAIN';
 
 /** Asks, and waits for the answer whose id is ours from the server we asked; other datagrams are passed over. */
 export function ask(q: Question): Promise<Answer> {
-  const packet = require('dns-packet') as typeof import('dns-packet');
+  const packet = dnsPacket();
   const type = q.family === 6 ? 'AAAA' : 'A';
-  const id = randomInt(0, 0x10000);
+  const id = crypto().randomInt(0, 0x10000);
   const query = packet.encode({ type: 'query', id, flags: q.recurse ? packet.RECURSION_DESIRED : 0, questions: [{ type, name: q.name, class: 'IN' }] });
-  const socket = createSocket('udp4');
+  const socket = dgram().createSocket('udp4');
   return new Promise<Answer>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
     let sent = 0;
