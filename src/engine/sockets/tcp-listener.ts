@@ -21,14 +21,14 @@ import { refuseSocketChoice } from './sockopts.js';
  * an address, and "host:port" is looked up whole as a name (and so fails as in
  * socat) rather than having its port dropped.
  */
-function bindHost(o: ResolvedOptions): string {
+export function bindHost(o: ResolvedOptions): string {
   const text = o.string('bind');
   if (text === undefined || isIP(text)) return text ?? '';
   const { host, port } = parseHostPort(text);
   return port !== undefined ? text : (host ?? '');
 }
 
-function listenHost(family: 4 | 6, o: ResolvedOptions): string {
+export function listenHost(family: 4 | 6, o: ResolvedOptions): string {
   return bindHost(o) || (family === 6 ? '::' : '0.0.0.0');
 }
 
