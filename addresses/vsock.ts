@@ -31,16 +31,24 @@ async function logLocalCid(ctx: OpenContext): Promise<void> {
 }
 
 async function openConnect(req: AddressRequest, ctx: OpenContext) {
-  // bind= would take a sockaddr_vm tsocat does not read yet: refused rather than ignored
+  // socat 1.8 reads a client's bind= past its end (garbage in port): refused rather than guessed at
   refuseOptions(req.options, ['bind', 'so-type', 'so-protocol'], req.keyword);
   const address = vsockSockaddr(vsockNumber(req.params[0] as string, 'cid'), vsockNumber(req.params[1] as string, 'port'));
   await logLocalCid(ctx);
   return connectStream(req, ctx, VSOCK, address, 'VSOCK');
 }
 
+/** bind= on a listener: the context id to listen on; the port is the address's own. */
+function listenCid(req: AddressRequest): number {
+  const text = req.options.string('bind');
+  if (text === undefined) return VMADDR_CID_ANY;
+  if (text.includes(':')) throw new TsocatError('port specification not allowed in this bind option', 'EOPTVALUE');
+  return vsockNumber(text, 'cid');
+}
+
 async function openListen(req: AddressRequest, ctx: OpenContext) {
-  refuseOptions(req.options, ['bind', 'so-type', 'so-protocol', 'connect-timeout'], req.keyword);
-  const address = vsockSockaddr(VMADDR_CID_ANY, vsockNumber(req.params[0] as string, 'port'));
+  refuseOptions(req.options, ['so-type', 'so-protocol', 'connect-timeout'], req.keyword);
+  const address = vsockSockaddr(listenCid(req), vsockNumber(req.params[0] as string, 'port'));
   await logLocalCid(ctx);
   return listenStream(req, ctx, VSOCK, address, { label: 'VSOCK' });
 }
@@ -61,7 +69,7 @@ const plugins: AddressPlugin[] = [
     params: ['port'],
     groups: ['FD', 'SOCKET', 'LISTEN', 'CHILD', 'RETRY'],
     features: ['VSOCK', 'LISTEN'],
-    summary: 'listen for vsock streams on <port> of any context id; fork for one session per peer',
+    summary: 'listen for vsock streams on <port> of any context id (bind=<cid>: of that one); fork for one session per peer',
     open: openListen,
   }),
 ];

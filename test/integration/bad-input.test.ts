@@ -124,7 +124,7 @@ const BAD_LINES: Record<string, BadLine> = {
   'DCCP-LISTEN port out of range': { args: () => ['DCCP-LISTEN:70000', '-'], message: 'port 70000 is out of range: a port is a number from 0 to 65535' },
   'VSOCK cid that is not a number': { args: () => ['-', 'VSOCK-CONNECT:host:1'], message: 'sockaddr_vm - garbage in cid: "host"' },
   'VSOCK-LISTEN port with trailing garbage': { args: () => ['VSOCK-LISTEN:5x', '-'], message: 'sockaddr_vm - garbage in port: "x"' },
-  'bind on VSOCK': { args: () => ['-', 'VSOCK-CONNECT:1:1,bind=1'], message: 'option "bind" does not apply to VSOCK-CONNECT' },
+  'bind on VSOCK-CONNECT': { args: () => ['-', 'VSOCK-CONNECT:1:1,bind=1'], message: 'option "bind" does not apply to VSOCK-CONNECT' },
   'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
 };
 

@@ -121,6 +121,26 @@ describe('VSOCK', () => {
     expect(logs[0]).toContain(`N listening on AF=40 cid:4294967295 port:${port}`);
   });
 
+  it("VSOCK-LISTEN,bind=<this machine's cid> listens on that context id only, as socat 1.8", async (ctx) => {
+    const socat = socat18OrSkip(ctx, 'VSOCK came with socat 1.8');
+    if (kernelRefusal(40, 1, 0)) skipBecause(ctx, 'this kernel has no AF_VSOCK');
+    const probe = start(['-d', '-d', `VSOCK-LISTEN:${20000 + Math.floor(Math.random() * 40000)}`, 'PIPE']);
+    await waitFor(() => probe.errors().includes('listening on'), 5000, () => probe.errors());
+    const cid = / N VSOCK CID=(\d+)/.exec(probe.errors())?.[1];
+    if (cid === undefined) skipBecause(ctx, 'no /dev/vsock to tell this machine\'s context id');
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    const lines: string[][] = [];
+    for (const program of ['tsocat', socat]) {
+      const args = ['-d', '-d', `VSOCK-LISTEN:${port},bind=${cid}`, 'PIPE'];
+      const child = program === 'tsocat' ? start(args) : launchSocat(program, args);
+      await waitFor(() => child.errors().includes('listening on'), 5000, () => child.errors());
+      await stop(child);
+      lines.push(normalized(child.errors()).filter((l) => l.includes('listening on')));
+    }
+    expect(lines[0]).toEqual([`N listening on AF=40 cid:${cid} port:${port}`]);
+    expect(lines[0]).toEqual(lines[1]);
+  });
+
   it.for(['VSOCK-CONNECT:1:{port},connect-timeout=0.3', 'VSOCK:2:{port}'])('%s fails as socat 1.8 fails', async (address, ctx) => {
     const socat = socat18OrSkip(ctx, 'VSOCK came with socat 1.8');
     if (kernelRefusal(40, 1, 0)) skipBecause(ctx, 'this kernel has no AF_VSOCK');
@@ -135,7 +155,7 @@ describe('VSOCK', () => {
 describe('bad input: one E line, status 1, socat 1.8\'s words', () => {
   it.for([
     'SCTP-CONNECT:127.0.0.1', 'SCTP-CONNECT:127.0.0.1:', 'SCTP-LISTEN:', 'DCCP4-CONNECT:localhost', 'SCTP4-CONNECT:127.0.0.1:1,ipv6-v6only',
-    'VSOCK-CONNECT:1', 'VSOCK-CONNECT:x:1', 'VSOCK-CONNECT:2:1x', 'VSOCK-LISTEN:x', 'VSOCK-LISTEN:1,range=127.0.0.1/32',
+    'VSOCK-CONNECT:1', 'VSOCK-CONNECT:x:1', 'VSOCK-CONNECT:2:1x', 'VSOCK-LISTEN:x', 'VSOCK-LISTEN:1,range=127.0.0.1/32', 'VSOCK-LISTEN:1,bind=3:7', 'VSOCK-LISTEN:1,bind=x',
   ])('%s', async (address, ctx) => {
     const r = await both(socat18OrSkip(ctx, 'these addresses came with socat 1.8'), ['-', address]);
     expect(r.tsocat).toEqual(r.socat);
