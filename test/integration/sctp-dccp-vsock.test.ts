@@ -83,6 +83,19 @@ describe('SCTP and DCCP where the kernel lacks them: socat 1.8\'s run-time error
   });
 });
 
+describe('an address literal of the other IP version than the keyword or pf= fixes: socat 1.8\'s lookup failure, before any socket', () => {
+  it.for([
+    'SCTP4-CONNECT:[::1]:1', 'SCTP6-CONNECT:127.0.0.1:1', 'SCTP-CONNECT:[::1]:1,pf=ip4', 'SCTP-CONNECT:127.0.0.1:1,pf=ip6', 'DCCP6:127.0.0.1:1',
+    'SCTP6-LISTEN:1,bind=127.0.0.1', 'SCTP4-LISTEN:1,bind=::1', 'SCTP4-LISTEN:1,bind=[::1]', 'DCCP-LISTEN:1,pf=ip4,bind=::1',
+  ])('%s', async (address, ctx) => {
+    const r = await both(socat18OrSkip(ctx, 'the SCTP and DCCP addresses came with socat 1.8'), ['-', address]);
+    expect(r.tsocat).toEqual(r.socat);
+    expect(r.tsocat.status).toBe(1);
+    expect(r.tsocat.lines).toHaveLength(2);
+    expect(r.tsocat.lines[1]).toMatch(/^E .*: Address family for hostname not supported$/);
+  });
+});
+
 describe('SCTP and DCCP where the kernel has them', () => {
   it.for([
     ['SCTP', '127.0.0.1'],

@@ -21,7 +21,7 @@ import { refuseSocketChoice } from './sockopts.js';
  * an address, and "host:port" is looked up whole as a name (and so fails as in
  * socat) rather than having its port dropped.
  */
-export function bindHost(o: ResolvedOptions): string {
+function bindHost(o: ResolvedOptions): string {
   const text = o.string('bind');
   if (text === undefined || isIP(text)) return text ?? '';
   const { host, port } = parseHostPort(text);

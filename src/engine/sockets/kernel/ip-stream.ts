@@ -7,16 +7,17 @@
  * connect the failed call as a warning, then the address as written with the
  * reason; for a listener the failed call.
  */
+import { isIP } from 'node:net';
 import { TsocatError } from '../../../errors.js';
 import { SocketCallError } from '../../../sys/sockets.js';
 import type { AddressPlugin, AddressRequest, OpenContext } from '../../context.js';
 import type { Endpoint } from '../../endpoint.js';
 import { refuseOptions } from '../generic-socket.js';
-import { chooseFamily, familyFromEnv, parseHostPort, parsePort, resolveHost, unbracket } from '../inet.js';
+import { chooseFamily, familyFromEnv, parseHostPort, parsePort, protocolFamily, resolveHost, unbracket } from '../inet.js';
 import { parseRange } from '../ip-range.js';
 import { connectStream, ipDomain, listenStream, type SocketKind } from './kernel-stream.js';
 import { inetSockaddr, parseSockaddr } from '../sockaddr.js';
-import { bindHost, listenHost } from '../tcp-listener.js';
+import { listenHost } from '../tcp-listener.js';
 
 export interface IpStreamProtocol {
   /** SCTP, DCCP: the keywords' stem and socat's -V feature. */
@@ -35,6 +36,29 @@ const keywordVersion = (keyword: string): 4 | 6 | 0 => (/^[A-Z]+4/.test(keyword)
 function portOf(text: string, host: string): number {
   if (text === '') throw new TsocatError('_xiogetaddrinfo(): empty port and service', 'EBADPORT');
   return parsePort(text, host);
+}
+
+/**
+ * The IP version, as TCP chooses it; but where the keyword or pf= fixes one
+ * and the host is an address literal of the other, socat's lookup fails
+ * before any socket is made, and so does this, in its words.
+ */
+function ipVersion(p: IpStreamProtocol, req: AddressRequest, ctx: OpenContext, written: string, service: string, listening: boolean): 4 | 6 {
+  const o = req.options;
+  const fixed = keywordVersion(req.keyword) || (o.has('pf') ? protocolFamily(o.string('pf') as string) : 0);
+  const host = unbracket(written);
+  const literal = isIP(host);
+  if (fixed && literal && literal !== fixed) {
+    const pf = ipDomain(fixed);
+    // AI_PASSIVE for a listener, AI_NUMERICHOST for a bracketed literal
+    const flags = (listening ? 1 : 0) | (written.startsWith('[') ? 4 : 0);
+    const reason = 'Address family for hostname not supported';
+    ctx.log.log('W', `getaddrinfo("${host}", "${service}", {0x0${flags},${pf},${p.type},${p.protocol}}, {}): ${reason}`);
+    const call = listening ? `xioresolve(node="${written}", pf=${pf}, ...)` : `_xioopen_ipapp_prepare(node="${written}", service="${service}", pf=${pf}, ...)`;
+    throw new TsocatError(`${call}: ${reason}`, 'EAI_ADDRFAMILY');
+  }
+  const preferred = ctx.settings.preferredFamily || familyFromEnv(listening ? 'SOCAT_DEFAULT_LISTEN_IP' : 'SOCAT_PREFERRED_RESOLVE_IP');
+  return chooseFamily(keywordVersion(req.keyword), written, preferred, o.string('pf'));
 }
 
 function socketKind(p: IpStreamProtocol, version: 4 | 6): SocketKind {
@@ -56,7 +80,7 @@ async function openConnect(p: IpStreamProtocol, req: AddressRequest, ctx: OpenCo
   refuseOptions(o, ['so-type', 'so-protocol'], req.keyword);
   const host = unbracket(hostText);
   const port = portOf(portText, host);
-  const version = chooseFamily(keywordVersion(req.keyword), hostText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_PREFERRED_RESOLVE_IP'), o.string('pf'));
+  const version = ipVersion(p, req, ctx, hostText, portText, false);
   const address = inetSockaddr(await resolveHost(host, portText, version, o), port);
   try {
     return await connectStream(req, ctx, socketKind(p, version), address, p.name, await localAddress(req, version));
@@ -72,8 +96,7 @@ async function openListen(p: IpStreamProtocol, req: AddressRequest, ctx: OpenCon
   const o = req.options;
   refuseOptions(o, ['so-type', 'so-protocol', 'connect-timeout'], req.keyword);
   const port = portOf(req.params[0] as string, '');
-  const bindText = bindHost(o);
-  const version = chooseFamily(keywordVersion(req.keyword), bindText, ctx.settings.preferredFamily || familyFromEnv('SOCAT_DEFAULT_LISTEN_IP'), o.string('pf'));
+  const version = ipVersion(p, req, ctx, o.string('bind') ?? '', req.params[0] as string, true);
   const host = await resolveHost(listenHost(version, o), 'NULL', version, o);
   const range = o.has('range') ? await parseRange(o.string('range') as string) : undefined;
   const inRange =
