@@ -5,19 +5,16 @@
  * sockaddr after its family, written in socat's data notation (dalan: `x`
  * hex bytes, `"text\0"`, `i`/`s`/`b` integers), and so is `bind=`.
  */
-import type { ResolvedOptions } from '../options/catalog.js';
 import { type AddressPlugin, type AddressRequest, defineAddress } from '../src/define.js';
 import type { OpenContext } from '../src/engine/context.js';
 import type { Endpoint } from '../src/engine/endpoint.js';
-import { connectDescriptor, fromPeer, genericRange, genericSockaddr, preparedSocket, protocolFamily, refuseOptions, socketParameter, socketTypeOf } from '../src/engine/sockets/generic-socket.js';
-import { environmentAddress } from '../src/engine/sockets/inet.js';
-import { rawListener } from '../src/engine/sockets/raw-listener.js';
+import { fromPeer, genericRange, genericSockaddr, preparedSocket, protocolFamily, refuseOptions, socketParameter, socketTypeOf } from '../src/engine/sockets/generic-socket.js';
+import { connectionInfo, connectStream, listenStream, transfer } from '../src/engine/sockets/kernel/kernel-stream.js';
 import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { recvFromListener } from '../src/engine/sockets/messages/recvfrom-listener.js';
-import { describeSockaddr, parseSockaddr } from '../src/engine/sockets/sockaddr.js';
-import { setRawSockopt } from '../src/engine/sockets/sockopts.js';
+import { describeSockaddr } from '../src/engine/sockets/sockaddr.js';
 import { TsocatError } from '../src/errors.js';
-import { bindSocket, closeDescriptor, listenSocket, localAddressOf, SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
+import { localAddressOf, SOCK_STREAM } from '../src/sys/sockets.js';
 
 /** What the user wrote as socket parameters, read as socat reads them. */
 interface SocketParams {
@@ -43,78 +40,16 @@ function readParams(req: AddressRequest, withType: boolean): SocketParams {
   return { domain, type, protocol, address: genericSockaddr(domain, addressText), local: bind === undefined ? undefined : genericSockaddr(domain, bind) };
 }
 
-/** The kind of socket decides how its data moves: messages for datagram and seqpacket, half-close for stream and seqpacket. */
-function transfer(type: number): { message: boolean; halfClose: boolean } {
-  return { message: type !== SOCK_STREAM, halfClose: type !== SOCK_DGRAM };
-}
-
-/** SOCAT_SOCKADDR/PEERADDR…, for IP peers as socat sets them. */
-function connectionInfo(local: Buffer, peer: Buffer): Record<string, string> | undefined {
-  const l = parseSockaddr(local);
-  const p = parseSockaddr(peer);
-  if ((l.family !== 'inet4' && l.family !== 'inet6') || (p.family !== 'inet4' && p.family !== 'inet6')) return undefined;
-  return { SOCKADDR: environmentAddress(l.address), SOCKPORT: String(l.port), PEERADDR: environmentAddress(p.address), PEERPORT: String(p.port) };
-}
-
 async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpoint> {
   const p = readParams(req, false);
-  const fd = await preparedSocket(p.domain, p.type, p.protocol, req.options, p.local);
-  try {
-    await connectDescriptor(fd, p.address, ctx.signal, req.options.number('connect-timeout'));
-  } catch (err) {
-    closeDescriptor(fd);
-    throw err;
-  }
-  ctx.log.log('N', `successfully connected to ${describeSockaddr(p.address)}`);
-  return rawSocketEndpoint(fd, { nullEof: req.options.bool('null-eof'), ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(p.address)}` });
-}
-
-async function setListenSockopt(fd: number, o: ResolvedOptions): Promise<void> {
-  const text = o.string('setsockopt-listen');
-  if (text !== undefined) await setRawSockopt(fd, 'setsockopt-listen', text);
-}
-
-async function reusePort(fd: number, o: ResolvedOptions): Promise<void> {
-  if (!o.bool('so-reuseport')) return;
-  const sys = await import('../src/sys/libc.js');
-  sys.setIntSockopt(fd, sys.SOL_SOCKET, sys.SO_REUSEPORT, 1);
+  return connectStream(req, ctx, p, p.address, 'SOCKET', p.local);
 }
 
 async function openListen(req: AddressRequest, ctx: OpenContext) {
-  const o = req.options;
   const p = readParams(req, false);
-  const range = o.string('range');
-  const inRange = range === undefined ? undefined : genericRange(range);
-  if (o.has('bind')) throw new TsocatError('option "bind" does not apply to SOCKET-LISTEN: its address is the one it listens on', 'EOPTAPPLY');
-  // so-reuseport must be set before bind()
-  const fd = await preparedSocket(p.domain, p.type, p.protocol, o);
-  try {
-    await reusePort(fd, o);
-    bindSocket(fd, p.address, describeSockaddr(p.address));
-    await setListenSockopt(fd, o);
-    listenSocket(fd, o.number('backlog') ?? 5);
-  } catch (err) {
-    closeDescriptor(fd);
-    throw err;
-  }
-  const here = localAddressOf(fd);
-  ctx.log.startRunning('starting accept loop');
-  ctx.log.log('N', `listening on ${describeSockaddr(here)}`);
-  return rawListener(fd, {
-    description: `SOCKET-LISTEN ${describeSockaddr(here)}`,
-    log: ctx.log,
-    onAccept: async (conn, peer) => {
-      // as socat: a peer outside the range is closed at once, with a warning, and accepting goes on
-      if (inRange && !inRange(peer)) {
-        ctx.log.log('W', `refusing connection from ${describeSockaddr(peer)} due to range option`);
-        return undefined;
-      }
-      ctx.log.log('N', `accepting connection from ${describeSockaddr(peer)} on ${describeSockaddr(here)}`);
-      const endpoint = rawSocketEndpoint(conn, { nullEof: req.options.bool('null-eof'), ...transfer(p.type), mode: req.mode, description: `SOCKET ${describeSockaddr(peer)}` });
-      endpoint.connectionInfo = connectionInfo(here, peer);
-      return endpoint;
-    },
-  });
+  const range = req.options.string('range');
+  if (req.options.has('bind')) throw new TsocatError('option "bind" does not apply to SOCKET-LISTEN: its address is the one it listens on', 'EOPTAPPLY');
+  return listenStream(req, ctx, p, p.address, { label: 'SOCKET', inRange: range === undefined ? undefined : genericRange(range) });
 }
 
 /**

@@ -3,7 +3,7 @@
  * prebuilt binaries) instead of a native addon of our own. Loaded on first use,
  * so addresses that never need it never pay for it.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { TsocatError } from '../errors.js';
 
@@ -465,4 +465,23 @@ export function trimMalloc(): void {
     }
   }
   mallocTrim?.(0);
+}
+
+/** IOCTL_VM_SOCKETS_GET_LOCAL_CID, on /dev/vsock. */
+const VM_SOCKETS_GET_LOCAL_CID = 0x7b9;
+
+/** This machine's vsock context id, or undefined where it has none (no /dev/vsock). */
+export function localVsockCid(): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync('/dev/vsock', 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const cid = Buffer.alloc(4);
+    return load().ioctlPtr(fd, VM_SOCKETS_GET_LOCAL_CID, cid) === 0 ? cid.readUInt32LE(0) : undefined;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -32,11 +32,18 @@ const MSG_PEEK = 0x02;
 const MSG_NOSIGNAL = 0x4000;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+// Node's table lacks it; Linux's number (a kernel without DCCP answers socket() with it)
+errnoNames.set(94, 'ESOCKTNOSUPPORT');
 
 /** A socket call that failed; `code` is errno's name (ECONNREFUSED…). */
 export class SocketCallError extends TsocatError {
-  constructor(call: string, errno: number, described: string) {
-    super(`${call}: ${described}`, errnoNames.get(errno) ?? 'ESYS');
+  constructor(
+    call: string,
+    errno: number,
+    /** strerror()'s words alone, for a message that names the address instead of the call. */
+    readonly reason: string,
+  ) {
+    super(`${call}: ${reason}`, errnoNames.get(errno) ?? 'ESYS');
   }
 }
 
@@ -114,7 +121,8 @@ const typeName = (type: number) => typeNames[type] ?? String(type);
 /** socket(2), non-blocking and close-on-exec. */
 export function openSocket(domain: number, type: number, protocol: number): number {
   const fd = load().socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  if (fd < 0) fail(`socket(${domain}, ${typeName(type)}, ${protocol})`);
+  // numbers, as socat writes the call
+  if (fd < 0) fail(`socket(${domain}, ${type}, ${protocol})`);
   return fd;
 }
 

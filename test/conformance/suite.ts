@@ -35,14 +35,23 @@ afterAll(({}, suite) => {
 });
 
 /** Notes the plugin (its first name) behind each part of an address text that was opened. */
-async function recordOpened(text: string): Promise<void> {
+async function recordOpened(text: string, note = ''): Promise<void> {
   const file = process.env[OPENED_RECORD_ENV];
   if (!file) return;
   const spec = parseAddress(text);
   for (const single of spec.kind === 'single' ? [spec] : [spec.read, spec.write]) {
     const { plugin } = await resolveKeyword(single);
-    appendFileSync(file, `${plugin.names[0]}\t${text}\n`);
+    appendFileSync(file, `${plugin.names[0]}\t${text}${note}\n`);
   }
+}
+
+/**
+ * Notes a plugin whose address this kernel refuses to make (no SCTP or DCCP
+ * module, no vsock loopback): the open was tried and failed with the kernel's
+ * own error, which is the most a case can show on such a machine.
+ */
+export async function noteKernelLacks(text: string, why: string): Promise<void> {
+  await recordOpened(text, `\tkernel: ${why}`);
 }
 
 /** The library's openAddress, noting the plugin reached when the open succeeds. */

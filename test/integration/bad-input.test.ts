@@ -120,6 +120,11 @@ const BAD_LINES: Record<string, BadLine> = {
   'a forking listener as half of a dual address': { args: () => ['UDP4-RECVFROM:0,fork!!-', '-'], message: 'UDP4-RECVFROM:0,fork: a forking listening address cannot be one half of a dual address' },
   'socktype with pipes on EXEC': { args: () => ['-', 'EXEC:cat,socktype=2,pipes'], message: 'option "so-type" cannot be combined with "pipes": it chooses the type of the socketpair to the program' },
   'socktype with pty on SYSTEM': { args: () => ['-', 'SYSTEM:cat,socktype=2,pty'], message: 'option "so-type" cannot be combined with "pty": the program\'s stdin and stdout are the pty' },
+  'SCTP without a port': { args: () => ['-', 'SCTP-CONNECT:127.0.0.1:'], message: '_xiogetaddrinfo(): empty port and service' },
+  'DCCP-LISTEN port out of range': { args: () => ['DCCP-LISTEN:70000', '-'], message: 'port 70000 is out of range: a port is a number from 0 to 65535' },
+  'VSOCK cid that is not a number': { args: () => ['-', 'VSOCK-CONNECT:host:1'], message: 'sockaddr_vm - garbage in cid: "host"' },
+  'VSOCK-LISTEN port with trailing garbage': { args: () => ['VSOCK-LISTEN:5x', '-'], message: 'sockaddr_vm - garbage in port: "x"' },
+  'bind on VSOCK-CONNECT': { args: () => ['-', 'VSOCK-CONNECT:1:1,bind=1'], message: 'option "bind" does not apply to VSOCK-CONNECT' },
   'bad option in address 2 while address 1 is CREATE': { args: () => ['-U', 'CREATE:newfile2', 'TCP:127.0.0.1:1,nosuchopt'], message: 'parseopts_table(): unknown option "nosuchopt"' },
 };
 

@@ -28,6 +28,7 @@ const LAYERS: ReadonlyArray<readonly [name: string, prefixes: readonly string[]]
   ['WebSocket', ['src/engine/websocket/']],
   ['DTLS', ['src/engine/dtls/']],
   ['handshakes', ['src/engine/handshakes/']],
+  ['kernel-made streams', ['src/engine/sockets/kernel/']],
   ['UNIX sockets', ['src/engine/sockets/unix/']],
   ['message sockets', ['src/engine/sockets/messages/']],
   ['sockets', ['src/engine/sockets/']],

@@ -146,7 +146,7 @@ export async function connectDescriptor(fd: number, addr: Buffer, signal?: Abort
     const timer =
       timeoutSeconds === undefined
         ? undefined
-        : setTimeout(() => void watch.close().then(() => reject(new TsocatError(`connect(${fd}, ${described}, ${addr.length}): Connection timed out`, 'ETIMEDOUT'))), timeoutSeconds * 1000);
+        : setTimeout(() => void watch.close().then(() => reject(new TsocatError(`connecting to ${described}: Connection timed out`, 'ETIMEDOUT'))), timeoutSeconds * 1000);
     const watch = new DescriptorWatch(fd, () => {
       clearTimeout(timer);
       void watch.close().then(() => {

@@ -61,6 +61,17 @@ function ipv6Bytes(ip: string): Buffer {
   return out;
 }
 
+export const AF_VSOCK = 40;
+
+/** struct sockaddr_vm: family, reserved, port, cid, flags and padding; 16 bytes. */
+export function vsockSockaddr(cid: number, port: number): Buffer {
+  const addr = Buffer.alloc(16);
+  addr.writeUInt16LE(AF_VSOCK, 0);
+  addr.writeUInt32LE(port, 4);
+  addr.writeUInt32LE(cid, 8);
+  return addr;
+}
+
 export type ParsedSockaddr =
   | { family: 'unix'; path: string; abstract: boolean; unnamed: boolean }
   | { family: 'inet4'; address: string; port: number }
@@ -112,5 +123,6 @@ export function describeSockaddr(addr: Buffer): string {
   if (p.family === 'unix') return `AF=1 "${p.unnamed ? '<anon>' : (p.abstract ? `\0${p.path}` : p.path).replace(/\0/g, '\\0')}"`;
   if (p.family === 'inet4') return `AF=2 ${p.address}:${p.port}`;
   if (p.family === 'inet6') return `AF=10 [${p.address}]:${p.port}`;
+  if (p.af === AF_VSOCK && addr.length >= 12) return `AF=40 cid:${addr.readUInt32LE(8)} port:${addr.readUInt32LE(4)}`;
   return `AF=${p.af} 0x${p.bytes.toString('hex')}`;
 }

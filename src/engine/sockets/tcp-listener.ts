@@ -28,7 +28,7 @@ function bindHost(o: ResolvedOptions): string {
   return port !== undefined ? text : (host ?? '');
 }
 
-function listenHost(family: 4 | 6, o: ResolvedOptions): string {
+export function listenHost(family: 4 | 6, o: ResolvedOptions): string {
   return bindHost(o) || (family === 6 ? '::' : '0.0.0.0');
 }
 
