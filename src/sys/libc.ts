@@ -304,7 +304,7 @@ export function boundTcpSocket(family: number, sockaddr: Buffer, described: stri
 export function preparedTcpSocket(family: number, setup: (fd: number) => void, bindTo?: { sockaddr: Buffer; described: string }): number {
   const l = load();
   const fd = l.socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  check(fd, `socket(${family}, SOCK_STREAM, 0)`);
+  check(fd, `socket(${family}, ${SOCK_STREAM}, 0)`);
   try {
     setup(fd);
     if (bindTo && l.bind(fd, bindTo.sockaddr, bindTo.sockaddr.length) < 0) {

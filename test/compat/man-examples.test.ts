@@ -741,10 +741,16 @@ describe('socat man page EXAMPLES with TUN, in network namespaces of the test\'s
     background.push(child);
     return child;
   };
+  /** Whether a UDP socket is bound to `port` inside `ns` (that namespace's /proc/net/udp). */
+  const udpListeningIn = (ns: string, port: number): boolean => {
+    const table = spawnSync('ip', ['netns', 'exec', ns, 'cat', '/proc/net/udp'], { encoding: 'utf8' }).stdout ?? '';
+    return table.split('\n').some((line) => line.trim().split(/\s+/)[1]?.endsWith(`:${port.toString(16).toUpperCase().padStart(4, '0')}`));
+  };
   const hasAddress = (ns: string, address: string) => spawnSync('ip', ['-n', ns, '-4', '-o', 'addr', 'show'], { encoding: 'utf8' }).stdout.includes(` ${address}/`);
-  /** A UDP echo of one datagram inside `ns`, on port 7007 of every address there; resolves once it is bound. */
+  /** A UDP echo inside `ns`, on port 7007 of every address there (stopped after the test); resolves once it is bound. */
   const echoIn = async (ns: string): Promise<ChildProcess> => {
-    const script = "const s=require('node:dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address,()=>process.exit(0)));s.bind(7007,()=>console.log('bound'));";
+    // every datagram is answered: the first may come before the far side can carry the answer back
+    const script = "const s=require('node:dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(7007,()=>console.log('bound'));";
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     background.push(child);
     await new Promise<void>((resolve, reject) => {
@@ -753,10 +759,13 @@ describe('socat man page EXAMPLES with TUN, in network namespaces of the test\'s
     });
     return child;
   };
-  /** Sends `payload` from inside `ns` to <to>:7007 and gives what comes back within 5 s ('' for nothing). */
+  /**
+   * Sends `payload` from inside `ns` to <to>:7007 once a second (a first one may go before the far side has opened
+   * its TUN) and gives the first echo, or '' when none came within 8 s.
+   */
   const exchangeFrom = (ns: string, to: string, payload: string): string => {
-    const script = `const s=require('node:dgram').createSocket('udp4');const t=setTimeout(()=>process.exit(0),5000);s.on('message',(m)=>{process.stdout.write(m);clearTimeout(t);s.close();});s.send(process.argv[1],7007,'${to}');`;
-    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script, payload], { encoding: 'utf8', timeout: 8000 }).stdout ?? '';
+    const script = `const s=require('node:dgram').createSocket('udp4');let n=0;const send=()=>{if(n++===8)process.exit(0);s.send(process.argv[1],7007,'${to}');};const t=setInterval(send,1000);s.on('message',(m)=>{process.stdout.write(m);clearInterval(t);s.close();});send();`;
+    return spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script, payload], { encoding: 'utf8', timeout: 12000 }).stdout ?? '';
   };
 
   it('EXAMPLE_ADDRESS_TUN: socat UDP:host2:4443 TUN:192.168.255.1/24,up, with UDP-L and 192.168.255.2 on host2 (two namespaces joined by a veth pair)', async () => {
@@ -772,8 +781,12 @@ describe('socat man page EXAMPLES with TUN, in network namespaces of the test\'s
         spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       }
       const far = serveIn(host2, tool, ['UDP-L:4443', 'TUN:192.168.255.2/24,up']);
+      // the near side's first packet (its TUN coming up sends some) must find the far side listening, or its connected
+      // UDP socket reads the ICMP refusal and ends, with socat as with tsocat
+      await waitFor(() => udpListeningIn(host2, 4443), 8000, `host2's UDP-L (${tool})`);
       const near = serveIn(host1, tool, ['UDP:10.77.0.2:4443', 'TUN:192.168.255.1/24,up']);
-      await waitFor(() => hasAddress(host1, '192.168.255.1') && hasAddress(host2, '192.168.255.2'), 8000, `both TUN interfaces (${tool})`);
+      // host2's UDP-L opens its TUN when the first packet comes through the tunnel: only host1's is there before
+      await waitFor(() => hasAddress(host1, '192.168.255.1'), 8000, `host1's TUN interface (${tool})`);
       await echoIn(host2);
       outcomes.push(exchangeFrom(host1, '192.168.255.2', `through ${tool}'s tunnel`).replace(tool, 'the tool'));
       await ended(near);

@@ -307,7 +307,7 @@ describe('options on the socket and its file', () => {
 
   it('so-protocol reaches socket(): a protocol UNIX sockets lack fails as socat says', async () => {
     const r = await tsocat(['-', `UNIX-CONNECT:${join(dir(), 'x')},so-protocol=6`]);
-    expect(r.stderr).toMatch(/E socket\(1, SOCK_STREAM, 6\): Protocol not supported/);
+    expect(r.stderr).toMatch(/E socket\(1, 1, 6\): Protocol not supported\n$/);
     expect(r.status).toBe(1);
   });
 
