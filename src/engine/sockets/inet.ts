@@ -133,6 +133,11 @@ export function parseHostPort(text: string): { host?: string; port?: string } {
   return { host: m[1] ? unbracket(m[1]) : undefined, port: m[2] };
 }
 
+/** getaddrinfo's hints for ai-addrconfig: given, it decides (AI_ADDRCONFIG or none); not given, the system's default. */
+export function addrconfigHints(options: ResolvedOptions | undefined): number | undefined {
+  return options?.has('ai-addrconfig') ? (options.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined;
+}
+
 /** A host name or IP literal as an IP literal of the family, for addresses Node will not resolve itself (bind). */
 export async function resolveHost(host: string, service: string, family: 4 | 6, options?: ResolvedOptions): Promise<string> {
   // res-nsaddr: the address's own name server (res-retry or res-retrans without it are refused even for a literal)
@@ -140,9 +145,7 @@ export async function resolveHost(host: string, service: string, family: 4 | 6, 
   if (isIP(host)) return host;
   if (own) return own(host, family);
   try {
-    // ai-addrconfig as TCP's connect takes it (tcp-connect.ts): given, it decides; not given, the system's default
-    const hints = options?.has('ai-addrconfig') ? (options.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined;
-    return (await lookup(host, { family, hints })).address;
+    return (await lookup(host, { family, hints: addrconfigHints(options) })).address;
   } catch (err) {
     throw systemError(`getaddrinfo("${host}", "${service}", {})`, err);
   }

@@ -4,14 +4,13 @@
  * connect(), bind/sourceport/lowport, connect-timeout, then the options of a
  * connected socket.
  */
-import { ADDRCONFIG } from 'node:dns';
 import { closeSync } from 'node:fs';
 import { Socket, type SocketConstructorOpts } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { type SystemError, strerror, TsocatError } from '../../errors.js';
 import type { AddressRequest, OpenContext } from '../context.js';
 import { type ReusingSocket, reusingSocketForFd } from '../descriptors/socket-source.js';
-import { AF_INET, AF_INET6, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from './inet.js';
+import { AF_INET, AF_INET6, addrconfigHints, chooseFamily, familyFromEnv, formatSockaddr, parseHostPort, parsePort, resolveHost, sockaddrBytes, unbracket } from './inet.js';
 import { applySockoptPhase, EARLY_OPTIONS, needsEarlyOptions } from './socket-phases.js';
 import { applySocketOptions } from './sockopts.js';
 import { RESOLVER_OPTIONS } from './resolver/name-server.js';
@@ -169,7 +168,7 @@ async function connectTcp(req: AddressRequest, ctx: OpenContext, hostText: strin
         localPort,
         noDelay: o.bool('tcp-nodelay'),
         timeoutMs: timeout ? timeout * 1000 : undefined,
-        hints: o.has('ai-addrconfig') ? (o.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined,
+        hints: addrconfigHints(o),
         reuseAddr: o.bool('so-reuseaddr'),
         options: o,
         reusingReads,
