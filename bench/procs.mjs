@@ -4,7 +4,7 @@
  * probe connection).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,14 +36,7 @@ export function startRelay(argv, env = {}) {
     child,
     stderr: () => stderr,
     exited,
-    peakRssKiB() {
-      try {
-        const m = readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
-        return m ? Number(m[1]) : Number.NaN;
-      } catch {
-        return Number.NaN;
-      }
-    },
+    peakRssKiB: () => procKiB(child.pid, 'status', 'VmHWM'),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -64,4 +57,43 @@ export async function waitUnixListening(path, ms = 10000) {
     await sleep(5);
   }
   throw new Error(`nothing listens on ${path}`);
+}
+
+/** `pid` and all its descendants, read from /proc/PID/task/TID/children (a process gone meanwhile is left out). */
+export function processTree(pid) {
+  const seen = [];
+  const queue = [pid];
+  for (let i = 0; i < queue.length && i < 1_000_000; i++) {
+    const p = queue[i];
+    let tasks;
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    seen.push(p);
+    for (const task of tasks) {
+      try {
+        for (const c of readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/)) if (c) queue.push(Number(c));
+      } catch {
+        // the thread is gone
+      }
+    }
+  }
+  return seen;
+}
+
+/** A /proc/PID/status or smaps_rollup field in KiB (NaN once the process is gone). */
+export function procKiB(pid, file, field) {
+  try {
+    const m = readFileSync(`/proc/${pid}/${file}`, 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+    return m ? Number(m[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** The proportional set size of `pid` and all its descendants, summed (KiB): shared pages counted once over the tree. */
+export function treePssKiB(pid) {
+  return processTree(pid).reduce((sum, p) => sum + (procKiB(p, 'smaps_rollup', 'Pss') || 0), 0);
 }

@@ -19,7 +19,14 @@
  *   BENCH_RUNS=5 npm run bench            # runs per median (default 3)
  *   BENCH_ZC_MB=1024 npm run bench        # MB per C-driven run (default BENCH_MB if set, else 2048)
  *   BENCH_ZC_DEADLINE_S=600 npm run bench # no C-driven round starts after this (default 1800)
+ *   BENCH_ONLY=tls,latency npm run bench  # only those row groups (the list: bench/groups.mjs)
+ *   BENCH_TLS_SECS=10 BENCH_RTT=20000 BENCH_IDLE=10000 npm run bench  # s_time -time, round trips, idle peers
+ *   npm run bench -- --json > r.json && node bench/readme.mjs r.json  # bench/README.md from that run
+ *   npm run bench -- --readme             # the same in one step
+ *   BENCH_NOTE='quiet 8-core box' npm run bench -- --json  # a line about the run, kept in the result and the README
  *
+ * Then the C-driven groups in their own modules: TLS handshakes by openssl s_time
+ * (bench/tls/), round-trip latency (bench/latency/), idle peers' memory (bench/idle/).
  * Loopback only. The load generator of the other rows is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
  * here are stopped, by pid.
@@ -36,6 +43,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reservePort, waitListening } from './ports.mjs';
 import { startRelay as spawnRelay, waitUnixListening } from './procs.mjs';
+import { median, shuffled } from './cc.mjs';
+import { GROUP_IDS } from './groups.mjs';
+import { idleRows } from './idle/rows.mjs';
+import { latencyRows } from './latency/rows.mjs';
+import { writeReadme } from './readme.mjs';
+import { tableLines } from './table.mjs';
+import { TLS_MODES, tlsRows } from './tls/rows.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,15 +62,26 @@ const UDP_PACKETS = Number(process.env.BENCH_UDP_PACKETS || 20000);
 const REPEATS = Number(process.env.BENCH_RUNS || 3);
 const ZC_MB = Number(process.env.BENCH_ZC_MB || process.env.BENCH_MB || 2048);
 const ZC_DEADLINE_MS = Number(process.env.BENCH_ZC_DEADLINE_S || 1800) * 1000;
+const TLS_SECS = Number(process.env.BENCH_TLS_SECS || 10);
+const RTT = Number(process.env.BENCH_RTT || 20000);
+const IDLE = Number(process.env.BENCH_IDLE || 10000);
 const JSON_OUT = process.argv.includes('--json');
-const ONLY = process.env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy') {
-  console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput or zero-copy)`);
-  process.exit(1);
+const README_OUT = process.argv.includes('--readme');
+const ONLY = process.env.BENCH_ONLY?.split(',');
+for (const g of ONLY ?? []) {
+  if (!GROUP_IDS.includes(g)) {
+    console.error(`bench: unknown BENCH_ONLY value "${g}" (one or more of ${GROUP_IDS.join(', ')}, comma-separated)`);
+    process.exit(1);
+  }
 }
+/** True when the row group `id` is to run (all of them without BENCH_ONLY). */
+const want = (id) => !ONLY || ONLY.includes(id);
 for (const [name, value] of [
   ['BENCH_RUNS', REPEATS],
   ['BENCH_ZC_MB', ZC_MB],
+  ['BENCH_TLS_SECS', TLS_SECS],
+  ['BENCH_RTT', RTT],
+  ['BENCH_IDLE', IDLE],
 ]) {
   if (!(value >= 1 && Number.isInteger(value))) {
     console.error(`bench: ${name} must be a whole number ≥ 1, not "${process.env[name]}"`);
@@ -71,7 +96,6 @@ if (!SOCAT_PATH) {
 const TOOLS = { socat: [SOCAT_PATH], tsocat: TSOCAT };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Rejects if `promise` takes longer than `ms`: no measurement may hang the bench. */
 function deadline(promise, ms, what) {
@@ -328,9 +352,61 @@ function startup(tool) {
   return median(times);
 }
 
-function row(name, unit, socat, tsocat, higherIsBetter) {
+/** The group the rows being made belong to (set by main before each group). */
+let group;
+
+/**
+ * One row of the table: `runs` is how many runs its medians are over; `reference`, when given, is
+ * { label, value }: the same measure with no relay or a bare Node program, and tsocat's ratio to it.
+ */
+function row(name, unit, socat, tsocat, higherIsBetter, { runs = 1, reference } = {}) {
   const ratio = tsocat / socat;
-  return { name, unit, socat, tsocat, ratio, better: higherIsBetter ? 'higher' : 'lower' };
+  const ref = reference && { ...reference, ratio: tsocat / reference.value };
+  return { group, name, unit, socat, tsocat, ratio, better: higherIsBetter ? 'higher' : 'lower', runs, ...(ref && { reference: ref }) };
+}
+
+/** The s_time rows (bench/tls/rows.mjs) into the table. */
+async function sTimeRows(results) {
+  const t = await tlsRows({ tools: TOOLS, secs: TLS_SECS, runs: REPEATS });
+  if (t.skipped) return t;
+  const cell = (target, mode) => t.rows.find((r) => r.target === target && r.mode === mode);
+  for (const mode of TLS_MODES) {
+    const [s, ts, node] = ['socat', 'tsocat', 'node'].map((target) => cell(target, mode.id));
+    const reference = { label: 'bare Node tls.createServer → echo (ceiling)', value: node.rate };
+    results.push(row(`TLS handshakes/s, ${t.certType}, ${mode.label} clients summed (OPENSSL-LISTEN,fork → C echo, ${TLS_SECS} s each)`, 'conn/s', s.rate, ts.rate, true, { runs: ts.runs, reference }));
+    if (mode.args.includes('-reuse'))
+      results.push(row('  of which resumed (s_time marked "r")', '%', 100 * s.resumedShare, 100 * ts.resumedShare, true, { runs: ts.runs, reference: { label: 'bare Node', value: 100 * node.resumedShare } }));
+  }
+  return t;
+}
+
+/** The latency rows (bench/latency/rows.mjs) into the table. */
+async function latency(results) {
+  const l = await latencyRows({ tools: TOOLS, count: RTT, runs: REPEATS });
+  if (l.skipped) return l;
+  const by = Object.fromEntries(l.rows.map((r) => [r.id, r]));
+  for (const [key, what] of [
+    ['medianUs', 'median'],
+    ['p99Us', 'p99'],
+  ]) {
+    const reference = { label: 'C client → C echo, no relay (floor)', value: by.direct[key] };
+    results.push(row(`${l.size} B round trip, ${what} (TCP-LISTEN,fork → C echo, C client, ${RTT} round trips)`, 'µs', by.socat[key], by.tsocat[key], false, { runs: by.tsocat.runs, reference }));
+  }
+  return l;
+}
+
+/** The idle-peer rows (bench/idle/rows.mjs) into the table. */
+async function idle(results) {
+  const d = await idleRows({ tools: TOOLS, peers: IDLE, runs: REPEATS });
+  if (d.skipped) return d;
+  const { socat: s, tsocat: ts } = d.tools;
+  const runs = ts.runs;
+  results.push(row(`memory per idle peer: tree PSS with ${d.peers} peers − idle listener's, / peers (TCP-LISTEN,fork → C echo)`, 'KiB', s.perPeerKiB, ts.perPeerKiB, false, { runs }));
+  results.push(row(`descriptors per idle peer, whole process tree (${d.peers} peers)`, 'fds', s.fdsPerPeer, ts.fdsPerPeer, false, { runs }));
+  results.push(row('forking listener, no peers: PSS of its process tree', 'MiB', s.idlePssKiB / 1024, ts.idlePssKiB / 1024, false, { runs }));
+  const reference = { label: "bare node -e 'setInterval(()=>{},1e9)' (target: tsocat ≤ 1.15×)", value: d.bareNodeRssKiB / 1024 };
+  results.push(row('forking listener, no peers: RSS', 'MiB', s.idleRssKiB / 1024, ts.idleRssKiB / 1024, false, { runs, reference }));
+  return d;
 }
 
 /** The C-driven zero-copy rows (bench/zero-copy/rows.mjs); their headline figures also go into the main table. */
@@ -354,55 +430,106 @@ async function zeroCopy(results) {
 async function main() {
   const echo = await echoServer();
   const results = [];
+  const extra = {};
   const both = async (fn) => ({ socat: await fn('socat'), tsocat: await fn('tsocat') });
+  /** Medians of BENCH_RUNS rounds, each round running socat and tsocat in a new random order. */
+  const bothMedians = async (fn) => {
+    const runs = { socat: [], tsocat: [] };
+    for (let i = 0; i < REPEATS; i++) for (const t of shuffled(['socat', 'tsocat'])) runs[t].push(await fn(t));
+    return { socat: median(runs.socat), tsocat: median(runs.tsocat) };
+  };
   try {
-    if (ONLY === 'zero-copy') return report(results, await zeroCopy(results));
-    const tp = await both(throughput);
-    results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
-    results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
-    results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false));
-    results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false));
-    if (ONLY === 'throughput') return report(results);
-    const tls = await both((t) => throughput(t, 'tls'));
-    results.push(row(`TLS→TCP throughput (OPENSSL-LISTEN, ${MB} MB, median of ${REPEATS})`, 'MB/s', tls.socat.mbps, tls.tsocat.mbps, true));
-    const hs = await both((t) => connectionRate(t, `TCP:127.0.0.1:${echo.port}`, 1, true));
-    results.push(row(`TLS handshakes per second (OPENSSL-LISTEN,fork → TCP echo, ${CONNS} sequential)`, 'conn/s', hs.socat, hs.tsocat, true));
-    const ux = await both((t) => throughput(t, 'unix'));
-    results.push(row(`UNIX→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', ux.socat.mbps, ux.tsocat.mbps, true));
-    for (const size of [64, 1400]) {
-      const udp = await both((t) => udpRate(t, size));
-      results.push(row(`UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight)`, 'pkt/s', udp.socat, udp.tsocat, true));
+    group = 'throughput';
+    if (want(group)) {
+      const tp = await both(throughput);
+      results.push(row(`TCP→TCP throughput (${MB} MB)`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true, { runs: REPEATS }));
+      results.push(row('relay peak RSS during that transfer (worst run)', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false, { runs: REPEATS }));
+      results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false, { runs: REPEATS }));
+      results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false, { runs: REPEATS }));
+    }
+    group = 'tls';
+    if (want(group)) {
+      const tls = await both((t) => throughput(t, 'tls'));
+      results.push(row(`TLS→TCP throughput (OPENSSL-LISTEN, ${MB} MB)`, 'MB/s', tls.socat.mbps, tls.tsocat.mbps, true, { runs: REPEATS }));
+      const hs = await both((t) => connectionRate(t, `TCP:127.0.0.1:${echo.port}`, 1, true));
+      results.push(row(`TLS handshakes per second (OPENSSL-LISTEN,fork → TCP echo, ${CONNS} sequential Node clients)`, 'conn/s', hs.socat, hs.tsocat, true));
+      extra.tls = await sTimeRows(results);
+    }
+    group = 'unix';
+    if (want(group)) {
+      const ux = await both((t) => throughput(t, 'unix'));
+      results.push(row(`UNIX→TCP throughput (${MB} MB)`, 'MB/s', ux.socat.mbps, ux.tsocat.mbps, true, { runs: REPEATS }));
+    }
+    group = 'udp';
+    if (want(group)) {
+      for (const size of [64, 1400]) {
+        const udp = await both((t) => udpRate(t, size));
+        results.push(row(`UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight)`, 'pkt/s', udp.socat, udp.tsocat, true));
+      }
     }
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
-    const seq = await both((t) => connectionRate(t, echoTarget, 1));
-    results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
-    const par = await both((t) => connectionRate(t, echoTarget, 20));
-    results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → TCP echo)`, 'conn/s', par.socat, par.tsocat, true));
-    const seqExec = await both((t) => connectionRate(t, 'EXEC:cat', 1));
-    results.push(row(`fork rate, sequential (${CONNS} conns, → EXEC:cat)`, 'conn/s', seqExec.socat, seqExec.tsocat, true));
-    const parExec = await both((t) => connectionRate(t, 'EXEC:cat', 20));
-    results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → EXEC:cat)`, 'conn/s', parExec.socat, parExec.tsocat, true));
-    const s = await both(async (t) => startup(t));
-    results.push(row(`start-up + trivial run (median of ${STARTS})`, 'ms', s.socat, s.tsocat, false));
-    report(results, await zeroCopy(results));
+    group = 'fork';
+    if (want(group)) {
+      const seq = await both((t) => connectionRate(t, echoTarget, 1));
+      results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
+      const par = await both((t) => connectionRate(t, echoTarget, 20));
+      results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → TCP echo)`, 'conn/s', par.socat, par.tsocat, true));
+    }
+    group = 'programs';
+    if (want(group)) {
+      for (const program of ['EXEC:cat', 'SYSTEM:cat']) {
+        const seqProgram = await bothMedians((t) => connectionRate(t, program, 1));
+        results.push(row(`fork rate, sequential (${CONNS} conns, → ${program})`, 'conn/s', seqProgram.socat, seqProgram.tsocat, true, { runs: REPEATS }));
+        const parProgram = await bothMedians((t) => connectionRate(t, program, 20));
+        results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → ${program})`, 'conn/s', parProgram.socat, parProgram.tsocat, true, { runs: REPEATS }));
+      }
+    }
+    group = 'startup';
+    if (want(group)) {
+      const s = await both(async (t) => startup(t));
+      results.push(row('start-up + trivial run', 'ms', s.socat, s.tsocat, false, { runs: STARTS }));
+    }
+    group = 'latency';
+    if (want(group)) extra.latency = await latency(results);
+    group = 'idle';
+    if (want(group)) extra.idle = await idle(results);
+    group = 'zero-copy';
+    report(results, want(group) ? await zeroCopy(results) : undefined, extra);
   } finally {
     echo.server.close();
   }
 }
 
-function report(results, zc) {
+function report(results, zc, extra = {}) {
   const socatVersion = spawnSync(SOCAT_PATH, ['-V'], { encoding: 'utf8' }).stdout.split('\n')[1]?.trim();
+  const notes = Object.entries(extra).flatMap(([g, r]) => (r.skipped ? [`${g} rows skipped: ${r.skipped}`] : r.note ? [`${g} rows: ${r.note}`] : []));
+  const all = {
+    date: new Date().toISOString(),
+    node: process.version,
+    socat: socatVersion,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    runs: REPEATS,
+    only: ONLY,
+    sizes: { BENCH_MB: MB, BENCH_CONNS: CONNS, BENCH_STARTS: STARTS, BENCH_UDP_PACKETS: UDP_PACKETS, BENCH_TLS_SECS: TLS_SECS, BENCH_RTT: RTT, BENCH_IDLE: IDLE, BENCH_ZC_MB: ZC_MB },
+    note: process.env.BENCH_NOTE,
+    results,
+    notes,
+    ...extra,
+    zeroCopy: zc,
+  };
+  if (README_OUT) console.error(`bench: wrote ${writeReadme(all)}`);
   if (JSON_OUT) {
     if (zc?.skipped) console.error(formatZeroCopy(zc)[0]);
-    console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, runs: REPEATS, results, zeroCopy: zc }, null, 2));
+    for (const n of notes) console.error(n);
+    console.log(JSON.stringify(all, null, 2));
     return;
   }
   console.log(`node ${process.version}; ${socatVersion}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
-  console.log('ratio = tsocat / socat; the "better" column says which way is good for that row\n');
-  const fmt = (n) => (n >= 100 ? n.toFixed(0) : n.toFixed(2));
-  const lines = [['measure', 'unit', 'socat', 'tsocat', 'ratio', 'better'], ...results.map((r) => [r.name, r.unit, fmt(r.socat), fmt(r.tsocat), r.ratio.toFixed(2), r.better])];
-  const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  if (results.length) for (const l of lines) console.log(l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+  console.log('ratio = tsocat / socat; the "better" column says which way is good for that row; figures are medians over "runs";');
+  console.log('reference = the same measure with no relay or a bare Node program, and tsocat / reference in parentheses\n');
+  for (const l of tableLines(results)) console.log(l);
+  for (const n of notes) console.log(n);
   if (zc) console.log(`\n${formatZeroCopy(zc).join('\n')}`);
 }
 

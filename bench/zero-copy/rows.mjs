@@ -14,11 +14,12 @@
  * Loopback only; every wait is bounded by a count and a deadline; the relays,
  * senders and sinks started here are the only processes stopped, by pid.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileC, median, shuffled, within } from '../cc.mjs';
 import { reservePort, waitListening } from '../ports.mjs';
 import { CLK_TCK, processCpu, startRelay, waitUnixListening } from '../procs.mjs';
 
@@ -26,27 +27,6 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** A copy of `xs` in a uniformly random order (Fisher–Yates). */
-function shuffled(xs) {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
-/** Compiles blast.c into `dir`; returns its path, or { skipped } saying why not. */
-function compileBlast(dir) {
-  const gcc = spawnSync('sh', ['-c', 'command -v gcc'], { encoding: 'utf8' }).stdout.trim();
-  if (!gcc) return { skipped: 'gcc not found (the C sender and sink are compiled from bench/zero-copy/blast.c)' };
-  const out = join(dir, 'blast');
-  const r = spawnSync(gcc, ['-O2', '-o', out, join(HERE, 'blast.c')], { encoding: 'utf8', timeout: 60000 });
-  if (r.status !== 0) return { skipped: `gcc could not compile bench/zero-copy/blast.c: ${(r.stderr || String(r.error ?? r.signal)).trim().split('\n')[0]}` };
-  return { blast: out };
-}
 
 /** Waits (bounded) until `pid` has no child left, so a forked child's CPU is in cutime/cstime. */
 async function childrenReaped(pid, ms = 5000) {
@@ -83,19 +63,6 @@ function runBlast(blast, args, onLine) {
   return { child, done };
 }
 
-function boundedBy(promise, ms, what, onTimeout) {
-  let t;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      t = setTimeout(() => {
-        onTimeout();
-        reject(new Error(`${what}: no result within ${ms} ms`));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(t));
-}
-
 /** One transfer of `bytes` from a blast sender at `target` to a blast sink on `sinkPort`. */
 async function transfer(blast, target, sinkPort, bytes, ms, what) {
   let ready;
@@ -105,9 +72,9 @@ async function transfer(blast, target, sinkPort, bytes, ms, what) {
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   };
   try {
-    await boundedBy(Promise.race([isReady, sink.done.then((r) => Promise.reject(new Error(`${what}: sink failed: ${r.err}`)))]), 10000, `${what}: sink`, () => kill(sink));
+    await within(Promise.race([isReady, sink.done.then((r) => Promise.reject(new Error(`${what}: sink failed: ${r.err}`)))]), 10000, `${what}: sink`, () => kill(sink));
     const sender = runBlast(blast, [String(target), String(bytes)]);
-    const [s, k] = await boundedBy(Promise.all([sender.done, sink.done]), ms, what, () => {
+    const [s, k] = await within(Promise.all([sender.done, sink.done]), ms, what, () => {
       kill(sender);
       kill(sink);
     });
@@ -143,7 +110,7 @@ export async function zeroCopyRows({ tsocat, socat, mb, runs, deadlineMs }) {
   const dir = mkdtempSync(join(tmpdir(), 'tsocat-bench-zc-'));
   const relays = [];
   try {
-    const compiled = compileBlast(dir);
+    const compiled = compileC(join(HERE, 'blast.c'), dir, 'blast');
     if (compiled.skipped) return { skipped: compiled.skipped };
     const bytes = mb * MiB;
     const perRunMs = 60000 + mb * 100; // 10 MB/s would still finish
@@ -174,7 +141,7 @@ export async function zeroCopyRows({ tsocat, socat, mb, runs, deadlineMs }) {
       for (const v of order) {
         const pid = v.relay?.child.pid;
         const c0 = pid ? processCpu(pid) : 0;
-        const t = await transfer(compiled.blast, v.target, v.sinkPort, bytes, perRunMs, v.label).catch((e) => {
+        const t = await transfer(compiled.bin, v.target, v.sinkPort, bytes, perRunMs, v.label).catch((e) => {
           throw new Error(`${e.message}${v.relay ? `; relay said: ${v.relay.stderr().trim() || '(nothing)'}` : ''}`);
         });
         if (pid) await childrenReaped(pid);
