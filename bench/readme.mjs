@@ -7,11 +7,12 @@
  *
  *   npm run bench -- --json > results.json && node bench/readme.mjs results.json
  *   npm run bench -- --readme          # the same in one step
+ *   node bench/readme.mjs tls.json idle.json   # groups run one at a time (BENCH_ONLY), on one machine
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { GROUPS } from './groups.mjs';
+import { GROUP_IDS, GROUPS } from './groups.mjs';
 import { cells, HEADER } from './table.mjs';
 import { formatZeroCopy } from './zero-copy/rows.mjs';
 
@@ -74,22 +75,48 @@ export function writeReadme(r) {
   return OUT;
 }
 
+/**
+ * One result from several runs of separate groups on the same machine, Node and socat: rows in
+ * the groups' order, the latest date, the run counts and notes of each. Throws on a mismatch.
+ */
+export function mergeResults(parts) {
+  const [first] = parts;
+  for (const p of parts) {
+    for (const k of ['node', 'socat', 'cpus', 'cpuModel']) {
+      if (p[k] !== first[k]) throw new Error(`the results differ in ${k} (${first[k]} against ${p[k]}): not one machine and version`);
+    }
+  }
+  const groupOf = (row) => GROUP_IDS.indexOf(row.group);
+  const only = parts.every((p) => p.only) ? [...new Set(parts.flatMap((p) => p.only))].sort((a, b) => GROUP_IDS.indexOf(a) - GROUP_IDS.indexOf(b)) : undefined;
+  const runs = [...new Set(parts.map((p) => p.runs))];
+  const notes = [...new Set(parts.map((p) => p.note).filter(Boolean))];
+  return {
+    ...Object.assign({}, ...parts),
+    date: parts.map((p) => p.date).sort().at(-1),
+    runs: runs.join(' / '),
+    only,
+    note: notes.join(' ') || undefined,
+    results: parts.flatMap((p) => p.results).sort((a, b) => groupOf(a) - groupOf(b)),
+    notes: parts.flatMap((p) => p.notes ?? []),
+    zeroCopy: parts.find((p) => p.zeroCopy)?.zeroCopy,
+  };
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: node bench/readme.mjs <results.json from npm run bench -- --json>');
+  const files = process.argv.slice(2);
+  if (!files.length) {
+    console.error('usage: node bench/readme.mjs <results.json from npm run bench -- --json> [more.json …]');
     process.exit(1);
   }
-  let r;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8'));
+    const parts = files.map((file) => {
+      const r = JSON.parse(readFileSync(file, 'utf8'));
+      if (!Array.isArray(r.results)) throw new Error(`${file} is not a npm run bench --json result (no "results")`);
+      return r;
+    });
+    console.log(`wrote ${writeReadme(parts.length === 1 ? parts[0] : mergeResults(parts))}`);
   } catch (e) {
-    console.error(`bench/readme: cannot read ${file}: ${e.message}`);
+    console.error(`bench/readme: ${e.message}`);
     process.exit(1);
   }
-  if (!Array.isArray(r.results)) {
-    console.error(`bench/readme: ${file} is not a npm run bench --json result (no "results")`);
-    process.exit(1);
-  }
-  console.log(`wrote ${writeReadme(r)}`);
 }

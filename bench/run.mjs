@@ -419,10 +419,11 @@ async function zeroCopy(results) {
     ['unix', 'UNIX→TCP'],
   ]) {
     const ts = by[`${kind}-tsocat`];
-    const what = `${path}, C sender → C sink (${ZC_MB} MB, median of ${ts.runs})`;
-    results.push(row(`${what}`, 'MB/s', by[`${kind}-socat`].mbps, ts.mbps, true));
-    results.push(row(`${what}, against socat -b 65536`, 'MB/s', by[`${kind}-socat-b65536`].mbps, ts.mbps, true));
-    results.push(row(`${path} relay CPU per GB moved (utime+stime, children included)`, 's/GB', by[`${kind}-socat`].relayCpuPerGB, ts.relayCpuPerGB, false));
+    const what = `${path}, C sender → C sink (${ZC_MB} MB)`;
+    const runs = ts.runs;
+    results.push(row(`${what}`, 'MB/s', by[`${kind}-socat`].mbps, ts.mbps, true, { runs }));
+    results.push(row(`${what}, against socat -b 65536`, 'MB/s', by[`${kind}-socat-b65536`].mbps, ts.mbps, true, { runs }));
+    results.push(row(`${path} relay CPU per GB moved (utime+stime, children included)`, 's/GB', by[`${kind}-socat`].relayCpuPerGB, ts.relayCpuPerGB, false, { runs }));
   }
   return zc;
 }

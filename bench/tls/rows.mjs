@@ -9,7 +9,8 @@
  * clients against a bare Node TLS server piping to the same echo
  * (node-server.mjs) give the ceiling: a relay built on Node's TLS reaching it
  * does nothing per handshake beyond Node's own work, and a ceiling above every
- * relay row shows the clients are not what limits them. A row's rate is the sum
+ * relay row shows the clients are not what limits them (a relay row at or above
+ * it is client-bound or noise). A row's rate is the sum
  * over its clients of connections / the client's wall time; medians over
  * rounds, each round running every row once in a new random order. The C echo
  * server is ../idle/hold.c.
