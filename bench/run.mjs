@@ -16,6 +16,7 @@
  *   BENCH_ONLY=throughput npm run bench   # only the TCP→TCP rows (throughput and peak RSS)
  *   BENCH_UDP_PACKETS=5000 npm run bench  # fewer UDP round trips
  *   BENCH_ONLY=zero-copy npm run bench    # only the C-driven rows (needs gcc)
+ *   BENCH_ONLY=udp npm run bench          # only the UDP rate rows (C client and echo; needs gcc)
  *   BENCH_RUNS=5 npm run bench            # runs per median (default 3)
  *   BENCH_ZC_MB=1024 npm run bench        # MB per C-driven run (default BENCH_MB if set, else 2048)
  *   BENCH_ZC_DEADLINE_S=600 npm run bench # no C-driven round starts after this (default 1800)
@@ -34,8 +35,9 @@ import { tmpdir } from 'node:os';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { reservePort, waitListening } from './ports.mjs';
+import { reservePort, reserveUdpPort, waitListening, waitUdpBound } from './ports.mjs';
 import { startRelay as spawnRelay, waitUnixListening } from './procs.mjs';
+import { udpRateRows } from './udp/rows.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,8 +52,8 @@ const ZC_MB = Number(process.env.BENCH_ZC_MB || process.env.BENCH_MB || 2048);
 const ZC_DEADLINE_MS = Number(process.env.BENCH_ZC_DEADLINE_S || 1800) * 1000;
 const JSON_OUT = process.argv.includes('--json');
 const ONLY = process.env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy') {
-  console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput or zero-copy)`);
+if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy' && ONLY !== 'udp') {
+  console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput, udp or zero-copy)`);
   process.exit(1);
 }
 for (const [name, value] of [
@@ -224,26 +226,6 @@ async function udpRate(tool, size) {
   }
 }
 
-async function reserveUdpPort() {
-  const s = createSocket('udp4');
-  await new Promise((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** True once something is bound to the UDP port (read from /proc, nothing sent). */
-async function waitUdpBound(port, ms = 10000) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    const lines = readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1);
-    if (lines.some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex))) return;
-    await sleep(5);
-  }
-  throw new Error(`nothing bound to UDP port ${port}`);
-}
-
 async function throughput(tool, kind = 'tcp') {
   const runs = [];
   for (let i = 0; i < REPEATS; i++) {
@@ -333,6 +315,29 @@ function row(name, unit, socat, tsocat, higherIsBetter) {
   return { name, unit, socat, tsocat, ratio, better: higherIsBetter ? 'higher' : 'lower' };
 }
 
+/**
+ * The UDP rate rows: driven by a C client and echo (bench/udp/rows.mjs) when gcc is there, since
+ * this process as the generator competes with the relay for the CPU; else by this process.
+ * Returns the line that says which generator drove them.
+ */
+async function udpRows(results, both) {
+  const sizes = [64, 1400];
+  const c = await udpRateRows({ relays: { socat: [SOCAT_PATH], tsocat: TSOCAT }, packets: UDP_PACKETS, runs: REPEATS, sizes });
+  for (const size of sizes) {
+    const what = `UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight`;
+    if (c.skipped) {
+      const udp = await both((t) => udpRate(t, size));
+      results.push(row(`${what}, generator in the bench's process)`, 'pkt/s', udp.socat, udp.tsocat, true));
+      continue;
+    }
+    const r = c.sizes[size];
+    results.push(row(`${what}, C client and echo, median of ${REPEATS})`, 'pkt/s', r.socat, r.tsocat, true));
+    results.push(row(`UDP relay CPU per packet (${size} B, utime+stime)`, 'µs', r.socatCpuUs, r.tsocatCpuUs, false));
+  }
+  if (c.skipped) return `UDP rows driven by the bench's own process: ${c.skipped}`;
+  return `UDP rows: the C client straight into the C echo, no relay: ${sizes.map((s) => `${c.sizes[s].direct.toFixed(0)} pkt/s at ${s} B`).join(', ')}`;
+}
+
 /** The C-driven zero-copy rows (bench/zero-copy/rows.mjs); their headline figures also go into the main table. */
 async function zeroCopy(results) {
   const zc = await zeroCopyRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: ZC_MB, runs: REPEATS, deadlineMs: ZC_DEADLINE_MS });
@@ -357,6 +362,7 @@ async function main() {
   const both = async (fn) => ({ socat: await fn('socat'), tsocat: await fn('tsocat') });
   try {
     if (ONLY === 'zero-copy') return report(results, await zeroCopy(results));
+    if (ONLY === 'udp') return report(results, undefined, await udpRows(results, both));
     const tp = await both(throughput);
     results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
     results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
@@ -369,10 +375,7 @@ async function main() {
     results.push(row(`TLS handshakes per second (OPENSSL-LISTEN,fork → TCP echo, ${CONNS} sequential)`, 'conn/s', hs.socat, hs.tsocat, true));
     const ux = await both((t) => throughput(t, 'unix'));
     results.push(row(`UNIX→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', ux.socat.mbps, ux.tsocat.mbps, true));
-    for (const size of [64, 1400]) {
-      const udp = await both((t) => udpRate(t, size));
-      results.push(row(`UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight)`, 'pkt/s', udp.socat, udp.tsocat, true));
-    }
+    const udpNote = await udpRows(results, both);
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
     const seq = await both((t) => connectionRate(t, echoTarget, 1));
     results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
@@ -384,17 +387,17 @@ async function main() {
     results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → EXEC:cat)`, 'conn/s', parExec.socat, parExec.tsocat, true));
     const s = await both(async (t) => startup(t));
     results.push(row(`start-up + trivial run (median of ${STARTS})`, 'ms', s.socat, s.tsocat, false));
-    report(results, await zeroCopy(results));
+    report(results, await zeroCopy(results), udpNote);
   } finally {
     echo.server.close();
   }
 }
 
-function report(results, zc) {
+function report(results, zc, note) {
   const socatVersion = spawnSync(SOCAT_PATH, ['-V'], { encoding: 'utf8' }).stdout.split('\n')[1]?.trim();
   if (JSON_OUT) {
     if (zc?.skipped) console.error(formatZeroCopy(zc)[0]);
-    console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, runs: REPEATS, results, zeroCopy: zc }, null, 2));
+    console.log(JSON.stringify({ node: process.version, socat: socatVersion, cpus: cpus().length, runs: REPEATS, results, zeroCopy: zc, note }, null, 2));
     return;
   }
   console.log(`node ${process.version}; ${socatVersion}; ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
@@ -403,6 +406,7 @@ function report(results, zc) {
   const lines = [['measure', 'unit', 'socat', 'tsocat', 'ratio', 'better'], ...results.map((r) => [r.name, r.unit, fmt(r.socat), fmt(r.tsocat), r.ratio.toFixed(2), r.better])];
   const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   if (results.length) for (const l of lines) console.log(l.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  '));
+  if (note) console.log(`\n${note}`);
   if (zc) console.log(`\n${formatZeroCopy(zc).join('\n')}`);
 }
 
