@@ -68,6 +68,13 @@ export interface Endpoint {
    * read into Node, a write is queued) or it is closed.
    */
   kernelFd?: () => number | undefined;
+  /**
+   * A connected datagram socket tsocat made, for relaying in batches
+   * (relay/datagram-batch.ts): `fd()` its descriptor (undefined once closed);
+   * `take()` stops Node reading it and hands over the datagrams already
+   * received for this endpoint, to go out first.
+   */
+  datagramBatch?: { fd(): number | undefined; take(): Buffer[] };
   /** Tell the address no more data will come (shutdown(SHUT_WR), closing a pipe's write end). */
   shutdownWrite(): void;
   /** Release everything; safe to call twice. */

@@ -1,0 +1,131 @@
+/**
+ * UDP to UDP through the batched datagram path (src/engine/relay/datagram-batch.ts):
+ * UDP-LISTEN's first peer relayed to a connected UDP socket with recvmmsg and
+ * sendmmsg. Real sockets on loopback; each packet's bytes and length checked
+ * as it arrives; the log line says which path the session took.
+ */
+import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backgroundStarter, freePort, udpBound, waitFor } from '../helpers.js';
+
+const start = backgroundStarter();
+const toClose: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of toClose.splice(0).reverse()) await f();
+});
+
+interface Peer {
+  socket: DgramSocket;
+  port: number;
+  received: Array<{ data: Buffer; from: RemoteInfo }>;
+  send(data: Buffer, port: number): Promise<void>;
+}
+
+function udpPeer(): Promise<Peer> {
+  const socket = createSocket('udp4');
+  const received: Peer['received'] = [];
+  socket.on('message', (data, from) => received.push({ data, from }));
+  toClose.push(() => new Promise<void>((r) => socket.close(() => r())));
+  return new Promise((resolve) =>
+    socket.bind(0, '127.0.0.1', () =>
+      resolve({
+        socket,
+        port: socket.address().port,
+        received,
+        send: (data, to) => new Promise<void>((r, j) => socket.send(data, to, '127.0.0.1', (e) => (e ? j(e) : r()))),
+      }),
+    ),
+  );
+}
+
+/** An echo that answers every packet with its bytes reversed (so an answer is told from the question), empty ones not at all. */
+async function reversingEcho(): Promise<Peer> {
+  const echo = await udpPeer();
+  echo.socket.on('message', (data, from) => {
+    if (data.length > 0) echo.socket.send(Buffer.from(data).reverse(), from.port, from.address);
+  });
+  return echo;
+}
+
+/** A packet of `size` bytes that says which it is. */
+const packet = (i: number, size: number) => Buffer.alloc(size, `${i % 10}abcdefgh`);
+
+/** `UDP-LISTEN:<port> UDP:127.0.0.1:<echo>` with these flags; resolves once it listens. */
+async function relay(flags: string[], echoPort: number, env?: NodeJS.ProcessEnv) {
+  const port = await freePort();
+  const p = start([...flags, '-d', '-d', `UDP-LISTEN:${port},bind=127.0.0.1`, `UDP:127.0.0.1:${echoPort}`], { env: env ? { ...process.env, ...env } : undefined });
+  await waitFor(() => udpBound(port), 20000, `UDP port ${port} bound`);
+  return { p, port };
+}
+
+describe('UDP-LISTEN → UDP in datagram batches', () => {
+  it('relays 300 packets of 1 to 1472 bytes both ways, 16 in flight, each whole and in its own datagram', async () => {
+    const echo = await reversingEcho();
+    const { p, port } = await relay(['-b', '65536'], echo.port);
+    const client = await udpPeer();
+    const sizes = Array.from({ length: 300 }, (_, i) => 1 + ((i * 97) % 1472));
+    // windows of 16, as the bench sends them: several packets wait in the socket at once, so batches form
+    for (let at = 0; at < sizes.length; at += 16) {
+      const window = sizes.slice(at, at + 16);
+      await Promise.all(window.map((size, j) => client.send(packet(at + j, size), port)));
+      await waitFor(() => client.received.length >= at + window.length, 20000, `answers to the first ${at + window.length} packets`);
+    }
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+    // loopback keeps order within one socket pair; each answer is its question reversed, length kept
+    expect(client.received.map((r) => r.data.length)).toEqual(sizes);
+    const wrong = client.received.filter((r, i) => !r.data.equals(packet(i, sizes[i] as number).reverse())).length;
+    expect(wrong).toBe(0);
+    expect(echo.received.map((r) => r.data.length)).toEqual(sizes);
+  });
+
+  it('-b 100 cuts each datagram to 100 bytes on this path, as socat reads at most -b', async () => {
+    const echo = await reversingEcho();
+    const { p, port } = await relay(['-b', '100'], echo.port);
+    const client = await udpPeer();
+    await client.send(packet(1, 1000), port);
+    await waitFor(() => client.received.length === 1, 20000, 'the answer');
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+    expect(echo.received.map((r) => r.data.length)).toEqual([100]);
+    expect(client.received[0]?.data.equals(packet(1, 100).reverse())).toBe(true);
+  });
+
+  it("the peer's empty packet is end of file: the relay sends an empty packet on and exits 0", async () => {
+    const echo = await reversingEcho();
+    const { p, port } = await relay(['-t', '0.2'], echo.port);
+    const client = await udpPeer();
+    await client.send(Buffer.from('first'), port);
+    await waitFor(() => client.received.length === 1, 20000, 'the answer');
+    const exited = new Promise<number | null>((r) => p.once('exit', r));
+    await client.send(Buffer.alloc(0), port);
+    expect(await exited).toBe(0);
+    expect(echo.received.map((r) => r.data.toString())).toEqual(['first', '']);
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+  });
+
+  it("another sender's packets do not pass once the first peer is chosen", async () => {
+    const echo = await reversingEcho();
+    const { port } = await relay([], echo.port);
+    const client = await udpPeer();
+    const stranger = await udpPeer();
+    await client.send(Buffer.from('one'), port);
+    await waitFor(() => client.received.length === 1, 20000, 'the answer');
+    await stranger.send(Buffer.from('stranger'), port);
+    await client.send(Buffer.from('two'), port);
+    await waitFor(() => client.received.length === 2, 20000, 'the second answer');
+    expect(echo.received.map((r) => r.data.toString())).toEqual(['one', 'two']);
+    expect(stranger.received).toEqual([]);
+  });
+
+  it.each([
+    ['-v', ['-v'], {}],
+    ['TSOCAT_BATCH=off', [], { TSOCAT_BATCH: 'off' }],
+  ])('%s keeps the buffered path, and it relays the same', async (why, flags, env) => {
+    const echo = await reversingEcho();
+    const { p, port } = await relay(flags, echo.port, env);
+    const client = await udpPeer();
+    await client.send(Buffer.from('hello'), port);
+    await waitFor(() => client.received.length === 1, 20000, 'the answer');
+    expect(client.received[0]?.data.toString()).toBe('olleh');
+    expect(p.errors()).toContain(`N data path: buffers (${why})`);
+  });
+});
