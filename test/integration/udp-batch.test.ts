@@ -1,5 +1,5 @@
 /**
- * UDP to UDP through the batched datagram path (src/engine/relay/datagram-batch.ts):
+ * UDP to UDP through the batched datagram path (src/engine/relay/kernel/datagram-batch.ts):
  * UDP-LISTEN's first peer relayed to a connected UDP socket with recvmmsg and
  * sendmmsg. Real sockets on loopback; each packet's bytes and length checked
  * as it arrives; the log line says which path the session took.

@@ -15,8 +15,8 @@ import { type ChildExit, type Endpoint, readDescriptorOf, readsFrom, sourceOf } 
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
 import { openSniffFile } from './sniff-path.js';
-import { batchRelay, batchRefusal } from './datagram-batch.js';
-import { type KernelRelay, kernelRelay, spliceRefusal } from './splice.js';
+import { batchRelay, batchRefusal } from './kernel/datagram-batch.js';
+import { type KernelRelay, kernelRelay, spliceRefusal } from './kernel/splice.js';
 import type { ChunkSource } from '../source.js';
 import { type EndReason, type ErrorKind, type SessionCounts, type SessionSummary, Statistics } from './statistics.js';
 

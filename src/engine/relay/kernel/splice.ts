@@ -13,12 +13,12 @@
  * and its target keeps up: a slow reader leaves the bytes in the sender's
  * socket (back-pressure), and one session's stalled peer never holds up another.
  */
-import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../sys/poll.js';
-import { closeDescriptor, spliceBytes } from '../../sys/sockets.js';
-import { duplicateDescriptor, makePipe, setNonBlocking, setPipeSize } from '../../sys/libc.js';
-import type { RelaySettings } from '../context.js';
-import type { Endpoint } from '../endpoint.js';
-import { type DirectionEnd, ioError } from './pump.js';
+import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../../sys/poll.js';
+import { closeDescriptor, spliceBytes } from '../../../sys/sockets.js';
+import { duplicateDescriptor, makePipe, setNonBlocking, setPipeSize } from '../../../sys/libc.js';
+import type { RelaySettings } from '../../context.js';
+import type { Endpoint } from '../../endpoint.js';
+import { type DirectionEnd, ioError } from '../pump.js';
 
 /** The most one splice moves: the pipe's own capacity (64 KiB by default) bounds it first. */
 const SPLICE_LEN = 1 << 20;

@@ -16,10 +16,10 @@
  * back-pressure), and a busy direction yields to the loop after
  * ROUNDS_PER_TURN batches so it cannot hold other sessions up.
  */
-import { MessageRing, peerAddressOf, sendOn } from '../../sys/sockets.js';
-import type { RelaySettings } from '../context.js';
-import type { Endpoint } from '../endpoint.js';
-import { type DirectionEnd, ioError } from './pump.js';
+import { MessageRing, peerAddressOf, sendOn } from '../../../sys/sockets.js';
+import type { RelaySettings } from '../../context.js';
+import type { Endpoint } from '../../endpoint.js';
+import { type DirectionEnd, ioError } from '../pump.js';
 import { KernelEnd, type KernelRelay, type PlannedDirection, type SpliceDirection, unseenRefusal } from './splice.js';
 
 /** What node:dgram reads at most of one datagram; -b bounds it further, as socat's read size does. */
