@@ -21,26 +21,27 @@ interface Peer {
   send(data: Buffer, port: number): Promise<void>;
 }
 
-function udpPeer(): Promise<Peer> {
-  const socket = createSocket('udp4');
+function udpPeer(family: 4 | 6 = 4): Promise<Peer> {
+  const host = family === 6 ? '::1' : '127.0.0.1';
+  const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   const received: Peer['received'] = [];
   socket.on('message', (data, from) => received.push({ data, from }));
   toClose.push(() => new Promise<void>((r) => socket.close(() => r())));
   return new Promise((resolve) =>
-    socket.bind(0, '127.0.0.1', () =>
+    socket.bind(0, host, () =>
       resolve({
         socket,
         port: socket.address().port,
         received,
-        send: (data, to) => new Promise<void>((r, j) => socket.send(data, to, '127.0.0.1', (e) => (e ? j(e) : r()))),
+        send: (data, to) => new Promise<void>((r, j) => socket.send(data, to, host, (e) => (e ? j(e) : r()))),
       }),
     ),
   );
 }
 
 /** An echo that answers every packet with its bytes reversed (so an answer is told from the question), empty ones not at all. */
-async function reversingEcho(): Promise<Peer> {
-  const echo = await udpPeer();
+async function reversingEcho(family: 4 | 6 = 4): Promise<Peer> {
+  const echo = await udpPeer(family);
   echo.socket.on('message', (data, from) => {
     if (data.length > 0) echo.socket.send(Buffer.from(data).reverse(), from.port, from.address);
   });
@@ -51,9 +52,10 @@ async function reversingEcho(): Promise<Peer> {
 const packet = (i: number, size: number) => Buffer.alloc(size, `${i % 10}abcdefgh`);
 
 /** `UDP-LISTEN:<port> UDP:127.0.0.1:<echo>` with these flags; resolves once it listens. */
-async function relay(flags: string[], echoPort: number, env?: NodeJS.ProcessEnv) {
+async function relay(flags: string[], echoPort: number, env?: NodeJS.ProcessEnv, family: 4 | 6 = 4) {
   const port = await freePort();
-  const p = start([...flags, '-d', '-d', `UDP-LISTEN:${port},bind=127.0.0.1`, `UDP:127.0.0.1:${echoPort}`], { env: env ? { ...process.env, ...env } : undefined });
+  const addresses = family === 6 ? [`UDP6-LISTEN:${port},bind=[::1]`, `UDP6:[::1]:${echoPort}`] : [`UDP-LISTEN:${port},bind=127.0.0.1`, `UDP:127.0.0.1:${echoPort}`];
+  const p = start([...flags, '-d', '-d', ...addresses], { env: env ? { ...process.env, ...env } : undefined });
   await waitFor(() => udpBound(port), 20000, `UDP port ${port} bound`);
   return { p, port };
 }
@@ -99,6 +101,16 @@ describe('UDP-LISTEN → UDP in datagram batches', () => {
     await client.send(Buffer.alloc(0), port);
     expect(await exited).toBe(0);
     expect(echo.received.map((r) => r.data.toString())).toEqual(['first', '']);
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+  });
+
+  it('UDP6-LISTEN → UDP6 over ::1 in batches: IPv6 senders checked, packets held before the path began go out first, in order', async () => {
+    const echo = await reversingEcho(6);
+    const { p, port } = await relay([], echo.port, undefined, 6);
+    const client = await udpPeer(6);
+    for (const word of ['one', 'two', 'three']) await client.send(Buffer.from(word), port);
+    await waitFor(() => client.received.length === 3, 20000, 'three answers');
+    expect(client.received.map((r) => r.data.toString())).toEqual(['eno', 'owt', 'eerht']);
     expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
   });
 

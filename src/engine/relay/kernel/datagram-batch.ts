@@ -46,14 +46,13 @@ function batchDirection(
   to: KernelEnd,
   ring: MessageRing,
   pending: Buffer[],
+  peer: Buffer,
   plan: { sourceName: string; targetName: string; onActivity?: () => void; count?: (bytes: number) => void },
 ): SpliceDirection {
   let finish!: (end: DirectionEnd) => void;
   const done = new Promise<DirectionEnd>((resolve) => {
     finish = resolve;
   });
-  // the connected peer: a datagram queued from anyone else before connect() is dropped, as the buffered path drops it
-  const peer = peerAddressOf(from.fd);
   let have = 0;
   let sent = 0;
   let eof = false;
@@ -66,7 +65,8 @@ function batchDirection(
   const sift = (n: number): number => {
     let kept = 0;
     for (let i = 0; i < n; i++) {
-      if (peer && !sameSender(ring.sender(i), peer)) continue;
+      // a datagram queued from anyone but the connected peer before connect() is dropped, as the buffered path drops it
+      if (!sameSender(ring.sender(i), peer)) continue;
       if (ring.lengths[i] === 0) {
         eof = true;
         break;
@@ -158,6 +158,7 @@ export function batchRefusal(directions: PlannedDirection[], settings: RelaySett
  */
 export function batchRelay(directions: PlannedDirection[], settings: RelaySettings): KernelRelay {
   const ends = new Map<Endpoint, KernelEnd>();
+  const peers = new Map<Endpoint, Buffer>();
   const rings: MessageRing[] = [];
   const release = async () => {
     await Promise.all([...ends.values()].map((e) => e.close()));
@@ -170,6 +171,8 @@ export function batchRelay(directions: PlannedDirection[], settings: RelaySettin
   try {
     for (const dir of directions) {
       for (const ep of [dir.from, dir.to]) if (!ends.has(ep)) ends.set(ep, new KernelEnd(ep.datagramBatch?.fd() as number));
+      // getpeername() fails on a socket that is not connected: that one stays on the buffered path
+      peers.set(dir.from, peerAddressOf((ends.get(dir.from) as KernelEnd).fd));
     }
     for (const _ of directions) rings.push(new MessageRing(slots, size));
   } catch (err) {
@@ -183,7 +186,7 @@ export function batchRelay(directions: PlannedDirection[], settings: RelaySettin
   let next = 0;
   return {
     direction(dir, plan) {
-      const d = batchDirection(ends.get(dir.from) as KernelEnd, ends.get(dir.to) as KernelEnd, rings[next++] as MessageRing, pending.get(dir.from) ?? [], plan);
+      const d = batchDirection(ends.get(dir.from) as KernelEnd, ends.get(dir.to) as KernelEnd, rings[next++] as MessageRing, pending.get(dir.from) ?? [], peers.get(dir.from) as Buffer, plan);
       running.push(d);
       return d;
     },
