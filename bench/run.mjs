@@ -21,7 +21,9 @@
  *   BENCH_ZC_MB=1024 npm run bench        # MB per C-driven run (default BENCH_MB if set, else 2048)
  *   BENCH_ZC_DEADLINE_S=600 npm run bench # no C-driven round starts after this (default 1800)
  *
- * Loopback only. The load generator of the other rows is this process, the same for both tools.
+ * Loopback only. The UDP rows are driven by a C client and echo (bench/udp/rows.mjs; by this
+ * process when gcc is missing); the load generator of the other rows is this process, the same
+ * for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
  * here are stopped, by pid.
  */
