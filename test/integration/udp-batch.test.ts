@@ -128,6 +128,24 @@ describe('UDP-LISTEN → UDP in datagram batches', () => {
     expect(stranger.received).toEqual([]);
   });
 
+  it('a flood of 20000 packets in bursts never holds the event loop 100 ms (TSOCAT_LOOP_WATCHDOG=100)', async () => {
+    const echo = await reversingEcho();
+    const { p, port } = await relay([], echo.port, { TSOCAT_LOOP_WATCHDOG: '100' });
+    const client = await udpPeer();
+    await client.send(Buffer.from('first'), port);
+    await waitFor(() => client.received.length === 1, 20000, 'the first answer');
+    // bursts of 100 with no window: the packets pile up in the relay's socket, so readable events find full batches
+    const flood = Buffer.alloc(64, 'f');
+    for (let burst = 0; burst < 200; burst++) {
+      for (let i = 0; i < 100; i++) client.socket.send(flood, port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    // loopback drops what a full socket buffer cannot take; a thousand answers show the flood went through the relay
+    await waitFor(() => client.received.length > 1000, 20000, 'answers to the flood');
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+    expect(p.errors()).not.toContain('stalled');
+  });
+
   it.each([
     ['-v', ['-v'], {}],
     ['TSOCAT_BATCH=off', [], { TSOCAT_BATCH: 'off' }],
