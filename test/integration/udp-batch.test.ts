@@ -114,6 +114,23 @@ describe('UDP-LISTEN → UDP in datagram batches', () => {
     expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
   });
 
+  it('-T 0.6: packets every 150 ms keep the session alive past the timeout; silence then ends it', async () => {
+    const echo = await reversingEcho();
+    const { p, port } = await relay(['-T', '0.6'], echo.port);
+    const client = await udpPeer();
+    const exited = new Promise<number | null>((r) => p.once('exit', r));
+    for (let i = 0; i < 12; i++) {
+      await client.send(Buffer.from(`p${i}`), port);
+      await waitFor(() => client.received.length === i + 1, 20000, `answer ${i}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // 12 × 150 ms is three times -T: only the activity kept it running
+    expect(p.exitCode).toBe(null);
+    expect(await exited).toBe(0);
+    expect(p.errors()).toContain('N inactivity timeout triggered');
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+  });
+
   it("another sender's packets do not pass once the first peer is chosen", async () => {
     const echo = await reversingEcho();
     const { port } = await relay([], echo.port);
