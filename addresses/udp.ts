@@ -165,7 +165,7 @@ async function openConnect(req: AddressRequest, ctx: OpenContext): Promise<Endpo
     throw err;
   }
   ctx.log.log('N', `successfully connected from local address ${localText(socket)}`);
-  return sendEmptyOnShutdown(datagramEndpoint(socket, `${label(protocol)} ${formatSockaddr(peer.address, peer.port)}`, { empty: 'eof' }));
+  return sendEmptyOnShutdown(datagramEndpoint(socket, `${label(protocol)} ${formatSockaddr(peer.address, peer.port)}`, { empty: 'eof', batchable: true }));
 }
 
 /** UDP-SENDTO: sends to <host>:<port>; takes packets only from that address and port (socat: "wrong peer address, ignoring packet"). */
@@ -387,6 +387,7 @@ async function firstPeerEndpoint(socket: DgramSocket, req: AddressRequest, ctx: 
         initial: [msg, ...early],
         empty: 'eof',
         accept: (f) => f.address === peer.address && f.port === peer.port,
+        batchable: true,
       });
       endpoint.connectionInfo = udpConnectionInfo(socket, peer, environmentAddress);
       return sendEmptyOnShutdown(endpoint);

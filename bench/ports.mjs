@@ -4,6 +4,7 @@
  * which a listener without fork would take as its one peer).
  */
 import { readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -40,4 +41,25 @@ export async function waitListening(port, ms = 10000) {
     await sleep(5);
   }
   throw new Error(`nothing listens on ${port} after ${ms} ms`);
+}
+
+/** A UDP port nothing is bound to right now (the kernel's pick, released at once). */
+export async function reserveUdpPort() {
+  const s = createSocket('udp4');
+  await new Promise((r) => s.bind(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** True once something is bound to the UDP port (read from /proc, nothing sent). */
+export async function waitUdpBound(port, ms = 10000) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const end = Date.now() + ms;
+  for (let i = 0; i < 2000 && Date.now() < end; i++) {
+    const lines = readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1);
+    if (lines.some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex))) return;
+    await sleep(5);
+  }
+  throw new Error(`nothing bound to UDP port ${port}`);
 }

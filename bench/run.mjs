@@ -16,6 +16,7 @@
  *   BENCH_ONLY=throughput npm run bench   # only the TCP→TCP rows (throughput and peak RSS)
  *   BENCH_UDP_PACKETS=5000 npm run bench  # fewer UDP round trips
  *   BENCH_ONLY=zero-copy npm run bench    # only the C-driven rows (needs gcc)
+ *   BENCH_ONLY=udp npm run bench          # only the UDP rate rows (C client and echo; needs gcc)
  *   BENCH_RUNS=5 npm run bench            # runs per median (default 3)
  *   BENCH_ZC_MB=1024 npm run bench        # MB per C-driven run (default BENCH_MB if set, else 2048)
  *   BENCH_ZC_DEADLINE_S=600 npm run bench # no C-driven round starts after this (default 1800)
@@ -27,7 +28,9 @@
  *
  * Then the C-driven groups in their own modules: TLS handshakes by openssl s_time
  * (bench/tls/), round-trip latency (bench/latency/), idle peers' memory (bench/idle/).
- * Loopback only. The load generator of the other rows is this process, the same for both tools.
+ * Loopback only. The UDP rows are driven by a C client and echo (bench/udp/rows.mjs; by this
+ * process when gcc is missing); the load generator of the TCP, TLS throughput, fork and start-up
+ * rows is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
  * here are stopped, by pid.
  */
@@ -41,7 +44,7 @@ import { tmpdir } from 'node:os';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { reservePort, waitListening } from './ports.mjs';
+import { reservePort, reserveUdpPort, waitListening, waitUdpBound } from './ports.mjs';
 import { startRelay as spawnRelay, waitUnixListening } from './procs.mjs';
 import { median, shuffled } from './cc.mjs';
 import { GROUP_IDS } from './groups.mjs';
@@ -50,6 +53,7 @@ import { latencyRows } from './latency/rows.mjs';
 import { writeReadme } from './readme.mjs';
 import { tableLines } from './table.mjs';
 import { TLS_MODES, tlsRows } from './tls/rows.mjs';
+import { udpRateRows } from './udp/rows.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -248,26 +252,6 @@ async function udpRate(tool, size) {
   }
 }
 
-async function reserveUdpPort() {
-  const s = createSocket('udp4');
-  await new Promise((r) => s.bind(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** True once something is bound to the UDP port (read from /proc, nothing sent). */
-async function waitUdpBound(port, ms = 10000) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2000 && Date.now() < end; i++) {
-    const lines = readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1);
-    if (lines.some((l) => l.trim().split(/\s+/)[1]?.endsWith(hex))) return;
-    await sleep(5);
-  }
-  throw new Error(`nothing bound to UDP port ${port}`);
-}
-
 async function throughput(tool, kind = 'tcp') {
   const runs = [];
   for (let i = 0; i < REPEATS; i++) {
@@ -409,6 +393,29 @@ async function idle(results) {
   return d;
 }
 
+/**
+ * The UDP rate rows: driven by a C client and echo (bench/udp/rows.mjs) when gcc is there, since
+ * this process as the generator competes with the relay for the CPU; else by this process.
+ * Returns the line that says which generator drove them.
+ */
+async function udpRows(results, both) {
+  const sizes = [64, 1400];
+  const c = await udpRateRows({ relays: { socat: [SOCAT_PATH], tsocat: TSOCAT }, packets: UDP_PACKETS, runs: REPEATS, sizes });
+  for (const size of sizes) {
+    const what = `UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight`;
+    if (c.skipped) {
+      const udp = await both((t) => udpRate(t, size));
+      results.push(row(`${what}, generator in the bench's process)`, 'pkt/s', udp.socat, udp.tsocat, true));
+      continue;
+    }
+    const r = c.sizes[size];
+    results.push(row(`${what}, C client and echo)`, 'pkt/s', r.socat, r.tsocat, true, { runs: REPEATS }));
+    results.push(row(`UDP relay CPU per packet (${size} B, utime+stime)`, 'µs', r.socatCpuUs, r.tsocatCpuUs, false, { runs: REPEATS }));
+  }
+  if (c.skipped) return `driven by the bench's own process: ${c.skipped}`;
+  return `the C client straight into the C echo, no relay: ${sizes.map((s) => `${c.sizes[s].direct.toFixed(0)} pkt/s at ${s} B`).join(', ')}`;
+}
+
 /** The C-driven zero-copy rows (bench/zero-copy/rows.mjs); their headline figures also go into the main table. */
 async function zeroCopy(results) {
   const zc = await zeroCopyRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: ZC_MB, runs: REPEATS, deadlineMs: ZC_DEADLINE_MS });
@@ -463,10 +470,7 @@ async function main() {
     }
     group = 'udp';
     if (want(group)) {
-      for (const size of [64, 1400]) {
-        const udp = await both((t) => udpRate(t, size));
-        results.push(row(`UDP packets relayed per second (${size} B, UDP-LISTEN → UDP echo, 16 in flight)`, 'pkt/s', udp.socat, udp.tsocat, true));
-      }
+      extra.udp = { note: await udpRows(results, both) };
     }
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
     group = 'fork';

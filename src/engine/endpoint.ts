@@ -63,11 +63,18 @@ export interface Endpoint {
   datagram?: boolean;
   /**
    * The descriptor that carries the address's bytes unchanged, for moving them
-   * in the kernel (relay/splice.ts): a plain stream socket offers it, and it
+   * in the kernel (relay/kernel/splice.ts): a plain stream socket offers it, and it
    * answers undefined once any of its bytes sit in JavaScript (something was
    * read into Node, a write is queued) or it is closed.
    */
   kernelFd?: () => number | undefined;
+  /**
+   * A connected datagram socket tsocat made, for relaying in batches
+   * (relay/kernel/datagram-batch.ts): `fd()` its descriptor (undefined once closed);
+   * `take()` stops Node reading it and hands over the datagrams already
+   * received for this endpoint, to go out first.
+   */
+  datagramBatch?: { fd(): number | undefined; take(): Buffer[] };
   /** Tell the address no more data will come (shutdown(SHUT_WR), closing a pipe's write end). */
   shutdownWrite(): void;
   /** Release everything; safe to call twice. */

@@ -59,6 +59,8 @@ interface Calls {
   sendto: (fd: number, data: Buffer, len: number, flags: number, addr: Buffer | null, addrlen: number) => number | bigint;
   shutdown: (fd: number, how: number) => number;
   splice: (fdIn: number, offIn: null, fdOut: number, offOut: null, len: number, flags: number) => number | bigint;
+  recvmmsg: (fd: number, vec: bigint, count: number, flags: number, timeout: null) => number;
+  sendmmsg: (fd: number, vec: bigint, count: number, flags: number) => number;
   getsockopt: (fd: number, level: number, name: number, value: Buffer, len: Buffer) => number;
   getsockname: (fd: number, addr: Buffer, len: Buffer) => number;
   getpeername: (fd: number, addr: Buffer, len: Buffer) => number;
@@ -96,6 +98,8 @@ function load(): Calls {
     sendto: lib.func('long sendto(int, void *, size_t, int, void *, uint32)'),
     shutdown: lib.func('int shutdown(int, int)'),
     splice: lib.func('long splice(int, void *, int, void *, size_t, unsigned int)'),
+    recvmmsg: lib.func('int recvmmsg(int, void *, unsigned int, int, void *)'),
+    sendmmsg: lib.func('int sendmmsg(int, void *, unsigned int, int)'),
     getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
     getsockname: lib.func('int getsockname(int, void *, void *)'),
     getpeername: lib.func('int getpeername(int, void *, void *)'),
@@ -227,7 +231,140 @@ export function spliceBytes(from: number, to: number, len: number): number | und
   if (n >= 0) return n;
   const err = errno();
   if (wouldBlock(err)) return undefined;
-  throw Object.assign(new Error(c.strerror(err)), { code: errnoNames.get(err) ?? 'EIO', errno: err, syscall: 'splice' });
+  throw systemFailure(c, err, 'splice');
+}
+
+/** A failed call shaped like Node's system errors: `code` errno's name, `message` strerror's text. */
+function systemFailure(c: Calls, err: number, syscall: string): Error {
+  return Object.assign(new Error(c.strerror(err)), { code: errnoNames.get(err) ?? 'EIO', errno: err, syscall });
+}
+
+// struct msghdr and struct mmsghdr on 64-bit Linux (x86_64, aarch64): the fields the ring sets
+const MSG_NAMELEN = 8;
+const MSG_IOV = 16;
+const MSG_IOVLEN = 24;
+const MMSG_LEN = 56;
+const MMSGHDR = 64;
+const IOVEC = 16;
+/** Room for a sender's address: sockaddr_in6 is 28 bytes. */
+const NAME = 32;
+
+/**
+ * Datagrams received and sent in batches (recvmmsg/sendmmsg) through memory
+ * allocated once: `slots` buffers of `size` bytes, a message header and an
+ * iovec for each, one set for receiving and one for sending what was received,
+ * so relaying a packet allocates nothing. Connected sockets only (no addresses).
+ * `free()` gives the memory back; nothing may use the ring after it.
+ */
+export class MessageRing {
+  /** The received datagrams' lengths (their full length when cut short), by slot. */
+  readonly lengths: number[];
+  /** Each slot's memory, for a datagram that must be looked at or handed on. */
+  readonly slotBuffers: Buffer[];
+  private readonly memory: unknown;
+  private readonly view: Buffer;
+  private readonly recvVec: number;
+  private readonly sendVec: number;
+  private readonly sendIov: number;
+  private readonly names: number;
+  private readonly base: bigint;
+  private freed = false;
+
+  constructor(
+    readonly slots: number,
+    readonly size: number,
+  ) {
+    if (process.platform !== 'linux' || process.arch.match(/^(x64|arm64)$/) === null) throw new Error('recvmmsg ring: 64-bit Linux only');
+    const { koffi } = load();
+    const data = slots * size;
+    // data, then the receive headers, the send headers, the receive iovecs, the send iovecs, the senders' addresses
+    const total = data + 2 * slots * MMSGHDR + 2 * slots * IOVEC + slots * NAME;
+    this.memory = koffi.alloc('uint8_t', total);
+    const base = koffi.address(this.memory) as bigint;
+    this.base = base;
+    this.view = Buffer.from(koffi.view(this.memory as never, total));
+    this.view.fill(0, data);
+    this.recvVec = data;
+    this.sendVec = data + slots * MMSGHDR;
+    const recvIov = data + 2 * slots * MMSGHDR;
+    this.sendIov = recvIov + slots * IOVEC;
+    this.names = this.sendIov + slots * IOVEC;
+    this.lengths = new Array<number>(slots).fill(0);
+    this.slotBuffers = [];
+    for (let i = 0; i < slots; i++) {
+      this.slotBuffers.push(this.view.subarray(i * size, (i + 1) * size));
+      for (const [vec, iov] of [
+        [this.recvVec, recvIov],
+        [this.sendVec, this.sendIov],
+      ]) {
+        this.view.writeBigUInt64LE(base + BigInt(iov + i * IOVEC), vec + i * MMSGHDR + MSG_IOV);
+        this.view.writeBigUInt64LE(1n, vec + i * MMSGHDR + MSG_IOVLEN);
+        this.view.writeBigUInt64LE(base + BigInt(i * size), iov + i * IOVEC);
+      }
+      this.view.writeBigUInt64LE(base + BigInt(this.names + i * NAME), this.recvVec + i * MMSGHDR);
+    }
+    this.readLength = size;
+  }
+
+  private set readLength(len: number) {
+    const recvIov = this.recvVec + 2 * this.slots * MMSGHDR;
+    for (let i = 0; i < this.slots; i++) this.view.writeBigUInt64LE(BigInt(len), recvIov + i * IOVEC + 8);
+  }
+
+  /**
+   * Receives up to `count` datagrams into slots 0… (their lengths in `lengths`); 0 when none is
+   * waiting. A datagram longer than `size` is cut short, as recv() with that buffer cuts it.
+   */
+  receive(fd: number, count: number): number {
+    const c = load();
+    for (let i = 0; i < count; i++) this.view.writeUInt32LE(NAME, this.recvVec + i * MMSGHDR + MSG_NAMELEN);
+    const n = c.recvmmsg(fd, this.at(this.recvVec), Math.min(count, this.slots), 0, null);
+    if (n < 0) {
+      const err = errno();
+      if (wouldBlock(err)) return 0;
+      throw systemFailure(c, err, 'recvmmsg');
+    }
+    for (let i = 0; i < n; i++) this.lengths[i] = Math.min(this.view.readUInt32LE(this.recvVec + i * MMSGHDR + MMSG_LEN), this.size);
+    return n;
+  }
+
+  /** The sender of the datagram received into slot `i` (a sockaddr, as getpeername() gives it). */
+  sender(i: number): Buffer {
+    const len = Math.min(this.view.readUInt32LE(this.recvVec + i * MMSGHDR + MSG_NAMELEN), NAME);
+    return this.view.subarray(this.names + i * NAME, this.names + i * NAME + len);
+  }
+
+  /** Moves the datagram in slot `from` to slot `to` (dropping the one there). */
+  move(from: number, to: number): void {
+    const len = this.lengths[from] as number;
+    this.view.copy(this.view, to * this.size, from * this.size, from * this.size + len);
+    this.lengths[to] = len;
+  }
+
+  /** Sends slots `from`…`to - 1` as they were received (their `lengths`): how many went, 0 when the socket is full. */
+  send(fd: number, from: number, to: number): number {
+    const c = load();
+    for (let i = from; i < to; i++) this.view.writeBigUInt64LE(BigInt(this.lengths[i] as number), this.sendIov + i * IOVEC + 8);
+    const n = c.sendmmsg(fd, this.at(this.sendVec + from * MMSGHDR), to - from, MSG_NOSIGNAL);
+    if (n < 0) {
+      const err = errno();
+      if (wouldBlock(err)) return 0;
+      throw systemFailure(c, err, 'sendmmsg');
+    }
+    return n;
+  }
+
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    load().koffi.free(this.memory as never);
+  }
+
+  /** A pointer `offset` bytes into the ring's memory (koffi takes an address as a bigint). */
+  private at(offset: number): bigint {
+    if (this.freed) throw new Error('recvmmsg ring used after free');
+    return this.base + BigInt(offset);
+  }
 }
 
 export const SHUT_WR = 1;

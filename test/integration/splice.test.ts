@@ -1,5 +1,5 @@
 /**
- * The zero-copy path (src/engine/relay/splice.ts): which sessions take it, and
+ * The zero-copy path (src/engine/relay/kernel/splice.ts): which sessions take it, and
  * that it moves every byte both ways, half-closes, meets resets with the
  * buffered path's log lines, and waits for a slow reader without spinning.
  * Each case runs through both paths (`TSOCAT_SPLICE=off` is the buffered one).

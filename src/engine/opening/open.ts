@@ -196,6 +196,7 @@ function applyShutMethod(ep: Endpoint, method: ShutMethod): void {
     // peer sends later is refused instead of relayed (the relay ends with the -t timeout). Closing Node's
     // stream would leave the zero-copy path's own descriptor reading: this address stays on the buffered path
     ep.kernelFd = undefined;
+    ep.datagramBatch = undefined;
     const { readable, writable } = ep;
     ep.shutdownWrite = () => {
       const stopReading = () => readable?.destroy();

@@ -15,7 +15,8 @@ import { type ChildExit, type Endpoint, readDescriptorOf, readsFrom, sourceOf } 
 import { lineTermConverter } from './lineterm.js';
 import { type DirectionEnd, type DirectionPlan, pumpDirection } from './pump.js';
 import { openSniffFile } from './sniff-path.js';
-import { type KernelRelay, kernelRelay, spliceRefusal } from './splice.js';
+import { batchRelay, batchRefusal } from './kernel/datagram-batch.js';
+import { type KernelRelay, kernelRelay, spliceRefusal } from './kernel/splice.js';
 import type { ChunkSource } from '../source.js';
 import { type EndReason, type ErrorKind, type SessionCounts, type SessionSummary, Statistics } from './statistics.js';
 
@@ -123,18 +124,20 @@ function isResetOnRead(error: Error): boolean {
 }
 
 /**
- * The zero-copy path (splice.ts) when every direction qualifies, else undefined
- * for the buffered one; one N line says which and why.
+ * The zero-copy path (splice.ts), or for datagram sockets the batched path
+ * (datagram-batch.ts), when every direction qualifies, else undefined for the
+ * buffered one; one N line says which and why.
  */
 function zeroCopyPath(directions: Direction[], settings: RelaySettings, log: Logger): KernelRelay | undefined {
-  const refusal = spliceRefusal(directions, settings);
+  const datagrams = directions.length > 0 && directions.every((d) => d.from.datagram && d.to.datagram);
+  const refusal = datagrams ? batchRefusal(directions, settings) : spliceRefusal(directions, settings);
   if (refusal === undefined) {
     try {
-      const kernel = kernelRelay(directions, settings);
-      log.log('N', 'data path: zero-copy (splice)');
+      const kernel = datagrams ? batchRelay(directions, settings) : kernelRelay(directions, settings);
+      log.log('N', `data path: ${datagrams ? 'datagram batches (recvmmsg, sendmmsg)' : 'zero-copy (splice)'}`);
       return kernel;
     } catch (err) {
-      log.log('N', `data path: buffers (splice not set up: ${(err as Error).message})`);
+      log.log('N', `data path: buffers (${datagrams ? 'batches' : 'splice'} not set up: ${(err as Error).message})`);
       return undefined;
     }
   }

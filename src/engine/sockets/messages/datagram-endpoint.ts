@@ -18,14 +18,25 @@ interface ReceiveSwitch {
   recvStop(): number;
 }
 
+/** libuv's handle under a dgram socket, which Node keeps behind a private symbol (undefined on a Node without it). */
+function dgramHandle(socket: DgramSocket): (Partial<ReceiveSwitch> & { fd?: number }) | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  return key ? (socket as unknown as Record<symbol, { handle?: Partial<ReceiveSwitch> & { fd?: number } }>)[key]?.handle : undefined;
+}
+
 /**
- * node:dgram has no pause(): reading stops at libuv's handle, which Node keeps
- * behind a private symbol. Without it (another Node), messages are held up to HELD_MAX.
+ * node:dgram has no pause(): reading stops at libuv's handle. Without it
+ * (another Node), messages are held up to HELD_MAX.
  */
 function receiveSwitch(socket: DgramSocket): ReceiveSwitch | undefined {
-  const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
-  const handle = key ? (socket as unknown as Record<symbol, { handle?: Partial<ReceiveSwitch> }>)[key]?.handle : undefined;
+  const handle = dgramHandle(socket);
   return typeof handle?.recvStart === 'function' && typeof handle.recvStop === 'function' ? (handle as ReceiveSwitch) : undefined;
+}
+
+/** The descriptor under a dgram socket (libuv's), or undefined when Node no longer holds one. */
+function handleFd(socket: DgramSocket): number | undefined {
+  const fd = dgramHandle(socket)?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 export interface DatagramOptions {
@@ -42,10 +53,12 @@ export interface DatagramOptions {
    * drops it (socat's default on unconnected sockets, so port scans do no harm); default: an empty chunk.
    */
   empty?: 'eof' | 'ignore';
+  /** The socket is connected and its descriptor is tsocat's own: it may be relayed in batches (Endpoint.datagramBatch). */
+  batchable?: boolean;
 }
 
 /** The receiving side: one chunk per datagram. */
-export function datagramSource(socket: DgramSocket, opts: DatagramOptions = {}): ChunkSource {
+export function datagramSource(socket: DgramSocket, opts: DatagramOptions = {}): ChunkSource & { take(): Buffer[] } {
   const control = receiveSwitch(socket);
   const feed = heldFeed(opts.empty, () => control?.recvStop(), () => control?.recvStart());
   for (const msg of opts.initial ?? []) feed.push(msg);
@@ -70,6 +83,12 @@ export function datagramSource(socket: DgramSocket, opts: DatagramOptions = {}):
       socket.off('error', feed.error);
       socket.off('close', onClose);
     },
+    /** Stops reading the socket (for good) and hands over what was received and not yet read. */
+    take() {
+      control?.recvStop();
+      socket.off('message', onMessage);
+      return feed.take();
+    },
   };
 }
 
@@ -84,6 +103,8 @@ export interface HeldFeed {
   push(msg: Buffer): void;
   end(): void;
   error(err: Error): void;
+  /** The held datagrams, taken out: nothing more is held or delivered after. */
+  take(): Buffer[];
 }
 
 export function heldFeed(empty?: 'eof' | 'ignore', onPause?: () => void, onResume?: () => void): HeldFeed {
@@ -120,6 +141,10 @@ export function heldFeed(empty?: 'eof' | 'ignore', onPause?: () => void, onResum
       flush();
     },
     error: (err: Error) => sink?.error(err),
+    take() {
+      ended = true;
+      return held.splice(0);
+    },
     source: {
       start(s) {
         sink = s;
@@ -184,9 +209,14 @@ export async function finishWrites(writable: Writable): Promise<void> {
 export function datagramEndpoint(socket: DgramSocket, description: string, opts: DatagramOptions = {}): Endpoint {
   socket.on('error', () => {}); // reported through the source and the writes
   const writable = datagramWritable(socket, opts);
+  const source = datagramSource(socket, opts);
   let closed = false;
   return makeEndpoint({
-    source: datagramSource(socket, opts),
+    source,
+    datagramBatch:
+      opts.batchable && receiveSwitch(socket) !== undefined
+        ? { fd: () => (closed ? undefined : handleFd(socket)), take: () => source.take() }
+        : undefined,
     writable,
     datagram: true,
     description,

@@ -13,12 +13,12 @@
  * and its target keeps up: a slow reader leaves the bytes in the sender's
  * socket (back-pressure), and one session's stalled peer never holds up another.
  */
-import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../sys/poll.js';
-import { closeDescriptor, spliceBytes } from '../../sys/sockets.js';
-import { duplicateDescriptor, makePipe, setNonBlocking, setPipeSize } from '../../sys/libc.js';
-import type { RelaySettings } from '../context.js';
-import type { Endpoint } from '../endpoint.js';
-import { type DirectionEnd, ioError } from './pump.js';
+import { DescriptorWatch, UV_READABLE, UV_WRITABLE } from '../../../sys/poll.js';
+import { closeDescriptor, spliceBytes } from '../../../sys/sockets.js';
+import { duplicateDescriptor, makePipe, setNonBlocking, setPipeSize } from '../../../sys/libc.js';
+import type { RelaySettings } from '../../context.js';
+import type { Endpoint } from '../../endpoint.js';
+import { type DirectionEnd, ioError } from '../pump.js';
 
 /** The most one splice moves: the pipe's own capacity (64 KiB by default) bounds it first. */
 const SPLICE_LEN = 1 << 20;
@@ -37,8 +37,8 @@ const GROWN_PIPE = 1 << 20;
 const GROWN_BUDGET = 16 << 20;
 let grownTotal = 0;
 
-/** One address seen by the zero-copy path: a duplicate of its descriptor and one watch on it for both directions. */
-class KernelEnd {
+/** One address seen by the zero-copy path (and the batched datagram path): a duplicate of its descriptor and one watch on it for both directions. */
+export class KernelEnd {
   readonly fd: number;
   private readonly watch: DescriptorWatch;
   private onReadable: (() => void) | undefined;
@@ -198,20 +198,19 @@ function spliceDirection(
   return { done, stop, endOnEof: () => {} };
 }
 
-interface PlannedDirection {
+export interface PlannedDirection {
   leftToRight: boolean;
   from: Endpoint;
   to: Endpoint;
 }
 
 /**
- * Why a session's directions cannot go through the kernel, or undefined when
- * they all can: the first reason found, for the log line.
+ * Why some direction needs its bytes in JavaScript (a dump, a raw copy, a
+ * conversion, a byte limit, an escape, ignoreeof), or undefined when none does:
+ * what the zero-copy and the batched datagram paths both ask first.
  */
-export function spliceRefusal(directions: PlannedDirection[], settings: RelaySettings): string | undefined {
+export function unseenRefusal(directions: PlannedDirection[], settings: RelaySettings): string | undefined {
   if (directions.length === 0) return 'nothing to relay';
-  // the switch to compare both paths (tests, the bench) or to leave this one off
-  if (process.env.TSOCAT_SPLICE === 'off') return 'TSOCAT_SPLICE=off';
   if (settings.verbose) return '-v';
   if (settings.hexDump) return '-x';
   if (settings.rawLeftToRight) return '-r';
@@ -222,6 +221,21 @@ export function spliceRefusal(directions: PlannedDirection[], settings: RelaySet
     if (fromAppl?.escape !== undefined) return 'escape';
     if (fromAppl?.ignoreEof) return 'ignoreeof';
     for (const term of [fromAppl?.readLineTerm, to.appl?.writeLineTerm]) if (term && term !== 'raw') return term;
+  }
+  return undefined;
+}
+
+/**
+ * Why a session's directions cannot go through the kernel, or undefined when
+ * they all can: the first reason found, for the log line.
+ */
+export function spliceRefusal(directions: PlannedDirection[], settings: RelaySettings): string | undefined {
+  if (directions.length === 0) return 'nothing to relay';
+  // the switch to compare both paths (tests, the bench) or to leave this one off
+  if (process.env.TSOCAT_SPLICE === 'off') return 'TSOCAT_SPLICE=off';
+  const unseen = unseenRefusal(directions, settings);
+  if (unseen !== undefined) return unseen;
+  for (const { from, to } of directions) {
     for (const ep of [from, to]) {
       if (ep.datagram || ep.kernelFd?.() === undefined) return `${ep.description} is not a plain stream socket`;
     }
