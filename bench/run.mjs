@@ -19,6 +19,7 @@
  *   BENCH_RUNS=5 npm run bench            # runs per median (default 3)
  *   BENCH_ZC_MB=1024 npm run bench        # MB per C-driven run (default BENCH_MB if set, else 2048)
  *   BENCH_ZC_DEADLINE_S=600 npm run bench # no C-driven round starts after this (default 1800)
+ *   BENCH_ONLY=workers npm run bench      # only the --workers 2 rows (8 streams, 20 churners; needs gcc)
  *
  * Loopback only. The load generator of the other rows is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
@@ -36,6 +37,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { reservePort, waitListening } from './ports.mjs';
 import { startRelay as spawnRelay, waitUnixListening } from './procs.mjs';
+import { workersRows } from './workers/rows.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,8 +52,8 @@ const ZC_MB = Number(process.env.BENCH_ZC_MB || process.env.BENCH_MB || 2048);
 const ZC_DEADLINE_MS = Number(process.env.BENCH_ZC_DEADLINE_S || 1800) * 1000;
 const JSON_OUT = process.argv.includes('--json');
 const ONLY = process.env.BENCH_ONLY;
-if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy') {
-  console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput or zero-copy)`);
+if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'zero-copy' && ONLY !== 'workers') {
+  console.error(`bench: unknown BENCH_ONLY value "${ONLY}" (throughput, zero-copy or workers)`);
   process.exit(1);
 }
 for (const [name, value] of [
@@ -351,12 +353,23 @@ async function zeroCopy(results) {
   return zc;
 }
 
+/** The --workers rows (bench/workers/rows.mjs, C load): tsocat --workers 2 against socat, and tsocat's one process beside it. */
+async function workers(results) {
+  const w = await workersRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: MB, conns: CONNS, runs: REPEATS });
+  if (w.skipped) return console.error(`bench: --workers rows skipped: ${w.skipped}`);
+  for (const r of w.rows) {
+    results.push(row(`${r.name}, tsocat --workers 2`, r.unit, r.by.socat, r.by['tsocat --workers 2'], true));
+    results.push(row(`${r.name}, tsocat (one process)`, r.unit, r.by.socat, r.by.tsocat, true));
+  }
+}
+
 async function main() {
   const echo = await echoServer();
   const results = [];
   const both = async (fn) => ({ socat: await fn('socat'), tsocat: await fn('tsocat') });
   try {
     if (ONLY === 'zero-copy') return report(results, await zeroCopy(results));
+    if (ONLY === 'workers') return report(results, await workers(results));
     const tp = await both(throughput);
     results.push(row(`TCP→TCP throughput (${MB} MB, median of ${REPEATS})`, 'MB/s', tp.socat.mbps, tp.tsocat.mbps, true));
     results.push(row('relay peak RSS during that transfer', 'MiB', tp.socat.rssKiB / 1024, tp.tsocat.rssKiB / 1024, false));
@@ -384,6 +397,7 @@ async function main() {
     results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → EXEC:cat)`, 'conn/s', parExec.socat, parExec.tsocat, true));
     const s = await both(async (t) => startup(t));
     results.push(row(`start-up + trivial run (median of ${STARTS})`, 'ms', s.socat, s.tsocat, false));
+    await workers(results);
     report(results, await zeroCopy(results));
   } finally {
     echo.server.close();
