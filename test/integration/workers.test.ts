@@ -6,11 +6,14 @@
  */
 import { existsSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, exited, tempDir, tsocat, waitFor } from '../helpers.js';
+import { certificatesForFile } from '../tls-peers.js';
 
 const start = backgroundStarter();
+const tls = certificatesForFile();
 const sockets: Socket[] = [];
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -18,10 +21,14 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-/** A client that keeps what it receives. */
-function client(target: number | string): Promise<{ socket: Socket; received: () => string }> {
+/** A client that keeps what it receives; `tls`: over TLS, any certificate taken. */
+function client(target: number | string, tls = false): Promise<{ socket: Socket; received: () => string }> {
   return new Promise((resolve, reject) => {
-    const socket = typeof target === 'number' ? connect(target, '127.0.0.1') : connect(target);
+    const socket = tls
+      ? tlsConnect({ port: target as number, host: '127.0.0.1', rejectUnauthorized: false })
+      : typeof target === 'number'
+        ? connect(target, '127.0.0.1')
+        : connect(target);
     sockets.push(socket);
     let text = '';
     socket.setEncoding('utf8');
@@ -29,7 +36,7 @@ function client(target: number | string): Promise<{ socket: Socket; received: ()
       text += d;
     });
     socket.once('error', reject);
-    socket.once('connect', () => resolve({ socket, received: () => text }));
+    socket.once(tls ? 'secureConnect' : 'connect', () => resolve({ socket, received: () => text }));
   });
 }
 
@@ -44,18 +51,18 @@ async function team(flags: string[], listen: string, program = "SYSTEM:'echo $PP
 }
 
 /** The pid that served a peer: the first line its program wrote. */
-async function servedBy(target: number | string): Promise<number> {
-  const c = await client(target);
+async function servedBy(target: number | string, tls = false): Promise<number> {
+  const c = await client(target, tls);
   await waitFor(() => c.received().includes('\n'), 5000, 'the program\'s $PPID');
   c.socket.destroy();
   return Number(c.received().split('\n')[0]);
 }
 
 /** Connects, a few at a time, until peers were served by `want` different processes (at most 60 peers). */
-async function servers(target: number | string, want: number): Promise<Set<number>> {
+async function servers(target: number | string, want: number, tls = false): Promise<Set<number>> {
   const seen = new Set<number>();
   for (let round = 0; round < 15 && seen.size < want; round++) {
-    for (const pid of await Promise.all([1, 2, 3, 4].map(() => servedBy(target)))) seen.add(pid);
+    for (const pid of await Promise.all([1, 2, 3, 4].map(() => servedBy(target, tls)))) seen.add(pid);
   }
   return seen;
 }
@@ -69,6 +76,9 @@ describe('--workers', () => {
     const worker = workerPids[0] as number;
     expect(p.errors().match(/listening on /g)).toHaveLength(1);
     expect(await servers(port, 2)).toEqual(new Set([p.pid, worker]));
+    // SIGUSR1 reaches every process: each logs its own counters
+    p.kill('SIGUSR1');
+    await waitFor(() => [p.pid, worker].every((pid) => p.errors().includes(`tsocat[${pid}] N socat_signal_logstats(): finishing signal 10`)), 5000, 'both processes\' statistics');
     const t0 = Date.now();
     p.kill('SIGTERM');
     expect(await exited(p, 3000)).toBe(143);
@@ -88,6 +98,12 @@ describe('--workers', () => {
     expect(await exited(p, 3000)).toBe(130);
     expect(existsSync(path)).toBe(false);
     expect(p.errors()).not.toMatch(/ E /);
+  });
+
+  it('--workers 2 OPENSSL-LISTEN:0,fork: TLS peers served by both processes, with the one certificate', async () => {
+    const { server, serverKey } = tls.certs();
+    const { p, port, workerPids } = await team(['--workers', '2'], `OPENSSL-LISTEN:0,bind=127.0.0.1,fork,cert=${server},key=${serverKey},verify=0`);
+    expect(await servers(port, 2, true)).toEqual(new Set([p.pid, workerPids[0]]));
   });
 
   it('max-children=2 with --workers 2 counts sessions across both processes: a third peer waits in the backlog (not refused) until one ends', async () => {
@@ -157,6 +173,7 @@ describe('--workers', () => {
     [['--workers', '2', 'TCP-LISTEN:0,fork,broker', 'PIPE'], 'option --workers not allowed with option broker'],
     [['--workers', '2', 'TCP-LISTEN:0,fork,accept-timeout=5', 'SYSTEM:true'], 'option --workers not allowed with option accept-timeout'],
     [['--workers', '2', '--metrics', '127.0.0.1:0', 'TCP-LISTEN:0,fork', 'SYSTEM:true'], 'option --workers not allowed with --metrics'],
+    [['--workers', '2', 'OPENSSL-LISTEN:0,fork,cert=auto,verify=0', 'SYSTEM:true'], 'option --workers not allowed with cert=auto: each process would make a certificate of its own'],
   ])('refuses %j: "%s", exit 1, before anything listens', async (args, message) => {
     const r = await tsocat(args);
     expect(r.status).toBe(1);

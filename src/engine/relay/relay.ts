@@ -172,7 +172,7 @@ async function relayWith(
   if (broker2) await refuseBrokerConflicts(spec1, mode1, ctx);
   if (workers) {
     const prepared = spec1.kind === 'single' ? await prepareAddress(spec1, mode1, ctx) : undefined;
-    refuseWorkers({ fork, broker: broker !== undefined, acceptTimeout, plugin: prepared?.plugin, keyword: prepared?.request.keyword });
+    refuseWorkers({ fork, broker: broker !== undefined, acceptTimeout, plugin: prepared?.plugin, request: prepared?.request });
   }
 
   // a --workers worker's address 1 takes the socket the parent listens on

@@ -5,20 +5,25 @@
  */
 import { TsocatError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import type { AddressPlugin } from '../context.js';
+import type { AddressPlugin, AddressRequest } from '../context.js';
+import { AUTO_CERTIFICATE } from '../handshakes/self-signed.js';
 import type { Listener } from '../endpoint.js';
 import { memberSlots } from './member.js';
 import type { WorkersPlan } from './plan.js';
 import type { Slots } from './slots.js';
 
 /** What --workers needs of address 1, refused in socat's way before anything opens. */
-export function refuseWorkers(form: { fork: boolean; broker: boolean; acceptTimeout: number; plugin?: AddressPlugin; keyword?: string }): void {
+export function refuseWorkers(form: { fork: boolean; broker: boolean; acceptTimeout: number; plugin?: AddressPlugin; request?: AddressRequest }): void {
   if (!form.fork) throw new TsocatError('option --workers not allowed without option fork on address 1', 'EUSAGE');
   if (form.broker) throw new TsocatError('option --workers not allowed with option broker', 'EUSAGE');
   // each process would time out on its own: not what accept-timeout means for one server
   if (form.acceptTimeout) throw new TsocatError('option --workers not allowed with option accept-timeout', 'EUSAGE');
   if (!form.plugin?.workers) {
-    throw new TsocatError(`option --workers needs address 1 to listen for connections (TCP-LISTEN, UNIX-LISTEN, OPENSSL-LISTEN, …), not ${form.keyword ?? 'a dual address'}`, 'EUSAGE');
+    throw new TsocatError(`option --workers needs address 1 to listen for connections (TCP-LISTEN, UNIX-LISTEN, OPENSSL-LISTEN, …), not ${form.request?.keyword ?? 'a dual address'}`, 'EUSAGE');
+  }
+  // peers pinning the certificate the parent logged would meet another one at a worker
+  if (form.request?.options.string('openssl-certificate') === AUTO_CERTIFICATE) {
+    throw new TsocatError('option --workers not allowed with cert=auto: each process would make a certificate of its own', 'EUSAGE');
   }
 }
 
