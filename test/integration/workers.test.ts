@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, exited, tempDir, tsocat, waitFor } from '../helpers.js';
@@ -134,6 +135,20 @@ describe('--workers', () => {
     const lines = p.errors().trim().split('\n').map((l) => JSON.parse(l) as { pid: number; worker?: number });
     expect(lines.every((l) => l.worker === (l.pid === p.pid ? 0 : 1))).toBe(true);
     expect(new Set(lines.map((l) => l.worker))).toEqual(new Set([0, 1]));
+  });
+
+  it('--workers=auto starts one process per core (os.availableParallelism()); programs it starts see no TSOCAT_WORKER', async () => {
+    const cores = availableParallelism();
+    const p = start(['-d', '-d', '-d', '--workers=auto', 'TCP-LISTEN:0,bind=127.0.0.1,fork', "SYSTEM:'echo $PPID ${TSOCAT_WORKER-unset}'"]);
+    await waitFor(() => /listening on /.test(p.errors()) && (p.errors().match(/ worker \d+ started with pid/g) ?? []).length === cores - 1, 10000, () => `team up: ${p.errors()}`);
+    const port = Number(/listening on AF=2 127\.0\.0\.1:(\d+)/.exec(p.errors())?.[1]);
+    const lines: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const c = await client(port);
+      await waitFor(() => c.received().includes('\n'), 5000, 'the program\'s line');
+      lines.push(c.received().trim());
+    }
+    expect(lines.every((l) => / unset$/.test(l))).toBe(true);
   });
 
   it('--workers 1 is one process, as without the flag: every peer is served by it', async () => {

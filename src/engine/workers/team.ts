@@ -52,8 +52,9 @@ export function startTeam(listenFd: number, plan: TeamPlan, how: { log: Logger; 
       void pool.acquire().then(() => {
         w.held++;
         // a worker that ended meanwhile does not take the slot with it
-        if (w.child.connected) w.child.send({ slot: 'granted' } satisfies SlotMessage);
-        else giveBack(w);
+        if (!w.child.connected) return giveBack(w);
+        // a channel closing meanwhile: the worker's exit gives the slot back
+        w.child.send({ slot: 'granted' } satisfies SlotMessage, (err) => err && giveBack(w));
       });
     }
   };
