@@ -41,6 +41,7 @@ const server = defineAddress({
   groups: SERVER_GROUPS,
   features: ['OPENSSL', 'LISTEN'],
   summary: 'TLS server: listen on <port> (cert= required; verify=1 with cafile= requires client certificates)',
+  workers: true,
   async open(req, ctx) {
     const handshake = await tlsServer(req, ctx);
     return openTcpListener(req, ctx, (tcp) => {

@@ -12,6 +12,7 @@ export default defineAddress({
   groups: GROUPS,
   features: ['TCP', 'LISTEN', 'IP4', 'IP6'],
   summary: 'TCP server: listen on <port>, accept one peer (or one session per peer with fork)',
+  workers: true,
   async open(req, ctx) {
     // with proxy-protocol, range applies to the client the header names, not to the proxy that connected
     if (req.options.bool('proxy-protocol')) return openTcpListener(req, ctx, await proxiedPeers(req, ctx), false);

@@ -20,7 +20,7 @@ import { connectWithReconnect } from '../src/engine/opening/reconnect.js';
 import { type UnixTarget, unixClient, unixConnect, unixSendTo } from '../src/engine/sockets/unix/unix-client.js';
 import { unixAddress, unixEndpoint, unixSocket } from '../src/engine/sockets/unix/unix-socket.js';
 import { TsocatError } from '../src/errors.js';
-import { closeDescriptor, listenSocket, SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
+import { closeDescriptor, listenSocket, localAddressOf, SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
 
 const BASE: readonly OptionGroup[] = ['FD', 'SOCKET', 'UNIX', 'RETRY', 'APPL'];
 
@@ -103,27 +103,38 @@ function closedOnAbort(ctx: OpenContext, listener: Listener): Listener {
   return listener;
 }
 
+/** The bound, listening server socket; its socket file is removed by `onClose`. */
+async function listeningServerSocket(req: AddressRequest, abstract: boolean, type: number): Promise<{ fd: number; addr: Buffer; onClose?: () => void }> {
+  const o = req.options;
+  const bound = await boundServerSocket(req, abstract, type);
+  try {
+    const listenOpt = o.string('setsockopt-listen');
+    if (listenOpt !== undefined) await setRawSockopt(bound.fd, 'setsockopt-listen', listenOpt);
+    // Node's and tsocat's TCP listeners queue 511; socat's 5 makes a busy non-blocking client fail with EAGAIN
+    listenSocket(bound.fd, o.number('backlog') ?? 511);
+  } catch (err) {
+    closeDescriptor(bound.fd);
+    bound.onClose?.();
+    throw err;
+  }
+  return bound;
+}
+
 async function listen(req: AddressRequest, ctx: OpenContext, abstract: boolean): Promise<Listener> {
   const o = req.options;
   const type = o.number('so-type') ?? SOCK_STREAM;
-  const { fd, addr, onClose } = await boundServerSocket(req, abstract, type);
-  try {
-    const listenOpt = o.string('setsockopt-listen');
-    if (listenOpt !== undefined) await setRawSockopt(fd, 'setsockopt-listen', listenOpt);
-    // Node's and tsocat's TCP listeners queue 511; socat's 5 makes a busy non-blocking client fail with EAGAIN
-    listenSocket(fd, o.number('backlog') ?? 511);
-  } catch (err) {
-    closeDescriptor(fd);
-    onClose?.();
-    throw err;
-  }
+  // a --workers worker takes the socket its parent bound; the parent alone removes the socket file
+  const inherited = ctx.inheritedListener;
+  const { fd, addr, onClose } =
+    inherited === undefined ? await listeningServerSocket(req, abstract, type) : { fd: inherited, addr: localAddressOf(inherited), onClose: undefined };
   const local = describeSockaddr(addr);
   ctx.log.startRunning('starting accept loop');
-  ctx.log.log('N', `listening on ${local}`);
+  if (inherited === undefined) ctx.log.log('N', `listening on ${local}`);
   return closedOnAbort(ctx, rawListener(fd, {
     description: `${req.keyword} ${req.params[0]}`,
     onClose,
     log: ctx.log,
+    shareable: true,
     async onAccept(peerFd, peer) {
       ctx.log.log('N', `accepting connection from ${describeSockaddr(peer)} on ${local}`);
       await applyDescriptorSocketOptions(peerFd, acceptedOptions(o));
@@ -196,7 +207,7 @@ function family(abstract: boolean): AddressPlugin[] {
       // reconnect: one endpoint for the whole session over connections that may drop
       return connectWithReconnect(() => unixConnect(target(req, ctx, abstract), req.keyword), req.options, ctx);
     }),
-    make('LISTEN', ['LISTEN', 'CHILD'], (req, ctx) => listen(req, ctx, abstract)),
+    make('LISTEN', ['LISTEN', 'CHILD'], (req, ctx) => listen(req, ctx, abstract), { workers: true }),
     make('SENDTO', [], async (req, ctx) => {
       clientChecks(req.options);
       return unixSendTo(target(req, ctx, abstract), req.keyword);

@@ -39,6 +39,7 @@ const server = defineAddress({
   params: ['port'],
   groups: SERVER_GROUPS,
   features: [],
+  workers: true,
   summary: 'WebSocket server: listen on <port>, accept one client (or one session per client with fork)',
   async open(req, ctx) {
     return openWebSocketListener(req, ctx, false);
@@ -50,6 +51,7 @@ const secureServer = defineAddress({
   params: ['port'],
   groups: [...SERVER_GROUPS, 'OPENSSL'],
   features: [],
+  workers: true,
   summary: 'WebSocket server over TLS: listen on <port> (cert= required, every OPENSSL-LISTEN option)',
   async open(req, ctx) {
     return openWebSocketListener(req, ctx, true);

@@ -64,6 +64,13 @@ export const GROUPS = [
     vars: 'BENCH_IDLE (default 10000), BENCH_RUNS',
   },
   {
+    id: 'workers',
+    title: 'Every core: --workers 2',
+    measures:
+      'A fork relay (`TCP-LISTEN:P,fork,reuseaddr TCP:<sink or echo>`) under 8 parallel bulk streams (MB/s summed) and under 20 concurrent connection churners (connections per second), through socat, tsocat and tsocat `--workers 2`; the load (senders, sink, churners, echo) is C in processes of its own (bench/workers/load.c). Each round runs every variant once in a new random order.',
+    vars: 'BENCH_MB, BENCH_CONNS, BENCH_RUNS',
+  },
+  {
     id: 'zero-copy',
     title: 'C-driven relaying (zero-copy rows)',
     measures:

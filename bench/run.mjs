@@ -25,6 +25,7 @@
  *   npm run bench -- --json > r.json && node bench/readme.mjs r.json  # bench/README.md from that run
  *   npm run bench -- --readme             # the same in one step
  *   BENCH_NOTE='quiet 8-core box' npm run bench -- --json  # a line about the run, kept in the result and the README
+ *   BENCH_ONLY=workers npm run bench      # only the --workers 2 rows (8 streams, 20 churners; needs gcc)
  *
  * Then the C-driven groups in their own modules: TLS handshakes by openssl s_time
  * (bench/tls/), round-trip latency (bench/latency/), idle peers' memory (bench/idle/).
@@ -54,6 +55,7 @@ import { writeReadme } from './readme.mjs';
 import { tableLines } from './table.mjs';
 import { TLS_MODES, tlsRows } from './tls/rows.mjs';
 import { udpRateRows } from './udp/rows.mjs';
+import { workersRows } from './workers/rows.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -435,6 +437,16 @@ async function zeroCopy(results) {
   return zc;
 }
 
+/** The --workers rows (bench/workers/rows.mjs, C load): tsocat --workers 2 against socat, and tsocat's one process beside it. */
+async function workers(results) {
+  const w = await workersRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: MB, conns: CONNS, runs: REPEATS });
+  if (w.skipped) return console.error(`bench: --workers rows skipped: ${w.skipped}`);
+  for (const r of w.rows) {
+    results.push(row(`${r.name}, tsocat --workers 2`, r.unit, r.by.socat, r.by['tsocat --workers 2'], true, { runs: REPEATS }));
+    results.push(row(`${r.name}, tsocat (one process)`, r.unit, r.by.socat, r.by.tsocat, true, { runs: REPEATS }));
+  }
+}
+
 async function main() {
   const echo = await echoServer();
   const results = [];
@@ -498,6 +510,8 @@ async function main() {
     if (want(group)) extra.latency = await latency(results);
     group = 'idle';
     if (want(group)) extra.idle = await idle(results);
+    group = 'workers';
+    if (want(group)) await workers(results);
     group = 'zero-copy';
     report(results, want(group) ? await zeroCopy(results) : undefined, extra);
   } finally {

@@ -6,10 +6,12 @@
 import { closeSync, constants, openSync, unlinkSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { loadRegistryFor } from '../addresses/index.js';
-import { parseCommandLine } from './cli/flags.js';
+import { type CommandLine, parseCommandLine } from './cli/flags.js';
 import { routeProcessOutput } from './cli/process-output.js';
 import { type ExitSignal, signalsInMask } from './cli/signals.js';
 import { Statistics } from './engine/relay/statistics.js';
+import { memberPlan } from './engine/workers/member.js';
+import type { TeamPlan } from './engine/workers/plan.js';
 import { TsocatError } from './errors.js';
 import { createLogger, DEFAULT_LOG_CONFIG, LEVEL_NUMBER, type Logger } from './log/logger.js';
 
@@ -65,6 +67,13 @@ export function loadedModules(): { families: string[]; builtins: string[]; files
 
 let signalled: ExitSignal | undefined;
 
+/** --workers in the parent: the workers run this command again, and get the signals it handles (and SIGUSR1's statistics). */
+function teamPlan(cmd: CommandLine, argv: readonly string[]): TeamPlan | undefined {
+  if (cmd.workers === undefined) return undefined;
+  const signals = [...signalsInMask(cmd.logSignals).map((s) => s.name), 'SIGUSR1' as const];
+  return { role: 'parent', count: cmd.workers, script: process.argv[1] as string, argv, signals };
+}
+
 /**
  * True once a signal ended the relay. Then tsocat exits without waiting for
  * output still queued (socat exits at once on the signal): queued output to a
@@ -91,6 +100,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return await serveCommand(argv.slice(1));
     }
     const cmd = parseCommandLine(argv);
+    // --workers: a worker (started by its parent, src/engine/workers/) knows it from its environment
+    const member = await memberPlan();
+    if (member || (cmd.workers ?? 1) > 1) cmd.log.worker = member?.id ?? 0;
     log = createLogger(cmd.log);
     routeProcessOutput(log);
     if (cmd.version) {
@@ -122,7 +134,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       import('./engine/relay/at-rest.js'),
       import('./engine/programs/signal-pass.js'),
     ]);
-    if (cmd.lock) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
+    if (cmd.workers !== undefined && cmd.metrics) throw new TsocatError('option --workers not allowed with --metrics', 'EUSAGE');
+    // the parent holds -L/-W's lock for the whole team
+    if (cmd.lock && !member) releaseLock = await takeLock(cmd.lock.path, cmd.lock.wait, log);
     // the relay does not wait for the watchdog's thread to come up (worker_threads is loaded only for it)
     if (process.env.TSOCAT_LOOP_WATCHDOG !== undefined) {
       void import('./cli/loop-watchdog.js')
@@ -168,7 +182,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (!fork) stopProgress = progress.startProgress(stats, directions);
       });
     const status = await loadRegistryFor([a1, a2])
-      .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry, onForm }))
+      .then((registry) => relay(a1, a2, { settings: cmd.settings, log, signal: controller.signal, stats, registry, onForm, workers: member ?? teamPlan(cmd, argv) }))
       .finally(() => {
         stopProgress?.();
         clearInterval(keepAlive);

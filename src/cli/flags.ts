@@ -6,6 +6,7 @@
  * -d0…-d4, -ly[facility] or -lm[facility]; this one is a table and a loop.
  */
 
+import { availableParallelism } from 'node:os';
 import { parseCNumber, parseTimeval } from '../../options/catalog.js';
 import { isAblated, traceUse } from '../ablation.js';
 import { DEFAULT_SETTINGS, type RelaySettings } from '../engine/context.js';
@@ -33,6 +34,8 @@ export interface CommandLine {
   metrics?: MetricsAddress;
   /** --progress (tsocat's own): a live progress line on stderr (src/cli/progress.ts). */
   progress?: boolean;
+  /** --workers <n>|auto (tsocat's own): processes serving address 1's fork listener together (src/engine/workers/). */
+  workers?: number;
 }
 
 function hint(a: string, b: string): TsocatError {
@@ -44,6 +47,17 @@ const MAX_BLOCK_SIZE = 2 ** 31 - 1;
 /** A flag's number, refused in socat's words (`-t abc`: missing numerical value of option "-t"); a time (the default limit) or, for -b, any size, checked after. */
 function number(text: string, flag: string, limit?: number): number {
   return parseTimeval(text, flag, limit);
+}
+
+/** More processes than this is a mistake, not a server. */
+const MAX_WORKERS = 1024;
+
+/** --workers' value: a count from 1, or `auto`, one per core the process may use. */
+function workerCount(text: string): number {
+  if (text === 'auto') return availableParallelism();
+  const n = /^[1-9]\d*$/.test(text) ? Number(text) : 0;
+  if (n < 1 || n > MAX_WORKERS) throw new TsocatError(`option --workers: invalid value "${text}" (a number from 1 to ${MAX_WORKERS}, or auto)`, 'EUSAGE');
+  return n;
 }
 
 /** The name a flag goes by in the ablation check and its trace: `-d` for -dd/-d2, `-lf` for -lf<file>, `--log-format` for its forms. */
@@ -58,6 +72,7 @@ function flagKey(arg: string): string {
 export const FLAG_KEYS: readonly string[] = [
   '-V', '-h', '-d', '-D', '-lf', '-lp', '-ls', '-lu', '-lh', '-ly', '-lm', '-v', '-x', '-r', '-R', '-b', '-s', '-S',
   '-t', '-T', '-u', '-U', '-g', '-L', '-W', '-0', '-4', '-6', '--statistics', '--experimental', '--log-format', '--help', '--version', '--list-serial', '--completion', '--metrics', '--progress',
+  '--workers',
 ];
 
 /** Puts an object back as a snapshot had it, dropping fields set since. */
@@ -205,6 +220,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         else if (arg === '--progress') out.progress = true;
         else if (arg === '--completion' || arg.startsWith('--completion=')) out.completion = flagValue(arg, '--completion', arg.indexOf('=') + 1 || arg.length);
         else if (arg === '--metrics' || arg.startsWith('--metrics=')) out.metrics = parseListenAddress(flagValue(arg, '--metrics', '--metrics='.length));
+        else if (arg === '--workers' || arg.startsWith('--workers=')) out.workers = workerCount(flagValue(arg, '--workers', arg.indexOf('=') + 1 || arg.length));
         else if (arg === '--experimental') settings.experimental = true;
         else if (arg === '--log-format=json' || (arg === '--log-format' && argv[i + 1] === 'json')) {
           log.format = 'json';

@@ -32,6 +32,7 @@ tsocat [options] <bi-address> <bi-address>
       --list-serial  list the serial devices (path, maker, ids) and exit
       --completion bash|zsh  print a shell completion script and exit
       --metrics <host>:<port>  serve Prometheus metrics of the relay at /metrics
+      --workers <n>|auto  serve address 1's fork listener from n processes (auto: one per core)
       -ly[facility]  log to syslog, using facility (default is daemon)
       -lf<logfile>   log to file
       -ls            log to stderr (default if no other log)

@@ -79,6 +79,8 @@ export interface OpenContext {
   firstAddress?: Endpoint;
   /** Counts a reconnection (an address with `reconnect` connected again), for the relay's metrics. */
   countReconnect?: () => void;
+  /** In a --workers worker, opening address 1: the parent's listening socket, taken instead of making one (src/engine/workers/). */
+  inheritedListener?: number;
 }
 
 /** One address, ready to open: keyword resolved, options validated and typed. */
@@ -116,4 +118,6 @@ export interface AddressPlugin {
    */
   listed?: readonly string[];
   open(request: AddressRequest, ctx: OpenContext): Promise<Opened>;
+  /** Its listener can serve with --workers: it hands out its listening socket and takes an inherited one (ctx.inheritedListener). */
+  workers?: boolean;
 }

@@ -119,6 +119,8 @@ export interface Listener {
   accept(): Promise<Endpoint>;
   close(): Promise<void>;
   description: string;
+  /** The listening socket's descriptor, for --workers to hand to its worker processes (listeners whose plugin has `workers`). */
+  listeningFd?: number;
 }
 
 export type Opened = Endpoint | Listener;

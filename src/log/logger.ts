@@ -26,6 +26,8 @@ export interface LogConfig {
   /** -lm[facility]: stderr while starting, then syslog with this facility ('' = daemon) once the relay runs. */
   mixedFacility?: string;
   format: 'text' | 'json';
+  /** --workers: this process's number in the team (0 the parent), a field of every JSON line. */
+  worker?: number;
 }
 
 export const DEFAULT_LOG_CONFIG: LogConfig = {
@@ -167,7 +169,7 @@ const require = createRequire(import.meta.url);
 function createPino(config: LogConfig, fd: number) {
   const pino = require('pino') as typeof import('pino').default;
   return pino(
-    { name: config.program, level: 'debug', base: { pid: process.pid, ...(config.withHost ? { hostname: hostname() } : {}) } },
+    { name: config.program, level: 'debug', base: { pid: process.pid, ...(config.worker !== undefined ? { worker: config.worker } : {}), ...(config.withHost ? { hostname: hostname() } : {}) } },
     pino.destination({ fd, sync: true }),
   ) as unknown as { [k: string]: (obj: object, msg: string) => void };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../src/cli/flags.js';
 import { signalsInMask } from '../../src/cli/signals.js';
@@ -19,6 +20,15 @@ describe('command-line flags, parsed as socat parses them', () => {
     expect(parseCommandLine(['-t0.1', '-T', '3', '-', '-']).settings).toMatchObject({ closeTimeout: 0.1, inactivityTimeout: 3 });
     expect(parseCommandLine(['-lf', '/tmp/x', '-', '-']).log.file).toBe('/tmp/x');
     expect(parseCommandLine(['-lp', 'name', '-', '-']).log.program).toBe('name');
+  });
+
+  it('--workers takes a count (separate or after =) or auto, one per core', () => {
+    expect(parseCommandLine(['--workers', '3', '-', '-']).workers).toBe(3);
+    expect(parseCommandLine(['--workers=2', '-', '-'])).toMatchObject({ workers: 2, addresses: ['-', '-'] });
+    expect(parseCommandLine(['--workers', 'auto', '-', '-']).workers).toBe(availableParallelism());
+    expect(parseCommandLine(['-', '-']).workers).toBeUndefined();
+    expect(() => parseCommandLine(['--workers', '1025', '-', '-'])).toThrow('option --workers: invalid value "1025" (a number from 1 to 1024, or auto)');
+    expect(() => parseCommandLine(['--workers', '-1', '-', '-'])).toThrow('option --workers: invalid value "-1" (a number from 1 to 1024, or auto)');
   });
 
   it('stops at the first address; a lone - is an address', () => {

@@ -21,6 +21,7 @@ const LAYERS: ReadonlyArray<readonly [name: string, prefixes: readonly string[]]
   // option groups may check a value with the engine's own parser (ioctl values, IP option values)
   ['option groups', ['options/']],
   ['relay core', ['src/engine/relay/']],
+  ['worker processes', ['src/engine/workers/']],
   ['opening', ['src/engine/opening/']],
   ['programs', ['src/engine/programs/']],
   ['terminals', ['src/engine/terminals/']],

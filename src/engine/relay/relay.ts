@@ -14,6 +14,9 @@ import { onAbort } from '../abort.js';
 import { DEFAULT_SETTINGS, type OpenContext, type Registry, type RelaySettings } from '../context.js';
 import type { AccessMode, Endpoint, Listener, Opened } from '../endpoint.js';
 import { openAddress, prepareAddress, validateAddress } from '../opening/open.js';
+import type { WorkersPlan } from '../workers/plan.js';
+import type { Slots } from '../workers/slots.js';
+import { refuseWorkers, serveAsTeam } from '../workers/serve-team.js';
 import { type BrokerOptions, DEFAULT_BROKER_BUFFER, type SlowPolicy, serveBroker } from './broker/broker.js';
 import { connectLoop } from './connect-loop.js';
 import { runPair, serveForever, serveWithShared, single } from './serve.js';
@@ -36,6 +39,8 @@ export interface RelayOptions {
   onOpened?: () => void;
   /** Called before address 1 opens, with whether it forks (a session per peer); what it throws refuses the relay (--progress is for one session). */
   onForm?: (form: { fork: boolean }) => void;
+  /** --workers: this process's part in a team of processes sharing address 1's listening socket (src/engine/workers/). */
+  workers?: WorkersPlan;
 }
 
 /** What the engine's relay needs besides: the address registry, which the caller loads (src/index.ts, src/cli.ts). */
@@ -147,7 +152,7 @@ async function relayWith(
   ctx: OpenContext,
   controller: AbortController,
   stats: Statistics | undefined,
-  { windDown, onOpened, onForm }: Pick<RelayOptions, 'windDown' | 'onOpened' | 'onForm'>,
+  { windDown, onOpened, onForm, workers }: Pick<RelayOptions, 'windDown' | 'onOpened' | 'onForm' | 'workers'>,
 ): Promise<number> {
   const { settings, log } = ctx;
   // until sessions run, winding down is stopping: nothing has been relayed that could be finished
@@ -165,8 +170,13 @@ async function relayWith(
   const broker2 = broker ? undefined : (await listenerOptions(spec2, mode2, ctx)).broker;
   if (broker) await refuseBrokerConflicts(spec2, mode2, ctx);
   if (broker2) await refuseBrokerConflicts(spec1, mode1, ctx);
+  if (workers) {
+    const prepared = spec1.kind === 'single' ? await prepareAddress(spec1, mode1, ctx) : undefined;
+    refuseWorkers({ fork, broker: broker !== undefined, acceptTimeout, plugin: prepared?.plugin, request: prepared?.request });
+  }
 
-  const first = await openAddress(spec1, mode1, ctx);
+  // a --workers worker's address 1 takes the socket the parent listens on
+  const first = await openAddress(spec1, mode1, workers?.role === 'worker' ? { ...ctx, inheritedListener: workers.fd } : ctx);
   onOpened?.();
   if (broker) {
     const listener = brokerListener(first);
@@ -192,7 +202,9 @@ async function relayWith(
     };
     const peers = first.kind === 'listener' ? first : connectLoop(first, reconnect, interval, controller.signal);
     stopOpening();
-    return serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats, windDown });
+    const serve = (slots?: Slots) => serveForever(peers, pairFor, ctx, { maxChildren, acceptTimeout, shutup, stats, windDown, slots });
+    if (workers && first.kind === 'listener') return serveAsTeam(workers, first, { log, maxChildren, stop: () => controller.abort() }, serve);
+    return serve();
   }
   const left = await single(first, acceptTimeout);
   let right: Endpoint;

@@ -11,6 +11,7 @@ import { type Logger, monotonicMs } from '../../log/logger.js';
 import type { OpenContext, RelaySettings } from '../context.js';
 import type { Endpoint, Listener, Opened } from '../endpoint.js';
 import { sleep } from '../abort.js';
+import { type Slots, slotPool } from '../workers/slots.js';
 import { restWatch } from './at-rest.js';
 import { runHandedOver } from './handover.js';
 import { runSession } from './session.js';
@@ -148,6 +149,8 @@ export interface ServeOptions {
   shutup: number;
   stats?: Statistics;
   windDown?: AbortSignal;
+  /** Where max-children's slots come from when other processes share them (--workers); otherwise a pool of maxChildren here. */
+  slots?: Slots;
 }
 
 /** The fork loop: accept, pair the peer with the other address, relay; at most maxChildren at once. */
@@ -162,8 +165,15 @@ export async function serveForever(
   // each peer's session logs as socat's child for it would
   const log = quieter(parentLog, opts.shutup);
   const sessions = new Set<Promise<void>>();
-  let slotFreed: (() => void) | undefined;
-  const stopAccepting = () => void listener.close();
+  const slots = opts.slots ?? (opts.maxChildren ? slotPool(opts.maxChildren) : undefined);
+  let wake = () => {};
+  const whenStopped = new Promise<false>((r) => {
+    wake = () => r(false);
+  });
+  const stopAccepting = () => {
+    void listener.close();
+    wake();
+  };
   signal.addEventListener('abort', stopAccepting, { once: true });
   opts.windDown?.addEventListener('abort', stopAccepting, { once: true });
   const stopped = () => signal.aborted || opts.windDown?.aborted === true;
@@ -197,16 +207,24 @@ export async function serveForever(
   if (parentLog.enabled('D')) logListeners(parentLog, 0, signal);
   try {
     while (!stopped()) {
-      while (opts.maxChildren && sessions.size >= opts.maxChildren) {
-        await new Promise<void>((r) => {
-          slotFreed = r;
-        });
+      // max-children: a slot before accepting, so the peers beyond the limit wait in the kernel's backlog
+      if (slots) {
+        const got = slots.acquire().then(() => true);
+        if (!(await Promise.race([got, whenStopped]))) {
+          void got.then(() => slots.release());
+          break;
+        }
       }
-      const peer = await acceptWithTimeout(listener, opts.acceptTimeout);
+      let peer: Endpoint;
+      try {
+        peer = await acceptWithTimeout(listener, opts.acceptTimeout);
+      } catch (err) {
+        slots?.release();
+        throw err;
+      }
       const s: Promise<void> = serve(peer).finally(() => {
         sessions.delete(s);
-        slotFreed?.();
-        slotFreed = undefined;
+        slots?.release();
         if (sessions.size === 0) rest.idle();
         if (parentLog.enabled('D')) logListeners(parentLog, sessions.size, signal);
       });

@@ -63,7 +63,7 @@ export interface AcceptQueue {
  * checks are read from `o`. `unix`: the socket is a UNIX one, whose stream
  * peers have no name (socat shows `AF=1 ""`).
  */
-export function acceptQueue(fd: number, o: ResolvedOptions, range: BlockList | undefined, mode: AccessMode, ctx: Pick<OpenContext, 'log'>, unix = false): AcceptQueue {
+export function acceptQueue(fd: number, o: ResolvedOptions, range: BlockList | undefined, mode: AccessMode, ctx: Pick<OpenContext, 'log'>, unix = false, shareable = false): AcceptQueue {
   const sourcePort = o.number('sourceport');
   const nameOf = (address: string | undefined, port: number | undefined) => (unix ? 'AF=1 ""' : formatSockaddr(address, port));
   return {
@@ -71,6 +71,7 @@ export function acceptQueue(fd: number, o: ResolvedOptions, range: BlockList | u
       const listener = rawListener(fd, {
         description,
         log: ctx.log,
+        shareable,
         async onAccept(peerFd) {
           const opts = { fd: peerFd, allowHalfOpen: true, readable: true, writable: true, pauseOnCreate: true } as SocketConstructorOpts;
           // a plain peer that is read reads into reused buffers from the start (socket-source.ts): no second Socket object to move it to

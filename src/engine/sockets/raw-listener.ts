@@ -29,6 +29,8 @@ export interface RawListenerOptions {
   onClose?: () => void | Promise<void>;
   /** Where the pause near the descriptor limit is told. */
   log?: Pick<Logger, 'log'>;
+  /** The listening socket may be shared with --workers processes: the listener shows its descriptor (listeningFd). */
+  shareable?: boolean;
 }
 
 /** Connections accepted but not yet asked for; beyond this the kernel's backlog holds them. */
@@ -149,6 +151,7 @@ export function rawListener(fd: number, opts: RawListenerOptions): RawListener {
   return {
     kind: 'listener',
     description: opts.description,
+    listeningFd: opts.shareable ? fd : undefined,
     async accept(): Promise<Endpoint> {
       for (;;) {
         const c = await next();

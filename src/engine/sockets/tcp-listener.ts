@@ -94,14 +94,15 @@ export async function openTcpListener(req: AddressRequest, ctx: OpenContext, pee
   // checkRange false: the peer endpoint checks range itself (the client a PROXY protocol header names)
   const range = checkRange && o.has('range') ? await parseRange(o.string('range') as string) : undefined;
 
-  const fd = await listeningSocket(host, port, o, ctx.log);
+  // a --workers worker takes the socket its parent bound, options and all (src/engine/workers/)
+  const fd = ctx.inheritedListener ?? (await listeningSocket(host, port, o, ctx.log));
   const { localAddressOf } = await import('../../sys/sockets.js');
   const own = parseSockaddr(localAddressOf(fd));
   const bound = own.family === 'inet4' || own.family === 'inet6' ? formatSockaddr(own.address, own.port) : formatSockaddr(host, port);
   // the listening socket took the early options; accepted sockets inherit them, as socat leaves it
-  const accepted = acceptQueue(fd, o.without(...EARLY_OPTIONS), range, req.mode, ctx);
+  const accepted = acceptQueue(fd, o.without(...EARLY_OPTIONS), range, req.mode, ctx, false, true);
   ctx.log.startRunning('starting accept loop');
-  ctx.log.log('N', `listening on ${bound}`);
+  if (ctx.inheritedListener === undefined) ctx.log.log('N', `listening on ${bound}`);
 
   return accepted.listener(`TCP-LISTEN ${bound}`, 'TCP', peerEndpoint && ((socket) => peerEndpoint(socket, req, ctx)));
 }
