@@ -34,7 +34,6 @@ interface Calls {
   attrSigDefault: (attr: Buffer, set: Buffer) => number;
   attrSigMask: (attr: Buffer, set: Buffer) => number;
   attrDestroy: (attr: Buffer) => number;
-  sigfillset: (set: Buffer) => number;
   sigemptyset: (set: Buffer) => number;
   pidfdOpen: (pid: number, flags: number) => number;
   statusFlags: (fd: number) => number;
@@ -61,7 +60,6 @@ function load(): Calls | undefined {
     attrSigDefault: lib.func('int posix_spawnattr_setsigdefault(void *, void *)'),
     attrSigMask: lib.func('int posix_spawnattr_setsigmask(void *, void *)'),
     attrDestroy: lib.func('int posix_spawnattr_destroy(void *)'),
-    sigfillset: lib.func('int sigfillset(void *)'),
     sigemptyset: lib.func('int sigemptyset(void *)'),
     pidfdOpen: (pid, flags) => Number(syscall(SYS_PIDFD_OPEN, 'int', pid, 'unsigned int', flags)),
     statusFlags: (fd) => fcntl(fd, F_GETFL) as number,
@@ -146,14 +144,16 @@ export function spawnPlain(how: PlainSpawn): { pid: number; pidfd: number } {
   // glibc's posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128: room to spare
   const actions = Buffer.alloc(256);
   const attr = Buffer.alloc(512);
-  const all = Buffer.alloc(256);
-  const none = Buffer.alloc(256);
+  const all = Buffer.alloc(128);
+  const none = Buffer.alloc(128);
   c.actionsInit(actions);
   c.attrInit(attr);
   try {
     // dup2(i, i) of an inherited descriptor clears its close-on-exec flag (glibc 2.29), as libuv's child does for 'inherit'
-    how.fds.forEach((fd, i) => c.actionsDup2(actions, fd ?? i, i));
-    c.sigfillset(all);
+    for (const [i, fd] of how.fds.entries()) c.actionsDup2(actions, fd ?? i, i);
+    // every bit set, not sigfillset(), which leaves out glibc's own signals (32, 33): posix_spawn would
+    // then set those to SIG_IGN in the child, and an ignored signal stays ignored across exec
+    all.fill(0xff);
     c.sigemptyset(none);
     c.attrSigDefault(attr, all);
     c.attrSigMask(attr, none);
