@@ -15,7 +15,7 @@ import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
 import { privilegesFor, programSteps } from '../src/engine/opening/privileges.js';
 import { type Launch, launchWith, targetGroup } from '../src/engine/programs/process-group-launcher.js';
-import { canStartPlain, type PlainChild, startPlain } from '../src/engine/programs/plain-child.js';
+import { canStartPlain, type PlainChild, type PlainStdio, startPlain } from '../src/engine/programs/plain-child.js';
 import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/programs/pty-child.js';
 import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { descriptorOf } from '../src/engine/sockets/sockopts.js';
@@ -171,12 +171,12 @@ type Program = ChildProcess | PlainChild;
 
 /**
  * posix_spawn instead of Node's spawn (which forks all of tsocat, 15–20 ms a start) when nothing
- * needs spawn: no launcher steps, no pty, no namespace, descriptors 0–2 only, the program found on
- * tsocat's own PATH; and when it pays: a program per peer, or koffi loaded already (loading it costs
+ * needs spawn: no launcher steps, no pty, no namespace, descriptors 0–2 only (those handed on as
+ * they are already blocking), the program found on tsocat's own PATH; and when it pays: a program per peer, or koffi loaded already (loading it costs
  * more than one fork of a fresh tsocat). TSOCAT_POSIX_SPAWN=off keeps Node's spawn, =on takes
  * posix_spawn for every program that allows it (tests, comparisons).
  */
-function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, ctx: OpenContext): stdio is Array<'pipe' | 'inherit'> {
+function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, ctx: OpenContext): stdio is PlainStdio[] {
   const choice = process.env.TSOCAT_POSIX_SPAWN;
   if (choice === 'off' || netns !== undefined || env.PATH !== process.env.PATH) return false;
   return (choice === 'on' || ctx.perPeer || ffiLoaded()) && canStartPlain(stdio);

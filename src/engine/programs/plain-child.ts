@@ -15,7 +15,8 @@ import { DescriptorWatch, UV_READABLE } from '../../sys/poll.js';
 import { AF_UNIX, openSocketPair, SOCK_STREAM } from '../../sys/sockets.js';
 import { inheritsAsIs, plainSpawnAvailable, reapChild, spawnPlain } from '../../sys/spawn.js';
 
-export type PlainStdio = 'pipe' | 'inherit';
+/** A slot of the program's descriptors 0–2: a new socket pair, tsocat's own descriptor of that number, or the given descriptor. */
+export type PlainStdio = 'pipe' | 'inherit' | number;
 
 /** What of a ChildProcess the program addresses use. */
 export class PlainChild extends EventEmitter {
@@ -61,14 +62,17 @@ export class PlainChild extends EventEmitter {
 
 /** Whether a program with this stdio can start without Node's spawn (and posix_spawn is there). */
 export function canStartPlain(stdio: ReadonlyArray<unknown>): stdio is PlainStdio[] {
-  if (stdio.length !== 3 || !stdio.every((s) => s === 'pipe' || s === 'inherit') || !plainSpawnAvailable()) return false;
-  return stdio.every((s, fd) => s === 'pipe' || inheritsAsIs(fd));
+  if (stdio.length !== 3 || !stdio.every((s) => s === 'pipe' || s === 'inherit' || typeof s === 'number') || !plainSpawnAvailable()) return false;
+  // a descriptor handed on as it is must already be what libuv's child would make it: blocking
+  return stdio.every((s, fd) => s === 'pipe' || inheritsAsIs(s === 'inherit' ? fd : (s as number)));
 }
 
 /**
  * Starts `file` (searched on this process's PATH) with argv, env and, with
  * setsid, a new session; each 'pipe' slot is a stream socket pair, as Node
- * makes them, the program's end blocking and closed here once it has its copy.
+ * makes them, the program's end blocking and closed here once it has its copy;
+ * a descriptor given by number (EXEC's `pipes`, `so-type`, `nofork`) is dup2()ed
+ * into its slot and stays the caller's.
  * Throws SpawnError (code ENOENT, EACCES…) when the program cannot start.
  */
 export function startPlain(file: string, argv: string[], env: NodeJS.ProcessEnv, stdio: PlainStdio[], setsid: boolean): PlainChild {
@@ -76,7 +80,7 @@ export function startPlain(file: string, argv: string[], env: NodeJS.ProcessEnv,
   let started: { pid: number; pidfd: number };
   try {
     for (const pair of pairs) if (pair) setNonBlocking(pair[1], false);
-    started = spawnPlain({ file, argv, env, fds: pairs.map((p) => p?.[1]), setsid });
+    started = spawnPlain({ file, argv, env, fds: pairs.map((p, i) => p?.[1] ?? (typeof stdio[i] === 'number' ? (stdio[i] as number) : undefined)), setsid });
   } catch (err) {
     for (const pair of pairs) if (pair) closeSync(pair[0]);
     throw err;
