@@ -15,12 +15,14 @@ import { applyFdOptions } from '../src/engine/descriptors/fdopts.js';
 import { streamsForFd } from '../src/engine/descriptors/fdstreams.js';
 import { privilegesFor, programSteps } from '../src/engine/opening/privileges.js';
 import { type Launch, launchWith, targetGroup } from '../src/engine/programs/process-group-launcher.js';
+import { canStartPlain, type PlainChild, type PlainStdio, startPlain } from '../src/engine/programs/plain-child.js';
 import { openProgramTerminal, type ProgramTerminal, programTerminalEndpoint, terminalStdio, wantsTerminal } from '../src/engine/programs/pty-child.js';
 import { rawSocketEndpoint } from '../src/engine/sockets/messages/raw-socket.js';
 import { descriptorOf } from '../src/engine/sockets/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 import { SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
+import { ffiLoaded, SpawnError } from '../src/sys/spawn.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS', 'PTY', 'PARENT'] as const;
 
@@ -164,7 +166,23 @@ function spawnOrRefuse(file: string, start: () => ChildProcess): ChildProcess {
   }
 }
 
-async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined, terminal?: ProgramTerminal) {
+/** A started program: Node's ChildProcess, or one started with posix_spawn (plain-child.ts). */
+type Program = ChildProcess | PlainChild;
+
+/**
+ * posix_spawn instead of Node's spawn (which forks all of tsocat, 15–20 ms a start) when nothing
+ * needs spawn: no launcher steps, no pty, no namespace, descriptors 0–2 only (those handed on as
+ * they are already blocking), the program found on tsocat's own PATH; and when it pays: a program per peer, or koffi loaded already (loading it costs
+ * more than one fork of a fresh tsocat). TSOCAT_POSIX_SPAWN=off keeps Node's spawn, =on takes
+ * posix_spawn for every program that allows it (tests, comparisons).
+ */
+function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, ctx: OpenContext): stdio is PlainStdio[] {
+  const choice = process.env.TSOCAT_POSIX_SPAWN;
+  if (choice === 'off' || netns !== undefined || env.PATH !== process.env.PATH) return false;
+  return (choice === 'on' || ctx.perPeer || ffiLoaded()) && canStartPlain(stdio);
+}
+
+async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined, terminal?: ProgramTerminal): Promise<Program> {
   const o = req.options;
   const stdio = terminal ? terminalStdio(req, terminal) : (programStdio(req, takeOver, pipes) as Array<'pipe' | 'inherit' | 'ignore' | number>);
   const { steps: privilegeSteps, env: userEnv } = launcherSteps(req);
@@ -173,6 +191,17 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   const launch = await launchPlan(file, args, argv0, steps, stdio.length);
   if (launch) stdio.push(launch.reportEnd);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}), ...(o.has('shell') ? { SHELL: o.string('shell') } : {}) };
+  const netns = o.string('netns');
+  if (!launch && !terminal && startsPlain(stdio, env, netns, ctx)) {
+    let plain: PlainChild;
+    try {
+      plain = startPlain(file, [argv0, ...args], env, stdio, o.bool('setsid'));
+    } catch (err) {
+      throw err instanceof SpawnError ? execError(file, err.code, err.message) : err;
+    }
+    ctx.log.log('I', `forked off child process ${plain.pid}`);
+    return plain;
+  }
   const start = () =>
     spawn(launch?.file ?? file, launch?.args ?? args, {
       argv0: launch?.argv0 ?? argv0,
@@ -182,7 +211,6 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
       detached: o.bool('setsid'),
     });
   // netns: the program starts in that namespace (spawn forks on this thread, inside the call)
-  const netns = o.string('netns');
   const inNamespace = netns === undefined ? undefined : (await import('../src/sys/netns.js')).inNetworkNamespace;
   const startRefusing = () => spawnOrRefuse(launch?.file ?? file, start);
   const child: ChildProcess = inNamespace && netns !== undefined ? inNamespace(netns, ctx.log, startRefusing) : startRefusing();
@@ -213,7 +241,8 @@ async function openProgramOnTerminal(file: string, args: string[], argv0: string
   const terminal = await openProgramTerminal(req);
   let child: ChildProcess;
   try {
-    child = await startProgram(file, args, argv0, req, ctx, undefined, undefined, terminal);
+    // a program on a terminal is started by Node's spawn (startProgram takes posix_spawn only without one)
+    child = (await startProgram(file, args, argv0, req, ctx, undefined, undefined, terminal)) as ChildProcess;
   } catch (err) {
     terminal.restoreTerminal?.();
     closeAll([terminal.pty.slave, terminal.pty.master]);
@@ -237,7 +266,7 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
   const takeOver = descriptorsToTakeOver(req, ctx);
   const channel = await openSocketChannel(req);
   const pipes = takeOver ? undefined : (channel ?? (await openPipes(req)));
-  let child: ChildProcess;
+  let child: Program;
   try {
     // on our own pipes the options take effect before the program can look at them (f-setpipe-sz)
     if (pipes) await applyFdOptionsToEach([pipes.parentWrite, pipes.parentRead], req);
@@ -302,7 +331,7 @@ async function openProgram(file: string, args: string[], argv0: string, req: Add
 }
 
 /** tsocat's end of a socktype channel: one packet per read and per write on a datagram or seqpacket pair. */
-function socketChannelEndpoint(channel: SocketChannel, req: AddressRequest, child: ChildProcess, exited: Promise<ChildExit>, hasExited: () => boolean) {
+function socketChannelEndpoint(channel: SocketChannel, req: AddressRequest, child: Program, exited: Promise<ChildExit>, hasExited: () => boolean) {
   const endpoint = rawSocketEndpoint(channel.parentRead as number, {
     message: channel.type !== SOCK_STREAM,
     // a datagram pair has no half-close (shut-null sends the empty packet socat's peer takes as the end)

@@ -12,6 +12,7 @@
  *   node scripts/fork-cpu.mjs 2000 --parallel 1           # only the sequential run
  *   node scripts/fork-cpu.mjs 2000 --heap-prof /tmp/dir   # the relay's allocations, sampled (node --heap-prof)
  *   node scripts/fork-cpu.mjs 2000 --socat /usr/bin/socat # socat in its place (its children's CPU counts too)
+ *   node scripts/fork-cpu.mjs 500 --target EXEC:cat        # another address 2 (default: TCP to the echo server)
  *
  * The echo server and the clients run in other processes (this script, again),
  * so the relay's figure is its own. Each client connection sends 16 bytes, waits
@@ -77,7 +78,7 @@ function run(argv) {
 }
 
 async function main() {
-  const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--heap-prof', '--parallel', '--socat'].includes(args[i - 1])) ?? 2000);
+  const N = Number(args.find((a, i) => /^\d+$/.test(a) && !['--bin', '--cpu-prof', '--heap-prof', '--parallel', '--socat', '--target'].includes(args[i - 1])) ?? 2000);
   const parallels = flagValue('--parallel') ? [Number(flagValue('--parallel'))] : [1, 20];
   const bin = flagValue('--bin') ?? join(ROOT, 'bin', 'tsocat.js');
   const profDir = flagValue('--cpu-prof');
@@ -86,7 +87,7 @@ async function main() {
   const port = await reservePort();
   const heapDir = flagValue('--heap-prof');
   const nodeArgs = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : heapDir ? ['--heap-prof', '--heap-prof-dir', heapDir, '--heap-prof-interval', '4096'] : [];
-  const addresses = [`TCP-LISTEN:${port},reuseaddr,fork`, `TCP:127.0.0.1:${echoPort}`];
+  const addresses = [`TCP-LISTEN:${port},reuseaddr,fork`, flagValue('--target') ?? `TCP:127.0.0.1:${echoPort}`];
   const socat = flagValue('--socat');
   const [command, ...relayArgs] = socat ? [socat, ...addresses] : [process.execPath, ...nodeArgs, bin, ...addresses];
   const relay = spawn(command, relayArgs, { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -13,6 +13,7 @@ import { Statistics } from './engine/relay/statistics.js';
 import { memberPlan } from './engine/workers/member.js';
 import type { TeamPlan } from './engine/workers/plan.js';
 import { TsocatError } from './errors.js';
+import { isatty } from './sys/builtins.js';
 import { createLogger, DEFAULT_LOG_CONFIG, LEVEL_NUMBER, type Logger } from './log/logger.js';
 
 
@@ -173,7 +174,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     // only the families the two addresses name are loaded (the bundled command's keyword table)
     // --progress, or a terminal's stderr with notices on (-d -d): a live line for a relay of one session
     const noticesOnStderr = log.config.threshold <= LEVEL_NUMBER.N && log.config.file === undefined && log.config.syslogFacility === undefined && log.config.mixedFacility === undefined;
-    const progress = cmd.progress || (noticesOnStderr && process.stderr.isTTY === true) ? await import('./cli/progress.js') : undefined;
+    // isatty(2), not process.stderr.isTTY: making Node's stderr stream would turn a pipe's description non-blocking
+    // (libuv), and the programs started per peer would inherit it so (they are then started by Node's spawn)
+    const progress = cmd.progress || (noticesOnStderr && isatty(2)) ? await import('./cli/progress.js') : undefined;
     let stopProgress: (() => void) | undefined;
     const onForm =
       progress &&

@@ -245,6 +245,19 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Registers an afterEach that removes every directory the returned function made during the test. */
+export function scratchDirs(): () => string {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const cleanup of cleanups.splice(0)) cleanup();
+  });
+  return () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    return dir;
+  };
+}
+
 /** tcpExchange's rejection when the peer neither closed nor failed in time: a hang, not an answer. */
 export class NoCloseInTime extends Error {
   constructor(
