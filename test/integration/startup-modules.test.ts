@@ -52,6 +52,14 @@ describe('what a command line loads', () => {
     }
   });
 
+  it('tsocat -u /dev/null /dev/null loads the FILE family and neither fs/promises nor readline (files are written without fs.createWriteStream)', async () => {
+    const r = await tsocat(['-u', '/dev/null', '/dev/null'], { env: DEBUG_ENV });
+    expect(r.status).toBe(0);
+    const loaded = loadedBy(r.stderr);
+    expect(loaded.families).toEqual(['file.js']);
+    for (const builtin of ['internal/fs/promises', 'internal/fs/streams', 'internal/readline/interface', 'readline', 'net', 'tty']) expect(loaded.builtins, builtin).not.toContain(builtin);
+  });
+
   it('tsocat - - loads the STDIO family alone', async () => {
     const r = await tsocat(['-', '-'], { env: DEBUG_ENV, input: 'hi\n' });
     expect(r.stdout.toString()).toBe('hi\n');
