@@ -60,6 +60,25 @@ describe('what a command line loads', () => {
     for (const builtin of ['internal/fs/promises', 'internal/fs/streams', 'internal/readline/interface', 'readline', 'net', 'tty']) expect(loaded.builtins, builtin).not.toContain(builtin);
   });
 
+  it('a plain UNIX-CONNECT is connected by Node: no koffi; an option that needs the descriptor layer (so-type) loads it', async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'sock');
+    const server = createServer((c) => c.pipe(c));
+    await new Promise<void>((r) => server.listen(path, r));
+    try {
+      const plain = await tsocat(['-', `UNIX-CONNECT:${path}`], { env: DEBUG_ENV, input: 'hi\n' });
+      expect(plain.stdout.toString()).toBe('hi\n');
+      expect(plain.status).toBe(0);
+      expect(loadedBy(plain.stderr).files.filter((f) => f.includes('/koffi/'))).toEqual([]);
+      const typed = await tsocat(['-', `UNIX-CONNECT:${path},so-type=1`], { env: DEBUG_ENV, input: 'hi\n' });
+      expect(typed.stdout.toString()).toBe('hi\n');
+      expect(loadedBy(typed.stderr).files.some((f) => f.includes('/koffi/'))).toBe(true);
+    } finally {
+      server.close();
+      cleanup();
+    }
+  });
+
   it('tsocat - - loads the STDIO family alone', async () => {
     const r = await tsocat(['-', '-'], { env: DEBUG_ENV, input: 'hi\n' });
     expect(r.stdout.toString()).toBe('hi\n');
