@@ -2,7 +2,8 @@
  * UNIX-CONNECT, UNIX-LISTEN, UNIX-SENDTO, UNIX-RECVFROM, UNIX-RECV,
  * UNIX-CLIENT and their ABSTRACT-* twins (Linux's abstract namespace: a name
  * with no file behind it, so no NAMED options). Every socket is made through
- * the descriptor layer (src/engine/sockets/unix/unix-socket.ts says why); stream, datagram
+ * the descriptor layer (src/engine/sockets/unix/unix-socket.ts says why), but a
+ * UNIX-CONNECT to a path with no option (Node's net, unix-client.ts); stream, datagram
  * and seqpacket alike, so-type choosing where socat lets it.
  */
 import { lstatSync } from 'node:fs';

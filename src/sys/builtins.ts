@@ -20,6 +20,10 @@ export const tls = (): typeof import('node:tls') => require('node:tls');
 export const serialport = (): typeof import('serialport') => require('serialport');
 export const http = (): typeof import('node:http') => require('node:http');
 export const dgram = (): typeof import('node:dgram') => require('node:dgram');
+// name lookups (node:dns with its promises), and /etc/hosts read by res-nsaddr: node:fs/promises loads readline too
+export const dns = (): typeof import('node:dns') => require('node:dns');
+export const dnsPromises = (): typeof import('node:dns/promises') => require('node:dns/promises');
+export const fsPromises = (): typeof import('node:fs/promises') => require('node:fs/promises');
 // res-nsaddr's DNS packets (dns-query.ts)
 export const dnsPacket = (): typeof import('dns-packet') => require('dns-packet');
 // the WebSocket addresses' package, with node:http, node:https and node:crypto behind it

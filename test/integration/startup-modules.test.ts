@@ -52,6 +52,35 @@ describe('what a command line loads', () => {
     }
   });
 
+  it('tsocat -u /dev/null /dev/null loads the FILE family and neither fs/promises nor readline (files are written without fs.createWriteStream)', async () => {
+    const r = await tsocat(['-u', '/dev/null', '/dev/null'], { env: DEBUG_ENV });
+    expect(r.status).toBe(0);
+    const loaded = loadedBy(r.stderr);
+    expect(loaded.families).toEqual(['file.js']);
+    for (const builtin of ['internal/fs/promises', 'internal/fs/streams', 'internal/readline/interface', 'readline', 'net', 'tty']) expect(loaded.builtins, builtin).not.toContain(builtin);
+  });
+
+  it('a plain UNIX-CONNECT is connected by Node: no koffi, dns or fs/promises; an option that needs the descriptor layer (so-type) loads it', async () => {
+    const { dir, cleanup } = tempDir();
+    const path = join(dir, 'sock');
+    const server = createServer((c) => c.pipe(c));
+    await new Promise<void>((r) => server.listen(path, r));
+    try {
+      const plain = await tsocat(['-', `UNIX-CONNECT:${path}`], { env: DEBUG_ENV, input: 'hi\n' });
+      expect(plain.stdout.toString()).toBe('hi\n');
+      expect(plain.status).toBe(0);
+      expect(loadedBy(plain.stderr).files.filter((f) => f.includes('/koffi/'))).toEqual([]);
+      // the UNIX family shares the sockets folder with TCP: name lookups and res-nsaddr's hosts file load on first use
+      for (const builtin of ['dns', 'dns/promises', 'internal/fs/promises', 'internal/readline/interface']) expect(loadedBy(plain.stderr).builtins, builtin).not.toContain(builtin);
+      const typed = await tsocat(['-', `UNIX-CONNECT:${path},so-type=1`], { env: DEBUG_ENV, input: 'hi\n' });
+      expect(typed.stdout.toString()).toBe('hi\n');
+      expect(loadedBy(typed.stderr).files.some((f) => f.includes('/koffi/'))).toBe(true);
+    } finally {
+      server.close();
+      cleanup();
+    }
+  });
+
   it('tsocat - - loads the STDIO family alone', async () => {
     const r = await tsocat(['-', '-'], { env: DEBUG_ENV, input: 'hi\n' });
     expect(r.stdout.toString()).toBe('hi\n');

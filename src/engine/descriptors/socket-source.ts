@@ -19,10 +19,10 @@ import { type ChunkSource, type SourceSink, sourceReadable } from '../source.js'
 /** One read at most; socat's default -b is 8192, Node's own read size 64 KiB. */
 export const READ_BUFFER_SIZE = 65536;
 /**
- * Idle buffers the process keeps for the next reads (4 MiB at most). Every
- * socket holds one buffer lent to libuv while it is open, and one more per
- * write in flight, so a fork relay with many peers needs many at once; once
- * they close, the rest go to the garbage collector instead of staying here.
+ * Idle buffers the process keeps for the next reads (4 MiB at most). A
+ * socket that is moving data holds one buffer lent to libuv and one more per
+ * write in flight, so a fork relay with many busy peers needs many at once;
+ * once they are done, the rest go to the garbage collector instead of staying here.
  */
 const POOL_KEEP = 64;
 
@@ -74,6 +74,16 @@ export interface ReadBufferStats {
 /** The process's read buffers (sockets here, datagram and raw sockets in raw-socket.ts). */
 export const readBuffers = new ReadBufferPool();
 
+/**
+ * What every quiet socket (new, or whose last read emptied the kernel's queue)
+ * lends libuv for its next read, so an idle peer holds no read buffer of its
+ * own: one for the process. libuv calls back after each read before it reads
+ * another socket, and the callback copies the bytes into a pooled buffer at
+ * once; a full read (more is likely waiting) lends a pooled buffer for the
+ * next, which then carries its bytes with no copy.
+ */
+let quietBuffer: Buffer | undefined;
+
 /** How many read buffers the process has allocated and keeps (for tests and measurements). */
 export function readBufferStats(): ReadBufferStats {
   return readBuffers.stats();
@@ -95,16 +105,25 @@ export function reusingReader(): { onread: OnRead; bind(socket: Socket): ChunkSo
   let stopped = false;
   let paused = false;
   const early: Buffer[] = [];
-  // the buffer libuv reads into next: Node asks for it when the socket is made and after each read
+  // the pooled buffer libuv reads into next, if any: Node asks for one when the socket is made and after each read
   let lent: Buffer | undefined;
+  let quiet = true;
   const onread: OnRead = {
     buffer: () => {
+      if (quiet) {
+        quietBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+        return quietBuffer;
+      }
       lent = readBuffers.take();
       return lent;
     },
     callback: (nread: number, buf: Uint8Array): boolean => {
-      const whole = buf as Buffer;
-      if (whole === lent) lent = undefined;
+      let whole = buf as Buffer;
+      if (whole === quietBuffer) {
+        whole = readBuffers.take();
+        quietBuffer.copy(whole, 0, 0, nread);
+      } else if (whole === lent) lent = undefined;
+      quiet = nread < READ_BUFFER_SIZE;
       const chunk = whole.subarray(0, nread);
       if (!sink) {
         if (!stopped) early.push(Buffer.from(chunk));

@@ -1,10 +1,9 @@
 /** Ports, service names, host literals and socat's `AF=2 1.2.3.4:80` notation. */
-import { ADDRCONFIG } from 'node:dns';
-import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
 import type { ResolvedOptions } from '../../../options/catalog.js';
 import { systemError, TsocatError } from '../../errors.js';
+import { dns, dnsPromises } from '../../sys/builtins.js';
 import { nameLookupFor } from './resolver/name-server.js';
 
 let services: Map<string, number> | undefined;
@@ -135,7 +134,7 @@ export function parseHostPort(text: string): { host?: string; port?: string } {
 
 /** getaddrinfo's hints for ai-addrconfig: given, it decides (AI_ADDRCONFIG or none); not given, the system's default. */
 export function addrconfigHints(options: ResolvedOptions | undefined): number | undefined {
-  return options?.has('ai-addrconfig') ? (options.bool('ai-addrconfig') ? ADDRCONFIG : 0) : undefined;
+  return options?.has('ai-addrconfig') ? (options.bool('ai-addrconfig') ? dns().ADDRCONFIG : 0) : undefined;
 }
 
 /** A host name or IP literal as an IP literal of the family, for addresses Node will not resolve itself (bind). */
@@ -145,7 +144,7 @@ export async function resolveHost(host: string, service: string, family: 4 | 6, 
   if (isIP(host)) return host;
   if (own) return own(host, family);
   try {
-    return (await lookup(host, { family, hints: addrconfigHints(options) })).address;
+    return (await dnsPromises().lookup(host, { family, hints: addrconfigHints(options) })).address;
   } catch (err) {
     throw systemError(`getaddrinfo("${host}", "${service}", {})`, err);
   }

@@ -5,9 +5,9 @@
  * ranges may be given comma-separated in braces; a peer in any is let in.
  * Malformed ranges are refused in socat's words.
  */
-import { lookup } from 'node:dns/promises';
 import { BlockList, isIP, isIPv4, isIPv6, type SocketAddress } from 'node:net';
 import { TsocatError } from '../../errors.js';
+import { dnsPromises } from '../../sys/builtins.js';
 
 interface Network {
   family: 4 | 6;
@@ -40,7 +40,7 @@ function maskOfBits(bits: number, bytes: number): Buffer {
 async function resolveIn(host: string, family: 4 | 6): Promise<string> {
   if (isIP(host) === family) return host;
   try {
-    return (await lookup(host, { family })).address;
+    return (await dnsPromises().lookup(host, { family })).address;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOTFOUND' ? 'Name or service not known' : code === 'EAI_AGAIN' ? 'Temporary failure in name resolution' : 'Address family for hostname not supported';

@@ -8,12 +8,10 @@
  * sessions use. (Node's c-ares client lowercases the name and adds a second
  * of its own after the last try, so it is not used.)
  */
-// node:dns/promises is loaded already (inet.ts looks names up with it)
-import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ResolvedOptions } from '../../../../options/catalog.js';
 import { TsocatError } from '../../../errors.js';
+import { dnsPromises, fsPromises } from '../../../sys/builtins.js';
 import { ask } from './dns-query.js';
 
 /** Looks a name up as the address's options say: an IP literal of the family, or a failure in getaddrinfo's words. */
@@ -38,7 +36,7 @@ async function serverAddress(text: string): Promise<{ host: string; port: number
   const { host, port } = nameServerOf(text);
   if (isIP(host) === 4) return { host, port };
   try {
-    return { host: (await lookup(host, { family: 4 })).address, port };
+    return { host: (await dnsPromises().lookup(host, { family: 4 })).address, port };
   } catch {
     throw new TsocatError(`xioresolve(node="${host}", pf=2, ...): Name or service not known`, 'ENOTFOUND');
   }
@@ -48,7 +46,7 @@ async function serverAddress(text: string): Promise<{ host: string; port: number
 async function fromHostsFile(host: string, family: 4 | 6): Promise<string | undefined> {
   let text: string;
   try {
-    text = await readFile('/etc/hosts', 'latin1');
+    text = await fsPromises().readFile('/etc/hosts', 'latin1');
   } catch {
     return undefined;
   }

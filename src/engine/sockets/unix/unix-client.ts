@@ -4,15 +4,19 @@
  * here: the local name a client binds (bind, unix-bind-tempname), the NAMED
  * options on it, and its unlink-close.
  */
+import type { SocketConstructorOpts } from 'node:net';
 import type { ResolvedOptions } from '../../../../options/catalog.js';
 import { TsocatError } from '../../../errors.js';
+import { net } from '../../../sys/builtins.js';
 import type { Logger } from '../../../log/logger.js';
 import { closeDescriptor, localAddressOf, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM } from '../../../sys/sockets.js';
 import type { AccessMode, Endpoint } from '../../endpoint.js';
 import { applyNamedOptions } from '../../descriptors/fdopts.js';
 import { removeEntry } from '../../descriptors/open-path.js';
+import { reusingSocketForFd } from '../../descriptors/socket-source.js';
 import { type Hold, openOwn, pathKey, releasedOnClose } from '../../held.js';
 import { describeSockaddr } from '../sockaddr.js';
+import { socketEndpoint } from '../socket-endpoint.js';
 import { connectUnix, tempName, unixAddress, unixEndpoint, unixSocket } from './unix-socket.js';
 
 /** NAMED options act on a socket file, which a client has only when it binds one. */
@@ -108,10 +112,46 @@ function logConnected(t: UnixTarget, fd: number): void {
   t.log.log('N', `successfully connected from local address ${describeSockaddr(localAddressOf(fd))}`);
 }
 
+/** What getsockname() says of a socket that was never bound: the family alone. */
+const UNNAMED = Buffer.from([1, 0]);
+
+/**
+ * A UNIX-CONNECT to a path with no option is a stream socket Node's net.connect
+ * makes exactly as the descriptor layer would (an abstract name it would pad,
+ * a 108-byte path it cannot hold), so a plain one is connected by Node and the
+ * start loads no koffi (18-25 % of Node's own start-up). Any failure is tried
+ * again through the descriptor layer, which words it as socat does and waits
+ * out a listener's full queue; a refused connect leaves nothing behind to undo.
+ */
+async function nodeConnect(t: UnixTarget, description: string): Promise<Endpoint | undefined> {
+  if (t.abstract || t.options.names().length > 0 || Buffer.byteLength(t.name) >= 108) return undefined;
+  // reads into reused buffers from the start, as a plain TCP address's (socket-source.ts)
+  const reusing = t.mode === 'w' ? undefined : reusingSocketForFd({ allowHalfOpen: true } as SocketConstructorOpts);
+  const socket = reusing?.socket ?? new (net().Socket)({ allowHalfOpen: true });
+  socket.connect({ path: t.name });
+  // nothing is read before a consumer asks (a program may still take the descriptor over)
+  socket.pause();
+  const connected = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.once('connect', () => resolve(true));
+  });
+  if (!connected) {
+    socket.destroy();
+    return undefined;
+  }
+  socket.removeAllListeners('error');
+  // back to "no consumer yet": the first 'data' listener or resume() starts reading, as on any fresh socket
+  (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  t.log.log('N', `successfully connected from local address ${describeSockaddr(UNNAMED)}`);
+  return socketEndpoint(reusing ?? socket, description, t.mode);
+}
+
 /** UNIX-CONNECT, ABSTRACT-CONNECT: connect a socket of so-type (stream by default). */
 export async function unixConnect(t: UnixTarget, keyword: string): Promise<Endpoint> {
   const type = t.options.number('so-type') ?? SOCK_STREAM;
   t.log.log('N', `opening connection to ${describeSockaddr(unixAddress(t.name, t.abstract, tight(t.options)))}`);
+  const plain = await nodeConnect(t, `${keyword} ${t.name}`);
+  if (plain) return plain;
   const { fd, onClose, held } = await connectOnce(t, type, keyword);
   logConnected(t, fd);
   return holding(unixEndpoint(fd, type, { description: `${keyword} ${t.name}`, mode: t.mode, onClose }), held);
