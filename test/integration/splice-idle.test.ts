@@ -5,8 +5,9 @@
  * the "not accepting" line near the descriptor limit tells the count as it is.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { getPipeSize } from '../../src/sys/libc.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backgroundStarter, connectPeers, freePort, waitFor, waitForPort } from '../helpers.js';
 
@@ -73,6 +74,72 @@ describe('idle sessions on the zero-copy path hold no pipe', () => {
     // a session that idled while the others worked: still intact
     const late = randomBytes(1 << 20);
     expect(sha(await roundTrip(idle[49] as Socket, late))).toBe(sha(late));
+    expect(p.errors()).not.toMatch(/ [EW] /);
+  }, 60000);
+});
+
+/** The pipes among a process's descriptors: each pipe's size (F_GETPIPE_SZ, through /proc/<pid>/fd), by inode. */
+function pipesOf(pid: number | undefined): Map<string, number> {
+  const pipes = new Map<string, number>();
+  for (const n of readdirSync(`/proc/${pid}/fd`)) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/${pid}/fd/${n}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (!link.startsWith('pipe:') || pipes.has(link)) continue;
+    // opened as a reader that never reads: the size is the pipe's, whichever end this was
+    const fd = openSync(`/proc/${pid}/fd/${n}`, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      pipes.set(link, getPipeSize(fd));
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return pipes;
+}
+
+describe('the pool of pipes', () => {
+  it('20 bulk sessions stalled on their readers: at most 16 MiB of grown pipes; once they end, at most 16 spare pipes stay open', async () => {
+    // a sink that stops reading after 4.5 MiB per connection (past the 4 MiB that makes a direction bulk), until told
+    const stalled: Socket[] = [];
+    const sink = createServer((s) => {
+      s.on('error', () => {});
+      sockets.push(s);
+      let got = 0;
+      s.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= 4.5 * (1 << 20) && !stalled.includes(s)) {
+          s.pause();
+          stalled.push(s);
+        }
+      });
+      s.on('end', () => s.end());
+    });
+    servers.push(sink);
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const port = await freePort();
+    const p = start([`TCP-LISTEN:${port},fork,reuseaddr`, `TCP:127.0.0.1:${(sink.address() as { port: number }).port}`]);
+    await waitForPort(port);
+    // Node's own (stdio, its signal pipe), and the pool's one spare once waitForPort's probe was served
+    const own = pipesOf(p.pid).size;
+    const peers = await connectPeers(port, 20, sockets);
+    // beyond what the sink reads and what socket buffers hold: the relay's directions stall with bytes in their pipes
+    const data = Buffer.alloc(12 << 20, 'x');
+    const ended = peers.map((s) => new Promise((r) => s.once('close', r)));
+    for (const s of peers) s.end(data);
+    await waitFor(() => stalled.length === 20, 20000, 'all 20 readers to stall');
+    // every stalled direction keeps its pipe (its bytes are in it)
+    await waitFor(() => pipesOf(p.pid).size >= own + 20, 5000, 'a pipe held by each stalled direction');
+    const sizes = [...pipesOf(p.pid).values()];
+    const grown = sizes.filter((n) => n > 65536);
+    expect(grown.length).toBeGreaterThan(0);
+    expect(grown.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(16 << 20);
+
+    for (const s of stalled) s.resume();
+    await Promise.all(ended);
+    await waitFor(() => pipesOf(p.pid).size <= own + 16, 5000, () => `the pool to keep 16 spare pipes at most (${pipesOf(p.pid).size - own})`);
     expect(p.errors()).not.toMatch(/ [EW] /);
   }, 60000);
 });
