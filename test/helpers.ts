@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, type TestContext } from 'vitest';
@@ -165,6 +165,26 @@ export function udpBound(port: number): boolean {
     }
   }
   return false;
+}
+
+/**
+ * `n` clients of 127.0.0.1:`port`, connected one after another (so the
+ * kernel's backlog holds them in this order); each also goes into `track`, for
+ * the caller's cleanup. Rejects if one closes before it connected.
+ */
+export async function connectPeers(port: number, n: number, track: Socket[], allowHalfOpen = false): Promise<Socket[]> {
+  const made: Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen });
+    s.on('error', () => {});
+    track.push(s);
+    made.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('close', () => reject(new Error(`peer ${i} closed before it connected`)));
+    });
+  }
+  return made;
 }
 
 /** A port that was free a moment ago on 127.0.0.1. */

@@ -4,11 +4,11 @@
  * shared once, and a device an ending session holds does not refuse the next.
  */
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { ReadStream } from 'node:tty';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, stop, tempDir, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, connectPeers, freePort, stop, tempDir, waitFor, waitForPort } from '../helpers.js';
 import { testPty } from '../pty-helpers.js';
 
 const start = backgroundStarter();
@@ -20,20 +20,7 @@ afterEach(() => {
 const descriptorsOf = (pid: number | undefined) => readdirSync(`/proc/${pid}/fd`).length;
 
 /** `n` idle peers, connected one after another (so the kernel's backlog holds them in this order). */
-async function idlePeers(port: number, n: number): Promise<Socket[]> {
-  const made: Socket[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.on('error', () => {});
-    peers.push(s);
-    made.push(s);
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', resolve);
-      s.once('close', () => reject(new Error(`peer ${i} closed before it connected`)));
-    });
-  }
-  return made;
-}
+const idlePeers = (port: number, n: number) => connectPeers(port, n, peers);
 
 /** Resolves with the time `text` came back on `s`; rejects if `s` closes first. */
 function echoed(s: Socket, text: string): Promise<number> {

@@ -43,24 +43,31 @@ const RECHECK_MS = 100;
 const PER_SESSION_GUESS = 4;
 
 /** Whether one more peer fits, counting /proc/self/fd only when the guess since the last count comes near the reserve. */
-function descriptorRoom(): { fits: () => boolean; accepted: () => void; use: () => { open: number; limit: number } | undefined } {
+function descriptorRoom(): {
+  fits: () => boolean;
+  accepted: () => void;
+  use: () => { open: number; limit: number } | undefined;
+  count: () => { open: number; limit: number } | undefined;
+} {
   let room = 0;
   let last: { open: number; limit: number } | undefined;
+  /** Counts the table now (unknown: unlimited room). */
+  const count = () => {
+    last = descriptorUse();
+    room = last ? last.limit - last.open : Number.POSITIVE_INFINITY;
+    return last;
+  };
   return {
     fits() {
       if (room > DESCRIPTOR_RESERVE * 2) return true;
-      last = descriptorUse();
-      if (!last) {
-        room = Number.POSITIVE_INFINITY;
-        return true;
-      }
-      room = last.limit - last.open;
+      count();
       return room > DESCRIPTOR_RESERVE;
     },
     accepted() {
       room -= PER_SESSION_GUESS;
     },
     use: () => last,
+    count,
   };
 }
 
@@ -82,7 +89,8 @@ export function rawListener(fd: number, opts: RawListenerOptions): RawListener {
   const pause = (why?: string) => {
     if (!paused) {
       paused = true;
-      const use = room.use();
+      // counted now: the last count may be from many peers ago (accept4 failing with EMFILE pauses while the guess said there was room)
+      const use = room.count();
       const count = use ? `${use.open} of ${use.limit} descriptors open` : (why ?? 'out of descriptors');
       opts.log?.log('W', `${opts.description}: not accepting: ${count} (RLIMIT_NOFILE ${use?.limit ?? '?'}, ${DESCRIPTOR_RESERVE} kept free); peers wait in the backlog`);
     }

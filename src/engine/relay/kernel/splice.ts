@@ -9,7 +9,8 @@
  * SPLICE_F_NONBLOCK, and readiness comes from the event loop (src/sys/poll.ts).
  * Each address is watched through a duplicate of its descriptor, so Node's own
  * handle for it (which still shuts its write side down and closes it) is never
- * confused with the watch. A direction reads only while its pipe can take more
+ * confused with the watch. A direction holds a pipe (from a shared pool) only
+ * while its source is readable or bytes are in it, and reads only while that pipe can take more
  * and its target keeps up: a slow reader leaves the bytes in the sender's
  * socket (back-pressure), and one session's stalled peer never holds up another.
  */
@@ -35,7 +36,66 @@ const ROUNDS_PER_TURN = 16;
 const BULK_BYTES = 4 << 20;
 const GROWN_PIPE = 1 << 20;
 const GROWN_BUDGET = 16 << 20;
+/** Bytes of grown pipes open in the process, in use or spare: a grown pipe keeps its size (and its share) until closed. */
 let grownTotal = 0;
+
+/**
+ * A pipe of the process-wide pool. A direction takes one only when its source
+ * is readable and gives it back once it is empty and the direction waits for
+ * its source again: an idle session holds no pipe (an up-front pipe per
+ * direction made 4 of an idle TCP↔TCP session's 8 descriptors).
+ */
+interface PooledPipe {
+  read: number;
+  write: number;
+  /** Bytes this pipe counts in grownTotal (0 at the default size). */
+  grown: number;
+  /** The kernel refused to grow it (the user's pipe budget is spent): not asked again. */
+  refused?: boolean;
+}
+/** Empty pipes kept for the next direction to take; beyond this a returned pipe is closed. */
+const SPARE_MAX = 16;
+const spare: PooledPipe[] = [];
+
+/**
+ * An empty pipe: a spare one, grown if the direction is a bulk one and one is
+ * spare (else ungrown if one is), or a new one. Throws when the kernel refuses.
+ */
+function takePipe(bulk: boolean): PooledPipe {
+  let i = spare.length - 1;
+  while (i > 0 && (spare[i] as PooledPipe).grown > 0 !== bulk) i--;
+  const [pipe] = spare.splice(i, 1);
+  if (pipe) return pipe;
+  const [read, write] = makePipe(true);
+  return { read, write, grown: 0 };
+}
+
+/** Gives an empty pipe back; one that may still hold bytes is closed, never handed to another session. */
+function givePipe(pipe: PooledPipe, empty: boolean): void {
+  if (empty && spare.length < SPARE_MAX) {
+    spare.push(pipe);
+    return;
+  }
+  grownTotal -= pipe.grown;
+  closeDescriptor(pipe.read);
+  closeDescriptor(pipe.write);
+}
+
+/** Grows a busy direction's pipe to GROWN_PIPE while the budget allows; a refusal keeps the default size. */
+function growPipe(pipe: PooledPipe): void {
+  if (pipe.grown > 0 || pipe.refused || grownTotal + GROWN_PIPE > GROWN_BUDGET) return;
+  try {
+    setPipeSize(pipe.write, GROWN_PIPE);
+  } catch {
+    pipe.refused = true; // the user's pipe budget is spent: the default size still works
+    return;
+  }
+  pipe.grown = GROWN_PIPE;
+  grownTotal += GROWN_PIPE;
+}
+
+/** How long a direction waits before trying again when the kernel refused it a pipe (out of descriptors). */
+const PIPE_RETRY_MS = 50;
 
 /** One address seen by the zero-copy path (and the batched datagram path): a duplicate of its descriptor and one watch on it for both directions. */
 export class KernelEnd {
@@ -106,37 +166,48 @@ export interface SpliceDirection {
 function spliceDirection(
   from: KernelEnd,
   to: KernelEnd,
-  pipe: [number, number],
   plan: { readLen: number; sourceName: string; targetName: string; onActivity?: () => void; count?: (bytes: number) => void },
 ): SpliceDirection {
   let finish!: (end: DirectionEnd) => void;
   const done = new Promise<DirectionEnd>((resolve) => {
     finish = resolve;
   });
-  const [pipeRead, pipeWrite] = pipe;
+  // held only while the source is readable or bytes are in it
+  let pipe: PooledPipe | undefined;
   let inPipe = 0;
   let eof = false;
   let over = false;
-  // bytes moved until the pipe grows (or gives up growing), then the budget this pipe holds
-  let untilGrown = BULK_BYTES;
-  let grown = 0;
-  const grow = () => {
-    untilGrown = Number.POSITIVE_INFINITY;
-    if (grownTotal + GROWN_PIPE > GROWN_BUDGET) return;
-    try {
-      setPipeSize(pipeWrite, GROWN_PIPE);
-    } catch {
-      return; // the user's pipe budget is spent: the default size still works
-    }
-    grown = GROWN_PIPE;
-    grownTotal += grown;
-  };
+  let retry: NodeJS.Timeout | undefined;
+  // bytes moved until the direction counts as bulk: from then on the pipe it holds is grown
+  let untilBulk = BULK_BYTES;
   const end = (outcome: DirectionEnd) => {
     stop();
     finish(outcome);
   };
+  /** Waits for the source; an empty pipe goes back to the pool meanwhile. */
+  const waitForSource = () => {
+    if (pipe && inPipe === 0) {
+      givePipe(pipe, true);
+      pipe = undefined;
+    }
+    from.whenReadable(step);
+  };
   const step = () => {
     if (over) return;
+    if (!pipe) {
+      try {
+        pipe = takePipe(untilBulk <= 0);
+        if (untilBulk <= 0) growPipe(pipe);
+      } catch {
+        // out of descriptors: another session's end frees some; the source keeps its bytes meanwhile
+        retry = setTimeout(() => {
+          retry = undefined;
+          step();
+        }, PIPE_RETRY_MS);
+        return;
+      }
+    }
+    const { read: pipeRead, write: pipeWrite } = pipe;
     let read = false;
     for (let round = 0; round < ROUNDS_PER_TURN; round++) {
       let moved = false;
@@ -156,8 +227,8 @@ function spliceDirection(
           inPipe += n;
           moved = read = true;
           plan.count?.(n);
-          untilGrown -= n;
-          if (untilGrown <= 0) grow();
+          untilBulk -= n;
+          if (untilBulk <= 0) growPipe(pipe);
         }
       }
       if (inPipe > 0) {
@@ -169,7 +240,7 @@ function spliceDirection(
         }
         if (n === undefined) {
           if (read) plan.onActivity?.();
-          // the target is full: nothing more is read until it takes what the pipe holds
+          // the target is full: nothing more is read until it takes what the pipe holds (the pipe is kept)
           return to.whenWritable(step);
         }
         inPipe -= n;
@@ -178,7 +249,7 @@ function spliceDirection(
       if (eof && inPipe === 0) return end({ kind: 'eof' });
       if (!moved || (inputDry && inPipe === 0)) {
         if (read) plan.onActivity?.();
-        return from.whenReadable(step);
+        return waitForSource();
       }
     }
     if (read) plan.onActivity?.();
@@ -188,11 +259,11 @@ function spliceDirection(
   const stop = () => {
     if (over) return;
     over = true;
-    grownTotal -= grown;
+    clearTimeout(retry);
     from.whenReadable(undefined);
     to.whenWritable(undefined);
-    closeDescriptor(pipeRead);
-    closeDescriptor(pipeWrite);
+    if (pipe) givePipe(pipe, inPipe === 0);
+    pipe = undefined;
   };
   step();
   return { done, stop, endOnEof: () => {} };
@@ -251,27 +322,23 @@ export interface KernelRelay {
 
 /**
  * Sets up the zero-copy path for a session whose directions all qualify
- * (spliceRefusal said nothing): a watched duplicate per address, a pipe per
- * direction. Throws when the kernel refuses any of it (out of descriptors);
+ * (spliceRefusal said nothing): a watched duplicate per address; each
+ * direction takes a pipe from the pool while it moves bytes. Throws when the
+ * kernel refuses any of it (out of descriptors, or no pipe to be had now);
  * whatever was made is given back first, and the session takes the buffered path.
  */
 export function kernelRelay(directions: PlannedDirection[], settings: RelaySettings): KernelRelay {
   const ends = new Map<Endpoint, KernelEnd>();
-  const pipes = new Map<PlannedDirection, [number, number]>();
   const release = async () => {
-    for (const [r, w] of pipes.values()) {
-      closeDescriptor(r);
-      closeDescriptor(w);
-    }
-    pipes.clear();
     await Promise.all([...ends.values()].map((e) => e.close()));
     ends.clear();
   };
   try {
     for (const dir of directions) {
       for (const ep of [dir.from, dir.to]) if (!ends.has(ep)) ends.set(ep, new KernelEnd(ep.kernelFd?.() as number));
-      pipes.set(dir, makePipe(true));
     }
+    // a pipe can be had now (a spare one, or a new one that becomes spare): else the buffered path, as before
+    givePipe(takePipe(false), true);
   } catch (err) {
     void release();
     throw err;
@@ -281,10 +348,7 @@ export function kernelRelay(directions: PlannedDirection[], settings: RelaySetti
   const running: SpliceDirection[] = [];
   return {
     direction(dir, plan) {
-      const pipe = pipes.get(dir) as [number, number];
-      // the direction closes its pipe when it stops
-      pipes.delete(dir);
-      const d = spliceDirection(ends.get(dir.from) as KernelEnd, ends.get(dir.to) as KernelEnd, pipe, { ...plan, readLen });
+      const d = spliceDirection(ends.get(dir.from) as KernelEnd, ends.get(dir.to) as KernelEnd, { ...plan, readLen });
       running.push(d);
       return d;
     },
