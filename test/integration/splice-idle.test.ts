@@ -59,8 +59,10 @@ describe('idle sessions on the zero-copy path hold no pipe', () => {
     await waitFor(() => zeroCopyLines(p.errors()) >= 50, 10000, '50 sessions on the zero-copy path');
     // each session: its peer, its connection to the target and a watched duplicate of each; the pool's one spare pipe
     // (a pipe per direction made up front held 8 each)
+    // and libuv's reserve: the first stream handle of the process opens /dev/null once, to survive EMFILE
+    // (since the first session is the first stream handle, it comes after the baseline)
     const atRest = descriptorsOf(p.pid) - baseline;
-    expect(atRest).toBeLessThanOrEqual(50 * 4 + 2);
+    expect(atRest).toBeLessThanOrEqual(50 * 4 + 2 + 1);
 
     // one session turns busy (8 MiB: its directions grow their pipes) while the others idle, then a few small ones
     const big = randomBytes(8 << 20);
