@@ -172,8 +172,9 @@ function spliceDirection(
         else if (n === 0) eof = true;
         else {
           // a short read took all the socket held: once the pipe is empty the direction waits for
-          // readability instead of asking again (a splice that would only say EAGAIN)
-          if (n < DRAINED_BELOW) inputDry = true;
+          // readability instead of asking again (a splice that would only say EAGAIN); a read
+          // that filled -b's block did not
+          if (n < DRAINED_BELOW && n < plan.readLen) inputDry = true;
           inPipe += n;
           moved = read = true;
           plan.count?.(n);
