@@ -13,6 +13,11 @@
  * some other event woke Node. Each callback therefore only notes what
  * happened and hands the work to one setImmediate, which Node runs as usual,
  * in the same loop iteration (the check phase follows the poll phase).
+ *
+ * A watch made `direct` skips that hop: its handler runs inside libuv's
+ * callback, for work that queues no microtasks (the zero-copy path's splices,
+ * which hand anything promise-shaped to a setImmediate of their own): a
+ * request/response relay then spends no loop turn per message on the hop.
  */
 import { createRequire } from 'node:module';
 
@@ -51,6 +56,8 @@ interface Uv {
 
 /** Watches by handle address: one registered callback serves every handle. */
 const watchers = new Map<bigint, PollHandler>();
+/** The direct watches' handlers, called from libuv's callback itself. */
+const directWatchers = new Map<bigint, PollHandler>();
 const closing = new Map<bigint, () => void>();
 let uv: Uv | undefined;
 
@@ -73,6 +80,17 @@ function runTurn(): void {
   for (const done of closed.splice(0)) done();
 }
 
+function runDirect(handler: PollHandler, status: number, events: number): void {
+  try {
+    handler(status, events);
+  } catch (err) {
+    // thrown where Node would have thrown it from any other callback, not into libuv's C frame
+    setImmediate(() => {
+      throw err;
+    });
+  }
+}
+
 function load(): Uv {
   if (uv) return uv;
   const koffi = require('koffi') as typeof import('koffi');
@@ -83,6 +101,8 @@ function load(): Uv {
   const handleSize = self.func('size_t uv_handle_size(int)');
   const onPoll = koffi.register((handle: unknown, status: number, events: number) => {
     const key = koffi.address(handle) as bigint;
+    const direct = directWatchers.get(key);
+    if (direct) return runDirect(direct, status, events);
     const before = reported.get(key);
     reported.set(key, [status < 0 ? status : (before?.[0] ?? status), events | (before?.[1] ?? 0)]);
     scheduleTurn();
@@ -122,11 +142,13 @@ export class DescriptorWatch {
    * `hangUps: false` leaves out UV_DISCONNECT: a socket whose peer has sent its
    * end of file stays "disconnected", and a watch for writability alone would be
    * woken on every turn while the socket is full (a read meets the end of file anyway).
+   * `direct: true` calls the handler inside libuv's callback (see above): it must queue no microtasks.
    */
   constructor(
     fd: number,
     handler: PollHandler,
     private readonly hangUps = true,
+    direct = false,
   ) {
     const u = load();
     this.handle = u.koffi.alloc('uint8_t', u.handleSize);
@@ -136,7 +158,7 @@ export class DescriptorWatch {
       throw Object.assign(new Error(`uv_poll_init(${fd}): ${u.strerror(err)}`), { code: 'EPOLL' });
     }
     this.key = u.koffi.address(this.handle) as bigint;
-    watchers.set(this.key, handler);
+    (direct ? directWatchers : watchers).set(this.key, handler);
   }
 
   /** Which readiness to be told about (UV_READABLE | UV_WRITABLE); 0 stops watching. */
@@ -161,6 +183,7 @@ export class DescriptorWatch {
     this.closed = true;
     const u = load();
     watchers.delete(this.key);
+    directWatchers.delete(this.key);
     reported.delete(this.key);
     return new Promise((resolve) => {
       closing.set(this.key, () => {

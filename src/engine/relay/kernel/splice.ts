@@ -23,6 +23,13 @@ import { type DirectionEnd, ioError } from '../pump.js';
 
 /** The most one splice moves: the pipe's own capacity (64 KiB by default) bounds it first. */
 const SPLICE_LEN = 1 << 20;
+/**
+ * A splice in that moved less than this found the socket drained: the pipe had
+ * room for more (16 slots of at least a page when empty). Taking it as dry saves
+ * a request/response relay one splice per message; if more bytes came meanwhile,
+ * the (level-triggered) watch says so at once.
+ */
+const DRAINED_BELOW = 16 << 10;
 /** Rounds (a read into the pipe and a write out of it) before a busy direction lets other sessions run. */
 const ROUNDS_PER_TURN = 16;
 /**
@@ -103,12 +110,14 @@ export class KernelEnd {
   private readonly watch: DescriptorWatch;
   private onReadable: (() => void) | undefined;
   private onWritable: (() => void) | undefined;
+  private dispatching = false;
 
   constructor(fd: number) {
     this.fd = duplicateDescriptor(fd);
     try {
       // libuv made the description non-blocking already; a splice into a blocking socket would wait in the kernel
       setNonBlocking(this.fd, true);
+      // direct: the steps run inside libuv's callback (they queue no microtasks: a direction's end is handed to a setImmediate)
       this.watch = new DescriptorWatch(this.fd, (status, events) => {
         // an error status: the splice that follows says what went wrong
         const ready = status < 0 ? UV_READABLE | UV_WRITABLE : events;
@@ -116,11 +125,18 @@ export class KernelEnd {
         const writer = ready & UV_WRITABLE ? this.onWritable : undefined;
         if (reader) this.onReadable = undefined;
         if (writer) this.onWritable = undefined;
-        this.update();
-        reader?.();
-        writer?.();
+        // the watch is changed once, after both steps: a step that waits for the same event again
+        // leaves it as it is (uv_poll_start costs two epoll_ctl calls, uv_poll_stop one)
+        this.dispatching = true;
+        try {
+          reader?.();
+          writer?.();
+        } finally {
+          this.dispatching = false;
+          this.update();
+        }
         // no hang-up watch: a peer's end of file arrives as readable, an error as both (see DescriptorWatch)
-      }, false);
+      }, false, true);
     } catch (err) {
       closeDescriptor(this.fd);
       throw err;
@@ -139,6 +155,7 @@ export class KernelEnd {
   }
 
   private update(): void {
+    if (this.dispatching) return;
     this.watch.want((this.onReadable ? UV_READABLE : 0) | (this.onWritable ? UV_WRITABLE : 0));
   }
 
@@ -182,7 +199,8 @@ function spliceDirection(
   let untilBulk = BULK_BYTES;
   const end = (outcome: DirectionEnd) => {
     stop();
-    finish(outcome);
+    // the step may be running inside libuv's poll callback, where the session's promise continuations would not run
+    setImmediate(finish, outcome);
   };
   /** Waits for the source; an empty pipe goes back to the pool meanwhile. */
   const waitForSource = () => {
@@ -224,6 +242,10 @@ function spliceDirection(
         if (n === undefined) inputDry = true;
         else if (n === 0) eof = true;
         else {
+          // a short read took all the socket held: once the pipe is empty the direction waits for
+          // readability instead of asking again (a splice that would only say EAGAIN); a read
+          // that filled -b's block did not
+          if (n < DRAINED_BELOW && n < plan.readLen) inputDry = true;
           inPipe += n;
           moved = read = true;
           plan.count?.(n);
