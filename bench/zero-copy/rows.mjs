@@ -29,7 +29,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** A copy of `xs` in a uniformly random order (Fisher–Yates). */
-function shuffled(xs) {
+export function shuffled(xs) {
   const a = [...xs];
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));
@@ -39,7 +39,7 @@ function shuffled(xs) {
 }
 
 /** Compiles blast.c into `dir`; returns its path, or { skipped } saying why not. */
-function compileBlast(dir) {
+export function compileBlast(dir) {
   const gcc = spawnSync('sh', ['-c', 'command -v gcc'], { encoding: 'utf8' }).stdout.trim();
   if (!gcc) return { skipped: 'gcc not found (the C sender and sink are compiled from bench/zero-copy/blast.c)' };
   const out = join(dir, 'blast');
@@ -49,7 +49,7 @@ function compileBlast(dir) {
 }
 
 /** Waits (bounded) until `pid` has no child left, so a forked child's CPU is in cutime/cstime. */
-async function childrenReaped(pid, ms = 5000) {
+export async function childrenReaped(pid, ms = 5000) {
   const end = Date.now() + ms;
   for (let i = 0; i < 1000 && Date.now() < end; i++) {
     let any = false;
@@ -97,16 +97,25 @@ function boundedBy(promise, ms, what, onTimeout) {
 }
 
 /** One transfer of `bytes` from a blast sender at `target` to a blast sink on `sinkPort`. */
-async function transfer(blast, target, sinkPort, bytes, ms, what) {
+function transfer(blast, target, sinkPort, bytes, ms, what) {
+  return transferWith({ sink: [blast, ['-l', String(sinkPort)]], sender: [blast, [String(target), String(bytes)]], bytes, ms, what });
+}
+
+/**
+ * One transfer of `bytes`: the sink ([program, args]; prints "ready", then "bytes seconds cpu"
+ * at end of file) starts first, then the sender (prints its CPU seconds). Resolves with the
+ * sink's MB/s and both CPU figures; bounded by `ms`.
+ */
+export async function transferWith({ sink: [sinkBin, sinkArgs], sender: [senderBin, senderArgs], bytes, ms, what }) {
   let ready;
   const isReady = new Promise((r) => (ready = r));
-  const sink = runBlast(blast, ['-l', String(sinkPort)], (out) => out.startsWith('ready\n') && ready());
+  const sink = runBlast(sinkBin, sinkArgs, (out) => out.startsWith('ready\n') && ready());
   const kill = (p) => {
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   };
   try {
     await boundedBy(Promise.race([isReady, sink.done.then((r) => Promise.reject(new Error(`${what}: sink failed: ${r.err}`)))]), 10000, `${what}: sink`, () => kill(sink));
-    const sender = runBlast(blast, [String(target), String(bytes)]);
+    const sender = runBlast(senderBin, senderArgs);
     const [s, k] = await boundedBy(Promise.all([sender.done, sink.done]), ms, what, () => {
       kill(sender);
       kill(sink);
