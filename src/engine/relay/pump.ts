@@ -4,7 +4,8 @@
  * read → write and nothing else.
  *
  * Each chunk is written with one write() (or, with -b and a stream, one per
- * block) and its buffer is released to the source once the last of those
+ * block; without -b a stream's writes of one event-loop turn are corked into
+ * one writev) and its buffer is released to the source once the last of those
  * writes has finished, so a source may reuse it. A datagram direction keeps
  * every message whole: -b, readbytes and escape cut a message short (socat
  * reads at most -b bytes of a datagram; the rest is gone) but never split or
