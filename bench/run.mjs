@@ -2,7 +2,9 @@
 /**
  * tsocat against socat, side by side in one run: TCP→TCP relay throughput
  * (and the relay's peak memory against the same relay idle), UNIX→TCP
- * throughput, TLS throughput and handshakes per second (OPENSSL-LISTEN,fork), UDP
+ * throughput, TLS→TCP throughput (bench/tls/rows.mjs: a C TLS sender as a separate
+ * process, with the bare-OpenSSL no-relay reference) and TLS handshakes per second
+ * (OPENSSL-LISTEN,fork), UDP
  * packets relayed per second (64 B and 1400 B), fork connection rate (sequential and 20
  * concurrent, relaying to a TCP echo server and to EXEC:cat), and start-up
  * time; then the zero-copy rows (bench/zero-copy/rows.mjs): TCP→TCP and
@@ -56,6 +58,7 @@ import { tableLines } from './table.mjs';
 import { TLS_MODES, tlsRows } from './tls/rows.mjs';
 import { udpRateRows } from './udp/rows.mjs';
 import { workersRows } from './workers/rows.mjs';
+import { tlsThroughputRows, tlsThroughputTableRows } from './tls/throughput.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -152,7 +155,7 @@ async function throughputOnce(tool, kind = 'tcp') {
   const port = await reservePort();
   const dir = kind === 'unix' ? mkdtempSync(join(tmpdir(), 'tsocat-bench-')) : undefined;
   const path = dir ? join(dir, 'relay.sock') : undefined;
-  const listen = path ? `UNIX-LISTEN:${path}` : kind === 'tls' ? `${tlsListen(port)}` : `TCP-LISTEN:${port},reuseaddr`;
+  const listen = path ? `UNIX-LISTEN:${path}` : `TCP-LISTEN:${port},reuseaddr`;
   const relay = startRelay(tool, [listen, `TCP:127.0.0.1:${sink.port}`]);
   try {
     if (path) await waitUnixListening(path);
@@ -170,7 +173,7 @@ async function throughputOnce(tool, kind = 'tcp') {
     }, 20);
     const t0 = process.hrtime.bigint();
     await new Promise((resolve, reject) => {
-      const s = path ? connect({ path }) : kind === 'tls' ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }) : connect({ port, host: '127.0.0.1' });
+      const s = path ? connect({ path }) : connect({ port, host: '127.0.0.1' });
       s.on('error', reject);
       let sent = 0;
       const pump = () => {
@@ -180,7 +183,7 @@ async function throughputOnce(tool, kind = 'tcp') {
         }
         s.end(resolve);
       };
-      s.once(kind === 'tls' ? 'secureConnect' : 'connect', pump);
+      s.once('connect', pump);
       s.resume(); // nothing comes back, but never let it block
     });
     const n = await deadline(received, 120000, `${tool} throughput`).finally(() => clearInterval(sampler));
@@ -469,8 +472,7 @@ async function main() {
     }
     group = 'tls';
     if (want(group)) {
-      const tls = await both((t) => throughput(t, 'tls'));
-      results.push(row(`TLS→TCP throughput (OPENSSL-LISTEN, ${MB} MB)`, 'MB/s', tls.socat.mbps, tls.tsocat.mbps, true, { runs: REPEATS }));
+      results.push(...tlsThroughputTableRows(await tlsThroughputRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: MB, runs: REPEATS }), row));
       const hs = await both((t) => connectionRate(t, `TCP:127.0.0.1:${echo.port}`, 1, true));
       results.push(row(`TLS handshakes per second (OPENSSL-LISTEN,fork → TCP echo, ${CONNS} sequential Node clients)`, 'conn/s', hs.socat, hs.tsocat, true));
       extra.tls = await sTimeRows(results);

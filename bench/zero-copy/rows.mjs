@@ -29,7 +29,7 @@ const GiB = 1024 * MiB;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (bounded) until `pid` has no child left, so a forked child's CPU is in cutime/cstime. */
-async function childrenReaped(pid, ms = 5000) {
+export async function childrenReaped(pid, ms = 5000) {
   const end = Date.now() + ms;
   for (let i = 0; i < 1000 && Date.now() < end; i++) {
     let any = false;
@@ -64,16 +64,25 @@ function runBlast(blast, args, onLine) {
 }
 
 /** One transfer of `bytes` from a blast sender at `target` to a blast sink on `sinkPort`. */
-async function transfer(blast, target, sinkPort, bytes, ms, what) {
+function transfer(blast, target, sinkPort, bytes, ms, what) {
+  return transferWith({ sink: [blast, ['-l', String(sinkPort)]], sender: [blast, [String(target), String(bytes)]], bytes, ms, what });
+}
+
+/**
+ * One transfer of `bytes`: the sink ([program, args]; prints "ready", then "bytes seconds cpu"
+ * at end of file) starts first, then the sender (prints its CPU seconds). Resolves with the
+ * sink's MB/s and both CPU figures; bounded by `ms`.
+ */
+export async function transferWith({ sink: [sinkBin, sinkArgs], sender: [senderBin, senderArgs], bytes, ms, what }) {
   let ready;
   const isReady = new Promise((r) => (ready = r));
-  const sink = runBlast(blast, ['-l', String(sinkPort)], (out) => out.startsWith('ready\n') && ready());
+  const sink = runBlast(sinkBin, sinkArgs, (out) => out.startsWith('ready\n') && ready());
   const kill = (p) => {
     if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   };
   try {
     await within(Promise.race([isReady, sink.done.then((r) => Promise.reject(new Error(`${what}: sink failed: ${r.err}`)))]), 10000, `${what}: sink`, () => kill(sink));
-    const sender = runBlast(blast, [String(target), String(bytes)]);
+    const sender = runBlast(senderBin, senderArgs);
     const [s, k] = await within(Promise.all([sender.done, sink.done]), ms, what, () => {
       kill(sender);
       kill(sink);

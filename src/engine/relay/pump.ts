@@ -4,7 +4,8 @@
  * read → write and nothing else.
  *
  * Each chunk is written with one write() (or, with -b and a stream, one per
- * block) and its buffer is released to the source once the last of those
+ * block; without -b a stream's writes of one event-loop turn are corked into
+ * one writev) and its buffer is released to the source once the last of those
  * writes has finished, so a source may reuse it. A datagram direction keeps
  * every message whole: -b, readbytes and escape cut a message short (socat
  * reads at most -b bytes of a datagram; the rest is gone) but never split or
@@ -50,6 +51,9 @@ export function ioError(call: string, name: string, err: unknown): TsocatError {
 
 const nothing = () => {};
 
+/** The most a direction holds corked before writing it out, turn over or not. */
+const CORKED_MAX = 256 * 1024;
+
 /**
  * Pumps until the source ends (or readbytes is reached). Resolves, never
  * rejects: the outcome says whether it ended cleanly. `stop()` detaches;
@@ -94,8 +98,29 @@ export function pumpDirection(source: ChunkSource, target: Writable, plan: Direc
     for (const observe of plan.observers) observe(data);
     return write(data, data === block ? release : nothing);
   };
+  // A stream's chunks that arrive in one turn of the event loop (a TLS socket emits each
+  // 16 KiB record it decrypts from one read on its own) go out corked, as one writev at the
+  // end of the turn; whether to wait for 'drain' is decided then, on what is still queued.
+  // (-b keeps each block its own write, and a datagram direction each message)
+  // (at most CORKED_MAX bytes wait, so a source's buffers return to it at a steady pace)
+  const coalesce = !plan.datagram && !plan.blockSize;
+  let corked = false;
+  let corkedBytes = 0;
+  const uncorkTurn = () => {
+    if (!corked) return;
+    corked = false;
+    corkedBytes = 0;
+    target.uncork();
+    if (target.writableLength >= target.writableHighWaterMark) holdForDrain();
+  };
   const onData = (chunk: Buffer, release: () => void) => {
     let ok: boolean;
+    if (coalesce && !corked) {
+      corked = true;
+      target.cork();
+      setImmediate(uncorkTurn);
+    }
+    corkedBytes += chunk.length;
     if (simple) {
       ok = write(chunk, release);
     } else {
@@ -125,12 +150,15 @@ export function pumpDirection(source: ChunkSource, target: Writable, plan: Direc
         return;
       }
     }
-    if (!ok && !waitingForDrain) {
-      waitingForDrain = true;
-      input.pause();
-      target.once('drain', onDrain);
-    }
+    if (corked && corkedBytes >= CORKED_MAX) uncorkTurn();
+    else if (!ok && !corked) holdForDrain();
   };
+  function holdForDrain(): void {
+    if (waitingForDrain) return;
+    waitingForDrain = true;
+    input.pause();
+    target.once('drain', onDrain);
+  }
   let eofIsFinal = !plan.ignoreEof;
   const onEnd = () => {
     if (!eofIsFinal && plan.ignoreEof) {
@@ -181,6 +209,10 @@ export function pumpDirection(source: ChunkSource, target: Writable, plan: Direc
   };
   const cleanup = () => {
     source.stop();
+    if (corked) {
+      corked = false;
+      target.uncork();
+    }
     target.off('error', onWriteError);
     target.off('drain', onDrain);
     if (beginOnDrain) target.off('drain', beginOnDrain);
