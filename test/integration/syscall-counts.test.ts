@@ -1,0 +1,176 @@
+/**
+ * What the relay's hot paths cost in system calls, counted with strace(1): a
+ * change that adds a call per message or per block (an extra splice, a watch
+ * changed on every event, a write per chunk) keeps the bytes right and only
+ * shows here.
+ *
+ * - zero-copy path (src/engine/relay/kernel/splice.ts): a small message costs
+ *   one splice in and one out per direction, and the watch is not changed per
+ *   message; a read that filled -b's block is not taken as a drained socket.
+ * - buffered path (src/engine/relay/pump.ts): the chunks of one turn go out as
+ *   one writev; with -b each block is still one write of its own.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exited, freePort, STRICT, skipBecause, stop, TSOCAT, tempDir, waitForPort } from '../helpers.js';
+
+const HAVE_STRACE = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', 'true']).status === 0;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+beforeEach((ctx) => {
+  if (HAVE_STRACE) return;
+  const why = 'strace is not on PATH or cannot trace here (the test counts system calls)';
+  if (STRICT) throw new Error(`CI must run this test, but ${why}`);
+  skipBecause(ctx, why);
+});
+
+/** A server in this process (not traced) for the relay's address 2. */
+async function serve(onPeer: (s: Socket) => void): Promise<number> {
+  const server: Server = createServer({ allowHalfOpen: true }, onPeer);
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  return port;
+}
+
+interface Traced {
+  strace: ChildProcess;
+  port: number;
+  /** The traced calls, one line each (`pid name(args) = result`). */
+  calls: () => string[];
+}
+
+/**
+ * `tsocat <flags> TCP-LISTEN:port <address 2>` (one session, no fork) under
+ * strace -f, counting `syscalls`. The relay and strace are stopped by pid after the test.
+ */
+async function traced(flags: string[], address2: string, syscalls: string[], env: NodeJS.ProcessEnv = {}): Promise<Traced> {
+  const { dir, cleanup } = tempDir();
+  const out = join(dir, 'trace');
+  const port = await freePort();
+  const strace = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${syscalls.join(',')}`, process.execPath, TSOCAT, ...flags, `TCP-LISTEN:${port},reuseaddr`, address2], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let errors = '';
+  strace.stderr?.on('data', (d: Buffer) => {
+    errors += d.toString();
+  });
+  const read = () => {
+    try {
+      return readFileSync(out, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  cleanups.push(async () => {
+    // the relay first (its pid is the trace's first), then strace
+    const relay = Number(/^(\d+) /.exec(read())?.[1]);
+    if (relay > 0 && strace.exitCode === null) {
+      try {
+        process.kill(relay, 'SIGTERM');
+      } catch {
+        // gone already
+      }
+    }
+    await stop(strace);
+    cleanup();
+  });
+  try {
+    await waitForPort(port, 10000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; strace said: ${errors}`);
+  }
+  const calls = () =>
+    read()
+      .split('\n')
+      // a call interrupted by another thread's line is counted at its start, not again at "<... resumed>"
+      .filter((l) => /^\d+ +\w+\(/.test(l));
+  return { strace, port, calls };
+}
+
+const count = (calls: string[], ...names: string[]) => calls.filter((l) => names.includes(/^\d+ +(\w+)\(/.exec(l)?.[1] ?? '')).length;
+
+/** Sends `n` messages of `size` bytes one at a time, each after the last one's echo, then ends. */
+async function roundTrips(port: number, n: number, size: number): Promise<void> {
+  const client = connect({ port, host: '127.0.0.1', noDelay: true });
+  cleanups.push(() => {
+    client.destroy();
+  });
+  await new Promise<void>((r, j) => client.once('connect', r).once('error', j));
+  const message = Buffer.alloc(size, 0x61);
+  let got = 0;
+  let sent = 0;
+  await new Promise<void>((resolve, reject) => {
+    client.on('error', reject);
+    client.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got === sent * size) {
+        if (sent === n) return resolve();
+        sent++;
+        client.write(message);
+      }
+    });
+    sent++;
+    client.write(message);
+  });
+  client.end();
+  await new Promise<void>((r) => client.once('close', () => r()).resume());
+}
+
+describe('zero-copy path (splice): system calls per message', () => {
+  it('200 round trips of 64 bytes: one splice in and one out per direction per message, the watch not changed per message', async () => {
+    const echo = await serve((s) => s.pipe(s));
+    const t = await traced([], `TCP:127.0.0.1:${echo}`, ['splice', 'epoll_ctl', 'epoll_wait', 'epoll_pwait']);
+    const N = 200;
+    await roundTrips(t.port, N, 64);
+    expect(await exited(t.strace, 10000)).toBe(0);
+    const calls = t.calls();
+    const splices = count(calls, 'splice');
+    const ctl = count(calls, 'epoll_ctl');
+    const waits = count(calls, 'epoll_wait', 'epoll_pwait');
+    const summary = `${splices} splice, ${ctl} epoll_ctl, ${waits} epoll_wait for ${N} round trips`;
+    console.log(summary);
+    // 2 directions × (splice in + splice out) per message, and the session's start and end
+    expect(splices, summary).toBeLessThanOrEqual(4 * N + 20);
+    // the watches are set up once; Node's own start-up and the listener add a few dozen at most
+    expect(ctl, summary).toBeLessThan(60);
+    expect(splices, `${summary}: the relay did not take the zero-copy path`).toBeGreaterThanOrEqual(4 * N);
+  });
+
+  it('20 MiB through -b 4096: blocks that fill -b are read on without an epoll_wait each', async () => {
+    const size = 20 << 20;
+    let received = 0;
+    const sink = await serve((s) => {
+      s.on('data', (d: Buffer) => {
+        received += d.length;
+      });
+      s.on('end', () => s.end());
+    });
+    const t = await traced(['-b', '4096'], `TCP:127.0.0.1:${sink}`, ['splice', 'epoll_wait', 'epoll_pwait']);
+    const client = connect({ port: t.port, host: '127.0.0.1' });
+    cleanups.push(() => {
+      client.destroy();
+    });
+    client.end(Buffer.alloc(size, 0x62));
+    client.resume();
+    expect(await exited(t.strace, 15000)).toBe(0);
+    expect(received).toBe(size);
+    const calls = t.calls();
+    const blocks = size / 4096;
+    const waits = count(calls, 'epoll_wait', 'epoll_pwait');
+    const splicesIn = calls.filter((l) => / splice\(\d+, NULL, \d+, NULL, 4096,/.test(l)).length;
+    const summary = `${waits} epoll_wait, ${splicesIn} splices asked for 4096 bytes, for ${blocks} blocks`;
+    console.log(summary);
+    expect(splicesIn, `${summary}: -b 4096 did not bound the reads`).toBeGreaterThanOrEqual(blocks);
+    // read on for up to 16 rounds a turn: a wait per block (5120) is the fault this catches
+    expect(waits, summary).toBeLessThan(blocks / 4);
+  });
+});
