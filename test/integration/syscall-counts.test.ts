@@ -174,3 +174,59 @@ describe('zero-copy path (splice): system calls per message', () => {
     expect(waits, summary).toBeLessThan(blocks / 4);
   });
 });
+
+/** The relay's writes of bytes (write and writev), as [call, bytes]: a libuv wake-up's 8-byte write left out. */
+function dataWrites(calls: string[]): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const l of calls) {
+    const m = /^\d+ +(write|writev)\(.* = (\d+)$/.exec(l);
+    if (m && Number(m[2]) > 8) out.push([m[1] as string, Number(m[2])]);
+  }
+  return out;
+}
+
+/** 8 MiB from the test through the buffered path (TSOCAT_SPLICE=off) to a sink in this process, traced for writes. */
+async function burstThroughPump(flags: string[]): Promise<Array<[string, number]>> {
+  const size = 8 << 20;
+  let received = 0;
+  const sink = await serve((s) => {
+    s.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    s.on('end', () => s.end());
+  });
+  const t = await traced(flags, `TCP:127.0.0.1:${sink}`, ['write', 'writev'], { TSOCAT_SPLICE: 'off' });
+  const client = connect({ port: t.port, host: '127.0.0.1' });
+  cleanups.push(() => {
+    client.destroy();
+  });
+  client.end(Buffer.alloc(size, 0x63));
+  client.resume();
+  expect(await exited(t.strace, 15000)).toBe(0);
+  expect(received).toBe(size);
+  return dataWrites(t.calls());
+}
+
+describe('buffered path (pump): writes per turn', () => {
+  it('a burst: the chunks one turn reads go out corked, as writev calls of more than one read each', async () => {
+    const writes = await burstThroughPump([]);
+    const bytes = writes.reduce((a, [, n]) => a + n, 0);
+    const big = writes.filter(([, n]) => n > 64 << 10).length;
+    const summary = `${writes.length} writes (${writes.filter(([c]) => c === 'writev').length} writev, ${big} of more than 64 KiB) for ${bytes} bytes`;
+    console.log(summary);
+    expect(bytes, summary).toBe(8 << 20);
+    // a read is at most 64 KiB: a write per read would be 128 writes of at most 64 KiB each
+    expect(writes.length, summary).toBeLessThan(96);
+    expect(big, summary).toBeGreaterThan(writes.length / 4);
+  });
+
+  it('-b 4096: each block is a write of its own, never joined with the next', async () => {
+    const writes = await burstThroughPump(['-b', '4096']);
+    const bytes = writes.reduce((a, [, n]) => a + n, 0);
+    const over = writes.filter(([, n]) => n > 4096);
+    const summary = `${writes.length} writes for ${bytes} bytes, ${over.length} of more than 4096 bytes (${over.slice(0, 3).map(([c, n]) => `${c} ${n}`).join(', ')})`;
+    console.log(summary);
+    expect(bytes, summary).toBe(8 << 20);
+    expect(over, summary).toEqual([]);
+  });
+});
