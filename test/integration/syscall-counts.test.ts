@@ -125,6 +125,27 @@ async function roundTrips(port: number, n: number, size: number): Promise<void> 
   await new Promise<void>((r) => client.once('close', () => r()).resume());
 }
 
+/** `size` bytes from the test through the traced relay to a sink in this process, then its end; the traced calls once the relay has exited. */
+async function burst(size: number, flags: string[], syscalls: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> {
+  let received = 0;
+  const sink = await serve((s) => {
+    s.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    s.on('end', () => s.end());
+  });
+  const t = await traced(flags, `TCP:127.0.0.1:${sink}`, syscalls, env);
+  const client = connect({ port: t.port, host: '127.0.0.1' });
+  cleanups.push(() => {
+    client.destroy();
+  });
+  client.end(Buffer.alloc(size, 0x62));
+  client.resume();
+  expect(await exited(t.strace, 15000)).toBe(0);
+  expect(received).toBe(size);
+  return t.calls();
+}
+
 describe('zero-copy path (splice): system calls per message', () => {
   it('200 round trips of 64 bytes: one splice in and one out per direction per message, the watch not changed per message', async () => {
     const echo = await serve((s) => s.pipe(s));
@@ -147,23 +168,7 @@ describe('zero-copy path (splice): system calls per message', () => {
 
   it('20 MiB through -b 4096: blocks that fill -b are read on without an epoll_wait each', async () => {
     const size = 20 << 20;
-    let received = 0;
-    const sink = await serve((s) => {
-      s.on('data', (d: Buffer) => {
-        received += d.length;
-      });
-      s.on('end', () => s.end());
-    });
-    const t = await traced(['-b', '4096'], `TCP:127.0.0.1:${sink}`, ['splice', 'epoll_wait', 'epoll_pwait']);
-    const client = connect({ port: t.port, host: '127.0.0.1' });
-    cleanups.push(() => {
-      client.destroy();
-    });
-    client.end(Buffer.alloc(size, 0x62));
-    client.resume();
-    expect(await exited(t.strace, 15000)).toBe(0);
-    expect(received).toBe(size);
-    const calls = t.calls();
+    const calls = await burst(size, ['-b', '4096'], ['splice', 'epoll_wait', 'epoll_pwait']);
     const blocks = size / 4096;
     const waits = count(calls, 'epoll_wait', 'epoll_pwait');
     const splicesIn = calls.filter((l) => / splice\(\d+, NULL, \d+, NULL, 4096,/.test(l)).length;
@@ -185,26 +190,9 @@ function dataWrites(calls: string[]): Array<[string, number]> {
   return out;
 }
 
-/** 8 MiB from the test through the buffered path (TSOCAT_SPLICE=off) to a sink in this process, traced for writes. */
+/** 8 MiB from the test through the buffered path (TSOCAT_SPLICE=off), traced for writes. */
 async function burstThroughPump(flags: string[]): Promise<Array<[string, number]>> {
-  const size = 8 << 20;
-  let received = 0;
-  const sink = await serve((s) => {
-    s.on('data', (d: Buffer) => {
-      received += d.length;
-    });
-    s.on('end', () => s.end());
-  });
-  const t = await traced(flags, `TCP:127.0.0.1:${sink}`, ['write', 'writev'], { TSOCAT_SPLICE: 'off' });
-  const client = connect({ port: t.port, host: '127.0.0.1' });
-  cleanups.push(() => {
-    client.destroy();
-  });
-  client.end(Buffer.alloc(size, 0x63));
-  client.resume();
-  expect(await exited(t.strace, 15000)).toBe(0);
-  expect(received).toBe(size);
-  return dataWrites(t.calls());
+  return dataWrites(await burst(8 << 20, flags, ['write', 'writev'], { TSOCAT_SPLICE: 'off' }));
 }
 
 describe('buffered path (pump): writes per turn', () => {
