@@ -9,13 +9,16 @@
  *   message; a read that filled -b's block is not taken as a drained socket.
  * - buffered path (src/engine/relay/pump.ts): the chunks of one turn go out as
  *   one writev; with -b each block is still one write of its own.
+ * - batched datagram path (src/engine/relay/kernel/datagram-batch.ts): a busy
+ *   direction hands the loop back after 4 batches, however long a flood lasts.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exited, freePort, STRICT, skipBecause, stop, TSOCAT, tempDir, waitForPort } from '../helpers.js';
+import { exited, freePort, STRICT, skipBecause, stop, TSOCAT, tempDir, udpBound, waitFor, waitForPort } from '../helpers.js';
 
 const HAVE_STRACE = spawnSync('strace', ['-f', '-qq', '-o', '/dev/null', 'true']).status === 0;
 
@@ -45,17 +48,21 @@ interface Traced {
   port: number;
   /** The traced calls, one line each (`pid name(args) = result`). */
   calls: () => string[];
+  /** What strace and the relay wrote on stderr. */
+  errors: () => string;
 }
 
 /**
- * `tsocat <flags> TCP-LISTEN:port <address 2>` (one session, no fork) under
- * strace -f, counting `syscalls`. The relay and strace are stopped by pid after the test.
+ * `tsocat <flags> TCP-LISTEN:port <address 2>` (one session, no fork; or the
+ * arguments `udp` makes, for a UDP-LISTEN) under strace -f, counting
+ * `syscalls`. The relay and strace are stopped by pid after the test.
  */
-async function traced(flags: string[], address2: string, syscalls: string[], env: NodeJS.ProcessEnv = {}): Promise<Traced> {
+async function traced(flags: string[], address2: string, syscalls: string[], env: NodeJS.ProcessEnv = {}, udp?: (port: number) => string[]): Promise<Traced> {
   const { dir, cleanup } = tempDir();
   const out = join(dir, 'trace');
   const port = await freePort();
-  const strace = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${syscalls.join(',')}`, process.execPath, TSOCAT, ...flags, `TCP-LISTEN:${port},reuseaddr`, address2], {
+  const args = udp ? udp(port) : [...flags, `TCP-LISTEN:${port},reuseaddr`, address2];
+  const strace = spawn('strace', ['-f', '-qq', '-o', out, '-e', `trace=${syscalls.join(',')}`, process.execPath, TSOCAT, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -84,7 +91,8 @@ async function traced(flags: string[], address2: string, syscalls: string[], env
     cleanup();
   });
   try {
-    await waitForPort(port, 10000);
+    if (udp) await waitFor(() => udpBound(port), 10000, `UDP port ${port} bound`);
+    else await waitForPort(port, 10000);
   } catch (err) {
     throw new Error(`${(err as Error).message}; strace said: ${errors}`);
   }
@@ -93,7 +101,7 @@ async function traced(flags: string[], address2: string, syscalls: string[], env
       .split('\n')
       // a call interrupted by another thread's line is counted at its start, not again at "<... resumed>"
       .filter((l) => /^\d+ +\w+\(/.test(l));
-  return { strace, port, calls };
+  return { strace, port, calls, errors: () => errors };
 }
 
 const count = (calls: string[], ...names: string[]) => calls.filter((l) => names.includes(/^\d+ +(\w+)\(/.exec(l)?.[1] ?? '')).length;
@@ -216,5 +224,53 @@ describe('buffered path (pump): writes per turn', () => {
     console.log(summary);
     expect(bytes, summary).toBe(8 << 20);
     expect(over, summary).toEqual([]);
+  });
+});
+
+describe('batched datagram path: a busy direction hands the loop back', () => {
+  it('a flood from another process: at most 4 batches per direction between two looks at the event loop', async () => {
+    const echo = createSocket('udp4');
+    cleanups.push(() => new Promise<void>((r) => echo.close(() => r())));
+    echo.on('message', (data, from) => echo.send(data, from.port, from.address));
+    await new Promise<void>((r) => echo.bind(0, '127.0.0.1', () => r()));
+    const echoPort = echo.address().port;
+    const t = await traced([], '', ['recvmmsg', 'epoll_wait', 'epoll_pwait'], {}, (port) => ['-T', '0.5', '-d', '-d', `UDP-LISTEN:${port},bind=127.0.0.1`, `UDP:127.0.0.1:${echoPort}`]);
+    const port = t.port;
+    // the sender: its own process, bursts of 200 packets for 1 s (the relay under strace cannot keep up: its socket stays full)
+    const sender = spawn(process.execPath, ['-e', `
+      const s = require('node:dgram').createSocket('udp4');
+      const p = Buffer.alloc(64, 'f');
+      const until = Date.now() + 1000;
+      s.send('first', ${port}, '127.0.0.1');
+      const burst = () => {
+        for (let i = 0; i < 200; i++) s.send(p, ${port}, '127.0.0.1');
+        if (Date.now() < until) setTimeout(burst, 1); else setTimeout(() => s.close(), 50);
+      };
+      setTimeout(burst, 200);
+    `], { stdio: 'ignore' });
+    cleanups.push(() => stop(sender));
+    expect(await exited(sender, 10000)).toBe(0);
+    expect(await exited(t.strace, 15000), t.errors()).toBe(0);
+    expect(t.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+    // the longest run of batches received (recvmmsg returning packets) between two epoll_waits of the loop's thread
+    const calls = t.calls();
+    const loop = /^(\d+) +recvmmsg\(/.exec(calls.find((l) => /^\d+ +recvmmsg\(/.test(l)) ?? '')?.[1];
+    let run = 0;
+    let longest = 0;
+    let batches = 0;
+    for (const l of calls) {
+      if (!l.startsWith(`${loop} `)) continue;
+      if (/ epoll_p?wait\(/.test(l)) run = 0;
+      else if (/ recvmmsg\(.* = [1-9]\d*$/.test(l)) {
+        batches++;
+        longest = Math.max(longest, ++run);
+      }
+    }
+    const summary = `${batches} batches received, at most ${longest} between two epoll_waits`;
+    console.log(summary);
+    expect(batches, `${summary}: the flood did not fill batches`).toBeGreaterThan(20);
+    // per direction 4 batches in the poll phase (the watch's callback) and 4 in the check phase (its
+    // setImmediate) of one loop iteration: 16 for the two directions
+    expect(longest, summary).toBeLessThanOrEqual(16);
   });
 });
