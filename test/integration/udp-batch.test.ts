@@ -176,3 +176,37 @@ describe('UDP-LISTEN → UDP in datagram batches', () => {
     expect(p.errors()).toContain(`N data path: buffers (${why})`);
   });
 });
+
+describe('the batched path checks IPv6 senders', () => {
+  it('packets queued before the session connected, from another ::1 port or from the same port at another address, do not pass', async () => {
+    const echo = await reversingEcho(6);
+    const port = await freePort();
+    // UDP6-LISTEN on [::] also hears IPv4 senders, as ::ffff:127.0.0.1
+    const p = start(['-d', '-d', `UDP6-LISTEN:${port}`, `UDP6:[::1]:${echo.port}`]);
+    await waitFor(() => udpBound(port), 20000, `UDP port ${port} bound`);
+    const client = await udpPeer(6);
+    const otherPort = await udpPeer(6);
+    const otherAddress = createSocket('udp4');
+    toClose.push(() => new Promise<void>((r) => otherAddress.close(() => r())));
+    await new Promise<void>((r) => otherAddress.bind(client.port, '127.0.0.1', () => r()));
+    // the relay stopped: the first packet (the client's, which makes it the peer) and the strangers' all wait in its socket
+    process.kill(p.pid as number, 'SIGSTOP');
+    try {
+      await client.send(Buffer.from('one'), port);
+      for (let i = 0; i < 40; i++) {
+        await otherPort.send(Buffer.from('stranger'), port);
+        await new Promise<void>((r, j) => otherAddress.send('stranger', port, '127.0.0.1', (e) => (e ? j(e) : r())));
+      }
+    } finally {
+      process.kill(p.pid as number, 'SIGCONT');
+    }
+    const answered = (word: string) => client.received.some((r) => r.data.toString() === word);
+    await waitFor(() => answered('eno'), 20000, 'the answer to one');
+    await client.send(Buffer.from('two'), port);
+    await waitFor(() => answered('owt'), 20000, 'the answer to two');
+    expect(p.errors()).toContain('N data path: datagram batches (recvmmsg, sendmmsg)');
+    const passed = echo.received.map((r) => r.data.toString());
+    expect(passed.filter((d) => d === 'stranger').length, `what reached the echo: ${passed.length} packets`).toBe(0);
+    expect(passed).toEqual(['one', 'two']);
+  });
+});
