@@ -228,7 +228,7 @@ describe('buffered path (pump): writes per turn', () => {
 });
 
 describe('batched datagram path: a busy direction hands the loop back', () => {
-  it('a flood from another process: at most 4 batches per direction between two looks at the event loop', async () => {
+  it('a flood from another process: at most 4 batches per direction and loop phase (16 in all) between two epoll_waits', async () => {
     const echo = createSocket('udp4');
     cleanups.push(() => new Promise<void>((r) => echo.close(() => r())));
     echo.on('message', (data, from) => echo.send(data, from.port, from.address));
