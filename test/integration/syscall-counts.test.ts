@@ -188,14 +188,21 @@ describe('zero-copy path (splice): system calls per message', () => {
   });
 });
 
-/** The relay's writes of bytes (write and writev), as [call, bytes]: a libuv wake-up's 8-byte write left out. */
+/**
+ * The relay's writes of bytes (write and writev) to the descriptor that took the most bytes (the
+ * target socket), as [call, bytes]: log lines on stderr and libuv's 8-byte wake-ups left out.
+ */
 function dataWrites(calls: string[]): Array<[string, number]> {
-  const out: Array<[string, number]> = [];
+  const byFd = new Map<string, Array<[string, number]>>();
   for (const l of calls) {
-    const m = /^\d+ +(write|writev)\(.* = (\d+)$/.exec(l);
-    if (m && Number(m[2]) > 8) out.push([m[1] as string, Number(m[2])]);
+    const m = /^\d+ +(write|writev)\((\d+),.* = (\d+)$/.exec(l);
+    if (!m) continue;
+    const list = byFd.get(m[2] as string) ?? [];
+    list.push([m[1] as string, Number(m[3])]);
+    byFd.set(m[2] as string, list);
   }
-  return out;
+  const total = (list: Array<[string, number]>) => list.reduce((a, [, n]) => a + n, 0);
+  return [...byFd.values()].sort((a, b) => total(b) - total(a))[0] ?? [];
 }
 
 /** 8 MiB from the test through the buffered path (TSOCAT_SPLICE=off), traced for writes. */
