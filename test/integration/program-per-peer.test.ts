@@ -44,12 +44,14 @@ async function probe(program: string, env: NodeJS.ProcessEnv, status?: number): 
 }
 
 const NODE_SPAWN = { ...process.env, TSOCAT_POSIX_SPAWN: 'off' };
+// posix_spawn is opt-in (TSOCAT_POSIX_SPAWN=on) until a lost end of a program among 1000 concurrent ones is understood
+const POSIX_SPAWN = { ...process.env, TSOCAT_POSIX_SPAWN: 'on' };
 
 describe('a program per peer (posix_spawn)', () => {
   it('starts with every signal at its default and none blocked, as from Node\'s spawn (the program itself reads /proc)', async () => {
     // exec'd directly: a shell in between would set its own signals
     const program = 'EXEC:grep -e SigBlk -e SigIgn /proc/self/status';
-    const plain = await probe(program, process.env);
+    const plain = await probe(program, POSIX_SPAWN);
     expect(plain.out).toMatch(/^SigBlk:\s+0+\nSigIgn:\s+0+\n$/);
     expect((await probe(program, NODE_SPAWN)).out).toBe(plain.out);
     expect(plain.log).toMatch(/ I forked off child process \d+\n/);
@@ -59,7 +61,7 @@ describe('a program per peer (posix_spawn)', () => {
     const script = probeScript();
     for (const setsid of [false, true]) {
       const program = `EXEC:${script}${setsid ? ',setsid' : ''}`;
-      const plain = await probe(program, process.env, 3);
+      const plain = await probe(program, POSIX_SPAWN, 3);
       expect(plain.out).toMatch(/^fd 0 socket\nfd 1 socket\n/);
       expect(plain.out).toContain(setsid ? '\nleader\n' : '\nmember\n');
       expect(plain.out).toContain('\npeer 127.0.0.1\n');

@@ -124,7 +124,9 @@ describe('stderr carries only tsocat lines', () => {
     const clients = await openClients(port, SESSIONS);
     await closeAll(clients);
     // each session ends with the child's exit being noticed; wait until every cat is gone
-    await waitFor(() => (p.errors().match(/exited with status 0/g) ?? []).length >= SESSIONS, 60000);
+    await waitFor(() => (p.errors().match(/exited with status 0/g) ?? []).length >= SESSIONS, 60000).catch((e) => {
+      throw new Error(`${e.message}: ${(p.errors().match(/exited with status 0/g) ?? []).length} of ${SESSIONS} exits seen; last lines: ${p.errors().trimEnd().split("\n").slice(-3).join(" / ")}`);
+    });
     const lines = p.errors().trimEnd().split('\n');
     const notJson = lines.filter((l) => {
       try {
