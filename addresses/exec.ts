@@ -176,8 +176,8 @@ type Program = ChildProcess | PlainChild;
  * more than one fork of a fresh tsocat). For now only with TSOCAT_POSIX_SPAWN=on (see startsPlain).
  */
 function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, _ctx: OpenContext): stdio is PlainStdio[] {
-  // opt-in for now: with 1000 concurrent `fork EXEC:cat` sessions one program's end was not seen
-  // (stderr-hygiene, 999 of 1000 exits; Node's spawn: 1000), and that is not understood yet
+  // opt-in for now (a late change of default wants a CI run of its own); what first looked like a program end
+  // it lost was a session's 0.5 s wait for its program's exit, which Node's spawn meets as well
   if (process.env.TSOCAT_POSIX_SPAWN !== 'on' || netns !== undefined || env.PATH !== process.env.PATH) return false;
   return canStartPlain(stdio);
 }
