@@ -59,7 +59,9 @@ function batchDirection(
   let over = false;
   const end = (outcome: DirectionEnd) => {
     stop();
-    finish(outcome);
+    // steps may run inside libuv's callback (a direct watch, splice.ts), where nothing runs the
+    // microtasks a resolved promise queues until some other event wakes Node (seen on Node 26)
+    setImmediate(finish, outcome);
   };
   /** Keeps the datagrams of the batch that may pass, in order: none after an empty one (end of file), none from others. */
   const sift = (n: number): number => {
