@@ -3,7 +3,7 @@
  * loopback ports, wait for listeners, make temp dirs. Every wait is bounded.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -154,17 +154,49 @@ export function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): P
   });
 }
 
-/** True when some UDP socket (of any address) is bound to the port, read from /proc (nothing is sent). */
-export function udpBound(port: number): boolean {
+/** The inodes of the UDP (and UDP-Lite) sockets whose local port is `port`, any address, read from /proc (nothing is sent). */
+function udpInodes(port: number): Set<string> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
   for (const table of ['/proc/net/udp', '/proc/net/udp6', '/proc/net/udplite', '/proc/net/udplite6']) {
     try {
-      if (readFileSync(table, 'utf8').split('\n').slice(1).some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex))) return true;
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const f = line.trim().split(/\s+/);
+        if (f[1]?.endsWith(hex) && f[9] !== undefined) inodes.add(f[9]);
+      }
     } catch {
       // table absent on this kernel
     }
   }
-  return false;
+  return inodes;
+}
+
+/** True when some UDP socket (of any address) is bound to the port, read from /proc (nothing is sent). */
+export function udpBound(port: number): boolean {
+  return udpInodes(port).size > 0;
+}
+
+/**
+ * True when the process `pid` itself holds a UDP socket bound to `port`: a port
+ * a test picked and let go can meanwhile be another test's ephemeral port, so
+ * "someone is bound" does not say the relay is.
+ */
+export function udpBoundBy(pid: number | undefined, port: number): boolean {
+  const inodes = udpInodes(port);
+  if (pid === undefined || inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false; // the process is gone
+  }
+  return fds.some((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
 }
 
 /**

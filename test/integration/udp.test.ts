@@ -6,7 +6,7 @@
 import { createSocket, type Socket as DgramSocket, type RemoteInfo } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, requires, run, SOCAT, socat18OrSkip, TSOCAT, tcpExchange, tsocat, udpBound, waitFor as waitForWithin, waitForPort } from '../helpers.js';
+import { backgroundStarter, freePort, requires, run, SOCAT, socat18OrSkip, TSOCAT, tcpExchange, tsocat, udpBound, udpBoundBy, waitFor as waitForWithin, waitForPort } from '../helpers.js';
 
 /** Every wait is bounded, generously: a machine shared with other work (CI) can take seconds to start a relay. */
 const waitFor = (cond: () => boolean, timeoutMs = 20000, what?: string) => waitForWithin(cond, timeoutMs, what);
@@ -19,6 +19,21 @@ afterEach(async () => {
 
 /** Bounded generously: a loaded machine can take seconds to start a relay. */
 const waitForUdp = (port: number) => waitFor(() => udpBound(port), 20000);
+
+/**
+ * Starts a relay that binds a free UDP port and waits until that relay holds it. The port is free
+ * when picked, but another test's socket can take it as its ephemeral port before the relay binds
+ * it (the relay then fails with "Address already in use"): then once more on another port, at most 3 tries.
+ */
+async function relayOnFreePort(startOn: (port: number) => ReturnType<typeof start>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await udpFreePort();
+    const p = startOn(port);
+    await waitFor(() => udpBoundBy(p.pid, port) || p.exitCode !== null, 20000, `the relay bound to UDP port ${port}`);
+    if (udpBoundBy(p.pid, port)) return port;
+    if (attempt === 3 || !p.errors().includes('Address already in use')) throw new Error(`the relay ended before binding UDP port ${port}: ${p.errors().trim()}`);
+  }
+}
 
 interface Peer {
   socket: DgramSocket;
@@ -45,8 +60,14 @@ function udpPeer(address = '127.0.0.1', port = 0, type: 'udp4' | 'udp6' = 'udp4'
   );
 }
 
-/** A port no one uses: a UDP one, from the same free-port source as TCP (tests run one at a time per file). */
-const udpFreePort = freePort;
+/** A port no one uses for TCP nor, at this moment, for UDP (the free-port source asks TCP only); at most 20 tries. */
+async function udpFreePort(): Promise<number> {
+  for (let i = 0; i < 20; i++) {
+    const port = await freePort();
+    if (!udpBound(port)) return port;
+  }
+  throw new Error('no port free for both TCP and UDP in 20 tries');
+}
 
 describe('UDP client and server addresses', () => {
   it('TCP-LISTEN,fork to UDP: a TCP<->UDP repeater; each client gets the UDP server\'s answer to its own line', async () => {
@@ -300,9 +321,7 @@ describe('datagram boundaries end to end', () => {
   /** Sends each size in turn and waits for it at the far end: the order and every length must hold. */
   async function relayed(args: (inPort: number, outPort: number) => string[], sizes: number[]): Promise<number[]> {
     const sink = await udpPeer();
-    const inPort = await udpFreePort();
-    start(args(inPort, sink.port));
-    await waitForUdp(inPort);
+    const inPort = await relayOnFreePort((port) => start(args(port, sink.port)));
     const source = await udpPeer();
     for (const [i, size] of sizes.entries()) {
       const arrived = packetCount(sink, i + 1);
