@@ -172,9 +172,10 @@ type Program = ChildProcess | PlainChild;
 /**
  * posix_spawn instead of Node's spawn (which forks all of tsocat, 15–20 ms a start) when nothing
  * needs spawn: no launcher steps, no pty, no namespace, descriptors 0–2 only (those handed on as
- * they are already blocking), the program found on tsocat's own PATH. For now only with TSOCAT_POSIX_SPAWN=on.
+ * they are already blocking), the program found on tsocat's own PATH; and when it pays: a program per peer, or koffi loaded already (loading it costs
+ * more than one fork of a fresh tsocat). For now only with TSOCAT_POSIX_SPAWN=on (see startsPlain).
  */
-function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined): stdio is PlainStdio[] {
+function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, _ctx: OpenContext): stdio is PlainStdio[] {
   // opt-in for now (a late change of default wants a CI run of its own); what first looked like a program end
   // it lost was a session's 0.5 s wait for its program's exit, which Node's spawn meets as well
   if (process.env.TSOCAT_POSIX_SPAWN !== 'on' || netns !== undefined || env.PATH !== process.env.PATH) return false;
@@ -191,7 +192,7 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
   if (launch) stdio.push(launch.reportEnd);
   const env = { ...process.env, ...connectionEnvironment(ctx.log.config.program, ctx.connectionInfo), ...userEnv, ...(o.has('path') ? { PATH: o.string('path') } : {}), ...(o.has('shell') ? { SHELL: o.string('shell') } : {}) };
   const netns = o.string('netns');
-  if (!launch && !terminal && startsPlain(stdio, env, netns)) {
+  if (!launch && !terminal && startsPlain(stdio, env, netns, ctx)) {
     let plain: PlainChild;
     try {
       plain = startPlain(file, [argv0, ...args], env, stdio, o.bool('setsid'));

@@ -52,6 +52,7 @@ export function openAddress(
   return openParsedAddress(parseAddress(text), options.mode ?? 'rw', {
     settings: { ...DEFAULT_SETTINGS, ...options.settings },
     log: options.log ?? createLogger(DEFAULT_LOG_CONFIG),
+    perPeer: false,
     signal: options.signal ?? new AbortController().signal,
   });
 }

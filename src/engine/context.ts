@@ -69,6 +69,8 @@ export interface OpenContext {
   log: Logger;
   /** The address registry: how the engine finds a keyword's plugin without importing addresses/. */
   registry: Registry;
+  /** True when this address is opened again for each peer of a forking listener. */
+  perPeer: boolean;
   /** Aborted when the relay stops; long waits (connect, accept) should honour it. */
   signal: AbortSignal;
   /** The first address's connectionInfo, for programs the second address starts. */

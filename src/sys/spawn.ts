@@ -77,6 +77,19 @@ function load(): Calls | undefined {
   return calls;
 }
 
+/**
+ * Whether koffi is loaded already (a listener made through the descriptor layer loaded it): loading
+ * it costs a start more than one fork of a fresh tsocat does, so a lone program start does not load it for this.
+ */
+export function ffiLoaded(): boolean {
+  if (calls) return true;
+  try {
+    return require.cache[require.resolve('koffi')] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether posix_spawn and pidfds are there to use (Linux with glibc); loads them on first call. */
 export function plainSpawnAvailable(): boolean {
   if (process.platform !== 'linux') return false;

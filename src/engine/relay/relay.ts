@@ -138,7 +138,7 @@ export async function relay(address1: string | AddressSpec, address2: string | A
         stats.reconnects++;
       }
     : undefined;
-  const ctx: OpenContext = { settings, log, registry: options.registry, signal: controller.signal, countReconnect };
+  const ctx: OpenContext = { settings, log, registry: options.registry, perPeer: false, signal: controller.signal, countReconnect };
   try {
     return await relayWith(address1, address2, ctx, controller, stats, options);
   } finally {
@@ -193,7 +193,7 @@ async function relayWith(
   if (fork) {
     const pairFor = async (peer: Endpoint, childLog: Logger): Promise<[Endpoint, Endpoint]> => [
       peer,
-      await single(await openAddress(spec2, mode2, { ...ctx, log: childLog, connectionInfo: peer.connectionInfo, firstAddress: peer })),
+      await single(await openAddress(spec2, mode2, { ...ctx, log: childLog, perPeer: true, connectionInfo: peer.connectionInfo, firstAddress: peer })),
     ];
     // a listener hands out accepted peers; an address that connects hands out one connection after another
     const reconnect = async () => {
