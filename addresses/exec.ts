@@ -22,7 +22,7 @@ import { descriptorOf } from '../src/engine/sockets/sockopts.js';
 import { type SystemError, strerror, TsocatError } from '../src/errors.js';
 import { lex } from '../src/grammar/lexer.js';
 import { SOCK_DGRAM, SOCK_STREAM } from '../src/sys/sockets.js';
-import { SpawnError } from '../src/sys/spawn.js';
+import { ffiLoaded, SpawnError } from '../src/sys/spawn.js';
 
 const GROUPS = ['FD', 'FORK', 'EXEC', 'PROCESS', 'APPL', 'TERMIOS', 'PTY', 'PARENT'] as const;
 
@@ -173,13 +173,13 @@ type Program = ChildProcess | PlainChild;
  * posix_spawn instead of Node's spawn (which forks all of tsocat, 15–20 ms a start) when nothing
  * needs spawn: no launcher steps, no pty, no namespace, descriptors 0–2 only (those handed on as
  * they are already blocking), the program found on tsocat's own PATH; and when it pays: a program per peer, or koffi loaded already (loading it costs
- * more than one fork of a fresh tsocat). For now only with TSOCAT_POSIX_SPAWN=on (see startsPlain).
+ * more than one fork of a fresh tsocat). TSOCAT_POSIX_SPAWN=off keeps Node's spawn, =on takes
+ * posix_spawn for every program that allows it (tests, comparisons).
  */
-function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, _ctx: OpenContext): stdio is PlainStdio[] {
-  // opt-in for now (a late change of default wants a CI run of its own); what first looked like a program end
-  // it lost was a session's 0.5 s wait for its program's exit, which Node's spawn meets as well
-  if (process.env.TSOCAT_POSIX_SPAWN !== 'on' || netns !== undefined || env.PATH !== process.env.PATH) return false;
-  return canStartPlain(stdio);
+function startsPlain(stdio: unknown[], env: NodeJS.ProcessEnv, netns: string | undefined, ctx: OpenContext): stdio is PlainStdio[] {
+  const choice = process.env.TSOCAT_POSIX_SPAWN;
+  if (choice === 'off' || netns !== undefined || env.PATH !== process.env.PATH) return false;
+  return (choice === 'on' || ctx.perPeer || ffiLoaded()) && canStartPlain(stdio);
 }
 
 async function startProgram(file: string, args: string[], argv0: string, req: AddressRequest, ctx: OpenContext, takeOver: HandOver | undefined, pipes: OwnPipes | undefined, terminal?: ProgramTerminal): Promise<Program> {

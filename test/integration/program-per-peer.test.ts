@@ -44,7 +44,6 @@ async function probe(program: string, env: NodeJS.ProcessEnv, status?: number): 
 }
 
 const NODE_SPAWN = { ...process.env, TSOCAT_POSIX_SPAWN: 'off' };
-// posix_spawn is opt-in (TSOCAT_POSIX_SPAWN=on) for now
 const POSIX_SPAWN = { ...process.env, TSOCAT_POSIX_SPAWN: 'on' };
 
 describe('a program per peer (posix_spawn)', () => {
