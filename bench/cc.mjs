@@ -26,6 +26,24 @@ export function compileC(source, dir, name) {
  * exit code and output; stop() closes its stdin (the generators' signal to exit) and kills it by
  * pid if it is still there after 3 s.
  */
+/**
+ * Settles with [code, signal] once the child has exited and its output pipes are read to the end
+ * ('close'): at 'exit' the last line (a C program's result) can still be in the pipe. A pipe a
+ * grandchild still holds is not waited for longer than a second after the exit.
+ */
+export function endOf(child) {
+  return new Promise((resolve) => {
+    let timer;
+    child.once('exit', (code, signal) => {
+      timer = setTimeout(() => resolve([code, signal]), 1000);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve([code, signal]);
+    });
+  });
+}
+
 export function runC(argv, wrap = []) {
   const [cmd, ...args] = [...wrap, ...argv];
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -41,7 +59,7 @@ export function runC(argv, wrap = []) {
     err += d;
   });
   child.stdin.on('error', () => {});
-  const done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code: code ?? signal, out, err: err.trim() })));
+  const done = endOf(child).then(([code, signal]) => ({ code: code ?? signal, out, err: err.trim() }));
   return {
     child,
     done,

@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, runC, shuffled, within } from '../cc.mjs';
+import { endOf, median, runC, shuffled, within } from '../cc.mjs';
 import { compileHold, startEcho } from '../echo.mjs';
 import { reservePort, waitListening } from '../ports.mjs';
 import { startRelay } from '../procs.mjs';
@@ -50,10 +50,11 @@ function sTime(port, mode, secs) {
     err += d;
   });
   const done = new Promise((resolve, reject) =>
-    child.once('exit', (code) => {
+    // the summary line can still be in the pipe when the process has exited
+    endOf(child).then(([code]) => {
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       const m = out.match(/(\d+) connections in [\d.]+s;/);
-      if (code !== 0 || !m || Number(m[1]) === 0) return reject(new Error(`s_time ${mode.args.join(' ')} exited ${code} with ${m ? m[1] : 'no'} connections: ${err.trim().split('\n')[0] || '(no message)'}`));
+      if (code !== 0 || !m || Number(m[1]) === 0) return reject(new Error(`s_time ${mode.args.join(' ')} exited ${code} with ${m ? m[1] : 'no'} connections to port ${port}: ${err.trim().split('\n')[0] || '(no message)'}; it printed: ${out.trim().split('\n').slice(-3).join(' / ')}`));
       const progress = out.split('\n').find((l) => /^[r*t3]+$/.test(l)) ?? '';
       resolve({ conns: Number(m[1]), wall, resumed: [...progress].filter((c) => c === 'r').length });
     }),

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endOf } from '../cc.mjs';
 import { reservePort, waitListening } from '../ports.mjs';
 import { startRelay } from '../procs.mjs';
 
@@ -39,7 +40,8 @@ function runLoad(load, args, ms) {
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     const t = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.once('exit', (code) => {
+    // its printed figure can still be in the pipe at 'exit'
+    void endOf(child).then(([code]) => {
       clearTimeout(t);
       if (code === 0) resolve(Number(out.trim()));
       else reject(new Error(`load ${args[0]} failed (${code}): ${err.trim()}`));

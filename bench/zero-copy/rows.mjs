@@ -19,7 +19,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileC, median, shuffled, within } from '../cc.mjs';
+import { compileC, endOf, median, shuffled, within } from '../cc.mjs';
 import { reservePort, waitListening } from '../ports.mjs';
 import { CLK_TCK, processCpu, startRelay, waitUnixListening } from '../procs.mjs';
 
@@ -59,7 +59,7 @@ function runBlast(blast, args, onLine) {
   child.stderr.on('data', (d) => {
     err += d;
   });
-  const done = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code: code ?? signal, out, err: err.trim() })));
+  const done = endOf(child).then(([code, signal]) => ({ code: code ?? signal, out, err: err.trim() }));
   return { child, done };
 }
 
