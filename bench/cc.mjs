@@ -21,12 +21,6 @@ export function compileC(source, dir, name) {
 }
 
 /**
- * Starts a compiled generator (`argv`, optionally through `wrap`, e.g. a raised descriptor limit).
- * `firstLine` resolves with its first stdout line (rejects if it exits first); `done` with its
- * exit code and output; stop() closes its stdin (the generators' signal to exit) and kills it by
- * pid if it is still there after 3 s.
- */
-/**
  * Settles with [code, signal] once the child has exited and its output pipes are read to the end
  * ('close'): at 'exit' the last line (a C program's result) can still be in the pipe. A pipe a
  * grandchild still holds is not waited for longer than a second after the exit.
@@ -44,6 +38,12 @@ export function endOf(child) {
   });
 }
 
+/**
+ * Starts a compiled generator (`argv`, optionally through `wrap`, e.g. a raised descriptor limit).
+ * `firstLine` resolves with its first stdout line (rejects if it exits first); `done` with its
+ * exit code and output; stop() closes its stdin (the generators' signal to exit) and kills it by
+ * pid if it is still there after 3 s.
+ */
 export function runC(argv, wrap = []) {
   const [cmd, ...args] = [...wrap, ...argv];
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });

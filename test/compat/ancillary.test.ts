@@ -40,9 +40,8 @@ interface Case {
   rootSender?: boolean;
 }
 
-/** A timestamp differs from run to run: its shape is compared. */
 /**
- * A timestamp line's shape: its weekday, month and day of month (padded to two places, as ctime does) and every
+ * A timestamp differs from run to run: its shape is compared. A timestamp line's shape: its weekday, month and day of month (padded to two places, as ctime does) and every
  * digit replaced, so the line compares on any date; the rest (format, spacing, field order) is compared as it is.
  */
 const shape = (line: string) =>
