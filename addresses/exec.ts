@@ -199,6 +199,7 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
     } catch (err) {
       throw err instanceof SpawnError ? execError(file, err.code, err.message) : err;
     }
+    ctx.log.log('D', `started "${file}" with posix_spawn`);
     ctx.log.log('I', `forked off child process ${plain.pid}`);
     return plain;
   }
@@ -232,6 +233,7 @@ async function startProgram(file: string, args: string[], argv0: string, req: Ad
     }
     if (failedExec) throw execError(file, failedExec === 'No such file or directory' ? 'ENOENT' : undefined, failedExec);
   }
+  ctx.log.log('D', `started "${file}" with Node's spawn`);
   ctx.log.log('I', `forked off child process ${started.pid}`);
   return started;
 }

@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backgroundStarter, freePort, scratchDirs, stop, tcpExchange, waitFor, waitForPort } from '../helpers.js';
+import { backgroundStarter, exited, freePort, scratchDirs, stop, tcpExchange, waitFor, waitForPort } from '../helpers.js';
 
 const start = backgroundStarter();
 
@@ -66,6 +66,31 @@ describe('a program per peer (posix_spawn)', () => {
       expect(plain.out).toContain('\npeer 127.0.0.1\n');
       expect((await probe(program, NODE_SPAWN, 3)).out).toBe(plain.out);
     }
+  });
+
+  it('with no TSOCAT_POSIX_SPAWN: posix_spawn for each peer of a fork relay, Node\'s spawn for a relay\'s one program unless koffi is loaded, and =off or =on forces either', async () => {
+    const { TSOCAT_POSIX_SPAWN: _, ...plainEnv } = process.env;
+    const perPeer = async (env: NodeJS.ProcessEnv) => {
+      const port = await freePort();
+      const p = start(['-d', '-d', '-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, 'EXEC:cat'], { env });
+      await waitForPort(port);
+      expect((await tcpExchange(port, 'hi\n', { halfClose: true })).toString()).toBe('hi\n');
+      await waitFor(() => / I forked off child process \d+\n/.test(p.errors()), 5000, 'the program started');
+      await stop(p);
+      return / D started "cat" with (posix_spawn|Node's spawn)\n/.exec(p.errors())?.[1];
+    };
+    expect(await perPeer(plainEnv)).toBe('posix_spawn');
+    expect(await perPeer({ ...plainEnv, TSOCAT_POSIX_SPAWN: 'off' })).toBe("Node's spawn");
+    // one program: posix_spawn only once koffi is loaded anyway (here by `pipes`, which makes its pipes through it)
+    const once = async (env: NodeJS.ProcessEnv, options = '') => {
+      const p = start(['-d', '-d', '-d', '-d', '-u', `EXEC:echo hi${options}`, 'OPEN:/dev/null'], { env });
+      await waitFor(() => / I forked off child process \d+\n/.test(p.errors()), 5000, 'the program started');
+      expect(await exited(p, 5000)).toBe(0);
+      return / D started "echo" with (posix_spawn|Node's spawn)\n/.exec(p.errors())?.[1];
+    };
+    expect(await once(plainEnv)).toBe("Node's spawn");
+    expect(await once(plainEnv, ',pipes')).toBe('posix_spawn');
+    expect(await once({ ...plainEnv, TSOCAT_POSIX_SPAWN: 'on' })).toBe('posix_spawn');
   });
 
   it('a program that cannot start is refused in socat\'s words, and the relay serves the next peer', async () => {
