@@ -13,6 +13,13 @@ export const GROUPS = [
     vars: 'BENCH_MB (default 512), BENCH_RUNS',
   },
   {
+    id: 'slow-reader',
+    title: 'A slow reader: memory under back-pressure',
+    measures:
+      'A sender in this process writes as fast as it may into `TCP-LISTEN:P,reuseaddr TCP:<sink>` whose sink reads 100 bytes every 100 ms (1 KB/s), for BENCH_SLOW_SECS seconds: the relay\'s RSS at the end against its RSS after 2 s (flat is 1.0), its peak against the same relay idle, and how much the sender could write (what the kernel\'s socket buffers and the relay hold). socat, tsocat (zero-copy path) and tsocat\'s buffered path (TSOCAT_SPLICE=off).',
+    vars: 'BENCH_SLOW_SECS (default 10), BENCH_RUNS',
+  },
+  {
     id: 'tls',
     title: 'TLS throughput and handshakes',
     measures:
@@ -34,7 +41,7 @@ export const GROUPS = [
   {
     id: 'fork',
     title: 'Fork connection rate',
-    measures: 'Connections per second through `TCP-LISTEN:P,reuseaddr,fork TCP:<echo>`, each sending 16 bytes and waiting for them back: one client at a time, and 20 at once.',
+    measures: 'Connections per second through `TCP-LISTEN:P,reuseaddr,fork TCP:<echo>`, each sending 16 bytes and waiting for them back: one client at a time, and 20 at once. The clients and the echo are C (bench/workers/load.c, its own processes); the same clients straight against the echo are the reference (the load alone, which must go faster than any relay). Without gcc, Node clients in the bench process.',
     vars: 'BENCH_CONNS',
   },
   {

@@ -28,12 +28,14 @@
  *   npm run bench -- --readme             # the same in one step
  *   BENCH_NOTE='quiet 8-core box' npm run bench -- --json  # a line about the run, kept in the result and the README
  *   BENCH_ONLY=workers npm run bench      # only the --workers 2 rows (8 streams, 20 churners; needs gcc)
+ *   BENCH_ONLY=slow-reader BENCH_SLOW_SECS=30 npm run bench  # RSS while a fast sender meets a 1 KB/s reader
  *
  * Then the C-driven groups in their own modules: TLS handshakes by openssl s_time
  * (bench/tls/), round-trip latency (bench/latency/), idle peers' memory (bench/idle/).
  * Loopback only. The UDP rows are driven by a C client and echo (bench/udp/rows.mjs; by this
- * process when gcc is missing); the load generator of the TCP, TLS throughput, fork and start-up
- * rows is this process, the same for both tools.
+ * process when gcc is missing), the fork rows by C churners (bench/workers/load.c); the load
+ * generator of the TCP throughput, slow-reader, TLS handshake (Node clients), programs and
+ * start-up rows is this process, the same for both tools.
  * Every loop is bounded by a count and a deadline; only processes started
  * here are stopped, by pid.
  */
@@ -57,7 +59,8 @@ import { writeReadme } from './readme.mjs';
 import { tableLines } from './table.mjs';
 import { TLS_MODES, tlsRows } from './tls/rows.mjs';
 import { udpRateRows } from './udp/rows.mjs';
-import { workersRows } from './workers/rows.mjs';
+import { churnRateRows, workersRows } from './workers/rows.mjs';
+import { slowReaderRows } from './slow-reader.mjs';
 import { tlsThroughputRows, tlsThroughputTableRows } from './tls/throughput.mjs';
 import { formatZeroCopy, zeroCopyRows } from './zero-copy/rows.mjs';
 
@@ -69,6 +72,7 @@ const CONNS = Number(process.env.BENCH_CONNS || 500);
 const STARTS = Number(process.env.BENCH_STARTS || 30);
 const UDP_PACKETS = Number(process.env.BENCH_UDP_PACKETS || 20000);
 const REPEATS = Number(process.env.BENCH_RUNS || 3);
+const SLOW_SECS = Number(process.env.BENCH_SLOW_SECS || 10);
 const ZC_MB = Number(process.env.BENCH_ZC_MB || process.env.BENCH_MB || 2048);
 const ZC_DEADLINE_MS = Number(process.env.BENCH_ZC_DEADLINE_S || 1800) * 1000;
 const TLS_SECS = Number(process.env.BENCH_TLS_SECS || 10);
@@ -450,6 +454,38 @@ async function workers(results) {
   }
 }
 
+/** The slow-reader rows (bench/slow-reader.mjs): RSS flat while a fast sender meets a 1 KB/s reader, both of tsocat's paths against socat. */
+async function slowReader(results) {
+  const r = await slowReaderRows({ tools: TOOLS, secs: SLOW_SECS, runs: REPEATS });
+  const s = r.socat;
+  for (const [label, t] of [['tsocat', r.tsocat], ['tsocat buffered path (TSOCAT_SPLICE=off)', r['tsocat, buffered path']]]) {
+    const what = `${label}: fast sender → relay → reader taking 1 KB/s, ${SLOW_SECS} s`;
+    results.push(row(`${what}: relay RSS at the end / at 2 s (flat = 1)`, 'x', s.growth, t.growth, false, { runs: REPEATS }));
+    results.push(row(`${what}: relay peak RSS / idle`, 'x', s.peakOverIdle, t.peakOverIdle, false, { runs: REPEATS }));
+    results.push(row(`${what}: KiB the sender got rid of (kernel buffers and the relay's)`, 'KiB', s.acceptedKiB, t.acceptedKiB, false, { runs: REPEATS }));
+  }
+}
+
+/**
+ * The fork rows: C churners in processes of their own (bench/workers/rows.mjs), the
+ * same churners with no relay as the reference; without gcc, this process's Node clients.
+ */
+async function forkRate(results, echoTarget) {
+  const c = await churnRateRows({ tsocat: TSOCAT, socat: SOCAT_PATH, conns: CONNS, runs: REPEATS });
+  if (c.skipped) {
+    console.error(`bench: fork rows with Node clients (the load may limit them): ${c.skipped}`);
+    for (const parallel of [1, 20]) {
+      const r = await both((t) => connectionRate(t, echoTarget, parallel));
+      results.push(row(`fork rate, ${parallel === 1 ? 'sequential' : `${parallel} concurrent`} (${CONNS} conns, Node clients → TCP echo)`, 'conn/s', r.socat, r.tsocat, true));
+    }
+    return;
+  }
+  for (const r of c.rows) {
+    const reference = { label: 'the same C churners → C echo, no relay (the load alone)', value: r.by.direct };
+    results.push(row(`fork rate, ${r.parallel === 1 ? 'sequential' : `${r.parallel} concurrent`} (${CONNS} conns, 16 B echoed, C churners → fork relay → C echo)`, 'conn/s', r.by.socat, r.by.tsocat, true, { runs: REPEATS, reference }));
+  }
+}
+
 async function main() {
   const echo = await echoServer();
   const results = [];
@@ -470,6 +506,8 @@ async function main() {
       results.push(row('the same relay idle (listening, before the transfer)', 'MiB', tp.socat.idleKiB / 1024, tp.tsocat.idleKiB / 1024, false, { runs: REPEATS }));
       results.push(row('peak during the transfer / idle (memory that grows with bytes moved)', 'x', tp.socat.rssKiB / tp.socat.idleKiB, tp.tsocat.rssKiB / tp.tsocat.idleKiB, false, { runs: REPEATS }));
     }
+    group = 'slow-reader';
+    if (want(group)) await slowReader(results);
     group = 'tls';
     if (want(group)) {
       results.push(...tlsThroughputTableRows(await tlsThroughputRows({ tsocat: TSOCAT, socat: SOCAT_PATH, mb: MB, runs: REPEATS }), row));
@@ -488,12 +526,7 @@ async function main() {
     }
     const echoTarget = `TCP:127.0.0.1:${echo.port}`;
     group = 'fork';
-    if (want(group)) {
-      const seq = await both((t) => connectionRate(t, echoTarget, 1));
-      results.push(row(`fork rate, sequential (${CONNS} conns, → TCP echo)`, 'conn/s', seq.socat, seq.tsocat, true));
-      const par = await both((t) => connectionRate(t, echoTarget, 20));
-      results.push(row(`fork rate, 20 concurrent (${CONNS} conns, → TCP echo)`, 'conn/s', par.socat, par.tsocat, true));
-    }
+    if (want(group)) await forkRate(results, echoTarget);
     group = 'programs';
     if (want(group)) {
       for (const program of ['EXEC:cat', 'SYSTEM:cat']) {
@@ -532,7 +565,7 @@ function report(results, zc, extra = {}) {
     cpuModel: cpus()[0]?.model,
     runs: REPEATS,
     only: ONLY,
-    sizes: { BENCH_MB: MB, BENCH_CONNS: CONNS, BENCH_STARTS: STARTS, BENCH_UDP_PACKETS: UDP_PACKETS, BENCH_TLS_SECS: TLS_SECS, BENCH_RTT: RTT, BENCH_IDLE: IDLE, BENCH_ZC_MB: ZC_MB },
+    sizes: { BENCH_MB: MB, BENCH_CONNS: CONNS, BENCH_STARTS: STARTS, BENCH_UDP_PACKETS: UDP_PACKETS, BENCH_TLS_SECS: TLS_SECS, BENCH_RTT: RTT, BENCH_IDLE: IDLE, BENCH_ZC_MB: ZC_MB, BENCH_SLOW_SECS: SLOW_SECS },
     note: process.env.BENCH_NOTE,
     results,
     notes,

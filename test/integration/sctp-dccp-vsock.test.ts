@@ -36,7 +36,7 @@ function normalized(stderr: string): string[] {
 }
 
 /** Both programs' lines and status for one command line. */
-async function both(socat: string, args: string[], timeoutMs = 5000) {
+async function both(socat: string, args: string[], timeoutMs = 15000) {
   const [t, s] = await Promise.all([tsocat(args, { timeoutMs }), run(socat, args, { timeoutMs })]);
   return { tsocat: { status: t.status, lines: normalized(t.stderr) }, socat: { status: s.status, lines: normalized(s.stderr) } };
 }
