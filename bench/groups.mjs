@@ -41,8 +41,8 @@ export const GROUPS = [
   {
     id: 'fork',
     title: 'Fork connection rate',
-    measures: 'Connections per second through `TCP-LISTEN:P,reuseaddr,fork TCP:<echo>`, each sending 16 bytes and waiting for them back: one client at a time, and 20 at once. The clients and the echo are C (bench/workers/load.c, its own processes); the same clients straight against the echo are the reference (the load alone, which must go faster than any relay). Without gcc, Node clients in the bench process.',
-    vars: 'BENCH_CONNS',
+    measures: 'Connections per second through `TCP-LISTEN:P,reuseaddr,fork TCP:<echo>`, each sending 16 bytes and waiting for them back: one client at a time, and 20 at once. The clients and the echo are C (bench/workers/load.c, its own processes); the same clients straight against the echo are the reference (the load alone, which must go faster than any relay). The rates are a listener\'s steady rate, counted after BENCH_CHURN_WARM exchanges through the fresh relay (a fresh tsocat serves its first thousand at about half its later rate), and for 20 at once also a fresh relay\'s (200 before). Without gcc, Node clients in the bench process.',
+    vars: 'BENCH_CHURN_CONNS (default 2000; BENCH_CONNS without gcc), BENCH_CHURN_WARM (default 3000), BENCH_RUNS',
   },
   {
     id: 'programs',

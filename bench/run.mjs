@@ -73,6 +73,10 @@ const STARTS = Number(process.env.BENCH_STARTS || 30);
 const UDP_PACKETS = Number(process.env.BENCH_UDP_PACKETS || 20000);
 const REPEATS = Number(process.env.BENCH_RUNS || 3);
 const SLOW_SECS = Number(process.env.BENCH_SLOW_SECS || 10);
+/** Exchanges per run of the fork rows (C churners do a few thousand a second: 500 would be a fraction of a second). */
+const CHURN_CONNS = Number(process.env.BENCH_CHURN_CONNS || 2000);
+/** Exchanges through a fresh fork relay before its rate is counted (the steady rate of a long-lived listener). */
+const CHURN_WARM = Number(process.env.BENCH_CHURN_WARM || 3000);
 const ZC_MB = Number(process.env.BENCH_ZC_MB || process.env.BENCH_MB || 2048);
 const ZC_DEADLINE_MS = Number(process.env.BENCH_ZC_DEADLINE_S || 1800) * 1000;
 const TLS_SECS = Number(process.env.BENCH_TLS_SECS || 10);
@@ -471,7 +475,15 @@ async function slowReader(results) {
  * same churners with no relay as the reference; without gcc, this process's Node clients.
  */
 async function forkRate(results, echoTarget) {
-  const c = await churnRateRows({ tsocat: TSOCAT, socat: SOCAT_PATH, conns: CONNS, runs: REPEATS });
+  // a forking listener lives long: the rows measure it after CHURN_WARM exchanges (a fresh tsocat
+  // serves its first thousand at about half its later rate, the kernel's and V8's caches filling);
+  // the last row is a fresh relay's rate (200 exchanges before), for both tools alike
+  const cases = [
+    { parallel: 1, warm: CHURN_WARM },
+    { parallel: 20, warm: CHURN_WARM },
+    { parallel: 20, warm: 200 },
+  ];
+  const c = await churnRateRows({ tsocat: TSOCAT, socat: SOCAT_PATH, conns: CHURN_CONNS, runs: REPEATS, cases });
   if (c.skipped) {
     console.error(`bench: fork rows with Node clients (the load may limit them): ${c.skipped}`);
     for (const parallel of [1, 20]) {
@@ -482,7 +494,8 @@ async function forkRate(results, echoTarget) {
   }
   for (const r of c.rows) {
     const reference = { label: 'the same C churners → C echo, no relay (the load alone)', value: r.by.direct };
-    results.push(row(`fork rate, ${r.parallel === 1 ? 'sequential' : `${r.parallel} concurrent`} (${CONNS} conns, 16 B echoed, C churners → fork relay → C echo)`, 'conn/s', r.by.socat, r.by.tsocat, true, { runs: REPEATS, reference }));
+    const when = r.warm === CHURN_WARM ? `after ${r.warm} exchanges` : `fresh relay, ${r.warm} exchanges before`;
+    results.push(row(`fork rate, ${r.parallel === 1 ? 'sequential' : `${r.parallel} concurrent`} (${CHURN_CONNS} conns, 16 B echoed, C churners → fork relay → C echo; ${when})`, 'conn/s', r.by.socat, r.by.tsocat, true, { runs: REPEATS, reference }));
   }
 }
 
@@ -565,7 +578,7 @@ function report(results, zc, extra = {}) {
     cpuModel: cpus()[0]?.model,
     runs: REPEATS,
     only: ONLY,
-    sizes: { BENCH_MB: MB, BENCH_CONNS: CONNS, BENCH_STARTS: STARTS, BENCH_UDP_PACKETS: UDP_PACKETS, BENCH_TLS_SECS: TLS_SECS, BENCH_RTT: RTT, BENCH_IDLE: IDLE, BENCH_ZC_MB: ZC_MB, BENCH_SLOW_SECS: SLOW_SECS },
+    sizes: { BENCH_MB: MB, BENCH_CONNS: CONNS, BENCH_STARTS: STARTS, BENCH_UDP_PACKETS: UDP_PACKETS, BENCH_TLS_SECS: TLS_SECS, BENCH_RTT: RTT, BENCH_IDLE: IDLE, BENCH_ZC_MB: ZC_MB, BENCH_SLOW_SECS: SLOW_SECS, BENCH_CHURN_CONNS: CHURN_CONNS, BENCH_CHURN_WARM: CHURN_WARM },
     note: process.env.BENCH_NOTE,
     results,
     notes,

@@ -126,11 +126,12 @@ export async function workersRows({ tsocat, socat, mb, conns, runs }) {
 
 /**
  * The fork group's rows: connections per second through `TCP-LISTEN,fork → C echo`
- * for socat and tsocat, with 1 and with 20 C churners (`load churn`), and the
+ * for socat and tsocat, one row per case ({ parallel: C churners at once, warm:
+ * exchanges through the fresh relay before the `conns` counted }), and the
  * churners straight against the echo (no relay) as the reference that shows the
  * load is not the limit; `runs` rounds, each in a new random order; medians.
  */
-export async function churnRateRows({ tsocat, socat, conns, runs, parallels = [1, CHURNERS] }) {
+export async function churnRateRows({ tsocat, socat, conns, runs, cases }) {
   const dir = mkdtempSync(join(tmpdir(), 'tsocat-bench-churn-'));
   try {
     const compiled = compileLoad(dir);
@@ -145,17 +146,17 @@ export async function churnRateRows({ tsocat, socat, conns, runs, parallels = [1
         { label: 'tsocat', command: tsocat },
       ];
       const rows = [];
-      for (const parallel of parallels) {
+      for (const { parallel, warm } of cases) {
         const rates = { socat: [], tsocat: [], direct: [] };
-        const churn = (port, n) => runLoad(load, ['churn', String(port), String(n), String(parallel)], 120000);
+        const churn = (port, n) => runLoad(load, ['churn', String(port), String(n), String(parallel)], 300000);
         for (let round = 0; round < runs; round++) {
           rates.direct.push(conns / (await churn(echoPort, conns)));
           for (const v of [...variants].sort(() => Math.random() - 0.5)) {
-            const secs = await once([...v.command, `TCP:127.0.0.1:${echoPort}`], (port) => churn(port, conns), (port) => churn(port, WARM_CONNS));
+            const secs = await once([...v.command, `TCP:127.0.0.1:${echoPort}`], (port) => churn(port, conns), (port) => churn(port, warm));
             rates[v.label].push(conns / secs);
           }
         }
-        rows.push({ parallel, by: { socat: median(rates.socat), tsocat: median(rates.tsocat), direct: median(rates.direct) }, raw: rates });
+        rows.push({ parallel, warm, by: { socat: median(rates.socat), tsocat: median(rates.tsocat), direct: median(rates.direct) }, raw: rates });
       }
       return { rows };
     } finally {
