@@ -53,7 +53,7 @@ export const GROUPS = [
   {
     id: 'startup',
     title: 'Start-up',
-    measures: 'Median wall time of `-u /dev/null /dev/null`, a complete trivial run.',
+    measures: 'Median wall time of `-u /dev/null /dev/null`, a complete trivial run; the reference is bare `node -e 0` with the same Node (issue 18 asks tsocat ≤ 1.15× it). scripts/startup.mjs measures more cases (`-V`, UNIX-CONNECT, CPU and wall, pairs).',
     vars: 'BENCH_STARTS (default 30)',
   },
   {

@@ -349,6 +349,18 @@ function startup(tool) {
   return median(times);
 }
 
+/** Median wall time of `node -e 0` (the same Node as tsocat's), STARTS runs. */
+function bareNodeStart() {
+  const times = [];
+  for (let i = 0; i < STARTS; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', timeout: 10000 });
+    if (r.status !== 0) throw new Error(`node -e 0 failed (${r.status ?? r.signal})`);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(times);
+}
+
 /** The group the rows being made belong to (set by main before each group). */
 let group;
 
@@ -552,7 +564,9 @@ async function main() {
     group = 'startup';
     if (want(group)) {
       const s = await both(async (t) => startup(t));
-      results.push(row('start-up + trivial run', 'ms', s.socat, s.tsocat, false, { runs: STARTS }));
+      // issue 18's line is bare Node, not socat: a process that starts V8 and exits at once
+      const reference = { label: 'bare `node -e 0` (target: tsocat ≤ 1.15× it)', value: bareNodeStart() };
+      results.push(row('start-up + trivial run', 'ms', s.socat, s.tsocat, false, { runs: STARTS, reference }));
     }
     group = 'latency';
     if (want(group)) extra.latency = await latency(results);
