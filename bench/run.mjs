@@ -40,7 +40,6 @@
  * here are stopped, by pid.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -111,8 +110,6 @@ if (!SOCAT_PATH) {
   process.exit(1);
 }
 const TOOLS = { socat: [SOCAT_PATH], tsocat: TSOCAT };
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Rejects if `promise` takes longer than `ms`: no measurement may hang the bench. */
 function deadline(promise, ms, what) {
@@ -456,6 +453,10 @@ async function zeroCopy(results) {
     results.push(row(`${what}`, 'MB/s', by[`${kind}-socat`].mbps, ts.mbps, true, { runs }));
     results.push(row(`${what}, against socat -b 65536`, 'MB/s', by[`${kind}-socat-b65536`].mbps, ts.mbps, true, { runs }));
     results.push(row(`${path} relay CPU per GB moved (utime+stime, children included)`, 's/GB', by[`${kind}-socat`].relayCpuPerGB, ts.relayCpuPerGB, false, { runs }));
+    // issue 19 target 6: memory that does not grow with bytes moved, on either path (worst run)
+    for (const [label, t] of [['zero-copy path', ts], ['buffered path', by[`${kind}-tsocat-buffered`]]]) {
+      results.push(row(`${path} (${ZC_MB} MB): relay tree's peak PSS during the transfer / the same relay idle, tsocat ${label}`, 'x', by[`${kind}-socat`].peakOverIdle, t.peakOverIdle, false, { runs }));
+    }
   }
   return zc;
 }

@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileC, endOf, median, shuffled, within } from '../cc.mjs';
 import { reservePort, waitListening } from '../ports.mjs';
-import { CLK_TCK, processCpu, startRelay, waitUnixListening } from '../procs.mjs';
+import { CLK_TCK, processCpu, startRelay, treePssKiB, waitUnixListening } from '../procs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const MiB = 1024 * 1024;
@@ -150,13 +150,21 @@ export async function zeroCopyRows({ tsocat, socat, mb, runs, deadlineMs }) {
       for (const v of order) {
         const pid = v.relay?.child.pid;
         const c0 = pid ? processCpu(pid) : 0;
-        const t = await transfer(compiled.bin, v.target, v.sinkPort, bytes, perRunMs, v.label).catch((e) => {
-          throw new Error(`${e.message}${v.relay ? `; relay said: ${v.relay.stderr().trim() || '(nothing)'}` : ''}`);
-        });
+        // the relay's memory idle just before the transfer, and the most sampled during it: PSS of its
+        // process tree, as socat's bytes move in a child it forks, whose pages it shares with its parent
+        // (a sum of RSS would count them twice); every 100 ms, as reading smaps costs the bench CPU
+        const idleRss = pid ? treePssKiB(pid) : Number.NaN;
+        let peakRss = idleRss;
+        const sampler = pid ? setInterval(() => (peakRss = Math.max(peakRss, treePssKiB(pid))), 100) : undefined;
+        const t = await transfer(compiled.bin, v.target, v.sinkPort, bytes, perRunMs, v.label)
+          .catch((e) => {
+            throw new Error(`${e.message}${v.relay ? `; relay said: ${v.relay.stderr().trim() || '(nothing)'}` : ''}`);
+          })
+          .finally(() => clearInterval(sampler));
         if (pid) await childrenReaped(pid);
         const relayCpu = pid ? processCpu(pid) - c0 : Number.NaN;
         const perGiB = bytes / GiB;
-        v.samples.push({ mbps: t.mbps, relayCpu: relayCpu / perGiB, senderCpu: t.senderCpu / perGiB, sinkCpu: t.sinkCpu / perGiB });
+        v.samples.push({ mbps: t.mbps, relayCpu: relayCpu / perGiB, senderCpu: t.senderCpu / perGiB, sinkCpu: t.sinkCpu / perGiB, peakOverIdle: peakRss / idleRss, peakRssKiB: peakRss });
       }
     }
     const out = rows.map((v) => {
@@ -172,6 +180,9 @@ export async function zeroCopyRows({ tsocat, socat, mb, runs, deadlineMs }) {
         relayCpuPerGB: pick('relayCpu'),
         senderCpuPerGB: pick('senderCpu'),
         sinkCpuPerGB: pick('sinkCpu'),
+        // the worst run: memory that grows with bytes moved shows in any of them
+        peakOverIdle: Math.max(...v.samples.map((x) => x.peakOverIdle)),
+        peakRssKiB: Math.max(...v.samples.map((x) => x.peakRssKiB)),
       };
     });
     const by = Object.fromEntries(out.map((r) => [r.id, r]));

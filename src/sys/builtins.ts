@@ -31,6 +31,30 @@ export const ws = (): typeof import('ws') => require('ws');
 // cert=auto's certificate maker (with @peculiar/x509 behind it: ~0.3 s to load, paid only by cert=auto)
 export const selfsigned = (): typeof import('selfsigned') => require('selfsigned');
 
+let koffiModule: typeof import('koffi') | undefined;
+
+/**
+ * koffi, loaded once with process.stderr out of sight. koffi's CommonJS
+ * wrapper copies node:util's properties, and on Node 22 and later that reads
+ * util.diff, whose colour check makes process.stderr; made for a pipe, it
+ * sets O_NONBLOCK on descriptor 2, an open file description tsocat shares with
+ * whoever started it and with the programs it starts (which then met a
+ * non-blocking stderr, and made a fork relay start its programs with Node's
+ * spawn instead of posix_spawn, plain-child.ts). Unseen for that moment, the
+ * colour check finds no terminal and nothing is made.
+ */
+export function loadKoffi(): typeof import('koffi') {
+  if (koffiModule) return koffiModule;
+  const stderr = Object.getOwnPropertyDescriptor(process, 'stderr');
+  if (stderr?.configurable) Object.defineProperty(process, 'stderr', { configurable: true, enumerable: stderr.enumerable, get: () => undefined });
+  try {
+    koffiModule = require('koffi') as typeof import('koffi');
+  } finally {
+    if (stderr?.configurable) Object.defineProperty(process, 'stderr', stderr);
+  }
+  return koffiModule;
+}
+
 let nullDevice: number | null | undefined;
 
 /**

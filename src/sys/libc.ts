@@ -4,10 +4,9 @@
  * so addresses that never need it never pay for it.
  */
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { TsocatError } from '../errors.js';
+import { loadKoffi } from './builtins.js';
 
-const require = createRequire(import.meta.url);
 
 // Linux values (x86_64 and aarch64 agree on these)
 export const SOL_SOCKET = 1;
@@ -74,7 +73,7 @@ let libc: Libc | undefined;
 
 function load(): Libc {
   if (libc) return libc;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   const flockStruct = koffi.struct('tsocat_flock', { l_type: 'short', l_whence: 'short', l_start: 'int64', l_len: 'int64', l_pid: 'int' });
   libc = {
@@ -322,7 +321,7 @@ const PAGE_SIZE = 4096;
 
 /** A buffer whose memory starts on a page boundary, as O_DIRECT reads need. Its memory lives off V8's heap and never moves. */
 export function pageAlignedBuffer(size: number): Buffer {
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const raw = Buffer.allocUnsafeSlow(size + PAGE_SIZE);
   const misalignment = Number(koffi.address(raw) % BigInt(PAGE_SIZE));
   const start = misalignment === 0 ? 0 : PAGE_SIZE - misalignment;
@@ -440,7 +439,7 @@ let ioctlVariadic: ((...args: unknown[]) => number) | undefined;
 export function genericIoctl(fd: number, request: number, arg: null | number | Buffer, described: string): void {
   load();
   if (!ioctlVariadic) {
-    const koffi = require('koffi') as typeof import('koffi');
+    const koffi = loadKoffi();
     ioctlVariadic = koffi.load('libc.so.6').func('int ioctl(int, unsigned long, ...)') as (...args: unknown[]) => number;
   }
   const result = typeof arg === 'number' ? ioctlVariadic(fd, request, 'int', arg) : ioctlVariadic(fd, request, 'void *', arg);
@@ -458,7 +457,7 @@ let mallocTrim: ((pad: number) => number) | null | undefined;
 export function trimMalloc(): void {
   if (mallocTrim === undefined) {
     try {
-      const koffi = require('koffi') as typeof import('koffi');
+      const koffi = loadKoffi();
       mallocTrim = koffi.load('libc.so.6').func('int malloc_trim(size_t)') as (pad: number) => number;
     } catch {
       mallocTrim = null;

@@ -5,9 +5,8 @@
  * file descriptor, so the event loop can watch it (src/sys/poll.ts).
  * Loaded on first use: only the POSIXMQ addresses need it.
  */
-import { createRequire } from 'node:module';
+import { loadKoffi } from './builtins.js';
 
-const require = createRequire(import.meta.url);
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
@@ -42,7 +41,7 @@ let calls: MqCalls | undefined;
 
 function load(): MqCalls {
   if (calls) return calls;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   let lib = koffi.load('libc.so.6');
   try {
     lib.func('int mq_unlink(const char *)');

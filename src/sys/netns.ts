@@ -7,10 +7,9 @@
  * setns through koffi, loaded on first use.
  */
 import { closeSync, openSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { strerror, TsocatError } from '../errors.js';
+import { loadKoffi } from './builtins.js';
 
-const require = createRequire(import.meta.url);
 const CLONE_NEWNET = 0x40000000;
 
 let setns: ((fd: number, nstype: number) => number) | undefined;
@@ -18,7 +17,7 @@ let errnoText: (() => string) | undefined;
 
 function load(): (fd: number, nstype: number) => number {
   if (setns) return setns;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   const text = lib.func('const char *strerror(int)');
   errnoText = () => text(koffi.errno()) as string;

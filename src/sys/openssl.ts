@@ -11,9 +11,8 @@
  * and a call that would wait says so (SSL_ERROR_WANT_READ/WRITE); the caller
  * waits on the event loop (src/sys/poll.ts) and calls again.
  */
-import { createRequire } from 'node:module';
+import { loadKoffi } from './builtins.js';
 
-const require = createRequire(import.meta.url);
 
 export const SSL_ERROR_SSL = 1;
 export const SSL_ERROR_WANT_READ = 2;
@@ -87,7 +86,7 @@ let lib: Ssl | undefined;
 /** OpenSSL's functions, bound once, from the running Node's own copy. */
 export function openssl(): Ssl {
   if (lib) return lib;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const self = koffi.load(null as unknown as string);
   const f = (decl: string) => self.func(decl);
   lib = {

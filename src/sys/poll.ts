@@ -19,9 +19,8 @@
  * which hand anything promise-shaped to a setImmediate of their own): a
  * request/response relay then spends no loop turn per message on the hop.
  */
-import { createRequire } from 'node:module';
+import { loadKoffi } from './builtins.js';
 
-const require = createRequire(import.meta.url);
 
 const UV_POLL = 8; // uv_handle_type
 export const UV_READABLE = 1;
@@ -93,7 +92,7 @@ function runDirect(handler: PollHandler, status: number, events: number): void {
 
 function load(): Uv {
   if (uv) return uv;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const self = koffi.load(null as unknown as string);
   const pollCb = koffi.proto('void tsocat_uv_poll_cb(void *handle, int status, int events)');
   const closeCb = koffi.proto('void tsocat_uv_close_cb(void *handle)');

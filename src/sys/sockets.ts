@@ -7,11 +7,10 @@
  * and socat's "call(args): strerror" as message.
  */
 import { closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { TsocatError } from '../errors.js';
+import { loadKoffi } from './builtins.js';
 
-const require = createRequire(import.meta.url);
 
 export const AF_UNIX = 1;
 export const AF_INET = 2;
@@ -82,7 +81,7 @@ let calls: Calls | undefined;
 
 function load(): Calls {
   if (calls) return calls;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   koffi.struct('tsocat_iovec', { base: 'void *', len: 'size_t' });
   koffi.struct('tsocat_msghdr', { name: 'void *', namelen: 'uint32', iov: 'tsocat_iovec *', iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int' });

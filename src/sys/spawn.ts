@@ -12,6 +12,7 @@
 import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
+import { loadKoffi } from './builtins.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,7 +46,7 @@ let calls: Calls | undefined | null;
 
 function load(): Calls | undefined {
   if (calls !== undefined) return calls ?? undefined;
-  const koffi = require('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const lib = koffi.load('libc.so.6');
   const syscall = lib.func('long syscall(long, ...)');
   const fcntl = lib.func('int fcntl(int, int, ...)');

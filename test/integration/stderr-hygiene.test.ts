@@ -4,6 +4,7 @@
  * uncaught errors, in text and in JSON.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, ROOT, startTsocat, stop, TSOCAT, waitFor, waitForPort, withinTest } from '../helpers.js';
@@ -158,6 +159,19 @@ describe('stderr carries only tsocat lines', () => {
     expect(lines[0]).toMatch(pattern);
     if (_format === 'text') expect(lines[0]).toMatch(/ W DeprecationWarning: tsocat test warning$/);
     expect(r.status).toBe(0);
+  });
+
+  it('a listener that loads koffi leaves a piped stderr blocking (Node 22+ made process.stderr while loading it, and libuv turned the shared description non-blocking)', async () => {
+    const port = await freePort();
+    // stderr is a pipe here; TCP-LISTEN makes its socket through libc (koffi)
+    const p = startTsocat(['-d', '-d', `TCP-LISTEN:${port},reuseaddr,fork`, 'EXEC:cat']);
+    cleanups.push(() => stop(p));
+    await waitForPort(port);
+    await waitFor(() => / N listening on /.test(p.errors()), 5000, 'the listening line');
+    const flags = /^flags:\s+(\d+)$/m.exec(readFileSync(`/proc/${p.pid}/fdinfo/2`, 'utf8'))?.[1];
+    expect(flags).toBeDefined();
+    // O_NONBLOCK is 04000 (octal)
+    expect(Number.parseInt(flags as string, 8) & 0o4000).toBe(0);
   });
 
   it('an error nobody caught is one E line and status 1, no stack', async () => {
