@@ -81,7 +81,7 @@ export const GROUPS = [
     id: 'zero-copy',
     title: 'C-driven relaying (zero-copy rows)',
     measures:
-      'TCP→TCP and UNIX→TCP fork relays driven by a C sender and sink (bench/zero-copy/blast.c): tsocat\'s zero-copy and buffered paths, socat, `socat -b 65536` and direct loopback, with the relay\'s CPU per GB, and the relay\'s memory: the largest PSS of its process tree (socat moves the bytes in a forked child) sampled every 100 ms during a transfer, against the same relay idle just before it (worst run).',
+      'TCP→TCP and UNIX→TCP fork relays driven by a C sender and sink (bench/zero-copy/blast.c): tsocat\'s zero-copy and buffered paths, socat, `socat -b 65536` and direct loopback, with the relay\'s CPU per GB, and the relay\'s memory: the largest PSS of its process tree (socat moves the bytes in a forked child) sampled every 100 ms during a transfer, against the same relay idle just before it (median run, the worst beside it: a fresh relay\'s first transfer pages in about 4 MiB of Node\'s own code once).',
     vars: 'BENCH_ZC_MB (default BENCH_MB if set, else 2048), BENCH_ZC_DEADLINE_S (default 1800), BENCH_RUNS',
   },
 ];
